@@ -1,0 +1,240 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/pagespace/pagespace/migrations"
+	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/modules/auth"
+	"github.com/pagespace/pagespace/modules/eventlog"
+	"github.com/pagespace/pagespace/permissions"
+	"gorm.io/gorm"
+)
+
+// App is one running server. Tests start it on 127.0.0.1:0.
+type App struct {
+	cfg    Config
+	log    *slog.Logger
+	db     *gorm.DB
+	echo   *echo.Echo
+	events *eventlog.Log
+	auth   *auth.Service
+
+	srv      *http.Server
+	listener net.Listener
+	stop     chan struct{}
+	bg       sync.WaitGroup
+	stopOnce sync.Once
+}
+
+// New opens the database, applies migrations and wires every module. It does not listen yet.
+func New(cfg Config) (*App, error) {
+	out := cfg.LogOutput
+	if out == nil {
+		out = os.Stderr
+	}
+	log := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	db, err := openDB(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := migrations.Up(context.Background(), db); err != nil {
+		closeDB(db)
+		return nil, err
+	}
+	secret, err := jwtSecret(cfg)
+	if err != nil {
+		closeDB(db)
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, db: db, stop: make(chan struct{})}
+	a.events = eventlog.New(db, nil)
+	tokens := auth.NewTokens(secret, cfg.AccessTokenTTL)
+	a.auth = auth.NewService(db, a.events, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Hash: cfg.PasswordHash})
+	resolver := permissions.NewResolver(db)
+
+	a.echo = a.newEcho()
+	api := a.echo.Group("/api")
+	routes := modules.Routes{Public: api, Authed: api.Group("", auth.Middleware(tokens))}
+	for _, m := range []modules.Module{
+		auth.NewHandler(a.auth),
+		permissions.NewEventsHandler(a.events, resolver),
+	} {
+		m.Mount(routes)
+	}
+	return a, nil
+}
+
+// Migrate applies migrations and returns the versions applied.
+func Migrate(ctx context.Context, cfg Config) ([]int, error) {
+	db, err := openDB(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer closeDB(db)
+	return migrations.Up(ctx, db)
+}
+
+func closeDB(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		sqlDB.Close()
+	}
+}
+
+func (a *App) newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = errorHandler(a.log)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisableStackAll: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			a.log.Error("panic", "err", err.Error(), "stack", string(stack), "path", c.Path())
+			return err
+		},
+	}))
+	e.Use(middleware.RequestID())
+	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogError: false,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			a.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+				slog.String("method", v.Method), slog.String("uri", v.URI), slog.Int("status", v.Status),
+				slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID))
+			return nil
+		},
+	}))
+	if len(a.cfg.AllowedOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:     a.cfg.AllowedOrigins,
+			AllowMethods:     []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+			AllowHeaders:     []string{echo.HeaderAuthorization, echo.HeaderContentType},
+			AllowCredentials: true,
+			MaxAge:           600,
+		}))
+	}
+	e.Use(bodyLimit(a.cfg.BodyLimit))
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", a.ready)
+	return e
+}
+
+// bodyLimit refuses bodies over limit with 413, whether declared up front or streamed.
+func bodyLimit(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if req.ContentLength > limit {
+				return modules.ErrTooLarge
+			}
+			req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+			return next(c)
+		}
+	}
+}
+
+func (a *App) ready(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	sqlDB, err := a.db.DB()
+	if err == nil {
+		err = sqlDB.PingContext(ctx)
+	}
+	if err != nil {
+		return c.JSON(http.StatusServiceUnavailable, errorBody{errorDetail{Code: "unavailable", Message: "database unavailable"}})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// Handler is the HTTP handler of the whole server.
+func (a *App) Handler() http.Handler { return a.echo }
+
+// DB is the database handle (for tests and commands).
+func (a *App) DB() *gorm.DB { return a.db }
+
+// Events is the event log.
+func (a *App) Events() *eventlog.Log { return a.events }
+
+// Start listens on cfg.Addr and serves in the background.
+func (a *App) Start() error {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", a.cfg.Addr, err)
+	}
+	a.listener = ln
+	a.srv = &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	a.bg.Add(2)
+	go func() {
+		defer a.bg.Done()
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("serve", "err", err.Error())
+		}
+	}()
+	go func() {
+		defer a.bg.Done()
+		a.pruneLoop()
+	}()
+	a.log.Info("listening", "addr", ln.Addr().String(), "database", a.db.Dialector.Name())
+	return nil
+}
+
+// Addr is the address the server listens on (after Start).
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// Run serves until ctx ends, then shuts down gracefully.
+func (a *App) Run(ctx context.Context) error {
+	if err := a.Start(); err != nil {
+		a.closeDB()
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	return a.Shutdown(sctx)
+}
+
+// Shutdown stops accepting, finishes in-flight requests, closes sockets and the database.
+func (a *App) Shutdown(ctx context.Context) error {
+	var err error
+	a.stopOnce.Do(func() {
+		close(a.stop)
+		if a.srv != nil {
+			err = a.srv.Shutdown(ctx)
+		}
+		a.bg.Wait()
+		a.closeDB()
+		a.log.Info("stopped")
+	})
+	return err
+}
+
+func (a *App) closeDB() { closeDB(a.db) }
+
+// pruneLoop deletes events past retention, hourly and once at start.
+func (a *App) pruneLoop() {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if n, err := a.events.Prune(ctx, time.Now().Add(-a.cfg.EventRetention)); err != nil {
+			a.log.Warn("prune events", "err", err.Error())
+		} else if n > 0 {
+			a.log.Info("pruned events", "count", n)
+		}
+		cancel()
+		select {
+		case <-a.stop:
+			return
+		case <-t.C:
+		}
+	}
+}

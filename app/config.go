@@ -1,0 +1,172 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pagespace/pagespace/modules/auth"
+)
+
+// Config is every setting of the server. DefaultConfig gives the zero-set-up values.
+type Config struct {
+	Addr            string        // ADDR, default ":8080"
+	DatabaseURL     string        // DATABASE_URL; a postgres:// URL selects PostgreSQL, empty selects SQLite
+	DataDir         string        // DATA_DIR, default "./data": the SQLite file and the generated JWT key
+	JWTSecret       string        // JWT_SECRET; empty: generated once and kept in DataDir
+	AccessTokenTTL  time.Duration // ACCESS_TOKEN_TTL, default 15m
+	RefreshTokenTTL time.Duration // REFRESH_TOKEN_TTL, default 720h
+	AllowedOrigins  []string      // ALLOWED_ORIGINS, comma-separated; CORS and the WebSocket Origin check
+	LogLevel        slog.Level    // LOG_LEVEL: debug, info, warn, error
+	BodyLimit       int64         // BODY_LIMIT bytes, default 1 MB
+	EventRetention  time.Duration // EVENT_RETENTION, default 168h (7 days)
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, default 15s
+
+	// PasswordHash is not an environment setting; tests lower it to keep signups fast.
+	PasswordHash auth.HashParams
+	// LogOutput is where logs go (default: standard error).
+	LogOutput io.Writer
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		Addr:            ":8080",
+		DataDir:         "./data",
+		AccessTokenTTL:  15 * time.Minute,
+		RefreshTokenTTL: 30 * 24 * time.Hour,
+		LogLevel:        slog.LevelInfo,
+		BodyLimit:       1 << 20,
+		EventRetention:  7 * 24 * time.Hour,
+		ShutdownTimeout: 15 * time.Second,
+		PasswordHash:    auth.DefaultHashParams,
+	}
+}
+
+// setting describes one environment variable, for parsing and for --help.
+type setting struct {
+	env, def, help string
+	set            func(c *Config, v string) error
+}
+
+var settings = []setting{
+	{"ADDR", ":8080", "listen address", func(c *Config, v string) error { c.Addr = v; return nil }},
+	{"DATABASE_URL", "(embedded SQLite)", "postgres://user:pass@host:5432/db selects PostgreSQL", func(c *Config, v string) error {
+		if !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {
+			return errors.New("must be a postgres:// URL (leave it unset for the embedded SQLite)")
+		}
+		c.DatabaseURL = v
+		return nil
+	}},
+	{"DATA_DIR", "./data", "directory for the SQLite file and the generated JWT key", func(c *Config, v string) error { c.DataDir = v; return nil }},
+	{"JWT_SECRET", "(generated, kept in DATA_DIR)", "HS256 signing key for access tokens, at least 32 bytes", func(c *Config, v string) error {
+		if len(v) < 32 {
+			return errors.New("must be at least 32 bytes")
+		}
+		c.JWTSecret = v
+		return nil
+	}},
+	{"ACCESS_TOKEN_TTL", "15m", "access token lifetime (Go duration)", durationSetting(func(c *Config) *time.Duration { return &c.AccessTokenTTL })},
+	{"REFRESH_TOKEN_TTL", "720h", "refresh token lifetime", durationSetting(func(c *Config) *time.Duration { return &c.RefreshTokenTTL })},
+	{"ALLOWED_ORIGINS", "(none: same origin only)", "comma-separated origins allowed for CORS and WebSocket upgrades", func(c *Config, v string) error {
+		c.AllowedOrigins = nil
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				c.AllowedOrigins = append(c.AllowedOrigins, strings.TrimRight(o, "/"))
+			}
+		}
+		return nil
+	}},
+	{"LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error {
+		return c.LogLevel.UnmarshalText([]byte(v))
+	}},
+	{"BODY_LIMIT", "1048576", "largest request body in bytes", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 {
+			return errors.New("must be a number of bytes, at least 1024")
+		}
+		c.BodyLimit = n
+		return nil
+	}},
+	{"EVENT_RETENTION", "168h", "how long the event log keeps events (replay window)", durationSetting(func(c *Config) *time.Duration { return &c.EventRetention })},
+	{"SHUTDOWN_TIMEOUT", "15s", "how long SIGTERM waits for in-flight work", durationSetting(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+}
+
+func durationSetting(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return errors.New("must be a positive duration such as 15m or 24h")
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+// Command is what the process was asked to do.
+type Command string
+
+// The commands.
+const (
+	CmdServe   Command = "serve"
+	CmdMigrate Command = "migrate"
+	CmdHelp    Command = "help"
+)
+
+// Load reads the command line and environment into a Config. Flags mirror the settings
+// (--addr, --database-url, ...) and win over the environment.
+func Load(args []string, getenv func(string) string) (Config, Command, error) {
+	cfg := DefaultConfig()
+	for _, s := range settings {
+		if v := getenv(s.env); v != "" {
+			if err := s.set(&cfg, v); err != nil {
+				return cfg, "", fmt.Errorf("%s: %w", s.env, err)
+			}
+		}
+	}
+	fs := flag.NewFlagSet("pagespace", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	help := fs.Bool("help", false, "")
+	fs.BoolVar(help, "h", false, "")
+	for _, s := range settings {
+		s := s
+		fs.Func(strings.ToLower(strings.ReplaceAll(s.env, "_", "-")), s.help, func(v string) error { return s.set(&cfg, v) })
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, "", err
+	}
+	if *help {
+		return cfg, CmdHelp, nil
+	}
+	switch rest := fs.Args(); {
+	case len(rest) == 0 || rest[0] == "serve":
+		return cfg, CmdServe, nil
+	case rest[0] == "migrate":
+		return cfg, CmdMigrate, nil
+	case rest[0] == "help":
+		return cfg, CmdHelp, nil
+	default:
+		return cfg, "", fmt.Errorf("unknown command %q (try --help)", rest[0])
+	}
+}
+
+// Usage writes the --help text.
+func Usage(w io.Writer) {
+	fmt.Fprint(w, `pagespace: a self-hosted realtime collaboration server.
+
+Usage:
+  pagespace [flags] [serve]   serve the API, the web UI and the socket endpoint (default)
+  pagespace [flags] migrate   apply database migrations and exit
+  pagespace --help            this text
+
+Settings (environment variable, or the flag --lower-case-name=value):
+`)
+	for _, s := range settings {
+		fmt.Fprintf(w, "  %-18s %s (default %s)\n", s.env, s.help, s.def)
+	}
+}

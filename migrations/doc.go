@@ -1,0 +1,6 @@
+// Package migrations holds the versioned database schema, embedded in the binary, and applies
+// it to SQLite or PostgreSQL. Each file NNNN_name.sql is one version, applied once in a
+// transaction and recorded in schema_migrations. The files are written once for both databases:
+// a few placeholders ({{TS}}, {{SERIAL_PK}}, {{FLOAT}}) expand to each dialect's type, so both
+// get the same schema behaviour. AutoMigrate is never used.
+package migrations

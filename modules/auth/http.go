@@ -1,0 +1,116 @@
+package auth
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/pagespace/pagespace/modules"
+)
+
+// Handler serves /api/auth.
+type Handler struct {
+	svc *Service
+}
+
+// NewHandler returns the auth routes.
+func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
+
+var _ modules.Module = (*Handler)(nil)
+
+// Mount registers the routes.
+func (h *Handler) Mount(r modules.Routes) {
+	r.Public.POST("/auth/signup", h.signup)
+	r.Public.POST("/auth/login", h.login)
+	r.Public.POST("/auth/refresh", h.refresh)
+	r.Public.POST("/auth/logout", h.logout)
+	r.Authed.GET("/auth/me", h.me)
+}
+
+func (h *Handler) signup(c echo.Context) error {
+	var in SignupInput
+	if err := modules.Bind(c, &in); err != nil {
+		return err
+	}
+	s, err := h.svc.Signup(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, s)
+}
+
+func (h *Handler) login(c echo.Context) error {
+	var in LoginInput
+	if err := modules.Bind(c, &in); err != nil {
+		return err
+	}
+	s, err := h.svc.Login(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s)
+}
+
+type refreshInput struct {
+	RefreshToken string `json:"refreshToken"`
+}
+
+func (h *Handler) refresh(c echo.Context) error {
+	var in refreshInput
+	if err := modules.Bind(c, &in); err != nil {
+		return err
+	}
+	s, err := h.svc.Refresh(c.Request().Context(), in.RefreshToken)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s)
+}
+
+func (h *Handler) logout(c echo.Context) error {
+	var in refreshInput
+	if err := modules.Bind(c, &in); err != nil {
+		return err
+	}
+	if err := h.svc.Logout(c.Request().Context(), in.RefreshToken); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h *Handler) me(c echo.Context) error {
+	u, err := h.svc.Me(c.Request().Context(), modules.UserID(c.Request().Context()))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, u)
+}
+
+// Middleware requires a valid access token (Authorization: Bearer) and puts the caller's
+// identity in the request context.
+func Middleware(t *Tokens) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			token, ok := bearer(c.Request())
+			if !ok {
+				return modules.ErrUnauthorized
+			}
+			id, _, err := t.Verify(token)
+			if err != nil {
+				return err
+			}
+			req := c.Request()
+			c.SetRequest(req.WithContext(modules.WithIdentity(req.Context(), id)))
+			return next(c)
+		}
+	}
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get(echo.HeaderAuthorization)
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}

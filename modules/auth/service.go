@@ -1,0 +1,335 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/modules/eventlog"
+	"gorm.io/gorm"
+)
+
+// EventSessionEnded is recorded on logout and on refresh-token reuse, for user:<id>, so that
+// realtime ends the session's sockets.
+const EventSessionEnded = "session_ended"
+
+// Errors of the package.
+var (
+	ErrEmailTaken         = modules.E(modules.KindConflict, "an account with this email already exists")
+	ErrBadCredentials     = modules.E(modules.KindUnauthorized, "invalid email or password")
+	ErrRefreshInvalid     = &modules.Error{Kind: modules.KindUnauthorized, Message: "invalid refresh token", Code: "invalid_token"}
+	ErrRefreshReused      = &modules.Error{Kind: modules.KindUnauthorized, Message: "refresh token already used; the session has been revoked", Code: "token_reused"}
+	ErrUserNotFound       = modules.E(modules.KindNotFound, "user not found")
+	errPasswordLen        = "must be 8 to 256 characters"
+	maxEmailLen, maxName  = 254, 100
+	minPassword, maxPassw = 8, 256
+)
+
+// User is an account.
+type User struct {
+	ID           string `gorm:"primaryKey"`
+	Email        string
+	Name         string
+	PasswordHash string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// View is a user as the API shows it.
+type View struct {
+	ID        string       `json:"id"`
+	Email     string       `json:"email"`
+	Name      string       `json:"name"`
+	CreatedAt modules.Time `json:"createdAt"`
+}
+
+// View returns the public view of u.
+func (u User) View() View {
+	return View{ID: u.ID, Email: u.Email, Name: u.Name, CreatedAt: modules.Time(u.CreatedAt)}
+}
+
+// refreshToken is one token of a session family; only its hash is stored.
+type refreshToken struct {
+	ID        string `gorm:"primaryKey"`
+	UserID    string
+	FamilyID  string
+	TokenHash string
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	RevokedAt *time.Time
+	CreatedAt time.Time
+}
+
+func (refreshToken) TableName() string { return "refresh_tokens" }
+
+// Session is what signup, login and refresh answer.
+type Session struct {
+	User         View   `json:"user"`
+	AccessToken  string `json:"accessToken"`
+	RefreshToken string `json:"refreshToken"`
+	ExpiresIn    int    `json:"expiresIn"` // seconds until the access token expires
+}
+
+// Config holds the service's settings.
+type Config struct {
+	RefreshTTL time.Duration // default 30 days
+	Hash       HashParams    // default DefaultHashParams
+}
+
+// Service runs accounts and sessions. It is safe for concurrent use.
+type Service struct {
+	db     *gorm.DB
+	log    *eventlog.Log
+	tokens *Tokens
+	cfg    Config
+	dummy  string // a hash to compare against for unknown emails, so timing does not tell
+}
+
+// NewService returns the auth service.
+func NewService(db *gorm.DB, log *eventlog.Log, tokens *Tokens, cfg Config) *Service {
+	if cfg.RefreshTTL <= 0 {
+		cfg.RefreshTTL = 30 * 24 * time.Hour
+	}
+	if cfg.Hash.Memory == 0 {
+		cfg.Hash = DefaultHashParams
+	}
+	dummy, _ := hashPassword("not a real password", cfg.Hash)
+	return &Service{db: db, log: log, tokens: tokens, cfg: cfg, dummy: dummy}
+}
+
+// Tokens is the access-token issuer/verifier.
+func (s *Service) Tokens() *Tokens { return s.tokens }
+
+// SignupInput is the signup body.
+type SignupInput struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Name     string `json:"name"`
+}
+
+func normalizeEmail(v *modules.Validator, email string) string {
+	email = strings.ToLower(strings.TrimSpace(email))
+	addr, err := mail.ParseAddress(email)
+	v.Check(email != "", "email", "is required")
+	v.Check(email == "" || (err == nil && addr.Address == email && len(email) <= maxEmailLen), "email", "must be a valid email address")
+	return email
+}
+
+// Signup creates an account and its first session.
+func (s *Service) Signup(ctx context.Context, in SignupInput) (Session, error) {
+	var v modules.Validator
+	email := normalizeEmail(&v, in.Email)
+	v.Text("name", in.Name, 1, maxName, false)
+	v.Check(len([]rune(in.Password)) >= minPassword && len([]rune(in.Password)) <= maxPassw, "password", errPasswordLen)
+	if err := v.Err(); err != nil {
+		return Session{}, err
+	}
+	hash, err := hashPassword(in.Password, s.cfg.Hash)
+	if err != nil {
+		return Session{}, fmt.Errorf("auth: hash: %w", err)
+	}
+	now := modules.Now()
+	u := User{ID: newID(), Email: email, Name: strings.TrimSpace(in.Name), PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	var sess Session
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&User{}).Where("email = ?", email).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrEmailTaken
+		}
+		if err := tx.Create(&u).Error; err != nil {
+			if isUniqueViolation(err) {
+				return ErrEmailTaken
+			}
+			return err
+		}
+		sess, err = s.startSession(tx, u, newID(), now)
+		return err
+	})
+	if err != nil {
+		return Session{}, wrap("signup", err)
+	}
+	return sess, nil
+}
+
+// LoginInput is the login body.
+type LoginInput struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// Login checks credentials and starts a session. Unknown email and wrong password answer the
+// same ErrBadCredentials after the same work.
+func (s *Service) Login(ctx context.Context, in LoginInput) (Session, error) {
+	if in.Email == "" || in.Password == "" || len(in.Password) > 4*maxPassw {
+		return Session{}, modules.Invalid("email and password are required", nil)
+	}
+	var u User
+	err := s.db.WithContext(ctx).Where("email = ?", strings.ToLower(strings.TrimSpace(in.Email))).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		checkPassword(in.Password, s.dummy)
+		return Session{}, ErrBadCredentials
+	}
+	if err != nil {
+		return Session{}, wrap("login", err)
+	}
+	if !checkPassword(in.Password, u.PasswordHash) {
+		return Session{}, ErrBadCredentials
+	}
+	sess, err := s.startSession(s.db.WithContext(ctx), u, newID(), modules.Now())
+	return sess, wrap("login", err)
+}
+
+// startSession stores a new refresh token in family and issues an access token.
+func (s *Service) startSession(db *gorm.DB, u User, family string, now time.Time) (Session, error) {
+	raw, hash := newRefreshToken()
+	rt := refreshToken{ID: newID(), UserID: u.ID, FamilyID: family, TokenHash: hash, ExpiresAt: now.Add(s.cfg.RefreshTTL), CreatedAt: now}
+	if err := db.Create(&rt).Error; err != nil {
+		return Session{}, err
+	}
+	access, exp, err := s.tokens.Issue(u.ID, family, now)
+	if err != nil {
+		return Session{}, err
+	}
+	return Session{User: u.View(), AccessToken: access, RefreshToken: raw, ExpiresIn: int(exp.Sub(now).Seconds())}, nil
+}
+
+// Refresh spends a refresh token and returns the next pair of its family. A spent or revoked
+// token revokes the whole family and answers ErrRefreshReused.
+func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
+	if token == "" {
+		return Session{}, modules.Invalid("refreshToken is required", nil)
+	}
+	now := modules.Now()
+	var rt refreshToken
+	err := s.db.WithContext(ctx).Where("token_hash = ?", hashToken(token)).Take(&rt).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Session{}, ErrRefreshInvalid
+	}
+	if err != nil {
+		return Session{}, wrap("refresh", err)
+	}
+	if rt.RevokedAt != nil || rt.UsedAt != nil {
+		if err := s.revokeFamily(ctx, rt.UserID, rt.FamilyID, "refresh_token_reused"); err != nil {
+			return Session{}, err
+		}
+		return Session{}, ErrRefreshReused
+	}
+	if !rt.ExpiresAt.After(now) {
+		return Session{}, ErrRefreshInvalid
+	}
+	var sess Session
+	reused := false
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Spending is a compare-and-set, so two concurrent refreshes cannot both succeed.
+		res := tx.Model(&refreshToken{}).Where("id = ? AND used_at IS NULL AND revoked_at IS NULL", rt.ID).Update("used_at", now)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			reused = true
+			return nil
+		}
+		var u User
+		if err := tx.Where("id = ?", rt.UserID).Take(&u).Error; err != nil {
+			return err
+		}
+		var err error
+		sess, err = s.startSession(tx, u, rt.FamilyID, now)
+		return err
+	})
+	if err != nil {
+		return Session{}, wrap("refresh", err)
+	}
+	if reused {
+		if err := s.revokeFamily(ctx, rt.UserID, rt.FamilyID, "refresh_token_reused"); err != nil {
+			return Session{}, err
+		}
+		return Session{}, ErrRefreshReused
+	}
+	return sess, nil
+}
+
+// Logout revokes the session the refresh token belongs to. Unknown tokens are ignored, so
+// logging out twice is harmless.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	if token == "" {
+		return modules.Invalid("refreshToken is required", nil)
+	}
+	var rt refreshToken
+	err := s.db.WithContext(ctx).Where("token_hash = ?", hashToken(token)).Take(&rt).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil
+	}
+	if err != nil {
+		return wrap("logout", err)
+	}
+	return s.revokeFamily(ctx, rt.UserID, rt.FamilyID, "logout")
+}
+
+// revokeFamily revokes every token of a session and records session_ended.
+func (s *Service) revokeFamily(ctx context.Context, userID, family, reason string) error {
+	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
+		res := tx.Model(&refreshToken{}).Where("family_id = ? AND revoked_at IS NULL", family).Update("revoked_at", modules.Now())
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected > 0 {
+			rec.Record(eventlog.Draft{Type: EventSessionEnded, ActorID: userID, Rooms: []string{"user:" + userID},
+				Data: map[string]any{"userId": userID, "sessionId": family, "reason": reason}})
+		}
+		return nil
+	})
+	return wrap("revoke session", err)
+}
+
+// Me returns the user.
+func (s *Service) Me(ctx context.Context, userID string) (View, error) {
+	var u User
+	err := s.db.WithContext(ctx).Where("id = ?", userID).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return View{}, ErrUserNotFound
+	}
+	if err != nil {
+		return View{}, wrap("me", err)
+	}
+	return u.View(), nil
+}
+
+func newRefreshToken() (raw, hash string) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	raw = base64.RawURLEncoding.EncodeToString(b)
+	return raw, hashToken(raw)
+}
+
+func hashToken(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return hex.EncodeToString(sum[:])
+}
+
+// newID returns a time-ordered UUID (v7), so ids sort roughly by creation.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func isUniqueViolation(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "unique") || strings.Contains(msg, "duplicate key")
+}
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("auth: %s: %w", op, err)
+}

@@ -1,0 +1,221 @@
+package eventlog
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pagespace/pagespace/modules"
+	"gorm.io/gorm"
+)
+
+// advisoryKey is the PostgreSQL advisory lock that orders event ids by commit.
+const advisoryKey = 7249002
+
+// Event is one row of the event log.
+type Event struct {
+	ID        int64 `gorm:"primaryKey;autoIncrement"`
+	Type      string
+	DriveID   *string
+	PageID    *string
+	ActorID   *string
+	Rooms     string // JSON array of room names
+	Payload   string // JSON object, everything but eventId
+	CreatedAt time.Time
+}
+
+// TableName is the events table.
+func (Event) TableName() string { return "events" }
+
+// EventID is the event's id as it travels: a decimal string.
+func (e Event) EventID() string { return strconv.FormatInt(e.ID, 10) }
+
+// RoomList decodes Rooms.
+func (e Event) RoomList() []string {
+	var rooms []string
+	_ = json.Unmarshal([]byte(e.Rooms), &rooms)
+	return rooms
+}
+
+// JSON is the payload exactly as clients receive it, with eventId first.
+func (e Event) JSON() json.RawMessage {
+	id := `{"eventId":"` + e.EventID() + `"`
+	if len(e.Payload) <= 2 {
+		return json.RawMessage(id + "}")
+	}
+	return json.RawMessage(id + "," + e.Payload[1:])
+}
+
+// Draft is an event a writer records inside its transaction.
+type Draft struct {
+	Type    string
+	DriveID string
+	PageID  string
+	ActorID string
+	Rooms   []string
+	// Data holds the entity fields of the payload, e.g. {"page": pageView}.
+	Data map[string]any
+}
+
+// Publisher receives events after they commit. Publish is called in log order, one call at a
+// time per Log, and must not block: it hands the events on and returns.
+type Publisher interface {
+	Publish(events []Event)
+}
+
+// Recorder collects the drafts of one transaction.
+type Recorder struct {
+	drafts []Draft
+}
+
+// Record adds an event to the transaction.
+func (r *Recorder) Record(d Draft) { r.drafts = append(r.drafts, d) }
+
+// Log writes transactions with their events.
+type Log struct {
+	db  *gorm.DB
+	pub Publisher
+	mu  sync.Mutex
+}
+
+// New returns a Log on db that hands committed events to pub (nil: nobody).
+func New(db *gorm.DB, pub Publisher) *Log {
+	return &Log{db: db, pub: pub}
+}
+
+// SetPublisher replaces the publisher; call it before serving.
+func (l *Log) SetPublisher(pub Publisher) { l.pub = pub }
+
+// Tx runs fn in a transaction. The events fn records are appended in the same transaction, and
+// published after it commits. If fn or the commit fails, nothing is written and nothing published.
+func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error) (events []Event, err error) {
+	tx := l.db.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		return nil, fmt.Errorf("eventlog: begin: %w", tx.Error)
+	}
+	committed := false
+	locked := false
+	defer func() {
+		if !committed {
+			tx.Rollback()
+		}
+		if locked {
+			l.mu.Unlock()
+		}
+		if p := recover(); p != nil {
+			panic(p)
+		}
+	}()
+	var rec Recorder
+	if err := fn(tx, &rec); err != nil {
+		return nil, err
+	}
+	if len(rec.drafts) > 0 {
+		l.mu.Lock()
+		locked = true
+		if tx.Dialector.Name() == "postgres" {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", advisoryKey).Error; err != nil {
+				return nil, fmt.Errorf("eventlog: lock: %w", err)
+			}
+		}
+		events, err = insert(tx, rec.drafts)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit().Error; err != nil {
+		return nil, fmt.Errorf("eventlog: commit: %w", err)
+	}
+	committed = true
+	if len(events) > 0 && l.pub != nil {
+		l.pub.Publish(events)
+	}
+	return events, nil
+}
+
+func insert(tx *gorm.DB, drafts []Draft) ([]Event, error) {
+	now := modules.Now()
+	events := make([]Event, 0, len(drafts))
+	for _, d := range drafts {
+		payload := make(map[string]any, len(d.Data)+5)
+		for k, v := range d.Data {
+			payload[k] = v
+		}
+		payload["type"] = d.Type
+		payload["at"] = modules.Time(now)
+		if d.DriveID != "" {
+			payload["driveId"] = d.DriveID
+		}
+		if d.PageID != "" {
+			payload["pageId"] = d.PageID
+		}
+		payload["actorId"] = nullable(d.ActorID)
+		body, err := json.Marshal(payload)
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: encode %s: %w", d.Type, err)
+		}
+		rooms, _ := json.Marshal(d.Rooms)
+		events = append(events, Event{
+			Type: d.Type, DriveID: nullable(d.DriveID), PageID: nullable(d.PageID), ActorID: nullable(d.ActorID),
+			Rooms: string(rooms), Payload: string(body), CreatedAt: now,
+		})
+	}
+	// One insert per event keeps ids in draft order on both databases.
+	for i := range events {
+		if err := tx.Create(&events[i]).Error; err != nil {
+			return nil, fmt.Errorf("eventlog: insert: %w", err)
+		}
+	}
+	return events, nil
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// After returns up to limit events with id > after, ascending.
+func (l *Log) After(ctx context.Context, after int64, limit int) ([]Event, error) {
+	var out []Event
+	err := l.db.WithContext(ctx).Where("id > ?", after).Order("id").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: after: %w", err)
+	}
+	return out, nil
+}
+
+// Oldest returns the smallest id still in the log, or 0 when it is empty.
+func (l *Log) Oldest(ctx context.Context) (int64, error) {
+	var id *int64
+	err := l.db.WithContext(ctx).Model(&Event{}).Select("MIN(id)").Scan(&id).Error
+	if err != nil || id == nil {
+		return 0, err
+	}
+	return *id, nil
+}
+
+// Latest returns the largest id in the log, or 0 when it is empty.
+func (l *Log) Latest(ctx context.Context) (int64, error) {
+	var id *int64
+	err := l.db.WithContext(ctx).Model(&Event{}).Select("MAX(id)").Scan(&id).Error
+	if err != nil || id == nil {
+		return 0, err
+	}
+	return *id, nil
+}
+
+// Prune deletes events older than before and returns how many it deleted. Ids are never reused
+// (AUTOINCREMENT on SQLite, a sequence on PostgreSQL), so pruning never breaks ordering.
+func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
+	res := l.db.WithContext(ctx).Where("created_at < ?", before).Delete(&Event{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("eventlog: prune: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+

@@ -1,0 +1,165 @@
+package permissions
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/modules/eventlog"
+)
+
+// maxScan bounds how many log rows one /api/events request reads, so a caller who may see few
+// events cannot make the server read the whole log; the cursor lets it go on.
+const maxScan = 2000
+
+// Visibility decides which events one user may see, caching drive resolutions across calls.
+// It is not safe for concurrent use; make one per request or per socket.
+type Visibility struct {
+	r      *Resolver
+	userID string
+	drives map[string]DriveView
+}
+
+// NewVisibility returns a fresh cache for userID.
+func (r *Resolver) NewVisibility(userID string) *Visibility {
+	return &Visibility{r: r, userID: userID, drives: map[string]DriveView{}}
+}
+
+// Forget drops cached resolutions (after a permission change).
+func (v *Visibility) Forget() { v.drives = map[string]DriveView{} }
+
+func (v *Visibility) drive(ctx context.Context, driveID string) (DriveView, error) {
+	if d, ok := v.drives[driveID]; ok {
+		return d, nil
+	}
+	d, err := v.r.Drive(ctx, v.userID, driveID)
+	if err != nil {
+		return DriveView{}, err
+	}
+	v.drives[driveID] = d
+	return d, nil
+}
+
+// CanSee reports whether the user may see e: events addressed to the user always; page events
+// when the user may view the page (trashed or not; a page deleted for good only by the drive's
+// managers); other drive events when the user is a member.
+func (v *Visibility) CanSee(ctx context.Context, e eventlog.Event) (bool, error) {
+	self := "user:" + v.userID
+	for _, room := range e.RoomList() {
+		if room == self {
+			return true, nil
+		}
+	}
+	if e.DriveID == nil {
+		return false, nil
+	}
+	d, err := v.drive(ctx, *e.DriveID)
+	if err != nil {
+		return false, err
+	}
+	if e.PageID != nil {
+		if pa, ok := d.Pages[*e.PageID]; ok {
+			return pa.View, nil
+		}
+		return d.Role.Manages(), nil
+	}
+	return d.Role != NoRole, nil
+}
+
+// EventsHandler serves GET /api/events.
+type EventsHandler struct {
+	log *eventlog.Log
+	r   *Resolver
+}
+
+// NewEventsHandler returns the handler.
+func NewEventsHandler(log *eventlog.Log, r *Resolver) *EventsHandler {
+	return &EventsHandler{log: log, r: r}
+}
+
+var _ modules.Module = (*EventsHandler)(nil)
+
+// Mount registers the route.
+func (h *EventsHandler) Mount(r modules.Routes) { r.Authed.GET("/events", h.list) }
+
+type eventItem struct {
+	EventID string          `json:"eventId"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+type eventList struct {
+	Items      []eventItem `json:"items"`
+	NextCursor *string     `json:"nextCursor"`
+	// LastEventID is the last event id read, seen or not: poll again with after=lastEventId.
+	LastEventID string `json:"lastEventId"`
+}
+
+func (h *EventsHandler) list(c echo.Context) error {
+	ctx := c.Request().Context()
+	page, err := modules.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	after := int64(0)
+	raw := c.QueryParam("after")
+	if page.Cursor != "" {
+		raw = page.Cursor
+	}
+	if raw != "" {
+		after, err = strconv.ParseInt(raw, 10, 64)
+		if err != nil || after < 0 {
+			return modules.Invalid("after must be an eventId (a decimal number)", nil)
+		}
+	}
+	if after > 0 {
+		oldest, err := h.log.Oldest(ctx)
+		if err != nil {
+			return err
+		}
+		if oldest > after+1 {
+			return (&modules.Error{Kind: modules.KindConflict, Code: "events_expired",
+				Message: "events after this id are past retention; refetch state over REST"}).
+				WithDetails(map[string]any{"oldestEventId": strconv.FormatInt(oldest, 10)})
+		}
+	}
+	vis := h.r.NewVisibility(modules.UserID(ctx))
+	out := eventList{Items: []eventItem{}, LastEventID: strconv.FormatInt(after, 10)}
+	scanned, cursor := 0, after
+	for len(out.Items) < page.Limit && scanned < maxScan {
+		batch, err := h.log.After(ctx, cursor, min(500, maxScan-scanned))
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			break
+		}
+		for _, e := range batch {
+			scanned++
+			cursor = e.ID
+			ok, err := vis.CanSee(ctx, e)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out.Items = append(out.Items, eventItem{EventID: e.EventID(), Type: e.Type, Payload: e.JSON()})
+				if len(out.Items) == page.Limit {
+					break
+				}
+			}
+		}
+	}
+	out.LastEventID = strconv.FormatInt(cursor, 10)
+	latest, err := h.log.Latest(ctx)
+	if err != nil {
+		return err
+	}
+	if cursor < latest {
+		next := out.LastEventID
+		out.NextCursor = &next
+	}
+	return c.JSON(http.StatusOK, out)
+}
