@@ -17,7 +17,10 @@ import (
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/modules/auth"
 	"github.com/pagespace/pagespace/modules/eventlog"
+	"github.com/pagespace/pagespace/messages"
+	"github.com/pagespace/pagespace/pages"
 	"github.com/pagespace/pagespace/permissions"
+	"github.com/pagespace/pagespace/tasks"
 	"gorm.io/gorm"
 )
 
@@ -69,6 +72,10 @@ func New(cfg Config) (*App, error) {
 	for _, m := range []modules.Module{
 		auth.NewHandler(a.auth),
 		permissions.NewEventsHandler(a.events, resolver),
+		permissions.New(db, a.events, resolver),
+		pages.New(db, a.events, resolver),
+		messages.New(db, a.events, resolver),
+		tasks.New(db, a.events, resolver),
 	} {
 		m.Mount(routes)
 	}

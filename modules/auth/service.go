@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/modules/eventlog"
 	"gorm.io/gorm"
@@ -24,14 +23,20 @@ const EventSessionEnded = "session_ended"
 
 // Errors of the package.
 var (
-	ErrEmailTaken         = modules.E(modules.KindConflict, "an account with this email already exists")
-	ErrBadCredentials     = modules.E(modules.KindUnauthorized, "invalid email or password")
-	ErrRefreshInvalid     = &modules.Error{Kind: modules.KindUnauthorized, Message: "invalid refresh token", Code: "invalid_token"}
-	ErrRefreshReused      = &modules.Error{Kind: modules.KindUnauthorized, Message: "refresh token already used; the session has been revoked", Code: "token_reused"}
-	ErrUserNotFound       = modules.E(modules.KindNotFound, "user not found")
-	errPasswordLen        = "must be 8 to 256 characters"
-	maxEmailLen, maxName  = 254, 100
-	minPassword, maxPassw = 8, 256
+	ErrEmailTaken     = modules.E(modules.KindConflict, "an account with this email already exists")
+	ErrBadCredentials = modules.E(modules.KindUnauthorized, "invalid email or password")
+	ErrRefreshInvalid = &modules.Error{Kind: modules.KindUnauthorized, Message: "invalid refresh token", Code: "invalid_token"}
+	ErrRefreshReused  = &modules.Error{Kind: modules.KindUnauthorized, Message: "refresh token already used; the session has been revoked", Code: "token_reused"}
+	ErrUserNotFound   = modules.E(modules.KindNotFound, "user not found")
+)
+
+// Field limits.
+const (
+	maxEmailLen    = 254
+	maxName        = 100
+	minPassword    = 8
+	maxPassw       = 256
+	errPasswordLen = "must be 8 to 256 characters"
 )
 
 // User is an account.
@@ -286,7 +291,7 @@ func (s *Service) revokeFamily(ctx context.Context, userID, family, reason strin
 			return res.Error
 		}
 		if res.RowsAffected > 0 {
-			rec.Record(eventlog.Draft{Type: EventSessionEnded, ActorID: userID, Rooms: []string{"user:" + userID},
+			rec.Record(eventlog.Draft{Type: EventSessionEnded, ActorID: userID, Rooms: []string{modules.UserRoom(userID)},
 				Data: map[string]any{"userId": userID, "sessionId": family, "reason": reason}})
 		}
 		return nil
@@ -319,8 +324,7 @@ func hashToken(raw string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// newID returns a time-ordered UUID (v7), so ids sort roughly by creation.
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
+func newID() string { return modules.NewID() }
 
 func isUniqueViolation(err error) bool {
 	msg := strings.ToLower(err.Error())

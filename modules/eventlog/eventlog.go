@@ -218,4 +218,3 @@ func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
 	}
 	return res.RowsAffected, nil
 }
-
