@@ -68,7 +68,7 @@ func New(cfg Config) (*App, error) {
 
 	a.echo = a.newEcho()
 	api := a.echo.Group("/api")
-	routes := modules.Routes{Public: api, Authed: api.Group("", auth.Middleware(tokens))}
+	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(tokens))}
 	for _, m := range []modules.Module{
 		auth.NewHandler(a.auth),
 		permissions.NewEventsHandler(a.events, resolver),

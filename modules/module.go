@@ -2,12 +2,37 @@ package modules
 
 import "github.com/labstack/echo/v4"
 
-// Routes are the two route groups a module mounts on: Public needs no identity, Authed runs
-// behind the authentication middleware, so handlers there always find an Identity in the context.
+// Routes are the two route sets a module mounts on: Public needs no identity, Authed runs behind
+// the authentication middleware, so handlers there always find an Identity in the context.
 type Routes struct {
-	Public *echo.Group
-	Authed *echo.Group
+	Public *Router
+	Authed *Router
 }
+
+// Router registers routes on a group with middleware applied per route, so that unknown paths
+// and wrong methods still answer 404 and 405 rather than running the middleware.
+type Router struct {
+	g  *echo.Group
+	mw []echo.MiddlewareFunc
+}
+
+// NewRouter returns a Router on g that wraps every route in mw.
+func NewRouter(g *echo.Group, mw ...echo.MiddlewareFunc) *Router { return &Router{g: g, mw: mw} }
+
+// GET registers a GET route.
+func (r *Router) GET(path string, h echo.HandlerFunc) { r.g.GET(path, h, r.mw...) }
+
+// POST registers a POST route.
+func (r *Router) POST(path string, h echo.HandlerFunc) { r.g.POST(path, h, r.mw...) }
+
+// PUT registers a PUT route.
+func (r *Router) PUT(path string, h echo.HandlerFunc) { r.g.PUT(path, h, r.mw...) }
+
+// PATCH registers a PATCH route.
+func (r *Router) PATCH(path string, h echo.HandlerFunc) { r.g.PATCH(path, h, r.mw...) }
+
+// DELETE registers a DELETE route.
+func (r *Router) DELETE(path string, h echo.HandlerFunc) { r.g.DELETE(path, h, r.mw...) }
 
 // Module is a domain module that serves HTTP routes.
 type Module interface {

@@ -1,0 +1,125 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pagespace/pagespace/app"
+	"github.com/pagespace/pagespace/app/apptest"
+)
+
+func TestHealthAndErrors(t *testing.T) {
+	env := apptest.Start(t)
+	env.Do("GET", "/healthz", "", nil).Expect(200)
+	env.Do("GET", "/readyz", "", nil).Expect(200)
+	r := env.Do("GET", "/api/auth/me", "", nil).Expect(401)
+	if r.ErrorCode() != "unauthorized" {
+		t.Fatalf("code %q", r.ErrorCode())
+	}
+	r = env.Do("GET", "/nope", "", nil).Expect(404)
+	if r.ErrorCode() != "not_found" || r.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("unknown route: %s %v", r.Body, r.Header)
+	}
+	r = env.Do("DELETE", "/api/auth/login", "", nil).Expect(405)
+	if r.ErrorCode() != "method_not_allowed" {
+		t.Fatalf("wrong method: %s", r.Body)
+	}
+	if r.Header.Get("X-Request-Id") == "" {
+		t.Fatal("no request id header")
+	}
+	r = env.Do("POST", "/api/auth/login", "", strings.Repeat("x", 2<<20)).Expect(413)
+	if r.ErrorCode() != "payload_too_large" {
+		t.Fatalf("too large: %s", r.Body)
+	}
+	r = env.Do("POST", "/api/auth/login", "", nil)
+	r.Expect(400)
+}
+
+func TestContentTypeMustBeJSON(t *testing.T) {
+	env := apptest.Start(t)
+	req, _ := http.NewRequest("POST", env.URL+"/api/auth/login", strings.NewReader(`{"email":"a@b.co","password":"x"}`))
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := env.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+}
+
+func TestCORS(t *testing.T) {
+	env := apptest.Start(t, func(c *app.Config) { c.AllowedOrigins = []string{"https://app.example.com"} })
+	req, _ := http.NewRequest("OPTIONS", env.URL+"/api/auth/login", nil)
+	req.Header.Set("Origin", "https://app.example.com")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	resp, err := env.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "https://app.example.com" {
+		t.Fatalf("allowed origin got %q", got)
+	}
+	req.Header.Set("Origin", "https://evil.example.com")
+	resp, err = env.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Fatalf("foreign origin allowed: %q", got)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	env := map[string]string{"ADDR": ":9999", "ACCESS_TOKEN_TTL": "5m", "ALLOWED_ORIGINS": "https://a.example, https://b.example/", "LOG_LEVEL": "debug"}
+	cfg, cmd, err := app.Load([]string{"--addr=:7777"}, func(k string) string { return env[k] })
+	if err != nil || cmd != app.CmdServe {
+		t.Fatalf("load: %v %v", cmd, err)
+	}
+	if cfg.Addr != ":7777" || cfg.AccessTokenTTL != 5*time.Minute || len(cfg.AllowedOrigins) != 2 || cfg.AllowedOrigins[1] != "https://b.example" {
+		t.Fatalf("config %+v", cfg)
+	}
+	for _, bad := range []map[string]string{
+		{"DATABASE_URL": "mysql://x"}, {"ACCESS_TOKEN_TTL": "soon"}, {"JWT_SECRET": "short"}, {"LOG_LEVEL": "loud"}, {"BODY_LIMIT": "-1"},
+	} {
+		if _, _, err := app.Load(nil, func(k string) string { return bad[k] }); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	if _, cmd, _ := app.Load([]string{"migrate"}, func(string) string { return "" }); cmd != app.CmdMigrate {
+		t.Fatalf("migrate command: %v", cmd)
+	}
+	if _, cmd, _ := app.Load([]string{"--help"}, func(string) string { return "" }); cmd != app.CmdHelp {
+		t.Fatalf("help: %v", cmd)
+	}
+	if _, _, err := app.Load([]string{"frobnicate"}, func(string) string { return "" }); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+	var b bytes.Buffer
+	app.Usage(&b)
+	for _, want := range []string{"migrate", "DATABASE_URL", "ALLOWED_ORIGINS", "JWT_SECRET"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("usage lacks %s", want)
+		}
+	}
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	cfg := apptest.Config(t)
+	first, err := app.Migrate(context.Background(), cfg)
+	if err != nil || len(first) == 0 {
+		t.Fatalf("first migrate: %v %v", first, err)
+	}
+	again, err := app.Migrate(context.Background(), cfg)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second migrate applied %v (%v)", again, err)
+	}
+	apptest.StartWith(t, cfg).Do("GET", "/readyz", "", nil).Expect(200)
+}
