@@ -13,14 +13,15 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/pagespace/pagespace/messages"
 	"github.com/pagespace/pagespace/migrations"
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/modules/auth"
 	"github.com/pagespace/pagespace/modules/eventlog"
-	"github.com/pagespace/pagespace/messages"
 	"github.com/pagespace/pagespace/pages"
 	"github.com/pagespace/pagespace/permissions"
 	"github.com/pagespace/pagespace/tasks"
+	"golang.org/x/time/rate"
 	"gorm.io/gorm"
 )
 
@@ -70,7 +71,7 @@ func New(cfg Config) (*App, error) {
 	api := a.echo.Group("/api")
 	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(tokens))}
 	for _, m := range []modules.Module{
-		auth.NewHandler(a.auth),
+		auth.NewHandler(a.auth, a.authLimiter()),
 		permissions.NewEventsHandler(a.events, resolver),
 		permissions.New(db, a.events, resolver),
 		pages.New(db, a.events, resolver),
@@ -103,6 +104,7 @@ func (a *App) newEcho() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(a.log)
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisableStackAll: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
@@ -133,6 +135,25 @@ func (a *App) newEcho() *echo.Echo {
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", a.ready)
 	return e
+}
+
+// authLimiter limits credential routes per client IP (the direct peer: forwarded headers are
+// not trusted, so the limit cannot be dodged by inventing them).
+func (a *App) authLimiter() echo.MiddlewareFunc {
+	if a.cfg.AuthRateLimit <= 0 {
+		return nil
+	}
+	perSec := rate.Limit(float64(a.cfg.AuthRateLimit) / 60)
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: perSec, Burst: max(1, a.cfg.AuthRateLimit/3), ExpiresIn: 10 * time.Minute,
+		}),
+		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			return modules.ErrRateLimited
+		},
+		ErrorHandler: func(c echo.Context, err error) error { return modules.ErrRateLimited },
+	})
 }
 
 // bodyLimit refuses bodies over limit with 413, whether declared up front or streamed.

@@ -26,6 +26,7 @@ type Config struct {
 	BodyLimit       int64         // BODY_LIMIT bytes, default 1 MB
 	EventRetention  time.Duration // EVENT_RETENTION, default 168h (7 days)
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, default 15s
+	AuthRateLimit   int           // AUTH_RATE_LIMIT: signup/login/refresh requests per minute per client IP, default 30; 0 turns it off
 
 	// PasswordHash is not an environment setting; tests lower it to keep signups fast.
 	PasswordHash auth.HashParams
@@ -44,6 +45,7 @@ func DefaultConfig() Config {
 		BodyLimit:       1 << 20,
 		EventRetention:  7 * 24 * time.Hour,
 		ShutdownTimeout: 15 * time.Second,
+		AuthRateLimit:   30,
 		PasswordHash:    auth.DefaultHashParams,
 	}
 }
@@ -94,6 +96,14 @@ var settings = []setting{
 		return nil
 	}},
 	{"EVENT_RETENTION", "168h", "how long the event log keeps events (replay window)", durationSetting(func(c *Config) *time.Duration { return &c.EventRetention })},
+	{"AUTH_RATE_LIMIT", "30", "signup/login/refresh requests per minute per client IP (0: off)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return errors.New("must be a whole number, 0 or more")
+		}
+		c.AuthRateLimit = n
+		return nil
+	}},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long SIGTERM waits for in-flight work", durationSetting(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 }
 

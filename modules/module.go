@@ -19,20 +19,30 @@ type Router struct {
 // NewRouter returns a Router on g that wraps every route in mw.
 func NewRouter(g *echo.Group, mw ...echo.MiddlewareFunc) *Router { return &Router{g: g, mw: mw} }
 
-// GET registers a GET route.
-func (r *Router) GET(path string, h echo.HandlerFunc) { r.g.GET(path, h, r.mw...) }
+// GET registers a GET route; mw run after the router's own middleware.
+func (r *Router) GET(path string, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
+	r.g.GET(path, h, append(r.mw[:len(r.mw):len(r.mw)], mw...)...)
+}
 
 // POST registers a POST route.
-func (r *Router) POST(path string, h echo.HandlerFunc) { r.g.POST(path, h, r.mw...) }
+func (r *Router) POST(path string, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
+	r.g.POST(path, h, append(r.mw[:len(r.mw):len(r.mw)], mw...)...)
+}
 
 // PUT registers a PUT route.
-func (r *Router) PUT(path string, h echo.HandlerFunc) { r.g.PUT(path, h, r.mw...) }
+func (r *Router) PUT(path string, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
+	r.g.PUT(path, h, append(r.mw[:len(r.mw):len(r.mw)], mw...)...)
+}
 
 // PATCH registers a PATCH route.
-func (r *Router) PATCH(path string, h echo.HandlerFunc) { r.g.PATCH(path, h, r.mw...) }
+func (r *Router) PATCH(path string, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
+	r.g.PATCH(path, h, append(r.mw[:len(r.mw):len(r.mw)], mw...)...)
+}
 
 // DELETE registers a DELETE route.
-func (r *Router) DELETE(path string, h echo.HandlerFunc) { r.g.DELETE(path, h, r.mw...) }
+func (r *Router) DELETE(path string, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
+	r.g.DELETE(path, h, append(r.mw[:len(r.mw):len(r.mw)], mw...)...)
+}
 
 // Module is a domain module that serves HTTP routes.
 type Module interface {

@@ -51,6 +51,7 @@ func Config(t testing.TB) app.Config {
 	cfg.DataDir = t.TempDir()
 	cfg.JWTSecret = "test-secret-test-secret-test-secret-0123"
 	cfg.PasswordHash = auth.HashParams{Memory: 64, Time: 1, Threads: 1}
+	cfg.AuthRateLimit = 0 // tests sign up many users from one address
 	cfg.LogOutput = io.Discard
 	if testing.Verbose() && os.Getenv("PAGESPACE_TEST_LOG") != "" {
 		cfg.LogOutput = os.Stderr

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/pagespace/pagespace/app"
 	"github.com/pagespace/pagespace/app/apptest"
 )
 
@@ -204,4 +205,26 @@ func TestJWTSecretGenerated(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Fatalf("jwt_secret mode %v, want 0600", fi.Mode().Perm())
 	}
+}
+
+func TestAuthRateLimit(t *testing.T) {
+	env := apptest.Start(t, func(c *app.Config) { c.AuthRateLimit = 3 })
+	codes := []int{}
+	for range 3 {
+		codes = append(codes, env.Do("POST", "/api/auth/login", "", map[string]string{"email": "x@example.com", "password": "whatever1"}).Status)
+	}
+	r := env.Do("POST", "/api/auth/login", "", map[string]string{"email": "x@example.com", "password": "whatever1"})
+	if r.Status != 429 || r.ErrorCode() != "rate_limited" {
+		t.Fatalf("after %v the next login got %d %s", codes, r.Status, r.Body)
+	}
+}
+
+func TestDeleteAccount(t *testing.T) {
+	env := apptest.Start(t)
+	u := env.Signup("Del")
+	env.Do("DELETE", "/api/auth/me", u.Token, map[string]string{"password": "wrong-password"}).Expect(401)
+	env.Do("DELETE", "/api/auth/me", u.Token, map[string]string{"password": "correct horse"}).Expect(204)
+	env.Do("GET", "/api/auth/me", u.Token, nil).Expect(404)
+	env.Do("POST", "/api/auth/login", "", map[string]string{"email": u.Email, "password": "correct horse"}).Expect(401)
+	env.Do("POST", "/api/auth/refresh", "", map[string]string{"refreshToken": u.RefreshToken}).Expect(401)
 }

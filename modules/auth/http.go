@@ -10,21 +10,30 @@ import (
 
 // Handler serves /api/auth.
 type Handler struct {
-	svc *Service
+	svc   *Service
+	limit []echo.MiddlewareFunc
 }
 
-// NewHandler returns the auth routes.
-func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
+// NewHandler returns the auth routes. limit, when not nil, guards the credential routes (signup,
+// login, refresh) against guessing.
+func NewHandler(svc *Service, limit echo.MiddlewareFunc) *Handler {
+	h := &Handler{svc: svc}
+	if limit != nil {
+		h.limit = []echo.MiddlewareFunc{limit}
+	}
+	return h
+}
 
 var _ modules.Module = (*Handler)(nil)
 
 // Mount registers the routes.
 func (h *Handler) Mount(r modules.Routes) {
-	r.Public.POST("/auth/signup", h.signup)
-	r.Public.POST("/auth/login", h.login)
-	r.Public.POST("/auth/refresh", h.refresh)
+	r.Public.POST("/auth/signup", h.signup, h.limit...)
+	r.Public.POST("/auth/login", h.login, h.limit...)
+	r.Public.POST("/auth/refresh", h.refresh, h.limit...)
 	r.Public.POST("/auth/logout", h.logout)
 	r.Authed.GET("/auth/me", h.me)
+	r.Authed.DELETE("/auth/me", h.deleteMe)
 }
 
 func (h *Handler) signup(c echo.Context) error {
@@ -113,4 +122,19 @@ func bearer(r *http.Request) (string, bool) {
 		return "", false
 	}
 	return strings.TrimSpace(token), true
+}
+
+type deleteInput struct {
+	Password string `json:"password"`
+}
+
+func (h *Handler) deleteMe(c echo.Context) error {
+	var in deleteInput
+	if err := modules.Bind(c, &in); err != nil {
+		return err
+	}
+	if err := h.svc.Delete(c.Request().Context(), modules.UserID(c.Request().Context()), in.Password); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }

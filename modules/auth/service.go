@@ -299,6 +299,52 @@ func (s *Service) revokeFamily(ctx context.Context, userID, family, reason strin
 	return wrap("revoke session", err)
 }
 
+// EventUserDeleted is recorded when an account is deleted, for the user's own room and the rooms
+// of the drives it belonged to.
+const EventUserDeleted = "user_deleted"
+
+// ErrOwnsDrives refuses to delete an account that still owns drives.
+var ErrOwnsDrives = modules.E(modules.KindConflict, "delete your drives or transfer them before deleting your account")
+
+// Delete removes the account after checking its password. Memberships, grants and sessions go
+// with it; messages and pages it wrote stay, without an author. An owner of drives is refused.
+func (s *Service) Delete(ctx context.Context, userID, password string) error {
+	var u User
+	if err := s.db.WithContext(ctx).Where("id = ?", userID).Take(&u).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return ErrUserNotFound
+		}
+		return wrap("delete", err)
+	}
+	if !checkPassword(password, u.PasswordHash) {
+		return ErrBadCredentials
+	}
+	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
+		var owned int64
+		if err := tx.Table("drives").Where("owner_id = ?", userID).Count(&owned).Error; err != nil {
+			return err
+		}
+		if owned > 0 {
+			return ErrOwnsDrives
+		}
+		var drives []string
+		if err := tx.Table("drive_members").Where("user_id = ?", userID).Pluck("drive_id", &drives).Error; err != nil {
+			return err
+		}
+		if err := tx.Delete(&User{ID: userID}).Error; err != nil {
+			return err
+		}
+		rooms := []string{modules.UserRoom(userID)}
+		for _, d := range drives {
+			rooms = append(rooms, modules.DriveRoom(d))
+		}
+		rec.Record(eventlog.Draft{Type: EventUserDeleted, ActorID: userID, Rooms: rooms,
+			Data: map[string]any{"userId": userID, "driveIds": drives}})
+		return nil
+	})
+	return wrap("delete", err)
+}
+
 // Me returns the user.
 func (s *Service) Me(ctx context.Context, userID string) (View, error) {
 	var u User

@@ -8,7 +8,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/olahol/melody"
 )
 
 // ErrClosed is returned by Conn.Send once the connection is closed.
@@ -44,44 +48,158 @@ type Config struct {
 	// queue is full is closed with reason "outbound queue full" (never silently dropped). Default 1024.
 	QueueSize int
 	Logger    *slog.Logger // default slog.Default()
+	// UpgradeTimeout bounds a WebSocket upgrade probe that never completes; the probe is then
+	// closed and the session stays on polling. Default 10s, as upstream.
+	UpgradeTimeout time.Duration
 }
 
 // Server is an Engine.IO v4 server (polling and WebSocket, with upgrade). It is an http.Handler;
 // mount it at the path the clients use (e.g. /socket.io/).
 type Server struct {
-	// implementation fields
+	cfg Config
+	h   Handler
+	log *slog.Logger
+	m   *melody.Melody
+
+	mu         sync.Mutex
+	closing    bool
+	conns      map[string]*Conn
+	transports map[*wsTransport]struct{}
+
+	open      atomic.Int64
+	wg        sync.WaitGroup // requests in flight, heartbeat goroutines, OnClose calls owed
+	closeOnce sync.Once
 }
 
 // NewServer returns a server that reports connections to h.
-func NewServer(cfg Config, h Handler) *Server { panic("todo") }
+//
+// The server owns a melody instance whose hub runs a goroutine until Shutdown: every server must
+// be shut down.
+func NewServer(cfg Config, h Handler) *Server {
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:        cfg,
+		h:          h,
+		log:        cfg.Logger,
+		conns:      make(map[string]*Conn),
+		transports: make(map[*wsTransport]struct{}),
+	}
+	s.m = s.newMelody()
+	return s
+}
 
 // ServeHTTP handles both transports.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { panic("todo") }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.enter() {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer s.wg.Done()
+	s.serve(w, r)
+}
 
 // Shutdown closes every transport without an Engine.IO or Socket.IO close packet, so that clients
 // treat it as a transport loss and reconnect; it waits for handlers to finish or ctx to end.
-func (s *Server) Shutdown(ctx context.Context) error { panic("todo") }
+//
+// Every open connection gets OnClose with ReasonServerShutdown. New requests are answered with
+// HTTP 503. If ctx ends first, Shutdown returns ctx.Err() and the clean-up finishes in the
+// background.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	conns := make([]*Conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		conns = append(conns, c)
+	}
+	clear(s.conns)
+	ts := make([]*wsTransport, 0, len(s.transports))
+	for t := range s.transports {
+		ts = append(ts, t)
+	}
+	s.mu.Unlock()
+
+	for _, c := range conns {
+		c.closeWith(ReasonServerShutdown, closeAbort)
+		c.stopLinger()
+	}
+	for _, t := range ts {
+		t.abort()
+	}
+
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		// melody's hub must only be closed once no request is inside HandleRequestWithKeys: a
+		// request that reaches the hub after it stopped would block forever.
+		s.closeOnce.Do(func() { _ = s.m.Close() })
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // Count is the number of open connections.
-func (s *Server) Count() int { panic("todo") }
+func (s *Server) Count() int { return int(s.open.Load()) }
 
 // Conn is one Engine.IO session. Its methods are safe for concurrent use.
 type Conn struct {
-	// implementation fields
+	srv  *Server
+	id   string
+	req  *http.Request
+	done chan struct{} // closed when the connection closes
+	pong chan struct{} // a pong arrived (capacity 1)
+	wake chan struct{} // something for the pending GET to look at (capacity 1)
+	dmu  sync.Mutex    // serializes handler calls that come from transports
+
+	mu            sync.Mutex
+	transport     string
+	closed        bool
+	reason        string
+	abortive      bool   // closed without any packet to the client
+	final         []byte // polling: the packet that ends the last GET ("1" or "6")
+	queue         []Packet
+	getActive     bool
+	postActive    bool
+	ws            *wsTransport // the active WebSocket, if any
+	probe         *wsTransport // a WebSocket being probed for an upgrade
+	probed        bool         // the probe has answered 2probe
+	busy          bool         // a handler call is running
+	closeNotified bool
+	linger        *time.Timer
 }
 
 // ID is the session id (sid).
-func (c *Conn) ID() string { panic("todo") }
+func (c *Conn) ID() string { return c.id }
 
 // Request is the handshake request (headers, cookies, query, remote address). Do not read its body.
-func (c *Conn) Request() *http.Request { panic("todo") }
+// Its context carries the handshake request's values but is never cancelled.
+func (c *Conn) Request() *http.Request { return c.req }
 
 // Transport is "polling" or "websocket".
-func (c *Conn) Transport() string { panic("todo") }
+func (c *Conn) Transport() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.transport
+}
 
 // Send queues the messages, in order and contiguously, without blocking. It returns ErrClosed on
 // a closed connection; when the queue is full the connection is closed and ErrClosed is returned.
-func (c *Conn) Send(msgs ...Message) error { panic("todo") }
+//
+// Send keeps references to the Data slices: do not modify them afterwards.
+func (c *Conn) Send(msgs ...Message) error {
+	pkts := make([]Packet, len(msgs))
+	for i, m := range msgs {
+		pkts[i] = Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}
+	}
+	return c.send(pkts)
+}
 
 // Close closes the connection; OnClose is called with reason. Safe to call more than once.
-func (c *Conn) Close(reason string) { panic("todo") }
+//
+// Packets already queued are still delivered: on WebSocket they precede the close frame, on
+// polling the next GET receives them followed by a close packet.
+func (c *Conn) Close(reason string) { c.closeWith(reason, closeGraceful) }

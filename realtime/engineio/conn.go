@@ -1,0 +1,230 @@
+package engineio
+
+import (
+	"log/slog"
+	"time"
+)
+
+// closeMode says what the client is told when a connection closes.
+type closeMode int
+
+const (
+	// closeGraceful flushes what is queued, then a close packet (polling) or close frame (WebSocket).
+	closeGraceful closeMode = iota
+	// closeError drops nothing already queued and ends the transport like closeGraceful; the
+	// session is forgotten at once.
+	closeError
+	// closeClient answers a client's close packet: a pending GET gets a noop.
+	closeClient
+	// closeAbort sends nothing: the transport is cut so that the client reconnects.
+	closeAbort
+)
+
+var (
+	closePacket = []byte{'0' + byte(PacketClose)}
+	noopPacket  = []byte{'0' + byte(PacketNoop)}
+)
+
+// signal tells a pending GET to look at the connection again.
+func (c *Conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// send queues packets contiguously on the current transport: the polling queue (also while an
+// upgrade is being probed) or the WebSocket's melody buffer.
+func (c *Conn) send(pkts []Packet) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if t := c.ws; t != nil {
+		var err error
+		for _, p := range pkts {
+			if err = t.write(p); err != nil {
+				break
+			}
+		}
+		c.mu.Unlock()
+		switch err {
+		case nil:
+			return nil
+		case errOverflow:
+			c.closeWith(ReasonQueueFull, closeAbort)
+		default:
+			c.closeWith(ReasonTransportClose, closeAbort)
+		}
+		return ErrClosed
+	}
+	if len(c.queue)+len(pkts) > c.srv.cfg.QueueSize {
+		c.mu.Unlock()
+		c.closeWith(ReasonQueueFull, closeAbort)
+		return ErrClosed
+	}
+	c.queue = append(c.queue, pkts...)
+	c.signal()
+	c.mu.Unlock()
+	return nil
+}
+
+// closeWith closes the connection once. OnClose runs here, or, if a handler call is running, right
+// after it returns.
+func (c *Conn) closeWith(reason string, mode closeMode) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.reason = reason
+	close(c.done)
+	switch mode {
+	case closeAbort:
+		c.abortive = true
+		c.queue = nil
+	case closeClient:
+		c.final = noopPacket
+		c.queue = nil
+	default:
+		c.final = closePacket
+	}
+	// A polling client closed gracefully with no GET pending gets one more GET to read the rest.
+	linger := mode == closeGraceful && c.ws == nil && !c.getActive
+	if linger {
+		c.linger = time.AfterFunc(c.srv.cfg.PingTimeout, func() { c.srv.remove(c) })
+	}
+	c.signal()
+	ws, probe := c.ws, c.probe
+	c.probe = nil
+	fire := !c.busy
+	if fire {
+		c.closeNotified = true
+	}
+	c.mu.Unlock()
+
+	c.srv.open.Add(-1)
+	if !linger {
+		c.srv.remove(c)
+	}
+	if probe != nil {
+		probe.abort()
+	}
+	if ws != nil {
+		if mode == closeAbort {
+			ws.abort()
+		} else {
+			ws.closeGracefully()
+		}
+	}
+	c.srv.log.Debug("engineio: session closed", slog.String("sid", c.id), slog.String("reason", reason))
+	if fire {
+		c.notifyClose(reason)
+	}
+}
+
+func (c *Conn) stopLinger() {
+	c.mu.Lock()
+	t := c.linger
+	c.mu.Unlock()
+	if t != nil {
+		t.Stop()
+	}
+}
+
+func (c *Conn) notifyClose(reason string) {
+	defer c.srv.wg.Done()
+	c.srv.h.OnClose(c, reason)
+}
+
+// finishCall ends a handler call and delivers an OnClose that was held back by it.
+func (c *Conn) finishCall() {
+	c.mu.Lock()
+	c.busy = false
+	fire := c.closed && !c.closeNotified
+	if fire {
+		c.closeNotified = true
+	}
+	reason := c.reason
+	c.mu.Unlock()
+	if fire {
+		c.notifyClose(reason)
+	}
+}
+
+// open delivers OnOpen; the connection was created busy so that no OnClose can overtake it.
+func (c *Conn) open() {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	c.srv.h.OnOpen(c)
+	c.finishCall()
+}
+
+func (c *Conn) deliver(m Message) {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.busy = true
+	c.mu.Unlock()
+	c.srv.h.OnMessage(c, m)
+	c.finishCall()
+}
+
+// onPacket handles a packet read from the active transport. It reports false for a protocol
+// violation, after which the connection is closed.
+func (c *Conn) onPacket(p Packet) bool {
+	switch p.Type {
+	case PacketMessage:
+		c.deliver(Message{Binary: p.Binary, Data: p.Data})
+	case PacketPong:
+		select {
+		case c.pong <- struct{}{}:
+		default:
+		}
+	case PacketClose:
+		c.closeWith(ReasonTransportClose, closeClient)
+	case PacketPing:
+		// In protocol v4 only the server pings.
+		c.closeWith(ReasonTransportError, closeError)
+		return false
+	default:
+		// open, upgrade and noop carry nothing on an established transport.
+	}
+	return true
+}
+
+// heartbeat pings every PingInterval and closes the connection when a pong is late.
+func (c *Conn) heartbeat() {
+	defer c.srv.wg.Done()
+	cfg := c.srv.cfg
+	t := time.NewTimer(cfg.PingInterval)
+	defer t.Stop()
+	waiting := false
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.pong:
+			if waiting {
+				waiting = false
+				t.Reset(cfg.PingInterval)
+			}
+		case <-t.C:
+			if waiting {
+				c.closeWith(ReasonPingTimeout, closeError)
+				return
+			}
+			if c.send([]Packet{{Type: PacketPing}}) != nil {
+				return
+			}
+			waiting = true
+			t.Reset(cfg.PingTimeout)
+		}
+	}
+}

@@ -1,0 +1,330 @@
+package socketio
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/pagespace/pagespace/realtime/engineio"
+)
+
+// client is the Socket.IO side of one Engine.IO connection: the decoder, the sockets it holds
+// (one per namespace) and the worker that runs the user callbacks.
+//
+// Callbacks run on one goroutine per connection, in the order the packets arrived, never on the
+// Engine.IO read path: a handler may therefore wait for an acknowledgement (EmitWithAck) without
+// stalling the packets that carry it. ACK packets are matched on the read path itself.
+type client struct {
+	srv  *Server
+	conn engineConn
+	dec  Decoder // read path only
+
+	mu        sync.Mutex
+	sockets   map[string]*Socket // connected sockets by namespace
+	queue     []task
+	npackets  int  // packets received and not yet handled
+	closing   bool // no more packets accepted
+	closed    bool // the worker exits once the queue is empty
+	connected bool // a namespace was joined once: the connect timeout is off
+	timer     *time.Timer
+	wake      chan struct{}
+}
+
+// task is a received packet to handle, or a notification (fn) that runs even after close.
+type task struct {
+	pkt *Packet
+	fn  func()
+}
+
+func newClient(s *Server, c engineConn) *client {
+	cl := &client{
+		srv:     s,
+		conn:    c,
+		dec:     Decoder{MaxAttachments: s.cfg.MaxAttachments, MaxBytes: s.cfg.MaxPacketBytes},
+		sockets: make(map[string]*Socket),
+		wake:    make(chan struct{}, 1),
+	}
+	return cl
+}
+
+// start arms the connect timeout and starts the worker; the client must be findable by its
+// conn first, since the timeout may close it at once.
+func (c *client) start() {
+	c.mu.Lock()
+	c.timer = time.AfterFunc(c.srv.cfg.ConnectTimeout, c.connectTimeout)
+	c.mu.Unlock()
+	c.srv.workers.Add(1)
+	go c.run()
+}
+
+func (c *client) connectTimeout() {
+	c.mu.Lock()
+	expired := !c.connected && !c.closing
+	c.mu.Unlock()
+	if expired {
+		c.conn.Close(closeConnectTimeout)
+	}
+}
+
+func (c *client) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *client) run() {
+	defer c.srv.workers.Done()
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 {
+			closed := c.closed
+			c.mu.Unlock()
+			if closed {
+				return
+			}
+			<-c.wake
+			continue
+		}
+		q := c.queue
+		c.queue = nil
+		c.mu.Unlock()
+		for _, t := range q {
+			c.runTask(t)
+		}
+	}
+}
+
+func (c *client) runTask(t task) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.srv.log.Error("socketio: handler panic", "sid", c.conn.ID(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			c.conn.Close(closeHandlerPanic)
+		}
+	}()
+	if t.fn != nil {
+		t.fn()
+		return
+	}
+	c.mu.Lock()
+	closing := c.closing
+	c.mu.Unlock()
+	if !closing {
+		c.handle(t.pkt)
+	}
+	c.mu.Lock()
+	if c.npackets > 0 {
+		c.npackets--
+	}
+	c.mu.Unlock()
+}
+
+// notify queues fn to run on the worker, after close too.
+func (c *client) notify(fn func()) {
+	c.queue = append(c.queue, task{fn: fn})
+	c.signal()
+}
+
+// onMessage runs on the Engine.IO read path.
+func (c *client) onMessage(m engineio.Message) {
+	p, err := c.dec.Add(m)
+	if err != nil {
+		c.srv.log.Debug("socketio: closing connection", "sid", c.conn.ID(), "err", err)
+		c.conn.Close(ReasonParseError)
+		return
+	}
+	if p == nil {
+		return
+	}
+	switch p.Type {
+	case PacketAck, PacketBinaryAck:
+		c.mu.Lock()
+		s := c.sockets[p.Namespace]
+		c.mu.Unlock()
+		if s != nil {
+			s.onAck(p)
+		}
+	case PacketConnect, PacketDisconnect, PacketEvent, PacketBinaryEvent:
+		c.mu.Lock()
+		if c.closing {
+			c.mu.Unlock()
+			return
+		}
+		if c.npackets >= c.srv.cfg.MaxPendingPackets {
+			c.mu.Unlock()
+			c.conn.Close(closeTooManyPackets)
+			return
+		}
+		c.npackets++
+		c.queue = append(c.queue, task{pkt: p})
+		c.signal()
+		c.mu.Unlock()
+	default: // a client never sends CONNECT_ERROR
+		c.srv.log.Debug("socketio: closing connection", "sid", c.conn.ID(), "err", "unexpected "+p.Type.String())
+		c.conn.Close(ReasonParseError)
+	}
+}
+
+// onClose runs once, when the Engine.IO connection is gone.
+func (c *client) onClose(reason string) {
+	c.mu.Lock()
+	if c.closing {
+		// Already marked (only onClose sets it).
+		c.mu.Unlock()
+		return
+	}
+	c.closing = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	kept := c.queue[:0]
+	for _, t := range c.queue {
+		if t.fn != nil {
+			kept = append(kept, t)
+		}
+	}
+	c.queue, c.npackets = kept, 0
+	for _, s := range c.sockets {
+		s.closeLocked(reason)
+	}
+	c.closed = true
+	c.signal()
+	c.mu.Unlock()
+}
+
+func (c *client) handle(p *Packet) {
+	switch p.Type {
+	case PacketConnect:
+		c.handleConnect(p)
+	case PacketDisconnect:
+		c.mu.Lock()
+		s := c.sockets[p.Namespace]
+		c.mu.Unlock()
+		if s != nil {
+			s.close(ReasonClientNamespaceDisconnect)
+		}
+	case PacketEvent, PacketBinaryEvent:
+		c.mu.Lock()
+		s := c.sockets[p.Namespace]
+		c.mu.Unlock()
+		if s != nil && s.Connected() {
+			s.ns.dispatch(s, p)
+		}
+	}
+}
+
+type connectErrorPayload struct {
+	Message string `json:"message"`
+	Data    any    `json:"data,omitempty"`
+}
+
+func (c *client) sendPacket(p *Packet) {
+	msgs, err := p.Encode()
+	if err != nil {
+		c.srv.log.Error("socketio: encode", "err", err)
+		return
+	}
+	_ = c.conn.Send(msgs...)
+}
+
+func (c *client) refuse(nsp string, e connectErrorPayload) {
+	data, err := json.Marshal(e)
+	if err != nil {
+		data, _ = json.Marshal(connectErrorPayload{Message: e.Message})
+	}
+	c.sendPacket(&Packet{Type: PacketConnectError, Namespace: nsp, Data: data})
+}
+
+func (c *client) handleConnect(p *Packet) {
+	ns := c.srv.namespace(p.Namespace)
+	if ns == nil {
+		c.refuse(p.Namespace, connectErrorPayload{Message: "Invalid namespace"})
+		return
+	}
+	c.mu.Lock()
+	dup := c.sockets[p.Namespace] != nil
+	c.mu.Unlock()
+	if dup {
+		return
+	}
+	s := newSocket(ns, c, p.Data)
+	ns.add(s)
+	if err := ns.runMiddleware(s); err != nil {
+		s.abort()
+		ce := connectErrorPayload{Message: err.Error()}
+		if e, ok := err.(*ConnectError); ok {
+			ce = connectErrorPayload{Message: e.Message, Data: e.Data}
+		}
+		c.refuse(p.Namespace, ce)
+		return
+	}
+	reply := map[string]string{"sid": s.id}
+	if r := c.srv.cfg.Recovery; r != nil {
+		pid, offset, ok := recoveryAuth(p.Data)
+		recovered := ok && r.Recover != nil && r.Recover(s, pid, offset)
+		if !recovered {
+			pid = r.NewPID(s)
+		}
+		s.setSession(pid, recovered)
+		reply["pid"] = pid
+	}
+	data, _ := json.Marshal(reply)
+	msgs, err := (&Packet{Type: PacketConnect, Namespace: p.Namespace, Data: data}).Encode()
+	if err != nil {
+		s.abort()
+		return
+	}
+	c.mu.Lock()
+	if c.closing || s.state.Load() == stateClosed {
+		c.mu.Unlock()
+		s.abort()
+		return
+	}
+	c.sockets[p.Namespace] = s
+	if !c.connected {
+		c.connected = true
+		c.timer.Stop()
+	}
+	c.mu.Unlock()
+	if !s.markConnected(msgs) {
+		return // closed meanwhile; its cleanup ran and OnDisconnect will not run
+	}
+	s.announced = true
+	ns.connected(s)
+}
+
+// recoveryAuth extracts the pid and offset a reconnecting client merges into its CONNECT auth.
+func recoveryAuth(auth json.RawMessage) (pid, offset string, ok bool) {
+	if auth == nil {
+		return "", "", false
+	}
+	var a struct {
+		PID    any `json:"pid"`
+		Offset any `json:"offset"`
+	}
+	if json.Unmarshal(auth, &a) != nil {
+		return "", "", false
+	}
+	pid, ok = a.PID.(string)
+	if !ok || pid == "" {
+		return "", "", false
+	}
+	offset, _ = a.Offset.(string)
+	return pid, offset, true
+}
+
+// disconnectAll sends DISCONNECT for every namespace, then closes the transport.
+func (c *client) disconnectAll() {
+	c.mu.Lock()
+	socks := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		socks = append(socks, s)
+	}
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.Disconnect(false)
+	}
+	c.conn.Close(closeForced)
+}

@@ -1,0 +1,381 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pagespace/pagespace/realtime/engineio"
+)
+
+const (
+	stateConnecting int32 = iota // middleware and recovery run; sends are held back
+	stateConnected
+	stateClosed
+)
+
+// Handshake describes how a socket connected.
+type Handshake struct {
+	// Auth is the CONNECT payload exactly as received (a JSON object), nil when the client sent
+	// none. A reconnecting client's pid and offset are in it.
+	Auth json.RawMessage
+	// Request is the Engine.IO handshake request (headers, cookies, query, remote address).
+	// Its body must not be read.
+	Request *http.Request
+	// Time is when the CONNECT packet was handled.
+	Time time.Time
+}
+
+// AckFunc answers a client's acknowledgement request with args ([]byte arguments travel as binary
+// attachments). It may be called from any goroutine, once; later calls return ErrAckSent.
+type AckFunc func(args ...any) error
+
+// Socket is one client's connection to one namespace. Its methods are safe for concurrent use.
+type Socket struct {
+	id string
+	ns *Namespace
+	c  *client
+	hs Handshake
+
+	state     atomic.Int32
+	announced bool // OnConnect handlers ran; worker goroutine only
+
+	sendMu  sync.Mutex // orders sends; guards pending
+	pending []engineio.Message
+
+	mu        sync.Mutex
+	rooms     map[string]struct{}
+	data      map[string]any
+	acks      map[uint64]chan Args
+	nextAck   uint64
+	pid       string
+	recovered bool
+}
+
+func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
+	s := &Socket{
+		id: randomID(),
+		ns: ns,
+		c:  c,
+		hs: Handshake{Auth: auth, Request: c.conn.Request(), Time: time.Now()},
+	}
+	s.rooms = map[string]struct{}{}
+	s.Join(s.id)
+	return s
+}
+
+// ID is the socket id, also the name of a room holding only this socket.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace is the namespace the socket belongs to.
+func (s *Socket) Namespace() *Namespace { return s.ns }
+
+// Handshake describes the connection.
+func (s *Socket) Handshake() Handshake { return s.hs }
+
+// ConnID is the id of the underlying Engine.IO session, shared by the sockets of its namespaces.
+func (s *Socket) ConnID() string { return s.c.conn.ID() }
+
+// Connected reports whether the socket has joined its namespace and is not yet disconnected.
+func (s *Socket) Connected() bool { return s.state.Load() == stateConnected }
+
+// PID is the private session id sent in the CONNECT reply; "" when recovery is off.
+// It is set before the recovery hook returns and before OnConnect handlers run.
+func (s *Socket) PID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pid
+}
+
+// Recovered reports whether the recovery hook restored the client's previous session.
+func (s *Socket) Recovered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.recovered
+}
+
+func (s *Socket) setSession(pid string, recovered bool) {
+	s.mu.Lock()
+	s.pid, s.recovered = pid, recovered
+	s.mu.Unlock()
+}
+
+// Set stores a value under key for the life of the socket.
+func (s *Socket) Set(key string, v any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.data == nil {
+		s.data = make(map[string]any)
+	}
+	s.data[key] = v
+}
+
+// Get returns the value stored under key.
+func (s *Socket) Get(key string) (any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.data[key]
+	return v, ok
+}
+
+// Join adds the socket to rooms. It does nothing once the socket is disconnected.
+func (s *Socket) Join(rooms ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state.Load() == stateClosed {
+		return
+	}
+	for _, r := range rooms {
+		if _, ok := s.rooms[r]; ok {
+			continue
+		}
+		s.rooms[r] = struct{}{}
+		s.ns.rooms.add(r, s)
+	}
+}
+
+// Leave removes the socket from rooms.
+func (s *Socket) Leave(rooms ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range rooms {
+		if _, ok := s.rooms[r]; !ok {
+			continue
+		}
+		delete(s.rooms, r)
+		s.ns.rooms.remove(r, s)
+	}
+}
+
+// Rooms lists the rooms the socket is in, its own id room included, in no particular order.
+func (s *Socket) Rooms() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.rooms))
+	for r := range s.rooms {
+		out = append(out, r)
+	}
+	return out
+}
+
+// Emit sends an event to this client. Arguments are marshalled with encoding/json, except that a
+// []byte is sent as a binary attachment and a json.RawMessage as is. While the socket is still
+// connecting (in middleware or the recovery hook) the event is held and sent after the CONNECT
+// reply. It returns ErrDisconnected once the socket is gone.
+func (s *Socket) Emit(event string, args ...any) error {
+	p, err := eventPacket(s.ns.name, event, args)
+	if err != nil {
+		return err
+	}
+	return s.sendPacket(p)
+}
+
+// EmitWithOffset emits an event whose last argument is offset, the position a recovering client
+// reports back in its CONNECT auth.
+func (s *Socket) EmitWithOffset(event, offset string, args ...any) error {
+	return s.Emit(event, withOffset(args, offset)...)
+}
+
+func withOffset(args []any, offset string) []any {
+	out := make([]any, len(args), len(args)+1)
+	copy(out, args)
+	return append(out, offset)
+}
+
+// EmitWithAck emits an event and waits for the client's acknowledgement. It returns the ack
+// arguments, ErrAckTimeout after Config.AckTimeout, ctx's error when ctx ends first, or
+// ErrDisconnected when the socket goes away. The answer arrives on the connection's read path, so
+// calling EmitWithAck from an event handler is fine.
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	p, err := eventPacket(s.ns.name, event, args)
+	if err != nil {
+		return Args{}, err
+	}
+	ch := make(chan Args, 1)
+	s.mu.Lock()
+	if s.state.Load() == stateClosed {
+		s.mu.Unlock()
+		return Args{}, ErrDisconnected
+	}
+	id := s.nextAck
+	s.nextAck++
+	if s.acks == nil {
+		s.acks = make(map[uint64]chan Args)
+	}
+	s.acks[id] = ch
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.acks, id)
+		s.mu.Unlock()
+	}()
+
+	p.ID, p.HasID = id, true
+	if err := s.sendPacket(p); err != nil {
+		return Args{}, err
+	}
+	if t := s.c.srv.cfg.AckTimeout; t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, t, ErrAckTimeout)
+		defer cancel()
+	}
+	select {
+	case a, ok := <-ch:
+		if !ok {
+			return Args{}, ErrDisconnected
+		}
+		return a, nil
+	case <-ctx.Done():
+		return Args{}, context.Cause(ctx)
+	}
+}
+
+func (s *Socket) onAck(p *Packet) {
+	s.mu.Lock()
+	ch := s.acks[p.ID]
+	delete(s.acks, p.ID)
+	s.mu.Unlock()
+	if ch != nil {
+		ch <- Args{raw: p.elems, attachments: p.Attachments}
+	}
+}
+
+func (s *Socket) ackFunc(id uint64) AckFunc {
+	var sent atomic.Bool
+	return func(args ...any) error {
+		if sent.Swap(true) {
+			return ErrAckSent
+		}
+		p, err := ackPacket(s.ns.name, id, args)
+		if err != nil {
+			sent.Store(false)
+			return err
+		}
+		return s.sendPacket(p)
+	}
+}
+
+func (s *Socket) sendPacket(p *Packet) error {
+	msgs, err := p.Encode()
+	if err != nil {
+		return err
+	}
+	return s.send(msgs)
+}
+
+// send queues already encoded messages: held while connecting, handed to the engine once
+// connected. It never blocks on the network. Nothing reached from Conn.Send or Conn.Close
+// (which may call OnClose synchronously) takes sendMu.
+func (s *Socket) send(msgs []engineio.Message) error {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	switch s.state.Load() {
+	case stateConnecting:
+		if len(s.pending)+len(msgs) > s.c.srv.pendingLimit() {
+			s.c.conn.Close(closeTooManyPackets)
+			return ErrDisconnected
+		}
+		s.pending = append(s.pending, msgs...)
+		return nil
+	case stateConnected:
+		if err := s.c.conn.Send(msgs...); err != nil {
+			return errors.Join(ErrDisconnected, err)
+		}
+		return nil
+	}
+	return ErrDisconnected
+}
+
+func (srv *Server) pendingLimit() int {
+	if q := srv.cfg.Engine.QueueSize; q > 0 {
+		return q
+	}
+	return 1024
+}
+
+// markConnected sends the CONNECT reply followed by what was emitted meanwhile, and opens the
+// socket to direct sends. It fails when the socket was closed in between.
+func (s *Socket) markConnected(reply []engineio.Message) bool {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	if !s.state.CompareAndSwap(stateConnecting, stateConnected) {
+		return false
+	}
+	msgs := append(reply, s.pending...)
+	s.pending = nil
+	_ = s.c.conn.Send(msgs...)
+	return true
+}
+
+// Broadcast selects every socket of the namespace but this one; chain To to narrow it to rooms.
+func (s *Socket) Broadcast() Operator { return s.ns.Except(s.id) }
+
+// To selects the sockets in rooms, except this one (as upstream socket.to does).
+func (s *Socket) To(rooms ...string) Operator { return s.ns.To(rooms...).Except(s.id) }
+
+// Disconnect leaves the namespace. With close false a DISCONNECT packet tells the client, which
+// then does not reconnect; the transport stays open for other namespaces. With close true every
+// namespace of the connection is disconnected that way and the transport is closed.
+// OnDisconnect handlers see "server namespace disconnect".
+func (s *Socket) Disconnect(close bool) {
+	if close {
+		s.c.disconnectAll()
+		return
+	}
+	if s.state.Load() == stateClosed {
+		return
+	}
+	_ = s.sendPacket(&Packet{Type: PacketDisconnect, Namespace: s.ns.name})
+	s.close(ReasonServerNamespaceDisconnect)
+}
+
+// close disconnects the socket with reason, once.
+func (s *Socket) close(reason string) {
+	s.c.mu.Lock()
+	s.closeLocked(reason)
+	s.c.mu.Unlock()
+}
+
+// closeLocked moves the socket to closed, takes it out of its rooms and namespace, fails its
+// pending acknowledgements and queues its OnDisconnect handlers, all under c.mu so that the
+// worker cannot exit or run the handlers before the socket is gone everywhere.
+func (s *Socket) closeLocked(reason string) bool {
+	if s.state.Swap(stateClosed) == stateClosed {
+		return false
+	}
+	if s.c.sockets[s.ns.name] == s {
+		delete(s.c.sockets, s.ns.name)
+	}
+	s.cleanup()
+	s.c.notify(func() {
+		if s.announced {
+			s.ns.disconnected(s, reason)
+		}
+	})
+	return true
+}
+
+// abort drops a socket that never connected; no OnDisconnect.
+func (s *Socket) abort() {
+	s.state.Store(stateClosed)
+	s.cleanup()
+}
+
+// cleanup leaves every room, leaves the namespace and fails pending acknowledgements.
+func (s *Socket) cleanup() {
+	s.mu.Lock()
+	for r := range s.rooms {
+		s.ns.rooms.remove(r, s)
+	}
+	clear(s.rooms)
+	for id, ch := range s.acks {
+		close(ch)
+		delete(s.acks, id)
+	}
+	s.mu.Unlock()
+	s.ns.remove(s)
+}
