@@ -44,8 +44,10 @@ func openDB(cfg Config) (*gorm.DB, error) {
 	path := filepath.Join(cfg.DataDir, "pagespace.db")
 	// WAL lets readers run beside the writer; BEGIN IMMEDIATE takes the write lock up front so
 	// that concurrent writers queue on busy_timeout instead of failing with SQLITE_BUSY.
+	// Do not add _time_format=sqlite: the driver (glebarez/go-sqlite v1.21/v1.22) stops reading
+	// parameters after it, silently dropping _txlock; its default format is that one anyway.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
-		"&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
+		"&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := gorm.Open(sqlite.Open(dsn), gcfg)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)

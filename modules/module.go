@@ -1,6 +1,10 @@
 package modules
 
-import "github.com/labstack/echo/v4"
+import (
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+)
 
 // Routes are the two route sets a module mounts on: Public needs no identity, Authed runs behind
 // the authentication middleware, so handlers there always find an Identity in the context.
@@ -16,8 +20,37 @@ type Router struct {
 	mw []echo.MiddlewareFunc
 }
 
-// NewRouter returns a Router on g that wraps every route in mw.
-func NewRouter(g *echo.Group, mw ...echo.MiddlewareFunc) *Router { return &Router{g: g, mw: mw} }
+// NewRouter returns a Router on g that wraps every route in mw. Every route also refuses path
+// parameters that cannot be ids (invalid UTF-8, control characters, over 128 bytes) with 404,
+// before any handler or query sees them.
+func NewRouter(g *echo.Group, mw ...echo.MiddlewareFunc) *Router {
+	return &Router{g: g, mw: append([]echo.MiddlewareFunc{validParams}, mw...)}
+}
+
+func validParams(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		for _, v := range c.ParamValues() {
+			if !ValidID(v) {
+				return E(KindNotFound, "not found")
+			}
+		}
+		return next(c)
+	}
+}
+
+// ValidID reports whether s can be an id: non-empty, at most 128 bytes of valid UTF-8 without
+// control characters. Anything else cannot exist, so callers answer not found.
+func ValidID(s string) bool {
+	if s == "" || len(s) > 128 || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
 
 // GET registers a GET route; mw run after the router's own middleware.
 func (r *Router) GET(path string, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {

@@ -121,4 +121,7 @@ var (
 	ErrForbidden      = modules.E(modules.KindForbidden, "you do not have permission to do this")
 	ErrAlreadyMember  = modules.E(modules.KindConflict, "user is already a member of this drive")
 	ErrOwnerImmutable = modules.E(modules.KindConflict, "the drive owner's membership cannot be changed")
+	ErrAdminProtected = modules.E(modules.KindForbidden, "only the drive owner can change or remove another admin")
+	ErrPageTrashed    = modules.E(modules.KindConflict, "the page is in the trash; restore it to change its permissions")
+	ErrGrantExceeds   = modules.E(modules.KindForbidden, "you cannot grant or change rights you do not hold yourself")
 )

@@ -1,0 +1,129 @@
+package messages
+
+import (
+	"time"
+
+	"github.com/pagespace/pagespace/modules"
+)
+
+// Limits of a message.
+const (
+	MaxContent = 10000 // characters, after trimming surrounding whitespace
+)
+
+// Event names, one per kind of write.
+const (
+	EventNewMessage     = "new_message"
+	EventMessageUpdated = "message_updated"
+	EventMessageDeleted = "message_deleted"
+)
+
+// Sentinel errors of the package.
+var (
+	ErrPageNotFound = modules.E(modules.KindNotFound, "page not found")
+	ErrNotChannel   = modules.E(modules.KindNotFound, "page is not a channel")
+	ErrNotFound     = modules.E(modules.KindNotFound, "message not found")
+	ErrCannotPost   = modules.E(modules.KindForbidden, "you do not have permission to post in this channel")
+	ErrNotAuthor    = modules.E(modules.KindForbidden, "only the author can edit a message")
+	ErrCannotDelete = modules.E(modules.KindForbidden, "only the author or a drive owner or admin can delete a message")
+)
+
+const errParentNotTopLvl = "must be a top-level message of this channel that is not deleted"
+
+// Message is a row of the messages table. A top-level message has no ParentID; a reply's
+// ParentID is a top-level message of the same page.
+type Message struct {
+	ID        string `gorm:"primaryKey"`
+	PageID    string
+	AuthorID  *string // nil once the author's account is gone
+	ParentID  *string
+	Content   string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	EditedAt  *time.Time
+	DeletedAt *time.Time // set on a tombstone: a deleted top-level message kept for its replies
+}
+
+// TableName is messages.
+func (Message) TableName() string { return "messages" }
+
+// Author is who wrote a message, as the API shows it.
+type Author struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// View is a message as the API and events show it.
+type View struct {
+	ID       string  `json:"id"`
+	PageID   string  `json:"pageId"`
+	ParentID *string `json:"parentId"`
+	// Author is null when the author's account no longer exists.
+	Author  *Author `json:"author"`
+	Content string  `json:"content"`
+	// RepliesCount is the number of replies of a top-level message (0 for a reply).
+	RepliesCount int64         `json:"repliesCount"`
+	CreatedAt    modules.Time  `json:"createdAt"`
+	UpdatedAt    modules.Time  `json:"updatedAt"`
+	EditedAt     *modules.Time `json:"editedAt"`
+	DeletedAt    *modules.Time `json:"deletedAt"`
+}
+
+// row is a message with what its view needs from other tables.
+type row struct {
+	Message
+	AuthorName   *string
+	RepliesCount int64
+}
+
+func (r row) view() View {
+	v := View{
+		ID: r.ID, PageID: r.PageID, ParentID: r.ParentID, Content: r.Content, RepliesCount: r.RepliesCount,
+		CreatedAt: modules.Time(r.CreatedAt), UpdatedAt: modules.Time(r.UpdatedAt),
+		EditedAt: modules.TimePtr(r.EditedAt), DeletedAt: modules.TimePtr(r.DeletedAt),
+	}
+	if r.AuthorID != nil && r.AuthorName != nil {
+		v.Author = &Author{ID: *r.AuthorID, Name: *r.AuthorName}
+	}
+	return v
+}
+
+// cursor is the position after the last message of a page of results.
+type cursor struct {
+	At int64  `json:"t"` // created_at, Unix milliseconds
+	ID string `json:"i"`
+}
+
+// NewMessage is the entity part of a new_message payload. The event log adds eventId, type,
+// at, pageId, driveId and actorId.
+type NewMessage struct {
+	Message View `json:"message"`
+}
+
+// MessageUpdated is the entity part of a message_updated payload.
+type MessageUpdated struct {
+	Message View `json:"message"`
+}
+
+// MessageDeleted is the entity part of a message_deleted payload.
+type MessageDeleted struct {
+	// Message is the message as deleted: content cleared, deletedAt set.
+	Message View `json:"message"`
+	// Removed says that the message is gone from listings; false means it stays as a tombstone
+	// because it has replies.
+	Removed bool `json:"removed"`
+}
+
+func (p NewMessage) data() map[string]any     { return map[string]any{"message": p.Message} }
+func (p MessageUpdated) data() map[string]any { return map[string]any{"message": p.Message} }
+func (p MessageDeleted) data() map[string]any {
+	return map[string]any{"message": p.Message, "removed": p.Removed}
+}
+
+// pageRow is the slice of a page this package reads; the pages package owns the table.
+type pageRow struct {
+	ID   string
+	Type string
+}
+
+func (pageRow) TableName() string { return "pages" }

@@ -1,0 +1,339 @@
+package messages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/modules/eventlog"
+	"github.com/pagespace/pagespace/permissions"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Service runs the messages of channels. It is safe for concurrent use.
+type Service struct {
+	db  *gorm.DB
+	log *eventlog.Log
+	r   *permissions.Resolver
+}
+
+// NewService returns the service on db, writing through log and asking r for access.
+func NewService(db *gorm.DB, log *eventlog.Log, r *permissions.Resolver) *Service {
+	return &Service{db: db, log: log, r: r}
+}
+
+// ListInput selects a page of messages.
+type ListInput struct {
+	PageID   string
+	ParentID string // "" lists top-level messages; else the replies of that message
+	Limit    int
+	Cursor   string
+}
+
+// List returns messages of a channel, newest first. Errors: ErrPageNotFound, ErrNotChannel,
+// ErrNotFound (unknown parent), invalid_request (bad cursor).
+func (s *Service) List(ctx context.Context, in ListInput) (modules.List[View], error) {
+	var cur *cursor
+	if in.Cursor != "" {
+		var c cursor
+		if err := modules.DecodeCursor(in.Cursor, &c); err != nil {
+			return modules.List[View]{}, err
+		}
+		if c.ID == "" || c.At <= 0 {
+			return modules.List[View]{}, modules.Invalid("invalid cursor", nil)
+		}
+		cur = &c
+	}
+	db := s.db.WithContext(ctx)
+	if _, err := channel(ctx, db, s.r, modules.UserID(ctx), in.PageID); err != nil {
+		return modules.List[View]{}, fmt.Errorf("messages: list: %w", err)
+	}
+	q := selectRows(db).Where("m.page_id = ?", in.PageID)
+	if in.ParentID != "" {
+		var n int64
+		err := db.Model(&Message{}).Where("id = ? AND page_id = ? AND parent_id IS NULL", in.ParentID, in.PageID).Count(&n).Error
+		if err != nil {
+			return modules.List[View]{}, fmt.Errorf("messages: list: parent: %w", err)
+		}
+		if n == 0 {
+			return modules.List[View]{}, ErrNotFound
+		}
+		q = q.Where("m.parent_id = ?", in.ParentID)
+	} else {
+		q = q.Where("m.parent_id IS NULL")
+	}
+	if cur != nil {
+		at := time.UnixMilli(cur.At).UTC()
+		q = q.Where("(m.created_at < ? OR (m.created_at = ? AND m.id < ?))", at, at, cur.ID)
+	}
+	var rows []row
+	if err := q.Order("m.created_at DESC, m.id DESC").Limit(in.Limit + 1).Scan(&rows).Error; err != nil {
+		return modules.List[View]{}, fmt.Errorf("messages: list: %w", err)
+	}
+	return modules.NewList(rows, in.Limit, row.view, func(r row) any {
+		return cursor{At: r.CreatedAt.UnixMilli(), ID: r.ID}
+	}), nil
+}
+
+// PostInput is the body of a new message.
+type PostInput struct {
+	Content  string  `json:"content"`
+	ParentID *string `json:"parentId"`
+}
+
+// Post adds a message (a reply when ParentID is set) as the caller. Errors: ErrPageNotFound,
+// ErrNotChannel, ErrCannotPost, invalid_request.
+func (s *Service) Post(ctx context.Context, pageID string, in PostInput) (View, error) {
+	uid := modules.UserID(ctx)
+	content := strings.TrimSpace(in.Content)
+	var v modules.Validator
+	v.Text("content", content, 1, MaxContent, true)
+	if in.ParentID != nil {
+		v.Check(*in.ParentID != "", "parentId", errParentNotTopLvl)
+	}
+	if err := v.Err(); err != nil {
+		return View{}, err
+	}
+	var out View
+	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
+		pa, err := channel(ctx, tx, s.r.In(tx), uid, pageID)
+		if err != nil {
+			return err
+		}
+		if !pa.Edit {
+			return ErrCannotPost
+		}
+		if in.ParentID != nil {
+			// The share lock keeps the parent from being deleted before this reply commits, so
+			// a delete that counts replies never misses it.
+			var parent Message
+			err := tx.Clauses(clause.Locking{Strength: "SHARE"}).
+				Where("id = ? AND page_id = ? AND parent_id IS NULL AND deleted_at IS NULL", *in.ParentID, pageID).
+				Take(&parent).Error
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return modules.Invalid("parentId "+errParentNotTopLvl, map[string]any{"fields": map[string]string{"parentId": errParentNotTopLvl}})
+			}
+			if err != nil {
+				return err
+			}
+		}
+		now := modules.Now()
+		m := Message{ID: modules.NewID(), PageID: pageID, AuthorID: &uid, ParentID: in.ParentID, Content: content, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&m).Error; err != nil {
+			return err
+		}
+		r, err := loadRow(tx, m.ID)
+		if err != nil {
+			return err
+		}
+		out = r.view()
+		rec.Record(draft(EventNewMessage, pa, uid, NewMessage{Message: out}.data()))
+		return nil
+	})
+	if err != nil {
+		return View{}, fmt.Errorf("messages: post: %w", err)
+	}
+	return out, nil
+}
+
+// EditInput is the body of an edit.
+type EditInput struct {
+	Content string `json:"content"`
+}
+
+// Edit replaces the content of the caller's own message and sets editedAt. An edit that
+// changes nothing answers the message as it is and records no event. Errors: ErrPageNotFound,
+// ErrNotChannel, ErrNotFound, ErrNotAuthor, ErrCannotPost, invalid_request.
+func (s *Service) Edit(ctx context.Context, pageID, messageID string, in EditInput) (View, error) {
+	uid := modules.UserID(ctx)
+	content := strings.TrimSpace(in.Content)
+	var v modules.Validator
+	v.Text("content", content, 1, MaxContent, true)
+	if err := v.Err(); err != nil {
+		return View{}, err
+	}
+	var out View
+	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
+		pa, err := channel(ctx, tx, s.r.In(tx), uid, pageID)
+		if err != nil {
+			return err
+		}
+		m, err := lockMessage(tx, pageID, messageID, false)
+		if err != nil {
+			return err
+		}
+		if m.AuthorID == nil || *m.AuthorID != uid {
+			return ErrNotAuthor
+		}
+		if !pa.Edit {
+			return ErrCannotPost
+		}
+		if m.Content != content {
+			now := modules.Now()
+			err := tx.Model(&Message{}).Where("id = ?", m.ID).
+				Updates(map[string]any{"content": content, "edited_at": now, "updated_at": now}).Error
+			if err != nil {
+				return err
+			}
+		}
+		r, err := loadRow(tx, m.ID)
+		if err != nil {
+			return err
+		}
+		out = r.view()
+		if m.Content != content {
+			rec.Record(draft(EventMessageUpdated, pa, uid, MessageUpdated{Message: out}.data()))
+		}
+		return nil
+	})
+	if err != nil {
+		return View{}, fmt.Errorf("messages: edit: %w", err)
+	}
+	return out, nil
+}
+
+// Delete deletes a message: a top-level message with replies becomes a tombstone, anything
+// else is removed, and a tombstone whose last reply is removed goes too. Errors:
+// ErrPageNotFound, ErrNotChannel, ErrNotFound, ErrCannotDelete.
+func (s *Service) Delete(ctx context.Context, pageID, messageID string) error {
+	uid := modules.UserID(ctx)
+	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
+		pa, err := channel(ctx, tx, s.r.In(tx), uid, pageID)
+		if err != nil {
+			return err
+		}
+		m, err := lockMessage(tx, pageID, messageID, false)
+		if err != nil {
+			return err
+		}
+		author := m.AuthorID != nil && *m.AuthorID == uid
+		if !pa.Role.Manages() && !(author && pa.Edit) {
+			return ErrCannotDelete
+		}
+		before, err := loadRow(tx, m.ID)
+		if err != nil {
+			return err
+		}
+		now := modules.Now()
+		if m.ParentID == nil && before.RepliesCount > 0 {
+			err := tx.Model(&Message{}).Where("id = ?", m.ID).
+				Updates(map[string]any{"content": "", "deleted_at": now, "updated_at": now}).Error
+			if err != nil {
+				return err
+			}
+			after, err := loadRow(tx, m.ID)
+			if err != nil {
+				return err
+			}
+			rec.Record(draft(EventMessageDeleted, pa, uid, MessageDeleted{Message: after.view()}.data()))
+			return nil
+		}
+		if err := remove(tx, rec, pa, uid, before, now); err != nil {
+			return err
+		}
+		if m.ParentID == nil {
+			return nil
+		}
+		parent, err := lockMessage(tx, pageID, *m.ParentID, true)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil || parent.DeletedAt == nil {
+			return err
+		}
+		pr, err := loadRow(tx, parent.ID)
+		if err != nil || pr.RepliesCount > 0 {
+			return err
+		}
+		return remove(tx, rec, pa, uid, pr, now)
+	})
+	if err != nil {
+		return fmt.Errorf("messages: delete: %w", err)
+	}
+	return nil
+}
+
+// remove deletes the row of r and records its message_deleted with removed set.
+func remove(tx *gorm.DB, rec *eventlog.Recorder, pa permissions.PageAccess, actor string, r row, now time.Time) error {
+	if err := tx.Where("id = ?", r.ID).Delete(&Message{}).Error; err != nil {
+		return err
+	}
+	r.Content = ""
+	r.UpdatedAt = now
+	if r.DeletedAt == nil {
+		r.DeletedAt = &now
+	}
+	rec.Record(draft(EventMessageDeleted, pa, actor, MessageDeleted{Message: r.view(), Removed: true}.data()))
+	return nil
+}
+
+// channel resolves the caller on a page and requires a viewable, untrashed CHANNEL.
+func channel(ctx context.Context, db *gorm.DB, r *permissions.Resolver, userID, pageID string) (permissions.PageAccess, error) {
+	pa, err := r.Page(ctx, userID, pageID)
+	if errors.Is(err, permissions.ErrPageNotFound) {
+		return pa, ErrPageNotFound
+	}
+	if err != nil {
+		return pa, err
+	}
+	if !pa.View || pa.Trashed {
+		return pa, ErrPageNotFound
+	}
+	var p pageRow
+	err = db.WithContext(ctx).Select("id", "type").Where("id = ?", pageID).Take(&p).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return pa, ErrPageNotFound
+	}
+	if err != nil {
+		return pa, err
+	}
+	if p.Type != "CHANNEL" {
+		return pa, ErrNotChannel
+	}
+	return pa, nil
+}
+
+// lockMessage reads a message of the page for update; a tombstone counts as not found unless
+// tombstones is set.
+func lockMessage(tx *gorm.DB, pageID, messageID string, tombstones bool) (Message, error) {
+	q := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ? AND page_id = ?", messageID, pageID)
+	if !tombstones {
+		q = q.Where("deleted_at IS NULL")
+	}
+	var m Message
+	err := q.Take(&m).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return m, ErrNotFound
+	}
+	return m, err
+}
+
+func selectRows(db *gorm.DB) *gorm.DB {
+	return db.Table("messages AS m").
+		Select("m.id, m.page_id, m.author_id, m.parent_id, m.content, m.created_at, m.updated_at, m.edited_at, m.deleted_at, " +
+			"u.name AS author_name, (SELECT COUNT(*) FROM messages r WHERE r.parent_id = m.id) AS replies_count").
+		Joins("LEFT JOIN users u ON u.id = m.author_id")
+}
+
+func loadRow(db *gorm.DB, id string) (row, error) {
+	var rows []row
+	if err := selectRows(db).Where("m.id = ?", id).Limit(1).Scan(&rows).Error; err != nil {
+		return row{}, err
+	}
+	if len(rows) == 0 {
+		return row{}, ErrNotFound
+	}
+	return rows[0], nil
+}
+
+func draft(typ string, pa permissions.PageAccess, actor string, data map[string]any) eventlog.Draft {
+	return eventlog.Draft{
+		Type: typ, DriveID: pa.DriveID, PageID: pa.PageID, ActorID: actor,
+		Rooms: []string{modules.PageRoom(pa.PageID), modules.DriveRoom(pa.DriveID)},
+		Data:  data,
+	}
+}

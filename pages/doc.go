@@ -1,0 +1,35 @@
+// Package pages owns the page tree of a drive: creating, reading and updating pages, their
+// order among siblings (float positions), moving them, the trash (a page is trashed with its
+// whole subtree and restored the same way), permanent deletion, and the revision history of
+// title and content. It owns the tables pages and page_revisions.
+//
+// Access is never decided here: every check asks the permissions resolver (Page for one page,
+// Drive for a whole tree), inside the write's transaction for writes. A page the caller may not
+// view is "not found"; a page it may view but not change is "forbidden".
+//
+// Rules that the API documentation repeats:
+//   - Creating a root page needs the MEMBER, ADMIN or OWNER role; creating a child needs edit on
+//     the parent. Making a page private (on create or with PATCH isPrivate) needs the share right
+//     (drive managers always have it), so a member cannot lock itself out of its own page.
+//   - Every successful PATCH increments revision and stores the new title and content in
+//     page_revisions; a move does not change the revision. expectedRevision makes the write
+//     conditional (409 with details.currentRevision when stale); without it, the last write wins.
+//   - Trash (DELETE) and restore need the delete right on the page. Trashing marks every
+//     descendant not yet in the trash with trash_root_id = the page; restore brings back exactly
+//     those rows, to the old parent, or to the drive root when that parent is still trashed.
+//     A trashed page answers 404 unless ?includeTrashed=true and the caller may restore it.
+//   - The tree listing re-roots a visible page whose parent the caller cannot see: it is listed
+//     with parentId null and "detached": true, so that hidden pages' ids do not leak.
+//   - The tree is at most MaxDepth levels deep; positions are numbers within ±1e15, ties between
+//     siblings are broken by id. Moves need edit on the page and on the new parent (at the root:
+//     the MEMBER role or above), stay in the drive, and refuse cycles with 400. Changes to the
+//     shape of a drive's tree are serialised per drive (an advisory lock on PostgreSQL).
+//   - A PATCH that changes nothing answers 200 with the page as it is: no revision, no event.
+//   - An id that cannot be an id (NUL bytes, invalid UTF-8, over 128 bytes) is not found,
+//     answered without a query.
+//
+// Every write goes through the event log in the same transaction: page_created, page_updated,
+// page_moved, page_deleted (trash, or "permanent": true) and page_restored, addressed to the
+// rooms page:<id> and drive:<driveId>. Events about a subtree are one event about its root that
+// lists every affected id in pageIds.
+package pages

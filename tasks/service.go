@@ -1,0 +1,423 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/modules/eventlog"
+	"github.com/pagespace/pagespace/permissions"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Service runs the tasks of task lists. It is safe for concurrent use.
+type Service struct {
+	db  *gorm.DB
+	log *eventlog.Log
+	r   *permissions.Resolver
+}
+
+// NewService returns the service on db, writing through log and asking r for access.
+func NewService(db *gorm.DB, log *eventlog.Log, r *permissions.Resolver) *Service {
+	return &Service{db: db, log: log, r: r}
+}
+
+// ListInput selects a page of tasks.
+type ListInput struct {
+	PageID     string
+	Status     string // "" for every status
+	AssigneeID string // "" for every assignee
+	Limit      int
+	Cursor     string
+}
+
+// List returns the tasks of a task list by position. Errors: ErrPageNotFound, ErrNotTaskList,
+// invalid_request (bad status filter or cursor).
+func (s *Service) List(ctx context.Context, in ListInput) (modules.List[View], error) {
+	if in.Status != "" && !Status(in.Status).Valid() {
+		return modules.List[View]{}, invalidField("status", errStatus)
+	}
+	var cur *cursor
+	if in.Cursor != "" {
+		var c cursor
+		if err := modules.DecodeCursor(in.Cursor, &c); err != nil {
+			return modules.List[View]{}, err
+		}
+		if c.ID == "" || c.Position == nil {
+			return modules.List[View]{}, modules.Invalid("invalid cursor", nil)
+		}
+		cur = &c
+	}
+	db := s.db.WithContext(ctx)
+	if _, err := taskList(ctx, db, s.r, modules.UserID(ctx), in.PageID); err != nil {
+		return modules.List[View]{}, fmt.Errorf("tasks: list: %w", err)
+	}
+	q := selectRows(db).Where("t.page_id = ?", in.PageID)
+	if in.Status != "" {
+		q = q.Where("t.status = ?", in.Status)
+	}
+	if in.AssigneeID != "" {
+		q = q.Where("t.assignee_id = ?", in.AssigneeID)
+	}
+	if cur != nil {
+		q = q.Where("(t.position > ? OR (t.position = ? AND t.id > ?))", *cur.Position, *cur.Position, cur.ID)
+	}
+	var rows []row
+	if err := q.Order("t.position, t.id").Limit(in.Limit + 1).Scan(&rows).Error; err != nil {
+		return modules.List[View]{}, fmt.Errorf("tasks: list: %w", err)
+	}
+	return modules.NewList(rows, in.Limit, row.view, func(r row) any {
+		p := r.Position
+		return cursor{Position: &p, ID: r.ID}
+	}), nil
+}
+
+// CreateInput is the body of a new task. Absent and null optional fields take their defaults.
+type CreateInput struct {
+	Title       string    `json:"title"`
+	Description *string   `json:"description"`
+	Status      *Status   `json:"status"`
+	Priority    *Priority `json:"priority"`
+	AssigneeID  *string   `json:"assigneeId"`
+	DueDate     *string   `json:"dueDate"`
+	Position    *float64  `json:"position"`
+}
+
+// Create adds a task. Errors: ErrPageNotFound, ErrNotTaskList, ErrCannotEdit, invalid_request.
+func (s *Service) Create(ctx context.Context, pageID string, in CreateInput) (View, error) {
+	uid := modules.UserID(ctx)
+	now := modules.Now()
+	t := Task{
+		ID: modules.NewID(), PageID: pageID, Title: strings.TrimSpace(in.Title), Status: StatusTodo,
+		Priority: PriorityNone, CreatedBy: &uid, CreatedAt: now, UpdatedAt: now,
+	}
+	var v modules.Validator
+	v.Text("title", t.Title, 1, MaxTitle, false)
+	if in.Description != nil {
+		t.Description = *in.Description
+		v.Text("description", t.Description, 0, MaxDescription, true)
+	}
+	if in.Status != nil {
+		t.Status = *in.Status
+		v.Check(t.Status.Valid(), "status", errStatus)
+	}
+	if in.Priority != nil {
+		t.Priority = *in.Priority
+		v.Check(t.Priority.Valid(), "priority", errPriority)
+	}
+	if in.AssigneeID != nil {
+		v.Check(*in.AssigneeID != "", "assigneeId", errAssignee)
+		t.AssigneeID = in.AssigneeID
+	}
+	if in.DueDate != nil {
+		t.DueDate = parseDue(&v, *in.DueDate)
+	}
+	if in.Position != nil {
+		v.Check(finite(*in.Position), "position", "must be a finite number")
+	}
+	if err := v.Err(); err != nil {
+		return View{}, err
+	}
+	if t.Status == StatusDone {
+		t.CompletedAt = &now
+	}
+	var out View
+	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
+		r := s.r.In(tx)
+		pa, err := taskList(ctx, tx, r, uid, pageID)
+		if err != nil {
+			return err
+		}
+		if !pa.Edit {
+			return ErrCannotEdit
+		}
+		if t.AssigneeID != nil {
+			if err := checkAssignee(ctx, r, *t.AssigneeID, pageID); err != nil {
+				return err
+			}
+		}
+		if in.Position != nil {
+			t.Position = *in.Position
+		} else {
+			var last *float64
+			if err := tx.Model(&Task{}).Where("page_id = ?", pageID).Select("MAX(position)").Scan(&last).Error; err != nil {
+				return err
+			}
+			t.Position = 1
+			if last != nil {
+				t.Position = math.Floor(*last) + 1
+			}
+		}
+		if err := tx.Create(&t).Error; err != nil {
+			return err
+		}
+		rw, err := loadRow(tx, t.ID)
+		if err != nil {
+			return err
+		}
+		out = rw.view()
+		rec.Record(draft(EventTaskCreated, pa, uid, TaskCreated{Task: out}.data()))
+		return nil
+	})
+	if err != nil {
+		return View{}, fmt.Errorf("tasks: create: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateInput is the body of a task update: only the fields present change. Null unassigns
+// (assigneeId), clears (dueDate) or empties (description); title, status, priority and
+// position cannot be null.
+type UpdateInput struct {
+	Title       modules.Optional[string]   `json:"title"`
+	Description modules.Optional[string]   `json:"description"`
+	Status      modules.Optional[Status]   `json:"status"`
+	Priority    modules.Optional[Priority] `json:"priority"`
+	AssigneeID  modules.Optional[string]   `json:"assigneeId"`
+	DueDate     modules.Optional[string]   `json:"dueDate"`
+	Position    modules.Optional[float64]  `json:"position"`
+}
+
+// Update changes a task. An update that changes nothing answers the task as it is and records
+// no event. Errors: ErrPageNotFound, ErrNotTaskList, ErrCannotEdit, ErrNotFound, invalid_request.
+func (s *Service) Update(ctx context.Context, pageID, taskID string, in UpdateInput) (View, error) {
+	uid := modules.UserID(ctx)
+	var v modules.Validator
+	title := strings.TrimSpace(in.Title.Value)
+	if in.Title.Set {
+		v.Check(!in.Title.Null, "title", errNotNull)
+		v.Text("title", title, 1, MaxTitle, false)
+	}
+	if in.Description.Set {
+		v.Text("description", in.Description.Value, 0, MaxDescription, true)
+	}
+	if in.Status.Set {
+		v.Check(!in.Status.Null, "status", errNotNull)
+		v.Check(in.Status.Value.Valid(), "status", errStatus)
+	}
+	if in.Priority.Set {
+		v.Check(!in.Priority.Null, "priority", errNotNull)
+		v.Check(in.Priority.Value.Valid(), "priority", errPriority)
+	}
+	if in.AssigneeID.Set && !in.AssigneeID.Null {
+		v.Check(in.AssigneeID.Value != "", "assigneeId", errAssignee)
+	}
+	var due *time.Time
+	if in.DueDate.Set && !in.DueDate.Null {
+		due = parseDue(&v, in.DueDate.Value)
+	}
+	if in.Position.Set {
+		v.Check(!in.Position.Null, "position", errNotNull)
+		v.Check(finite(in.Position.Value), "position", "must be a finite number")
+	}
+	if err := v.Err(); err != nil {
+		return View{}, err
+	}
+	var out View
+	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
+		r := s.r.In(tx)
+		pa, err := taskList(ctx, tx, r, uid, pageID)
+		if err != nil {
+			return err
+		}
+		if !pa.Edit {
+			return ErrCannotEdit
+		}
+		t, err := lockTask(tx, pageID, taskID)
+		if err != nil {
+			return err
+		}
+		now := modules.Now()
+		changes := map[string]any{}
+		if in.Title.Set && title != t.Title {
+			changes["title"] = title
+		}
+		if in.Description.Set && in.Description.Value != t.Description {
+			changes["description"] = in.Description.Value
+		}
+		if in.Priority.Set && in.Priority.Value != t.Priority {
+			changes["priority"] = in.Priority.Value
+		}
+		if in.Position.Set && in.Position.Value != t.Position {
+			changes["position"] = in.Position.Value
+		}
+		if in.DueDate.Set && !sameTime(due, t.DueDate) {
+			changes["due_date"] = due
+		}
+		if in.AssigneeID.Set {
+			next := in.AssigneeID.Ptr()
+			if next != nil && (t.AssigneeID == nil || *next != *t.AssigneeID) {
+				if err := checkAssignee(ctx, r, *next, pageID); err != nil {
+					return err
+				}
+				changes["assignee_id"] = *next
+			} else if next == nil && t.AssigneeID != nil {
+				changes["assignee_id"] = nil
+			}
+		}
+		completed := false
+		if in.Status.Set && in.Status.Value != t.Status {
+			changes["status"] = in.Status.Value
+			switch {
+			case in.Status.Value == StatusDone:
+				changes["completed_at"] = now
+				completed = true
+			case t.Status == StatusDone:
+				changes["completed_at"] = nil
+			}
+		}
+		if len(changes) > 0 {
+			changes["updated_at"] = now
+			if err := tx.Model(&Task{}).Where("id = ?", t.ID).Updates(changes).Error; err != nil {
+				return err
+			}
+		}
+		rw, err := loadRow(tx, t.ID)
+		if err != nil {
+			return err
+		}
+		out = rw.view()
+		if len(changes) > 0 {
+			rec.Record(draft(EventTaskUpdated, pa, uid, TaskUpdated{Task: out}.data()))
+		}
+		if completed {
+			rec.Record(draft(EventTaskCompleted, pa, uid, TaskCompleted{Task: out}.data()))
+		}
+		return nil
+	})
+	if err != nil {
+		return View{}, fmt.Errorf("tasks: update: %w", err)
+	}
+	return out, nil
+}
+
+// Delete removes a task. Errors: ErrPageNotFound, ErrNotTaskList, ErrCannotEdit, ErrNotFound.
+func (s *Service) Delete(ctx context.Context, pageID, taskID string) error {
+	uid := modules.UserID(ctx)
+	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
+		pa, err := taskList(ctx, tx, s.r.In(tx), uid, pageID)
+		if err != nil {
+			return err
+		}
+		if !pa.Edit {
+			return ErrCannotEdit
+		}
+		if _, err := lockTask(tx, pageID, taskID); err != nil {
+			return err
+		}
+		rw, err := loadRow(tx, taskID)
+		if err != nil {
+			return err
+		}
+		if err := tx.Where("id = ?", taskID).Delete(&Task{}).Error; err != nil {
+			return err
+		}
+		rec.Record(draft(EventTaskDeleted, pa, uid, TaskDeleted{Task: rw.view()}.data()))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("tasks: delete: %w", err)
+	}
+	return nil
+}
+
+// taskList resolves the caller on a page and requires a viewable, untrashed TASK_LIST.
+func taskList(ctx context.Context, db *gorm.DB, r *permissions.Resolver, userID, pageID string) (permissions.PageAccess, error) {
+	pa, err := r.Page(ctx, userID, pageID)
+	if errors.Is(err, permissions.ErrPageNotFound) {
+		return pa, ErrPageNotFound
+	}
+	if err != nil {
+		return pa, err
+	}
+	if !pa.View || pa.Trashed {
+		return pa, ErrPageNotFound
+	}
+	var p pageRow
+	err = db.WithContext(ctx).Select("id", "type").Where("id = ?", pageID).Take(&p).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return pa, ErrPageNotFound
+	}
+	if err != nil {
+		return pa, err
+	}
+	if p.Type != "TASK_LIST" {
+		return pa, ErrNotTaskList
+	}
+	return pa, nil
+}
+
+// checkAssignee requires that userID may view the page. An unknown user may view nothing.
+func checkAssignee(ctx context.Context, r *permissions.Resolver, userID, pageID string) error {
+	pa, err := r.Page(ctx, userID, pageID)
+	if err != nil {
+		return err
+	}
+	if !pa.View {
+		return invalidField("assigneeId", errAssignee)
+	}
+	return nil
+}
+
+func lockTask(tx *gorm.DB, pageID, taskID string) (Task, error) {
+	var t Task
+	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ? AND page_id = ?", taskID, pageID).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return t, ErrNotFound
+	}
+	return t, err
+}
+
+func selectRows(db *gorm.DB) *gorm.DB {
+	return db.Table("tasks AS t").
+		Select("t.id, t.page_id, t.title, t.description, t.status, t.priority, t.assignee_id, t.due_date, " +
+			"t.position, t.created_by, t.created_at, t.updated_at, t.completed_at, u.name AS assignee_name").
+		Joins("LEFT JOIN users u ON u.id = t.assignee_id")
+}
+
+func loadRow(db *gorm.DB, id string) (row, error) {
+	var rows []row
+	if err := selectRows(db).Where("t.id = ?", id).Limit(1).Scan(&rows).Error; err != nil {
+		return row{}, err
+	}
+	if len(rows) == 0 {
+		return row{}, ErrNotFound
+	}
+	return rows[0], nil
+}
+
+func parseDue(v *modules.Validator, s string) *time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	v.Check(err == nil, "dueDate", errDueDate)
+	if err != nil {
+		return nil
+	}
+	t = t.UTC().Truncate(time.Millisecond)
+	return &t
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
+}
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+func invalidField(field, problem string) error {
+	return modules.Invalid(field+" "+problem, map[string]any{"fields": map[string]string{field: problem}})
+}
+
+func draft(typ string, pa permissions.PageAccess, actor string, data map[string]any) eventlog.Draft {
+	return eventlog.Draft{
+		Type: typ, DriveID: pa.DriveID, PageID: pa.PageID, ActorID: actor,
+		Rooms: []string{modules.PageRoom(pa.PageID), modules.DriveRoom(pa.DriveID)},
+		Data:  data,
+	}
+}
