@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,7 +21,9 @@ import (
 	"github.com/pagespace/pagespace/modules/eventlog"
 	"github.com/pagespace/pagespace/pages"
 	"github.com/pagespace/pagespace/permissions"
+	"github.com/pagespace/pagespace/realtime"
 	"github.com/pagespace/pagespace/tasks"
+	"github.com/pagespace/pagespace/templates"
 	"golang.org/x/time/rate"
 	"gorm.io/gorm"
 )
@@ -33,6 +36,7 @@ type App struct {
 	echo   *echo.Echo
 	events *eventlog.Log
 	auth   *auth.Service
+	broker *realtime.Broker
 
 	srv      *http.Server
 	listener net.Listener
@@ -66,8 +70,25 @@ func New(cfg Config) (*App, error) {
 	tokens := auth.NewTokens(secret, cfg.AccessTokenTTL)
 	a.auth = auth.NewService(db, a.events, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Hash: cfg.PasswordHash})
 	resolver := permissions.NewResolver(db)
+	rt := cfg.Realtime
+	rt.AllowedOrigins = cfg.AllowedOrigins
+	rt.Retention = cfg.EventRetention
+	rt.Logger = log
+	a.broker = realtime.New(rt, db, tokens, resolver, a.events)
+	a.events.SetPublisher(a.broker)
 
 	a.echo = a.newEcho()
+	a.echo.Any("/socket.io/*", echo.WrapHandler(a.broker))
+	a.echo.GET("/metrics", echo.WrapHandler(http.HandlerFunc(a.broker.ServeMetrics)))
+	ui, err := templates.Parse()
+	if err != nil {
+		closeDB(db)
+		return nil, err
+	}
+	a.echo.GET("/", func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+		return ui.RenderIndex(c.Response(), templates.Index{Database: db.Dialector.Name()})
+	})
 	api := a.echo.Group("/api")
 	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(tokens))}
 	for _, m := range []modules.Module{
@@ -114,6 +135,7 @@ func (a *App) newEcho() *echo.Echo {
 	}))
 	e.Use(middleware.RequestID())
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		Skipper:   isSocket, // long-polling would drown the log; the broker logs what matters
 		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogError: false,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			a.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
@@ -161,6 +183,9 @@ func bodyLimit(limit int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
+			if isSocket(c) {
+				return next(c) // the engine enforces its own maxPayload
+			}
 			if req.ContentLength > limit {
 				return modules.ErrTooLarge
 			}
@@ -183,6 +208,8 @@ func (a *App) ready(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }
 
+func isSocket(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/socket.io/") }
+
 // Handler is the HTTP handler of the whole server.
 func (a *App) Handler() http.Handler { return a.echo }
 
@@ -197,6 +224,14 @@ func (a *App) Start() error {
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", a.cfg.Addr, err)
+	}
+	if err := a.broker.Start(context.Background()); err != nil {
+		ln.Close()
+		return err
+	}
+	if err := a.startPprof(); err != nil {
+		ln.Close()
+		return fmt.Errorf("pprof: %w", err)
 	}
 	a.listener = ln
 	a.srv = &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
@@ -235,6 +270,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 	var err error
 	a.stopOnce.Do(func() {
 		close(a.stop)
+		// Sockets first: closing their transports (without a Socket.IO DISCONNECT) lets clients
+		// reconnect elsewhere or later and recover; pending long-polls end at once.
+		if berr := a.broker.Shutdown(ctx); berr != nil {
+			a.log.Warn("realtime shutdown", "err", berr.Error())
+		}
 		if a.srv != nil {
 			err = a.srv.Shutdown(ctx)
 		}
@@ -253,6 +293,9 @@ func (a *App) pruneLoop() {
 	defer t.Stop()
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if _, err := a.broker.PruneSessions(ctx); err != nil {
+			a.log.Warn("prune realtime sessions", "err", err.Error())
+		}
 		if n, err := a.events.Prune(ctx, time.Now().Add(-a.cfg.EventRetention)); err != nil {
 			a.log.Warn("prune events", "err", err.Error())
 		} else if n > 0 {

@@ -123,3 +123,22 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	}
 	apptest.StartWith(t, cfg).Do("GET", "/readyz", "", nil).Expect(200)
 }
+
+func TestLandingPage(t *testing.T) {
+	env := apptest.Start(t)
+	r := env.Do("GET", "/", "", nil).Expect(200)
+	if !strings.Contains(string(r.Body), "<h1>pagespace</h1>") || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("landing page: %s", r.Body)
+	}
+}
+
+func TestBogusIDsAreNotFound(t *testing.T) {
+	env := apptest.Start(t)
+	u := env.Signup("Ids")
+	for _, path := range []string{"/api/pages/%00", "/api/pages/%ff%fe", "/api/drives/" + strings.Repeat("x", 300), "/api/pages/a%0Ab/messages"} {
+		r := env.Do("GET", path, u.Token, nil)
+		if r.Status != 404 || r.ErrorCode() != "not_found" {
+			t.Errorf("%s: %d %s", path, r.Status, r.Body)
+		}
+	}
+}

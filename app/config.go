@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pagespace/pagespace/modules/auth"
+	"github.com/pagespace/pagespace/realtime"
 )
 
 // Config is every setting of the server. DefaultConfig gives the zero-set-up values.
@@ -27,6 +28,10 @@ type Config struct {
 	EventRetention  time.Duration // EVENT_RETENTION, default 168h (7 days)
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, default 15s
 	AuthRateLimit   int           // AUTH_RATE_LIMIT: signup/login/refresh requests per minute per client IP, default 30; 0 turns it off
+	PprofAddr       string        // PPROF_ADDR; empty (the default) serves no profiles
+
+	// Realtime holds the socket limits; the WS_* settings fill part of it.
+	Realtime realtime.Config
 
 	// PasswordHash is not an environment setting; tests lower it to keep signups fast.
 	PasswordHash auth.HashParams
@@ -104,7 +109,29 @@ var settings = []setting{
 		c.AuthRateLimit = n
 		return nil
 	}},
+	{"WS_MAX_CONNECTIONS_PER_USER", "20", "open sockets per user", intSetting(func(c *Config) *int { return &c.Realtime.MaxConnsPerUser })},
+	{"WS_MAX_ROOMS", "200", "page and drive rooms one socket may join", intSetting(func(c *Config) *int { return &c.Realtime.MaxRoomsPerConn })},
+	{"WS_EVENT_RATE", "20", "client events per second per socket (burst twice that)", func(c *Config, v string) error {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || n <= 0 {
+			return errors.New("must be a positive number")
+		}
+		c.Realtime.EventRate, c.Realtime.EventBurst = n, int(2*n)+1
+		return nil
+	}},
+	{"PPROF_ADDR", "(off)", "address of a separate net/http/pprof listener, e.g. 127.0.0.1:6060 (for profiling only)", func(c *Config, v string) error { c.PprofAddr = v; return nil }},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long SIGTERM waits for in-flight work", durationSetting(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+}
+
+func intSetting(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return errors.New("must be a whole number, 1 or more")
+		}
+		*field(c) = n
+		return nil
+	}
 }
 
 func durationSetting(field func(*Config) *time.Duration) func(*Config, string) error {

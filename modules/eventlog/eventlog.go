@@ -66,6 +66,13 @@ type Publisher interface {
 	Publish(events []Event)
 }
 
+// Flusher is implemented by publishers that can report when events have been handed on. Tx
+// calls Flush after publishing (outside its lock), so a write's events are on their way, and
+// its revocations applied, before the write returns.
+type Flusher interface {
+	Flush(ctx context.Context, upTo int64)
+}
+
 // Recorder collects the drafts of one transaction.
 type Recorder struct {
 	drafts []Draft
@@ -132,6 +139,11 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 	committed = true
 	if len(events) > 0 && l.pub != nil {
 		l.pub.Publish(events)
+		if f, ok := l.pub.(Flusher); ok {
+			l.mu.Unlock()
+			locked = false
+			f.Flush(ctx, events[len(events)-1].ID)
+		}
 	}
 	return events, nil
 }

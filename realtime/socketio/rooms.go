@@ -96,6 +96,19 @@ type Operator struct {
 	ns     *Namespace
 	rooms  []string
 	except []string
+	filter func(*Socket) bool
+}
+
+// Filter keeps only the selected sockets for which keep returns true, e.g. to apply a
+// per-recipient permission check while still encoding a broadcast once. keep runs when the
+// action runs, once per selected socket, without locks held.
+func (o Operator) Filter(keep func(*Socket) bool) Operator {
+	if prev := o.filter; prev != nil {
+		o.filter = func(s *Socket) bool { return prev(s) && keep(s) }
+	} else {
+		o.filter = keep
+	}
+	return o
 }
 
 // To adds rooms to the selection: sockets in any of them are chosen. No room means every socket.
@@ -116,6 +129,14 @@ func (o Operator) Except(rooms ...string) Operator {
 // targets collects the selected sockets without holding any lock afterwards, so that sending
 // (which may close a connection and reach the index again) runs unlocked.
 func (o Operator) targets() []*Socket {
+	out := o.selected()
+	if o.filter != nil {
+		out = slices.DeleteFunc(out, func(s *Socket) bool { return !o.filter(s) })
+	}
+	return out
+}
+
+func (o Operator) selected() []*Socket {
 	var out []*Socket
 	switch len(o.rooms) {
 	case 0:

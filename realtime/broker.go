@@ -1,0 +1,295 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/modules/eventlog"
+	"github.com/pagespace/pagespace/permissions"
+	"github.com/pagespace/pagespace/realtime/engineio"
+	"github.com/pagespace/pagespace/realtime/socketio"
+	"gorm.io/gorm"
+)
+
+// Verifier checks access tokens (auth.Tokens).
+type Verifier interface {
+	// Verify returns the identity and expiry of a valid token, or an error whose public code is
+	// "invalid_token" or "token_expired".
+	Verify(token string) (modules.Identity, time.Time, error)
+}
+
+// Access resolves permissions (permissions.Resolver). Safe for concurrent use.
+type Access interface {
+	Drive(ctx context.Context, userID, driveID string) (permissions.DriveView, error)
+	Page(ctx context.Context, userID, pageID string) (permissions.PageAccess, error)
+}
+
+// Log is the event log the broker replays from (eventlog.Log).
+type Log interface {
+	After(ctx context.Context, after int64, limit int) ([]eventlog.Event, error)
+	Oldest(ctx context.Context) (int64, error)
+	Latest(ctx context.Context) (int64, error)
+}
+
+var (
+	_ eventlog.Publisher = (*Broker)(nil)
+	_ eventlog.Flusher   = (*Broker)(nil)
+	_ Access             = (*permissions.Resolver)(nil)
+)
+
+// Config holds the broker's settings. Zero values take the defaults noted.
+type Config struct {
+	AllowedOrigins   []string      // WebSocket/polling Origin check; same host is always allowed
+	PingInterval     time.Duration // default 25s
+	PingTimeout      time.Duration // default 20s
+	MaxPayload       int64         // default 1 MB
+	QueueSize        int           // outbound packets per connection; default 4096
+	MaxReplay        int           // most events replayed on recovery; more → fresh session. Default 2000
+	MaxRoomsPerConn  int           // page and drive rooms per socket; default 200
+	MaxConnsPerUser  int           // default 20
+	EventRate        float64       // client events per second per socket; default 20
+	EventBurst       int           // default 40
+	CursorInterval   time.Duration // least time between two cursor_moved of one socket; default 50ms (20/s)
+	TypingTimeout    time.Duration // typing stops by itself after; default 5s
+	TypingThrottle   time.Duration // at most one user_typing per user and page per; default 1s
+	AuthExpiringLead time.Duration // auth_expiring is sent this long before expiry; default 60s
+	Retention        time.Duration // how long recovery sessions are kept; default 7 days
+	Logger           *slog.Logger
+}
+
+func (c *Config) defaults() {
+	setDur := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	setInt := func(n *int, v int) {
+		if *n <= 0 {
+			*n = v
+		}
+	}
+	setDur(&c.PingInterval, 25*time.Second)
+	setDur(&c.PingTimeout, 20*time.Second)
+	setDur(&c.CursorInterval, 50*time.Millisecond)
+	setDur(&c.TypingTimeout, 5*time.Second)
+	setDur(&c.TypingThrottle, time.Second)
+	setDur(&c.AuthExpiringLead, time.Minute)
+	setDur(&c.Retention, 7*24*time.Hour)
+	if c.MaxPayload <= 0 {
+		c.MaxPayload = 1_000_000
+	}
+	setInt(&c.QueueSize, 4096)
+	setInt(&c.MaxReplay, 2000)
+	setInt(&c.MaxRoomsPerConn, 200)
+	setInt(&c.MaxConnsPerUser, 20)
+	setInt(&c.EventBurst, 40)
+	if c.EventRate <= 0 {
+		c.EventRate = 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Broker is the realtime module: the Socket.IO endpoint and the fan-out of committed events.
+type Broker struct {
+	cfg    Config
+	log    *slog.Logger
+	db     *gorm.DB
+	verify Verifier
+	access Access
+	events Log
+	srv    *socketio.Server
+	ns     *socketio.Namespace
+
+	// mu orders dispatch against joins, leaves and recovery; it guards the fields below.
+	mu      sync.Mutex
+	last    int64                             // last event id dispatched
+	cache   map[string]map[string]*driveEntry // userID → driveID → resolved view
+	clients map[string]map[*client]struct{}   // userID → connected clients
+	byDrive map[string]map[*client]struct{}   // driveID → clients in a room of that drive
+	dirty   map[*client]struct{}              // sessions whose rooms changed during dispatch
+
+	presence *presence
+
+	queue    chan struct{} // wakes the dispatcher
+	qmu      sync.Mutex
+	pending  []eventlog.Event
+	progress *sync.Cond // broadcast when last advances; uses qmu
+	done     int64      // last id handled, guarded by qmu (mirror of last for waiters)
+
+	stop     chan struct{}
+	stopped  chan struct{}
+	closing  atomic.Bool
+	metrics  metrics
+	stopOnce sync.Once
+}
+
+type driveEntry struct {
+	view permissions.DriveView
+}
+
+// New returns a broker; call Start before serving.
+func New(cfg Config, db *gorm.DB, verify Verifier, access Access, events Log) *Broker {
+	cfg.defaults()
+	b := &Broker{
+		cfg: cfg, log: cfg.Logger, db: db, verify: verify, access: access, events: events,
+		cache:   map[string]map[string]*driveEntry{},
+		clients: map[string]map[*client]struct{}{},
+		byDrive: map[string]map[*client]struct{}{},
+		dirty:   map[*client]struct{}{},
+		queue:   make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	b.progress = sync.NewCond(&b.qmu)
+	b.presence = newPresence(b)
+	origins := map[string]bool{}
+	for _, o := range cfg.AllowedOrigins {
+		origins[o] = true
+	}
+	b.srv = socketio.NewServer(socketio.Config{
+		Engine: engineio.Config{
+			PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, MaxPayload: cfg.MaxPayload,
+			QueueSize: cfg.QueueSize, Logger: cfg.Logger,
+			CheckOrigin: func(r *http.Request) bool { return originAllowed(r, origins) },
+			CORSOrigin:  func(o string) bool { return origins[o] },
+		},
+		Recovery: &socketio.RecoveryConfig{Recover: b.recover, NewPID: func(*socketio.Socket) string { return modules.NewID() }},
+		Logger:   cfg.Logger,
+	})
+	b.ns = b.srv.Of("/")
+	b.ns.Use(b.authenticate)
+	b.ns.OnConnect(b.onConnect)
+	b.ns.OnDisconnect(b.onDisconnect)
+	b.registerHandlers()
+	return b
+}
+
+// Start reads the log position and starts the dispatcher.
+func (b *Broker) Start(ctx context.Context) error {
+	last, err := b.events.Latest(ctx)
+	if err != nil {
+		return fmt.Errorf("realtime: start: %w", err)
+	}
+	b.last, b.done = last, last
+	go b.dispatchLoop()
+	return nil
+}
+
+// ServeHTTP serves the Socket.IO endpoint; mount it at /socket.io/.
+func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) { b.srv.ServeHTTP(w, r) }
+
+// Shutdown closes every transport without a Socket.IO DISCONNECT, so clients reconnect (to
+// this server once it is back, or another) and recover, then stops the dispatcher.
+func (b *Broker) Shutdown(ctx context.Context) error {
+	var err error
+	b.stopOnce.Do(func() {
+		b.closing.Store(true)
+		err = b.srv.Shutdown(ctx)
+		close(b.stop)
+		<-b.stopped
+		b.presence.stopAll()
+		b.qmu.Lock()
+		b.progress.Broadcast()
+		b.qmu.Unlock()
+	})
+	return err
+}
+
+// Publish queues committed events for dispatch; it never blocks on sockets.
+func (b *Broker) Publish(events []eventlog.Event) {
+	b.qmu.Lock()
+	b.pending = append(b.pending, events...)
+	b.qmu.Unlock()
+	select {
+	case b.queue <- struct{}{}:
+	default:
+	}
+}
+
+// Flush waits until every event up to upTo has been dispatched, ctx ends, or the broker stops.
+func (b *Broker) Flush(ctx context.Context, upTo int64) {
+	stopWatch := context.AfterFunc(ctx, func() {
+		b.qmu.Lock()
+		b.progress.Broadcast()
+		b.qmu.Unlock()
+	})
+	defer stopWatch()
+	b.qmu.Lock()
+	defer b.qmu.Unlock()
+	for b.done < upTo && ctx.Err() == nil && !b.closing.Load() {
+		b.progress.Wait()
+	}
+}
+
+// Notify tells the broker that events up to id were committed elsewhere (another process); the
+// dispatcher reads them from the log. It is the hook for a LISTEN/NOTIFY bus.
+func (b *Broker) Notify(upTo int64) {
+	b.qmu.Lock()
+	b.pending = append(b.pending, eventlog.Event{ID: -upTo}) // a marker: fetch up to upTo
+	b.qmu.Unlock()
+	select {
+	case b.queue <- struct{}{}:
+	default:
+	}
+}
+
+// ack answers a client event.
+func ok(ack socketio.AckFunc, fields map[string]any) {
+	if ack == nil {
+		return
+	}
+	out := map[string]any{"ok": true}
+	for k, v := range fields {
+		out[k] = v
+	}
+	_ = ack(out)
+}
+
+func fail(ack socketio.AckFunc, code, message string) {
+	if ack == nil {
+		return
+	}
+	_ = ack(map[string]any{"ok": false, "error": map[string]string{"code": code, "message": message}})
+}
+
+// failErr answers with a *modules.Error's code, hiding anything else.
+func (b *Broker) failErr(ack socketio.AckFunc, err error) {
+	if e := modules.As(err); e != nil {
+		fail(ack, e.PublicCode(), e.Message)
+		return
+	}
+	if !errors.Is(err, context.Canceled) {
+		b.log.Error("realtime", "err", err.Error())
+	}
+	fail(ack, "internal", "internal error")
+}
+
+func originAllowed(r *http.Request, allowed map[string]bool) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true // not a browser: tokens, not cookies, protect these
+	}
+	if allowed[origin] {
+		return true
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return origin == scheme+"://"+r.Host
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}

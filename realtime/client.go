@@ -1,0 +1,372 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/realtime/socketio"
+	"golang.org/x/time/rate"
+)
+
+// client is the broker's state for one socket.
+type client struct {
+	s      *socketio.Socket
+	userID string
+	name   string
+
+	mu        sync.Mutex
+	sessionID string
+	expires   time.Time
+	expTimers [2]*time.Timer
+	rooms     map[string]string // joined page/drive rooms → drive id
+	limiter   *rate.Limiter     // client events
+	presLim   *rate.Limiter     // cursor and typing, which are coalesced and so allowed faster
+	strikes   int
+	cursor    *cursorState
+}
+
+const clientKey = "client"
+
+func clientOf(s *socketio.Socket) *client {
+	v, _ := s.Get(clientKey)
+	c, _ := v.(*client)
+	return c
+}
+
+type connectAuth struct {
+	Token string `json:"token"`
+}
+
+// authenticate is the connect middleware: a valid access token, within the per-user limit.
+func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
+	var a connectAuth
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &a)
+	}
+	token := a.Token
+	if token == "" {
+		if ck, err := s.Handshake().Request.Cookie("ps_access"); err == nil {
+			token = ck.Value
+		}
+	}
+	if token == "" {
+		return unauthorized("invalid_token")
+	}
+	id, exp, err := b.verify.Verify(token)
+	if err != nil {
+		code := "invalid_token"
+		if e := modules.As(err); e != nil && e.PublicCode() == "token_expired" {
+			code = "token_expired"
+		}
+		return unauthorized(code)
+	}
+	name, err := b.userName(context.Background(), id.UserID)
+	if err != nil {
+		return unauthorized("invalid_token") // the user is gone
+	}
+	c := &client{s: s, userID: id.UserID, name: name, sessionID: id.SessionID, expires: exp, rooms: map[string]string{},
+		limiter: rate.NewLimiter(rate.Limit(b.cfg.EventRate), b.cfg.EventBurst),
+		presLim: rate.NewLimiter(rate.Limit(5*b.cfg.EventRate), 5*b.cfg.EventBurst)}
+	b.mu.Lock()
+	n := len(b.clients[c.userID])
+	b.mu.Unlock()
+	if n >= b.cfg.MaxConnsPerUser {
+		b.metrics.refused.Add(1)
+		return &socketio.ConnectError{Message: "too many connections", Data: map[string]string{"code": "too_many_connections"}}
+	}
+	s.Set(clientKey, c)
+	s.Join(modules.UserRoom(c.userID))
+	return nil
+}
+
+func unauthorized(code string) error {
+	return &socketio.ConnectError{Message: "unauthorized", Data: map[string]string{"code": code}}
+}
+
+func (b *Broker) userName(ctx context.Context, userID string) (string, error) {
+	var name string
+	err := b.db.WithContext(ctx).Table("users").Where("id = ?", userID).Limit(1).Pluck("name", &name).Error
+	if err == nil && name == "" {
+		var n int64
+		if b.db.WithContext(ctx).Table("users").Where("id = ?", userID).Count(&n); n == 0 {
+			return "", modules.ErrNotFound
+		}
+	}
+	return name, err
+}
+
+func (b *Broker) onConnect(s *socketio.Socket) {
+	c := clientOf(s)
+	if c == nil {
+		return
+	}
+	b.metrics.connects.Add(1)
+	b.mu.Lock()
+	if b.clients[c.userID] == nil {
+		b.clients[c.userID] = map[*client]struct{}{}
+	}
+	b.clients[c.userID][c] = struct{}{}
+	b.mu.Unlock()
+	c.armExpiry(b)
+	if !s.Recovered() {
+		b.saveSession(c)
+	}
+}
+
+func (b *Broker) onDisconnect(s *socketio.Socket, reason string) {
+	c := clientOf(s)
+	if c == nil {
+		return
+	}
+	if reason == "outbound queue full" {
+		b.metrics.dropped.Add(1)
+	}
+	c.mu.Lock()
+	for _, t := range c.expTimers {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	c.mu.Unlock()
+	b.mu.Lock()
+	for room, drive := range c.roomsCopy() {
+		b.untrack(c, room, drive)
+	}
+	delete(b.clients[c.userID], c)
+	if len(b.clients[c.userID]) == 0 {
+		delete(b.clients, c.userID)
+		delete(b.cache, c.userID)
+	}
+	b.mu.Unlock()
+	b.presence.dropClient(c)
+	if reason == "client namespace disconnect" {
+		b.deleteSession(s.PID()) // a deliberate leave: nothing to recover
+	}
+}
+
+func (c *client) roomsCopy() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]string, len(c.rooms))
+	for k, v := range c.rooms {
+		out[k] = v
+	}
+	return out
+}
+
+// armExpiry schedules auth_expiring and the disconnect at expiry.
+func (c *client) armExpiry(b *Broker) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range c.expTimers {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	exp := c.expires
+	until := time.Until(exp)
+	c.expTimers[0] = time.AfterFunc(max(0, until-b.cfg.AuthExpiringLead), func() {
+		_ = c.s.Emit("auth_expiring", map[string]any{"expiresAt": modules.Time(exp)})
+	})
+	c.expTimers[1] = time.AfterFunc(max(0, until), func() {
+		c.mu.Lock()
+		still := c.expires.Equal(exp)
+		c.mu.Unlock()
+		if still {
+			_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": "token_expired"})
+			c.s.Disconnect(false)
+		}
+	})
+}
+
+// allow applies the per-socket event rate. A socket that keeps flooding is disconnected.
+func (b *Broker) allow(c *client, lim *rate.Limiter, ack socketio.AckFunc) bool {
+	if lim.Allow() {
+		c.mu.Lock()
+		c.strikes = 0
+		c.mu.Unlock()
+		return true
+	}
+	c.mu.Lock()
+	c.strikes++
+	strikes := c.strikes
+	c.mu.Unlock()
+	b.metrics.rateLimited.Add(1)
+	fail(ack, "rate_limited", "too many events; slow down")
+	if strikes > 100 {
+		c.s.Disconnect(true)
+	}
+	return false
+}
+
+// handler wraps a client event handler with identity, rate limiting and panics-as-errors.
+func (b *Broker) handler(fn func(c *client, args socketio.Args, ack socketio.AckFunc)) socketio.EventHandler {
+	return b.limited(fn, func(c *client) *rate.Limiter { return c.limiter })
+}
+
+func (b *Broker) presenceHandler(fn func(c *client, args socketio.Args, ack socketio.AckFunc)) socketio.EventHandler {
+	return b.limited(fn, func(c *client) *rate.Limiter { return c.presLim })
+}
+
+func (b *Broker) limited(fn func(c *client, args socketio.Args, ack socketio.AckFunc), lim func(*client) *rate.Limiter) socketio.EventHandler {
+	return func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+		c := clientOf(s)
+		if c == nil || !b.allow(c, lim(c), ack) {
+			return
+		}
+		fn(c, args, ack)
+	}
+}
+
+func (b *Broker) registerHandlers() {
+	b.ns.On("join_page", b.handler(b.joinPage))
+	b.ns.On("leave_page", b.handler(b.leavePage))
+	b.ns.On("join_drive", b.handler(b.joinDrive))
+	b.ns.On("leave_drive", b.handler(b.leaveDrive))
+	b.ns.On("typing_start", b.presenceHandler(b.presence.typingStart))
+	b.ns.On("typing_stop", b.presenceHandler(b.presence.typingStop))
+	b.ns.On("cursor_move", b.presenceHandler(b.presence.cursorMove))
+	b.ns.On("refresh_auth", b.handler(b.refreshAuth))
+}
+
+// idArg reads a room target given either as a string or as {pageId}/{driveId}.
+func idArg(args socketio.Args, key string) (string, bool) {
+	if args.Len() < 1 {
+		return "", false
+	}
+	var id string
+	if args.Decode(0, &id) != nil {
+		var obj map[string]json.RawMessage
+		if args.Decode(0, &obj) != nil || json.Unmarshal(obj[key], &id) != nil {
+			return "", false
+		}
+	}
+	id = strings.TrimSpace(id)
+	return id, id != "" && len(id) <= 64
+}
+
+func (b *Broker) joinPage(c *client, args socketio.Args, ack socketio.AckFunc) {
+	pageID, valid := idArg(args, "pageId")
+	if !valid {
+		fail(ack, "invalid_request", "join_page takes a pageId")
+		return
+	}
+	ctx := context.Background()
+	pa, err := b.access.Page(ctx, c.userID, pageID)
+	if err != nil && !isNotFound(err) {
+		b.failErr(ack, err)
+		return
+	}
+	if err != nil || !pa.View || pa.Trashed {
+		fail(ack, "not_found", "page not found")
+		return
+	}
+	room := modules.PageRoom(pageID)
+	b.mu.Lock()
+	allowed, err := b.canJoin(ctx, c, room, pa.DriveID)
+	if err == nil && allowed {
+		err = b.track(c, room, pa.DriveID)
+	}
+	b.mu.Unlock()
+	if err != nil {
+		b.failErr(ack, err)
+		return
+	}
+	if !allowed {
+		fail(ack, "not_found", "page not found")
+		return
+	}
+	b.saveSession(c)
+	viewers := b.presence.join(c, pageID)
+	ok(ack, map[string]any{"pageId": pageID, "viewers": viewers})
+}
+
+func (b *Broker) leavePage(c *client, args socketio.Args, ack socketio.AckFunc) {
+	pageID, valid := idArg(args, "pageId")
+	if !valid {
+		fail(ack, "invalid_request", "leave_page takes a pageId")
+		return
+	}
+	b.leave(c, modules.PageRoom(pageID))
+	ok(ack, map[string]any{"pageId": pageID})
+}
+
+func (b *Broker) joinDrive(c *client, args socketio.Args, ack socketio.AckFunc) {
+	driveID, valid := idArg(args, "driveId")
+	if !valid {
+		fail(ack, "invalid_request", "join_drive takes a driveId")
+		return
+	}
+	room := modules.DriveRoom(driveID)
+	b.mu.Lock()
+	allowed, err := b.canJoin(context.Background(), c, room, driveID)
+	if err == nil && allowed {
+		err = b.track(c, room, driveID)
+	}
+	b.mu.Unlock()
+	if err != nil {
+		b.failErr(ack, err)
+		return
+	}
+	if !allowed {
+		fail(ack, "not_found", "drive not found")
+		return
+	}
+	b.saveSession(c)
+	ok(ack, map[string]any{"driveId": driveID})
+}
+
+func (b *Broker) leaveDrive(c *client, args socketio.Args, ack socketio.AckFunc) {
+	driveID, valid := idArg(args, "driveId")
+	if !valid {
+		fail(ack, "invalid_request", "leave_drive takes a driveId")
+		return
+	}
+	b.leave(c, modules.DriveRoom(driveID))
+	ok(ack, map[string]any{"driveId": driveID})
+}
+
+func (b *Broker) leave(c *client, room string) {
+	b.mu.Lock()
+	c.mu.Lock()
+	drive, in := c.rooms[room]
+	c.mu.Unlock()
+	if in {
+		b.untrack(c, room, drive)
+	}
+	b.mu.Unlock()
+	if in {
+		b.saveSession(c)
+		if pageID, isPage := strings.CutPrefix(room, "page:"); isPage {
+			b.presence.leave(c, pageID)
+		}
+	}
+}
+
+func (b *Broker) refreshAuth(c *client, args socketio.Args, ack socketio.AckFunc) {
+	var in struct {
+		Token string `json:"token"`
+	}
+	if args.Len() < 1 || args.Decode(0, &in) != nil || in.Token == "" {
+		fail(ack, "invalid_request", "refresh_auth takes {token}")
+		return
+	}
+	id, exp, err := b.verify.Verify(in.Token)
+	if err != nil {
+		b.failErr(ack, err)
+		return
+	}
+	if id.UserID != c.userID {
+		fail(ack, "forbidden", "the token belongs to another user")
+		return
+	}
+	c.mu.Lock()
+	c.expires, c.sessionID = exp, id.SessionID
+	c.mu.Unlock()
+	c.armExpiry(b)
+	ok(ack, map[string]any{"expiresAt": modules.Time(exp)})
+}

@@ -1,0 +1,370 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/modules/eventlog"
+	"github.com/pagespace/pagespace/permissions"
+	"github.com/pagespace/pagespace/realtime/socketio"
+)
+
+// errTooManyRooms refuses a join past MaxRoomsPerConn.
+var errTooManyRooms = &modules.Error{Kind: modules.KindInvalid, Code: "too_many_rooms", Message: "this connection has joined too many rooms"}
+
+func isNotFound(err error) bool {
+	e := modules.As(err)
+	return e != nil && e.Kind == modules.KindNotFound
+}
+
+// view returns the user's resolution of the drive, from the cache or the database. Caller holds b.mu.
+func (b *Broker) view(ctx context.Context, userID, driveID string) (permissions.DriveView, error) {
+	if e := b.cache[userID][driveID]; e != nil {
+		return e.view, nil
+	}
+	v, err := b.access.Drive(ctx, userID, driveID)
+	if err != nil {
+		return permissions.DriveView{}, err
+	}
+	if len(b.clients[userID]) > 0 { // cache only for connected users
+		if b.cache[userID] == nil {
+			b.cache[userID] = map[string]*driveEntry{}
+		}
+		b.cache[userID][driveID] = &driveEntry{view: v}
+	}
+	b.metrics.resolves.Add(1)
+	return v, nil
+}
+
+// mayBeIn reports whether a user with view v may be in room. Caller holds b.mu.
+func mayBeIn(v permissions.DriveView, room string) bool {
+	if pageID, ok := strings.CutPrefix(room, "page:"); ok {
+		pa, exists := v.Pages[pageID]
+		return exists && pa.View && !pa.Trashed
+	}
+	if v.Role != permissions.NoRole {
+		return true
+	}
+	for _, pa := range v.Pages {
+		if pa.View && !pa.Trashed {
+			return true // a grantee who may see some page of the drive
+		}
+	}
+	return false
+}
+
+// canJoin checks a join against the cached view. Caller holds b.mu.
+func (b *Broker) canJoin(ctx context.Context, c *client, room, driveID string) (bool, error) {
+	v, err := b.view(ctx, c.userID, driveID)
+	if err != nil {
+		return false, err
+	}
+	return mayBeIn(v, room), nil
+}
+
+// track joins c to room of driveID. Caller holds b.mu.
+func (b *Broker) track(c *client, room, driveID string) error {
+	c.mu.Lock()
+	_, already := c.rooms[room]
+	if !already && len(c.rooms) >= b.cfg.MaxRoomsPerConn {
+		c.mu.Unlock()
+		return errTooManyRooms
+	}
+	c.rooms[room] = driveID
+	c.mu.Unlock()
+	c.s.Join(room)
+	if b.byDrive[driveID] == nil {
+		b.byDrive[driveID] = map[*client]struct{}{}
+	}
+	b.byDrive[driveID][c] = struct{}{}
+	return nil
+}
+
+// untrack removes c from room. Caller holds b.mu.
+func (b *Broker) untrack(c *client, room, driveID string) {
+	c.mu.Lock()
+	delete(c.rooms, room)
+	stillInDrive := false
+	for _, d := range c.rooms {
+		if d == driveID {
+			stillInDrive = true
+			break
+		}
+	}
+	c.mu.Unlock()
+	c.s.Leave(room)
+	if !stillInDrive {
+		delete(b.byDrive[driveID], c)
+		if len(b.byDrive[driveID]) == 0 {
+			delete(b.byDrive, driveID)
+		}
+	}
+}
+
+func (b *Broker) dispatchLoop() {
+	defer close(b.stopped)
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-b.queue:
+		}
+		for {
+			b.qmu.Lock()
+			batch := b.pending
+			b.pending = nil
+			b.qmu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			for _, e := range batch {
+				if e.ID < 0 {
+					b.catchUp(-e.ID)
+					continue
+				}
+				if e.ID <= b.lastID() {
+					continue // already read from the log
+				}
+				if e.ID > b.lastID()+1 {
+					b.catchUp(e.ID - 1) // committed elsewhere, or an id a rollback skipped
+				}
+				b.handle(e)
+			}
+		}
+	}
+}
+
+func (b *Broker) lastID() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.last
+}
+
+// catchUp dispatches from the log every event after the last one up to upTo.
+func (b *Broker) catchUp(upTo int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for b.lastID() < upTo {
+		events, err := b.events.After(ctx, b.lastID(), 500)
+		if err != nil {
+			b.log.Error("realtime: catch up", "err", err.Error())
+			return
+		}
+		n := 0
+		for _, e := range events {
+			if e.ID > upTo {
+				break
+			}
+			b.handle(e)
+			n++
+		}
+		if n == 0 {
+			b.advance(upTo) // the rest were never committed
+			return
+		}
+	}
+}
+
+func (b *Broker) advance(id int64) {
+	b.mu.Lock()
+	if id > b.last {
+		b.last = id
+	}
+	b.mu.Unlock()
+	b.qmu.Lock()
+	if id > b.done {
+		b.done = id
+	}
+	b.progress.Broadcast()
+	b.qmu.Unlock()
+}
+
+// handle applies and delivers one event, as one step against joins and recoveries.
+func (b *Broker) handle(e eventlog.Event) {
+	b.mu.Lock()
+	b.apply(e)
+	b.deliver(e)
+	b.last = e.ID
+	dirty := b.dirty
+	if len(dirty) > 0 {
+		b.dirty = map[*client]struct{}{}
+	}
+	b.mu.Unlock()
+	for c := range dirty {
+		b.saveSession(c) // outside the lock: a database write
+	}
+	b.metrics.events.Add(1)
+	b.advance(e.ID)
+}
+
+// Event types whose commit changes who may see what.
+var accessChanging = map[string]string{
+	"member_added":        "member_added",
+	"member_removed":      "member_removed",
+	"member_role_changed": "role_changed",
+	"permission_granted":  "permission_changed",
+	"permission_revoked":  "permission_revoked",
+	"page_created":        "page_created",
+	"page_moved":          "page_moved",
+	"page_deleted":        "page_deleted",
+	"page_restored":       "page_restored",
+	"drive_deleted":       "drive_deleted",
+}
+
+type eventFacts struct {
+	UserID    string   `json:"userId"`
+	SessionID string   `json:"sessionId"`
+	Changed   []string `json:"changed"`
+	Changes   []string `json:"changes"`
+	Fields    []string `json:"fields"`
+	IsPrivate *bool    `json:"isPrivate"`
+}
+
+func facts(e eventlog.Event) eventFacts {
+	var f eventFacts
+	_ = json.Unmarshal([]byte(e.Payload), &f)
+	return f
+}
+
+// apply enforces what e changes about access, before e itself is delivered. Caller holds b.mu.
+func (b *Broker) apply(e eventlog.Event) {
+	switch e.Type {
+	case "session_ended":
+		f := facts(e)
+		for c := range b.clients[f.UserID] {
+			c.mu.Lock()
+			match := c.sessionID == f.SessionID
+			c.mu.Unlock()
+			if match {
+				_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": "logout"})
+				c.s.Disconnect(false)
+			}
+		}
+		return
+	case "user_deleted":
+		f := facts(e)
+		for c := range b.clients[f.UserID] {
+			_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": "user_deleted"})
+			c.s.Disconnect(false)
+		}
+		return
+	}
+	if e.DriveID == nil {
+		return
+	}
+	reason, changes := accessChanging[e.Type]
+	if !changes && e.Type == "page_updated" {
+		f := facts(e)
+		for _, list := range [][]string{f.Changed, f.Changes, f.Fields} {
+			for _, field := range list {
+				if field == "isPrivate" {
+					reason, changes = "page_private", true
+				}
+			}
+		}
+	}
+	if changes {
+		b.reresolve(*e.DriveID, reason)
+	}
+}
+
+// reresolve recomputes every connected user's view of the drive and removes sockets from the
+// rooms they may no longer be in. Caller holds b.mu.
+func (b *Broker) reresolve(driveID, reason string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	users := map[string]bool{}
+	for userID, drives := range b.cache {
+		if drives[driveID] != nil {
+			users[userID] = true
+			delete(drives, driveID)
+		}
+	}
+	for c := range b.byDrive[driveID] {
+		users[c.userID] = true
+	}
+	for userID := range users {
+		v, err := b.view(ctx, userID, driveID)
+		failed := err != nil
+		if failed {
+			b.log.Error("realtime: re-resolve access", "err", err.Error(), "user", userID, "drive", driveID)
+		}
+		for c := range b.clients[userID] {
+			for room, d := range c.roomsCopy() {
+				if d != driveID || (!failed && mayBeIn(v, room)) {
+					continue
+				}
+				b.untrack(c, room, d)
+				b.metrics.kicks.Add(1)
+				_ = c.s.Emit("access_revoked", map[string]any{"room": room, "reason": reason})
+				if pageID, isPage := strings.CutPrefix(room, "page:"); isPage {
+					b.presence.leave(c, pageID)
+				}
+				b.dirty[c] = struct{}{}
+			}
+		}
+	}
+}
+
+// deliver emits e, encoded once, to the sockets of its rooms that may see it. Caller holds b.mu.
+func (b *Broker) deliver(e eventlog.Event) {
+	rooms := e.RoomList()
+	if len(rooms) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	decided := map[string]bool{} // per user: one decision for all its sockets
+	keep := func(s *socketio.Socket) bool {
+		c := clientOf(s)
+		if c == nil {
+			return false
+		}
+		if v, seen := decided[c.userID]; seen {
+			if v {
+				b.metrics.delivered.Add(1)
+			}
+			return v
+		}
+		v := b.visible(ctx, c.userID, e, rooms)
+		decided[c.userID] = v
+		if v {
+			b.metrics.delivered.Add(1)
+		}
+		return v
+	}
+	if err := b.ns.To(rooms...).Filter(keep).EmitWithOffset(e.Type, e.EventID(), e.JSON()); err != nil {
+		b.log.Error("realtime: emit", "err", err.Error(), "type", e.Type)
+	}
+}
+
+// visible reports whether userID may receive e. Caller holds b.mu.
+func (b *Broker) visible(ctx context.Context, userID string, e eventlog.Event, rooms []string) bool {
+	self := modules.UserRoom(userID)
+	for _, r := range rooms {
+		if r == self {
+			return true
+		}
+	}
+	if e.DriveID == nil {
+		return false
+	}
+	v, err := b.view(ctx, userID, *e.DriveID)
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			b.log.Error("realtime: resolve for delivery", "err", err.Error())
+		}
+		return false // fail closed; the client recovers missed events over REST
+	}
+	if e.PageID != nil {
+		if pa, ok := v.Pages[*e.PageID]; ok {
+			return pa.View
+		}
+		return v.Role.Manages()
+	}
+	return v.Role != permissions.NoRole
+}

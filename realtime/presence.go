@@ -1,0 +1,295 @@
+package realtime
+
+import (
+	"encoding/json"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/realtime/socketio"
+)
+
+// presence tracks who views each page (per user, across tabs), typing indicators and cursor
+// coalescing. It has its own lock and never takes the broker's, so the broker may call it
+// while holding b.mu.
+type presence struct {
+	b      *Broker
+	mu     sync.Mutex
+	pages  map[string]map[string]map[*client]struct{} // pageID → userID → sockets
+	byConn map[*client]map[string]struct{}            // socket → pages it views
+	typing map[typingKey]*typingState
+}
+
+type typingKey struct{ pageID, userID string }
+
+type typingState struct {
+	last  time.Time
+	timer *time.Timer
+	name  string
+}
+
+// Viewer is one user viewing a page.
+type Viewer struct {
+	UserID string `json:"userId"`
+	Name   string `json:"name"`
+}
+
+func newPresence(b *Broker) *presence {
+	return &presence{b: b, pages: map[string]map[string]map[*client]struct{}{}, byConn: map[*client]map[string]struct{}{}, typing: map[typingKey]*typingState{}}
+}
+
+// viewersLocked lists a page's viewers, sorted by name then id. Caller holds p.mu.
+func (p *presence) viewersLocked(pageID string) []Viewer {
+	out := []Viewer{}
+	for userID, conns := range p.pages[pageID] {
+		for c := range conns {
+			out = append(out, Viewer{UserID: userID, Name: c.name})
+			break
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].UserID < out[j].UserID
+	})
+	return out
+}
+
+func (p *presence) broadcastViewers(pageID string, viewers []Viewer) {
+	_ = p.b.ns.To(modules.PageRoom(pageID)).Emit("viewers_updated", map[string]any{"pageId": pageID, "viewers": viewers})
+}
+
+// join counts c as a viewer of pageID and returns the viewers.
+func (p *presence) join(c *client, pageID string) []Viewer {
+	p.mu.Lock()
+	users := p.pages[pageID]
+	if users == nil {
+		users = map[string]map[*client]struct{}{}
+		p.pages[pageID] = users
+	}
+	newUser := users[c.userID] == nil
+	if newUser {
+		users[c.userID] = map[*client]struct{}{}
+	}
+	users[c.userID][c] = struct{}{}
+	if p.byConn[c] == nil {
+		p.byConn[c] = map[string]struct{}{}
+	}
+	p.byConn[c][pageID] = struct{}{}
+	viewers := p.viewersLocked(pageID)
+	p.mu.Unlock()
+	if newUser {
+		p.broadcastViewers(pageID, viewers)
+	}
+	return viewers
+}
+
+// leave stops counting c on pageID; the user leaves the viewers when its last socket does.
+func (p *presence) leave(c *client, pageID string) {
+	p.mu.Lock()
+	gone, viewers := p.leaveLocked(c, pageID)
+	p.mu.Unlock()
+	if gone {
+		p.broadcastViewers(pageID, viewers)
+	}
+}
+
+func (p *presence) leaveLocked(c *client, pageID string) (userGone bool, viewers []Viewer) {
+	delete(p.byConn[c], pageID)
+	users := p.pages[pageID]
+	conns := users[c.userID]
+	if conns == nil {
+		return false, nil
+	}
+	delete(conns, c)
+	if len(conns) > 0 {
+		return false, nil
+	}
+	delete(users, c.userID)
+	if len(users) == 0 {
+		delete(p.pages, pageID)
+	}
+	key := typingKey{pageID, c.userID}
+	if st := p.typing[key]; st != nil {
+		st.timer.Stop()
+		delete(p.typing, key)
+		defer p.emitStopped(key, st.name)
+	}
+	return true, p.viewersLocked(pageID)
+}
+
+// dropClient forgets a disconnected socket everywhere.
+func (p *presence) dropClient(c *client) {
+	p.mu.Lock()
+	var changed []string
+	var lists [][]Viewer
+	for pageID := range p.byConn[c] {
+		if gone, viewers := p.leaveLocked(c, pageID); gone {
+			changed = append(changed, pageID)
+			lists = append(lists, viewers)
+		}
+	}
+	delete(p.byConn, c)
+	p.mu.Unlock()
+	for i, pageID := range changed {
+		p.broadcastViewers(pageID, lists[i])
+	}
+	c.mu.Lock()
+	if c.cursor != nil && c.cursor.timer != nil {
+		c.cursor.timer.Stop()
+	}
+	c.mu.Unlock()
+}
+
+func (p *presence) stopAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, st := range p.typing {
+		st.timer.Stop()
+		delete(p.typing, k)
+	}
+}
+
+func (p *presence) emitStopped(key typingKey, name string) {
+	_ = p.b.ns.To(modules.PageRoom(key.pageID)).Emit("user_stopped_typing", map[string]any{"pageId": key.pageID, "userId": key.userID, "name": name})
+}
+
+// inPage reports whether c has joined the page's room.
+func inPage(c *client, pageID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.rooms[modules.PageRoom(pageID)]
+	return ok
+}
+
+func (p *presence) typingStart(c *client, args socketio.Args, ack socketio.AckFunc) {
+	pageID, valid := idArg(args, "pageId")
+	if !valid {
+		fail(ack, "invalid_request", "typing_start takes {pageId}")
+		return
+	}
+	if !inPage(c, pageID) {
+		fail(ack, "not_found", "join the page first")
+		return
+	}
+	key := typingKey{pageID, c.userID}
+	now := time.Now()
+	p.mu.Lock()
+	st := p.typing[key]
+	announce := false
+	if st == nil {
+		st = &typingState{name: c.name, last: now}
+		p.typing[key] = st
+		announce = true
+	} else {
+		st.timer.Stop()
+		if now.Sub(st.last) >= p.b.cfg.TypingThrottle {
+			st.last, announce = now, true
+		}
+	}
+	st.timer = time.AfterFunc(p.b.cfg.TypingTimeout, func() {
+		p.mu.Lock()
+		if p.typing[key] != st {
+			p.mu.Unlock()
+			return
+		}
+		delete(p.typing, key)
+		p.mu.Unlock()
+		p.emitStopped(key, st.name)
+	})
+	p.mu.Unlock()
+	if announce {
+		_ = c.s.To(modules.PageRoom(pageID)).Emit("user_typing", map[string]any{"pageId": pageID, "userId": c.userID, "name": c.name})
+	}
+	ok(ack, nil)
+}
+
+func (p *presence) typingStop(c *client, args socketio.Args, ack socketio.AckFunc) {
+	pageID, valid := idArg(args, "pageId")
+	if !valid {
+		fail(ack, "invalid_request", "typing_stop takes {pageId}")
+		return
+	}
+	key := typingKey{pageID, c.userID}
+	p.mu.Lock()
+	st := p.typing[key]
+	if st != nil {
+		st.timer.Stop()
+		delete(p.typing, key)
+	}
+	p.mu.Unlock()
+	if st != nil {
+		p.emitStopped(key, st.name)
+	}
+	ok(ack, nil)
+}
+
+// cursorState coalesces one socket's cursor moves: the latest wins, at most one per interval.
+type cursorState struct {
+	pageID  string
+	payload map[string]any
+	last    time.Time
+	timer   *time.Timer
+}
+
+const maxCursorBytes = 4096
+
+func (p *presence) cursorMove(c *client, args socketio.Args, ack socketio.AckFunc) {
+	var in struct {
+		PageID    string          `json:"pageId"`
+		Position  json.RawMessage `json:"position"`
+		Selection json.RawMessage `json:"selection"`
+	}
+	if args.Len() < 1 || args.Decode(0, &in) != nil || in.PageID == "" || len(in.Position) == 0 {
+		fail(ack, "invalid_request", "cursor_move takes {pageId, position, selection?}")
+		return
+	}
+	if len(in.Position)+len(in.Selection) > maxCursorBytes {
+		fail(ack, "payload_too_large", "cursor position and selection are limited to 4 KB")
+		return
+	}
+	if !inPage(c, in.PageID) {
+		fail(ack, "not_found", "join the page first")
+		return
+	}
+	sel := in.Selection
+	if len(sel) == 0 {
+		sel = json.RawMessage("null")
+	}
+	payload := map[string]any{"pageId": in.PageID, "userId": c.userID, "name": c.name, "position": in.Position, "selection": sel}
+	interval := p.b.cfg.CursorInterval
+	c.mu.Lock()
+	cs := c.cursor
+	if cs == nil {
+		cs = &cursorState{}
+		c.cursor = cs
+	}
+	cs.pageID, cs.payload = in.PageID, payload
+	now := time.Now()
+	sendNow := cs.timer == nil && now.Sub(cs.last) >= interval
+	if sendNow {
+		cs.last = now
+	} else if cs.timer == nil {
+		cs.timer = time.AfterFunc(interval-now.Sub(cs.last), func() { p.flushCursor(c) })
+	}
+	c.mu.Unlock()
+	if sendNow {
+		_ = c.s.To(modules.PageRoom(in.PageID)).Emit("cursor_moved", payload)
+	}
+	ok(ack, nil)
+}
+
+func (p *presence) flushCursor(c *client) {
+	c.mu.Lock()
+	cs := c.cursor
+	cs.timer = nil
+	cs.last = time.Now()
+	pageID, payload := cs.pageID, cs.payload
+	_, still := c.rooms[modules.PageRoom(pageID)]
+	c.mu.Unlock()
+	if still && c.s.Connected() {
+		_ = c.s.To(modules.PageRoom(pageID)).Emit("cursor_moved", payload)
+	}
+}
