@@ -79,3 +79,40 @@ func BenchmarkBroadcastRoom10k(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkDecodeEvent decodes the text packet BenchmarkEncodeEvent produces (validation and the
+// split into arguments included; unmarshalling an argument is the handler's cost).
+func BenchmarkDecodeEvent(b *testing.B) {
+	msgs, err := socketio.EncodeEvent("/", "page_updated", benchPayload, "123456789")
+	if err != nil || len(msgs) != 1 {
+		b.Fatal(msgs, err)
+	}
+	b.SetBytes(int64(len(msgs[0].Data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var d socketio.Decoder
+		p, err := d.Add(msgs[0])
+		if err != nil || p == nil {
+			b.Fatal(p, err)
+		}
+	}
+}
+
+// BenchmarkDecodeBinaryEvent decodes an event with one 4 KiB attachment (two Engine.IO messages).
+func BenchmarkDecodeBinaryEvent(b *testing.B) {
+	msgs, err := socketio.EncodeEvent("/", "upload", "name.bin", make([]byte, 4096))
+	if err != nil || len(msgs) != 2 {
+		b.Fatal(len(msgs), err)
+	}
+	b.SetBytes(int64(len(msgs[0].Data) + len(msgs[1].Data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var d socketio.Decoder
+		if p, err := d.Add(msgs[0]); err != nil || p != nil {
+			b.Fatal(p, err)
+		}
+		if p, err := d.Add(msgs[1]); err != nil || p == nil || len(p.Attachments) != 1 {
+			b.Fatal(p, err)
+		}
+	}
+}
