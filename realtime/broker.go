@@ -134,8 +134,19 @@ type Broker struct {
 }
 
 type driveEntry struct {
-	view permissions.DriveView
+	view  permissions.DriveView
+	timer *time.Timer // fires when the earliest deciding grant of the view expires
 }
+
+func (e *driveEntry) stop() {
+	if e != nil && e.timer != nil {
+		e.timer.Stop()
+	}
+}
+
+// expiryMarker is queued to the dispatcher when a cached grant expires: expiry writes nothing
+// to the log, yet it must revoke like a revocation does, in order with the other events.
+const expiryMarker = "_grant_expired"
 
 // New returns a broker; call Start before serving.
 func New(cfg Config, db *gorm.DB, verify Verifier, access Access, events Log) *Broker {
@@ -198,6 +209,13 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		close(b.stop)
 		<-b.stopped
 		b.presence.stopAll()
+		b.mu.Lock()
+		for _, drives := range b.cache {
+			for _, e := range drives {
+				e.stop()
+			}
+		}
+		b.mu.Unlock()
 		b.qmu.Lock()
 		b.progress.Broadcast()
 		b.qmu.Unlock()

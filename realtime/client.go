@@ -139,6 +139,9 @@ func (b *Broker) onDisconnect(s *socketio.Socket, reason string) {
 	delete(b.clients[c.userID], c)
 	if len(b.clients[c.userID]) == 0 {
 		delete(b.clients, c.userID)
+		for _, e := range b.cache[c.userID] {
+			e.stop()
+		}
 		delete(b.cache, c.userID)
 	}
 	b.mu.Unlock()

@@ -34,10 +34,37 @@ func (b *Broker) view(ctx context.Context, userID, driveID string) (permissions.
 		if b.cache[userID] == nil {
 			b.cache[userID] = map[string]*driveEntry{}
 		}
-		b.cache[userID][driveID] = &driveEntry{view: v}
+		entry := &driveEntry{view: v}
+		if until, ok := earliestExpiry(v); ok {
+			entry.timer = time.AfterFunc(time.Until(until), func() { b.queueExpiry(driveID) })
+		}
+		b.cache[userID][driveID] = entry
 	}
 	b.metrics.resolves.Add(1)
 	return v, nil
+}
+
+// earliestExpiry is the first future expiry of a grant that decides access in v.
+func earliestExpiry(v permissions.DriveView) (time.Time, bool) {
+	var first time.Time
+	for _, pa := range v.Pages {
+		if pa.Until != nil && (first.IsZero() || pa.Until.Before(first)) {
+			first = *pa.Until
+		}
+	}
+	return first, !first.IsZero()
+}
+
+// queueExpiry asks the dispatcher to re-resolve a drive whose cached grant just expired.
+func (b *Broker) queueExpiry(driveID string) {
+	d := driveID
+	b.qmu.Lock()
+	b.pending = append(b.pending, eventlog.Event{Type: expiryMarker, DriveID: &d})
+	b.qmu.Unlock()
+	select {
+	case b.queue <- struct{}{}:
+	default:
+	}
 }
 
 // mayBeIn reports whether a user with view v may be in room. Caller holds b.mu.
@@ -122,6 +149,14 @@ func (b *Broker) dispatchLoop() {
 				break
 			}
 			for _, e := range batch {
+				if e.Type == expiryMarker {
+					b.mu.Lock()
+					b.reresolve(*e.DriveID, "permission_expired")
+					dirty := b.takeDirty()
+					b.mu.Unlock()
+					b.saveSessions(dirty)
+					continue
+				}
 				if e.ID < 0 {
 					b.catchUp(-e.ID)
 					continue
@@ -189,16 +224,27 @@ func (b *Broker) handle(e eventlog.Event) {
 	b.apply(e)
 	b.deliver(e)
 	b.last = e.ID
+	dirty := b.takeDirty()
+	b.mu.Unlock()
+	b.saveSessions(dirty)
+	b.metrics.events.Add(1)
+	b.advance(e.ID)
+}
+
+// takeDirty returns and clears the sessions whose rooms changed. Caller holds b.mu.
+func (b *Broker) takeDirty() map[*client]struct{} {
 	dirty := b.dirty
 	if len(dirty) > 0 {
 		b.dirty = map[*client]struct{}{}
 	}
-	b.mu.Unlock()
+	return dirty
+}
+
+// saveSessions stores changed sessions, outside b.mu: database writes.
+func (b *Broker) saveSessions(dirty map[*client]struct{}) {
 	for c := range dirty {
-		b.saveSession(c) // outside the lock: a database write
+		b.saveSession(c)
 	}
-	b.metrics.events.Add(1)
-	b.advance(e.ID)
 }
 
 // Event types whose commit changes who may see what.
@@ -279,8 +325,9 @@ func (b *Broker) reresolve(driveID, reason string) {
 	defer cancel()
 	users := map[string]bool{}
 	for userID, drives := range b.cache {
-		if drives[driveID] != nil {
+		if e := drives[driveID]; e != nil {
 			users[userID] = true
+			e.stop()
 			delete(drives, driveID)
 		}
 	}

@@ -37,6 +37,12 @@ func TestConnectAuth(t *testing.T) {
 	if s.SID == "" || s.PID == "" {
 		t.Fatalf("connect reply without sid/pid: %+v", s.Client)
 	}
+	// The web UI's cookie works in place of auth.token.
+	ck, err := sioclient.Dial(ctx, r.URL, nil, header("Cookie", "ps_access="+u.Token))
+	if err != nil {
+		t.Fatalf("cookie auth: %v", err)
+	}
+	ck.Close()
 	// Refused origins never reach the handshake.
 	_, err = sioclient.Dial(ctx, r.URL, map[string]any{"token": u.Token}, header("Origin", "https://evil.example"))
 	if err == nil {
@@ -505,5 +511,25 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
+	}
+}
+
+func TestGrantExpiryRevokes(t *testing.T) {
+	r := start(t)
+	owner, guest := r.Signup("Sharer"), r.Signup("Guest")
+	d := r.CreateDrive(owner, "D")
+	p := r.CreatePage(owner, d, "DOCUMENT", "Shared for a moment", "")
+	exp := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339Nano)
+	r.Do("PUT", "/api/pages/"+p+"/permissions/"+guest.ID, owner.Token,
+		map[string]any{"canView": true, "canEdit": false, "canShare": false, "canDelete": false, "expiresAt": exp}).Expect(200)
+	g := r.dial(guest)
+	g.join(p)
+	// Nothing is written when a grant expires, yet the socket must leave the room.
+	ev := g.await("access_revoked")
+	if pl := payload(ev); pl["room"] != "page:"+p || pl["reason"] != "permission_expired" {
+		t.Fatalf("expiry revocation %v", pl)
+	}
+	if ack := g.call("join_page", p); ack["ok"] != false {
+		t.Fatalf("rejoined after expiry: %v", ack)
 	}
 }

@@ -1,0 +1,465 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	n           int
+	rate        float64
+	duration    time.Duration
+	idle        bool
+	baseline    bool
+	db          string
+	pgAdmin     string
+	users       int
+	drain       time.Duration
+	settle      time.Duration
+	timeout     time.Duration
+	dialers     int
+	serverCPU   int
+	clientCPU   int
+	pin         bool
+	repo        string
+	pprofAddr   string
+	keepTmp     bool
+	serveBase   bool
+	serveAddr   string
+	serveDB     string
+	postWorkers int
+	baseQueue   int
+}
+
+const pinnedEnv = "PAGESPACE_LOADTEST_PINNED"
+
+func main() {
+	var o options
+	fs := flag.NewFlagSet("loadtest", flag.ExitOnError)
+	fs.IntVar(&o.n, "n", 1000, "sockets in the page room")
+	fs.Float64Var(&o.rate, "rate", 20, "messages posted per second")
+	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long messages are posted")
+	fs.BoolVar(&o.idle, "idle", false, "connect the sockets, measure memory, post nothing")
+	fs.BoolVar(&o.baseline, "baseline", false, "measure the minimal Go broadcaster instead of pagespace")
+	fs.IntVar(&o.baseQueue, "baseline-queue", 256, "frames buffered per socket in the baseline (a full buffer closes the socket)")
+	fs.StringVar(&o.db, "db", "postgres", "postgres (a fresh database, created and dropped) or sqlite")
+	fs.StringVar(&o.pgAdmin, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL maintenance database URL (with -db=postgres)")
+	fs.IntVar(&o.users, "users", 0, "distinct users owning the sockets (0: ceil(n/100), sockets spread evenly)")
+	fs.DurationVar(&o.drain, "drain", 10*time.Second, "longest wait for straggling deliveries after the last post")
+	fs.DurationVar(&o.settle, "settle", 3*time.Second, "wait after connecting before measuring idle memory")
+	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "hard limit on the whole run")
+	fs.IntVar(&o.dialers, "dialers", 32, "sockets connected concurrently during setup")
+	fs.IntVar(&o.postWorkers, "posters", 64, "most POSTs in flight at once")
+	fs.IntVar(&o.serverCPU, "server-cpu", 0, "CPU the server is pinned to (taskset)")
+	fs.IntVar(&o.clientCPU, "client-cpu", 1, "CPU this load generator is pinned to")
+	fs.BoolVar(&o.pin, "pin", true, "pin server and load generator to one CPU each, GOMAXPROCS=1")
+	fs.StringVar(&o.repo, "repo", "", "pagespace repository root (default: found from the working directory)")
+	fs.StringVar(&o.pprofAddr, "pprof", "", "pass PPROF_ADDR to pagespace (e.g. 127.0.0.1:6060) to profile it during the run")
+	fs.BoolVar(&o.keepTmp, "keep", false, "keep the temporary directory (server log, data)")
+	fs.BoolVar(&o.serveBase, "serve-baseline", false, "internal: run the baseline server")
+	fs.StringVar(&o.serveAddr, "addr", "127.0.0.1:0", "internal: baseline listen address")
+	fs.StringVar(&o.serveDB, "database", "", "internal: baseline database (postgres URL or sqlite:<path>)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `loadtest: end-to-end load of pagespace's realtime delivery, or of a minimal baseline.
+
+  loadtest -n 1000 -rate 20 -duration 30s [-baseline] [-db postgres|sqlite]
+  loadtest -idle -n 10000 [-baseline]
+
+It builds and starts the server itself (pinned to -server-cpu), runs the clients pinned to
+-client-cpu, and stops everything it started. Flags:
+`)
+		fs.PrintDefaults()
+	}
+	_ = fs.Parse(os.Args[1:])
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if o.serveBase {
+		if err := serveBaseline(ctx, o.serveAddr, o.serveDB, o.baseQueue); err != nil {
+			fmt.Fprintln(os.Stderr, "baseline:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if _, err := raiseNoFile(uint64(2*o.n + 4096)); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest: raise open-file limit:", err)
+	}
+	if o.pin && os.Getenv(pinnedEnv) == "" {
+		reexecPinned(o.clientCPU) // returns only when taskset is missing
+	}
+	if err := run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+// reexecPinned replaces this process by itself under taskset on cpu with GOMAXPROCS=1.
+func reexecPinned(cpu int) {
+	taskset, err := exec.LookPath("taskset")
+	exe, err2 := os.Executable()
+	if err != nil || err2 != nil {
+		fmt.Fprintln(os.Stderr, "loadtest: taskset not found: running unpinned with GOMAXPROCS=1")
+		runtime.GOMAXPROCS(1)
+		return
+	}
+	argv := append([]string{"taskset", "-c", strconv.Itoa(cpu), exe}, os.Args[1:]...)
+	env := append(os.Environ(), pinnedEnv+"=1", "GOMAXPROCS=1")
+	err = syscall.Exec(taskset, argv, env)
+	fmt.Fprintln(os.Stderr, "loadtest: re-exec under taskset:", err)
+	os.Exit(1)
+}
+
+// result is one run's figures.
+type result struct {
+	target        string
+	sockets       int
+	users         int
+	setup         time.Duration
+	signup        time.Duration
+	connect       time.Duration
+	quiet         time.Duration // wait for the join storm (viewers_updated) to end
+	rssEmpty      int64
+	rssIdle       int64
+	rssEnd        int64
+	posted        int
+	accepted      int
+	acceptedSeqs  []bool
+	postErrors    int
+	postLatency   latencySummary
+	sendWindow    time.Duration
+	deliverWindow time.Duration
+	cpu           time.Duration
+	tally         tally
+	frames        int64
+	closed        int64
+	drainTimedOut bool
+	loadStart     string // /proc/loadavg when the run started and ended: other work on the machine
+	loadEnd       string
+}
+
+func run(ctx context.Context, o options, out io.Writer) error {
+	if o.n < 1 || o.rate <= 0 || o.duration <= 0 {
+		return errors.New("-n, -rate and -duration must be positive")
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	tmp, err := os.MkdirTemp("", "pagespace-loadtest-")
+	if err != nil {
+		return err
+	}
+	if o.keepTmp {
+		fmt.Fprintln(out, "temporary directory:", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	serverCPU := -1
+	if o.pin {
+		serverCPU = o.serverCPU
+	}
+	var db *pgDatabase
+	dbURL := "sqlite:" + filepath.Join(tmp, "baseline.db")
+	if o.db == "postgres" {
+		if db, err = createPGDatabase(ctx, o.pgAdmin); err != nil {
+			return err
+		}
+		defer func() {
+			if err := db.drop(); err != nil {
+				fmt.Fprintln(os.Stderr, "loadtest: drop database:", err)
+			}
+		}()
+		dbURL = db.URL
+	} else if o.db != "sqlite" {
+		return fmt.Errorf("-db %q: want postgres or sqlite", o.db)
+	}
+	messages := 0
+	if !o.idle {
+		messages = int(o.rate * o.duration.Seconds())
+	}
+	res := &result{sockets: o.n, loadStart: loadavg()}
+	rcv := newReceiver(messages)
+	var srv *server
+	defer func() {
+		rcv.stop()
+		srv.stop()
+	}()
+	runID := filepath.Base(tmp)[len("pagespace-loadtest-"):]
+	setupStart := time.Now()
+
+	// dial opens socket i; post sends message content.
+	var dial func(ctx context.Context, i int) error
+	var post func(ctx context.Context, content string) (int, error)
+	a := (*api)(nil)
+	if o.baseline {
+		res.target = "baseline"
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		srv, err = startServer(ctx, []string{exe, "-serve-baseline", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-database", dbURL, "-baseline-queue", strconv.Itoa(o.baseQueue)},
+			[]string{"GOMAXPROCS=1"}, port, serverCPU, "/healthz", filepath.Join(tmp, "server.log"))
+		if err != nil {
+			return err
+		}
+		a = newAPI(srv.base, o.postWorkers)
+		dial = func(ctx context.Context, i int) error {
+			ws, err := dialBaseline(ctx, srv.base)
+			if err == nil {
+				rcv.start(ws, false)
+			}
+			return err
+		}
+		post = func(ctx context.Context, content string) (int, error) {
+			return a.do(ctx, http.MethodPost, "/messages", "", map[string]string{"pageId": "load", "content": content}, nil)
+		}
+	} else {
+		res.target = "pagespace"
+		repo := o.repo
+		if repo == "" {
+			if repo, err = findRepo(); err != nil {
+				return err
+			}
+		}
+		bin, err := buildPagespace(ctx, repo, tmp)
+		if err != nil {
+			return err
+		}
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		env := []string{
+			fmt.Sprintf("ADDR=127.0.0.1:%d", port), "DATA_DIR=" + filepath.Join(tmp, "data"),
+			"JWT_SECRET=loadtest-secret-loadtest-secret-loadtest", "AUTH_RATE_LIMIT=0",
+			"WS_MAX_CONNECTIONS_PER_USER=1000000", "LOG_LEVEL=warn", "GOMAXPROCS=1",
+		}
+		if o.db == "postgres" {
+			env = append(env, "DATABASE_URL="+dbURL)
+		}
+		if o.pprofAddr != "" {
+			env = append(env, "PPROF_ADDR="+o.pprofAddr)
+		}
+		start := func() error {
+			srv, err = startServer(ctx, []string{bin}, env, port, serverCPU, "/healthz", filepath.Join(tmp, "server.log"))
+			return err
+		}
+		if err := start(); err != nil {
+			return err
+		}
+		a = newAPI(srv.base, o.postWorkers)
+		users := o.users
+		if users <= 0 {
+			users = (o.n + 99) / 100
+		}
+		users = min(users, o.n)
+		res.users = users
+		ws, err := setupWorkspace(ctx, a, users, 4, runID)
+		if err != nil {
+			return fmt.Errorf("setup: %w", err)
+		}
+		res.signup = ws.signup
+		// Restart the server so that the memory figures start from a clean process, not one
+		// holding the password hashing's garbage. Users, drive and page are in the database;
+		// tokens stay valid (same JWT_SECRET).
+		srv.stop()
+		a.client.CloseIdleConnections()
+		if err := start(); err != nil {
+			return fmt.Errorf("restart: %w", err)
+		}
+		dial = func(ctx context.Context, i int) error {
+			u := ws.users[i*users/o.n] // contiguous blocks: each user's sockets join together
+			c, err := dialPagespace(ctx, srv.base, u.Token, ws.pageID)
+			if err == nil {
+				rcv.start(c, true)
+			}
+			return err
+		}
+		post = func(ctx context.Context, content string) (int, error) {
+			return a.do(ctx, http.MethodPost, "/api/pages/"+ws.pageID+"/messages", ws.owner.Token, map[string]string{"content": content}, nil)
+		}
+	}
+	time.Sleep(time.Second) // let the fresh server settle
+	if res.rssEmpty, err = rss(srv.pid()); err != nil {
+		return err
+	}
+
+	// Connect.
+	connStart := time.Now()
+	if err := forEach(ctx, o.n, o.dialers, dial); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	res.connect = time.Since(connStart)
+	// Wait until no frame has arrived for a second (pagespace broadcasts viewers_updated to the
+	// room whenever a new user joins), at most 60 s.
+	quietStart := time.Now()
+	for now()-rcv.lastFrame.Load() < int64(time.Second) && time.Since(quietStart) < 60*time.Second {
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	res.quiet = time.Since(quietStart)
+	res.setup = time.Since(setupStart)
+	if err := sleep(ctx, o.settle); err != nil {
+		return err
+	}
+	if res.rssIdle, err = rss(srv.pid()); err != nil {
+		return err
+	}
+	setupFrames := rcv.frames.Load()
+
+	if !o.idle {
+		if err := postAll(ctx, o, messages, post, rcv, srv, res); err != nil {
+			return err
+		}
+	}
+	if res.rssEnd, err = rss(srv.pid()); err != nil {
+		return err
+	}
+	res.frames = rcv.frames.Load() - setupFrames
+	res.closed = rcv.closed.Load()
+	res.loadEnd = loadavg()
+	logs := rcv.stop()
+	if !o.idle {
+		res.tally = account(res.acceptedSeqs, logs)
+	}
+	report(out, o, res)
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// postAll posts messages at o.rate on an open-loop schedule (a slow answer does not delay the
+// next post), then waits for every accepted message to reach every socket, at most o.drain.
+func postAll(ctx context.Context, o options, messages int, post func(context.Context, string) (int, error), rcv *receiver, srv *server, res *result) error {
+	res.acceptedSeqs = make([]bool, messages)
+	postLat := make([]int64, messages)
+	sem := make(chan struct{}, o.postWorkers)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	interval := time.Duration(float64(time.Second) / o.rate)
+	cpu0, err := cpuTime(srv.pid())
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	for seq := range messages {
+		if err := sleep(ctx, time.Until(start.Add(time.Duration(seq)*interval))); err != nil {
+			return err
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			sent := now()
+			_, err := post(ctx, marker(seq, sent))
+			lat := now() - sent
+			mu.Lock()
+			defer mu.Unlock()
+			postLat[seq] = lat
+			if err != nil {
+				res.postErrors++
+				if res.postErrors <= 3 {
+					fmt.Fprintln(os.Stderr, "loadtest: post:", err)
+				}
+				return
+			}
+			res.acceptedSeqs[seq] = true
+			res.accepted++
+		}()
+	}
+	wg.Wait()
+	res.posted = messages
+	res.sendWindow = time.Since(start)
+	res.postLatency = summarize(postLat)
+	want := int64(res.accepted) * int64(o.n)
+	drainEnd := time.Now().Add(o.drain)
+	for rcv.firsts.Load() < want {
+		if time.Now().After(drainEnd) {
+			res.drainTimedOut = true
+			break
+		}
+		if err := sleep(ctx, 20*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	res.deliverWindow = time.Since(start)
+	cpu1, err := cpuTime(srv.pid())
+	if err != nil {
+		return err
+	}
+	res.cpu = cpu1 - cpu0
+	return nil
+}
+
+// loadavg is the first three fields of /proc/loadavg.
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
+
+func report(w io.Writer, o options, r *result) {
+	fmt.Fprintf(w, "target            %s (db %s)\n", r.target, o.db)
+	fmt.Fprintf(w, "machine load      %s at start, %s at end (1, 5, 15 min)\n", r.loadStart, r.loadEnd)
+	fmt.Fprintf(w, "sockets           %d", r.sockets)
+	if r.users > 0 {
+		fmt.Fprintf(w, " (%d users, signup %s each)", r.users, ms(r.signup))
+	}
+	fmt.Fprintf(w, "\nsetup             connect %s, quiet after %s\n", r.connect.Round(time.Millisecond), r.quiet.Round(time.Millisecond))
+	perConn := float64(r.rssIdle-r.rssEmpty) / float64(r.sockets)
+	fmt.Fprintf(w, "server RSS        empty %s, %d idle sockets %s → %.1f KB per socket; end of run %s\n",
+		mb(r.rssEmpty), r.sockets, mb(r.rssIdle), perConn/1e3, mb(r.rssEnd))
+	if o.idle {
+		fmt.Fprintf(w, "RESULT %s idle n=%d rss_empty=%d rss_idle=%d per_socket_bytes=%.0f\n", r.target, r.sockets, r.rssEmpty, r.rssIdle, perConn)
+		return
+	}
+	t := r.tally
+	fmt.Fprintf(w, "posts             %d at %.0f/s over %s: %d accepted, %d failed; POST round trip p50 %s p99 %s max %s\n",
+		r.posted, o.rate, r.sendWindow.Round(time.Millisecond), r.accepted, r.postErrors, ms(r.postLatency.P50), ms(r.postLatency.P99), ms(r.postLatency.Max))
+	fmt.Fprintf(w, "deliveries        %d of %d expected; lost %d (on %d sockets), duplicated %d, unexpected %d; drain timed out: %v\n",
+		t.Delivered, t.Expected, t.Lost, t.SocketsLosing, t.Duplicated, t.Unexpected, r.drainTimedOut)
+	fmt.Fprintf(w, "latency           p50 %s  p90 %s  p99 %s  max %s  mean %s  (%d samples)\n",
+		ms(t.Latency.P50), ms(t.Latency.P90), ms(t.Latency.P99), ms(t.Latency.Max), ms(t.Latency.Mean), t.Latency.Count)
+	fmt.Fprintf(w, "server CPU        %s over %s = %.0f%% of one core\n", r.cpu.Round(10*time.Millisecond), r.deliverWindow.Round(time.Millisecond),
+		100*r.cpu.Seconds()/r.deliverWindow.Seconds())
+	fmt.Fprintf(w, "frames            %d received during the run; %d sockets closed by the server\n", r.frames, r.closed)
+	fmt.Fprintf(w, "RESULT %s n=%d rate=%g msgs=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f lost=%d dup=%d cpu_pct=%.0f rss_per_socket_kb=%.1f\n",
+		r.target, r.sockets, o.rate, r.accepted, float64(t.Latency.P50)/1e6, float64(t.Latency.P99)/1e6, float64(t.Latency.Max)/1e6,
+		t.Lost, t.Duplicated, 100*r.cpu.Seconds()/r.deliverWindow.Seconds(), perConn/1e3)
+}
