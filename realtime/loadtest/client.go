@@ -30,7 +30,7 @@ type receiver struct {
 	messages  int
 	firsts    atomic.Int64 // first deliveries, all sockets
 	frames    atomic.Int64 // every frame received after the handshake
-	lastFrame atomic.Int64 // now() of the last frame, for waiting out the join storm
+	lastFrame atomic.Int64 // now() of the last frame but pings, for waiting out the join storm
 	closed    atomic.Int64 // sockets that ended before we closed them
 	wg        sync.WaitGroup
 	mu        sync.Mutex
@@ -61,11 +61,11 @@ func (r *receiver) start(ws *websocket.Conn, sio bool) {
 			}
 			t := now()
 			r.frames.Add(1)
-			r.lastFrame.Store(t)
 			if sio && len(msg) == 1 && msg[0] == '2' {
 				_ = ws.WriteMessage(websocket.TextMessage, []byte{'3'})
 				continue
 			}
+			r.lastFrame.Store(t) // pings do not count: they never stop
 			if seq, sent, ok := parseMarker(msg); ok && l.record(seq, sent, t) {
 				r.firsts.Add(1)
 			}
