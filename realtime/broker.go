@@ -60,6 +60,7 @@ type Config struct {
 	CursorInterval   time.Duration // least time between two cursor_moved of one socket; default 50ms (20/s)
 	TypingTimeout    time.Duration // typing stops by itself after; default 5s
 	TypingThrottle   time.Duration // at most one user_typing per user and page per; default 1s
+	ViewersInterval  time.Duration // at most one viewers_updated per page per; default 250ms
 	AuthExpiringLead time.Duration // auth_expiring is sent this long before expiry; default 60s
 	Retention        time.Duration // how long recovery sessions are kept; default 7 days
 	Logger           *slog.Logger
@@ -81,6 +82,7 @@ func (c *Config) defaults() {
 	setDur(&c.CursorInterval, 50*time.Millisecond)
 	setDur(&c.TypingTimeout, 5*time.Second)
 	setDur(&c.TypingThrottle, time.Second)
+	setDur(&c.ViewersInterval, 250*time.Millisecond)
 	setDur(&c.AuthExpiringLead, time.Minute)
 	setDur(&c.Retention, 7*24*time.Hour)
 	if c.MaxPayload <= 0 {

@@ -19,6 +19,15 @@ type presence struct {
 	pages  map[string]map[string]map[*client]struct{} // pageID → userID → sockets
 	byConn map[*client]map[string]struct{}            // socket → pages it views
 	typing map[typingKey]*typingState
+	vstate map[string]*viewersState // per page: coalescing of viewers_updated
+}
+
+// viewersState coalesces viewers_updated: the first change is sent at once, later changes
+// within ViewersInterval are folded into one trailing update carrying the latest list, so a room
+// filling up costs one broadcast per interval instead of one per join.
+type viewersState struct {
+	last  time.Time
+	timer *time.Timer
 }
 
 type typingKey struct{ pageID, userID string }
@@ -36,7 +45,7 @@ type Viewer struct {
 }
 
 func newPresence(b *Broker) *presence {
-	return &presence{b: b, pages: map[string]map[string]map[*client]struct{}{}, byConn: map[*client]map[string]struct{}{}, typing: map[typingKey]*typingState{}}
+	return &presence{b: b, pages: map[string]map[string]map[*client]struct{}{}, byConn: map[*client]map[string]struct{}{}, typing: map[typingKey]*typingState{}, vstate: map[string]*viewersState{}}
 }
 
 // viewersLocked lists a page's viewers, sorted by name then id. Caller holds p.mu.
@@ -61,6 +70,44 @@ func (p *presence) broadcastViewers(pageID string, viewers []Viewer) {
 	_ = p.b.ns.To(modules.PageRoom(pageID)).Emit("viewers_updated", map[string]any{"pageId": pageID, "viewers": viewers})
 }
 
+// changedLocked records that a page's viewers changed. It returns the list to send now, or nil
+// when a trailing update is (now) scheduled instead. Caller holds p.mu.
+func (p *presence) changedLocked(pageID string) []Viewer {
+	st := p.vstate[pageID]
+	if st == nil {
+		st = &viewersState{}
+		p.vstate[pageID] = st
+	}
+	if st.timer != nil {
+		return nil // the pending update will carry this change
+	}
+	now := time.Now()
+	wait := p.b.cfg.ViewersInterval - now.Sub(st.last)
+	if wait <= 0 {
+		st.last = now
+		viewers := p.viewersLocked(pageID)
+		if len(viewers) == 0 {
+			delete(p.vstate, pageID)
+		}
+		return viewers
+	}
+	st.timer = time.AfterFunc(wait, func() {
+		p.mu.Lock()
+		if p.vstate[pageID] != st {
+			p.mu.Unlock()
+			return
+		}
+		st.timer, st.last = nil, time.Now()
+		viewers := p.viewersLocked(pageID)
+		if len(viewers) == 0 {
+			delete(p.vstate, pageID)
+		}
+		p.mu.Unlock()
+		p.broadcastViewers(pageID, viewers)
+	})
+	return nil
+}
+
 // join counts c as a viewer of pageID and returns the viewers.
 func (p *presence) join(c *client, pageID string) []Viewer {
 	p.mu.Lock()
@@ -79,9 +126,13 @@ func (p *presence) join(c *client, pageID string) []Viewer {
 	}
 	p.byConn[c][pageID] = struct{}{}
 	viewers := p.viewersLocked(pageID)
-	p.mu.Unlock()
+	var now []Viewer
 	if newUser {
-		p.broadcastViewers(pageID, viewers)
+		now = p.changedLocked(pageID)
+	}
+	p.mu.Unlock()
+	if now != nil {
+		p.broadcastViewers(pageID, now)
 	}
 	return viewers
 }
@@ -91,7 +142,7 @@ func (p *presence) leave(c *client, pageID string) {
 	p.mu.Lock()
 	gone, viewers := p.leaveLocked(c, pageID)
 	p.mu.Unlock()
-	if gone {
+	if gone && viewers != nil {
 		p.broadcastViewers(pageID, viewers)
 	}
 }
@@ -117,7 +168,7 @@ func (p *presence) leaveLocked(c *client, pageID string) (userGone bool, viewers
 		delete(p.typing, key)
 		defer p.emitStopped(key, st.name)
 	}
-	return true, p.viewersLocked(pageID)
+	return true, p.changedLocked(pageID)
 }
 
 // dropClient forgets a disconnected socket everywhere.
@@ -126,7 +177,7 @@ func (p *presence) dropClient(c *client) {
 	var changed []string
 	var lists [][]Viewer
 	for pageID := range p.byConn[c] {
-		if gone, viewers := p.leaveLocked(c, pageID); gone {
+		if gone, viewers := p.leaveLocked(c, pageID); gone && viewers != nil {
 			changed = append(changed, pageID)
 			lists = append(lists, viewers)
 		}
@@ -149,6 +200,12 @@ func (p *presence) stopAll() {
 	for k, st := range p.typing {
 		st.timer.Stop()
 		delete(p.typing, k)
+	}
+	for k, st := range p.vstate {
+		if st.timer != nil {
+			st.timer.Stop()
+		}
+		delete(p.vstate, k)
 	}
 }
 
