@@ -90,7 +90,7 @@ func New(cfg Config) (*App, error) {
 		return ui.RenderIndex(c.Response(), templates.Index{Database: db.Dialector.Name()})
 	})
 	api := a.echo.Group("/api")
-	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(tokens))}
+	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(a.auth))}
 	for _, m := range []modules.Module{
 		auth.NewHandler(a.auth, a.authLimiter()),
 		permissions.NewEventsHandler(a.events, resolver),
@@ -137,6 +137,7 @@ func (a *App) newEcho() *echo.Echo {
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		Skipper:   isSocket, // long-polling would drown the log; the broker logs what matters
 		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogError: false,
+		HandleError: true, // run the error handler first, so the logged status is the one sent
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			a.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
 				slog.String("method", v.Method), slog.String("uri", v.URI), slog.Int("status", v.Status),

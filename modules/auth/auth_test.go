@@ -176,9 +176,14 @@ func TestConcurrentRefreshOneWins(t *testing.T) {
 func TestLogout(t *testing.T) {
 	env := apptest.Start(t)
 	u := env.Signup("Leo")
+	var other struct{ AccessToken string }
+	env.Do("POST", "/api/auth/login", "", map[string]string{"email": u.Email, "password": "correct horse"}).Expect(200).JSON(&other)
 	env.Do("POST", "/api/auth/logout", "", map[string]string{"refreshToken": u.RefreshToken}).Expect(204)
 	env.Do("POST", "/api/auth/refresh", "", map[string]string{"refreshToken": u.RefreshToken}).Expect(401)
 	env.Do("POST", "/api/auth/logout", "", map[string]string{"refreshToken": u.RefreshToken}).Expect(204)
+	// The session's access token stops working at once; another session is unaffected.
+	env.Do("GET", "/api/auth/me", u.Token, nil).Expect(401)
+	env.Do("GET", "/api/auth/me", other.AccessToken, nil).Expect(200)
 	// The logout is an event for the user's own sockets.
 	var list struct {
 		Items []struct {
@@ -186,7 +191,7 @@ func TestLogout(t *testing.T) {
 			Payload map[string]any
 		}
 	}
-	env.Do("GET", "/api/events", u.Token, nil).Expect(200).JSON(&list)
+	env.Do("GET", "/api/events", other.AccessToken, nil).Expect(200).JSON(&list)
 	if len(list.Items) != 1 || list.Items[0].Type != "session_ended" || list.Items[0].Payload["userId"] != u.ID {
 		t.Fatalf("events after logout: %+v", list.Items)
 	}
@@ -224,7 +229,9 @@ func TestDeleteAccount(t *testing.T) {
 	u := env.Signup("Del")
 	env.Do("DELETE", "/api/auth/me", u.Token, map[string]string{"password": "wrong-password"}).Expect(401)
 	env.Do("DELETE", "/api/auth/me", u.Token, map[string]string{"password": "correct horse"}).Expect(204)
-	env.Do("GET", "/api/auth/me", u.Token, nil).Expect(404)
+	// The old access token dies with the account (no write may slip through with it).
+	env.Do("GET", "/api/auth/me", u.Token, nil).Expect(401)
+	env.Do("POST", "/api/drives", u.Token, map[string]string{"name": "ghost"}).Expect(401)
 	env.Do("POST", "/api/auth/login", "", map[string]string{"email": u.Email, "password": "correct horse"}).Expect(401)
 	env.Do("POST", "/api/auth/refresh", "", map[string]string{"refreshToken": u.RefreshToken}).Expect(401)
 }

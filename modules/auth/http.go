@@ -95,17 +95,21 @@ func (h *Handler) me(c echo.Context) error {
 	return c.JSON(http.StatusOK, u)
 }
 
-// Middleware requires a valid access token (Authorization: Bearer) and puts the caller's
-// identity in the request context.
-func Middleware(t *Tokens) echo.MiddlewareFunc {
+// Middleware requires a valid access token (Authorization: Bearer) whose user still exists and
+// whose session has not been ended (logout, refresh-token reuse), and puts the caller's
+// identity in the request context. The session check is one primary-key lookup per request.
+func Middleware(svc *Service) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			token, ok := bearer(c.Request())
 			if !ok {
 				return modules.ErrUnauthorized
 			}
-			id, _, err := t.Verify(token)
+			id, _, err := svc.tokens.Verify(token)
 			if err != nil {
+				return err
+			}
+			if err := svc.SessionActive(c.Request().Context(), id); err != nil {
 				return err
 			}
 			req := c.Request()

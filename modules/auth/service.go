@@ -154,7 +154,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (Session, error) {
 			return ErrEmailTaken
 		}
 		if err := tx.Create(&u).Error; err != nil {
-			if isUniqueViolation(err) {
+			if modules.IsUniqueViolation(err) {
 				return ErrEmailTaken
 			}
 			return err
@@ -345,6 +345,24 @@ func (s *Service) Delete(ctx context.Context, userID, password string) error {
 	return wrap("delete", err)
 }
 
+// ErrSessionEnded answers an access token whose user was deleted or whose session ended.
+var ErrSessionEnded = &modules.Error{Kind: modules.KindUnauthorized, Message: "this session has ended; log in again", Code: "invalid_token"}
+
+// SessionActive checks that the identity's user exists and its session was not revoked.
+func (s *Service) SessionActive(ctx context.Context, id modules.Identity) error {
+	var n int64
+	err := s.db.WithContext(ctx).Table("users").Where("id = ?", id.UserID).
+		Where("NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = ? AND r.revoked_at IS NOT NULL)", id.SessionID).
+		Count(&n).Error
+	if err != nil {
+		return wrap("session check", err)
+	}
+	if n == 0 {
+		return ErrSessionEnded
+	}
+	return nil
+}
+
 // Me returns the user.
 func (s *Service) Me(ctx context.Context, userID string) (View, error) {
 	var u User
@@ -371,11 +389,6 @@ func hashToken(raw string) string {
 }
 
 func newID() string { return modules.NewID() }
-
-func isUniqueViolation(err error) bool {
-	msg := strings.ToLower(err.Error())
-	return strings.Contains(msg, "unique") || strings.Contains(msg, "duplicate key")
-}
 
 func wrap(op string, err error) error {
 	if err == nil {
