@@ -3,6 +3,7 @@ package modules
 import (
 	"errors"
 	"net/http"
+	"strings"
 )
 
 // Kind classifies an error for the caller. Each kind has one public code and one HTTP status.
@@ -101,3 +102,11 @@ var (
 	ErrTooLarge     = E(KindTooLarge, "request body too large")
 	ErrRateLimited  = E(KindRateLimited, "too many requests")
 )
+
+// IsUniqueViolation reports whether err is a database's refusal of a duplicate key, from SQLite
+// ("UNIQUE constraint failed") or PostgreSQL ("duplicate key value violates unique constraint"),
+// so that a store can answer a conflict instead of an internal error.
+func IsUniqueViolation(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "unique") || strings.Contains(msg, "duplicate key")
+}
