@@ -119,11 +119,3 @@ func (p MessageUpdated) data() map[string]any { return map[string]any{"message":
 func (p MessageDeleted) data() map[string]any {
 	return map[string]any{"message": p.Message, "removed": p.Removed}
 }
-
-// pageRow is the slice of a page this package reads; the pages package owns the table.
-type pageRow struct {
-	ID   string
-	Type string
-}
-
-func (pageRow) TableName() string { return "pages" }

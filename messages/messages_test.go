@@ -73,19 +73,19 @@ func isWireTime(s string) bool {
 }
 
 func TestPostAndList(t *testing.T) {
-	w := newWorld(t)
-	ch := w.page(t, "CHANNEL", "general")
+	w := apptest.Start(t).NewWorld()
+	ch := w.Page("CHANNEL", "general")
 
-	m := post(t, w.env, w.member, ch, "  hello\nworld  ")
+	m := post(t, w.Env, w.Member, ch, "  hello\nworld  ")
 	if m.ID == "" || m.PageID != ch || m.Content != "hello\nworld" || m.ParentID != nil || m.RepliesCount != 0 ||
-		m.Author == nil || m.Author.ID != w.member.ID || m.Author.Name != "Mia Member" ||
+		m.Author == nil || m.Author.ID != w.Member.ID || m.Author.Name != "Mia Member" ||
 		!isWireTime(m.CreatedAt) || m.CreatedAt != m.UpdatedAt || m.EditedAt != nil || m.DeletedAt != nil {
 		t.Fatalf("created message: %+v", m)
 	}
-	m2 := post(t, w.env, w.owner, ch, "second")
-	m3 := post(t, w.env, w.admin, ch, strings.Repeat("x", 10000))
+	m2 := post(t, w.Env, w.Owner, ch, "second")
+	m3 := post(t, w.Env, w.Admin, ch, strings.Repeat("x", 10000))
 
-	l := list(t, w.env, w.viewer, ch, "")
+	l := list(t, w.Env, w.Viewer, ch, "")
 	if got, want := ids(l.Items), []string{m3.ID, m2.ID, m.ID}; fmt.Sprint(got) != fmt.Sprint(want) || l.NextCursor != nil {
 		t.Fatalf("list: got %v next %v, want %v newest first", got, l.NextCursor, want)
 	}
@@ -94,7 +94,7 @@ func TestPostAndList(t *testing.T) {
 	}
 
 	// The raw JSON carries the documented field names and nulls.
-	raw := w.env.Do("GET", path(ch, "?limit=1"), w.member.Token, nil).Expect(200).Map()
+	raw := w.Env.Do("GET", path(ch, "?limit=1"), w.Member.Token, nil).Expect(200).Map()
 	item := raw["items"].([]any)[0].(map[string]any)
 	for _, k := range []string{"id", "pageId", "parentId", "author", "content", "repliesCount", "createdAt", "updatedAt", "editedAt", "deletedAt"} {
 		if _, ok := item[k]; !ok {
@@ -107,17 +107,17 @@ func TestPostAndList(t *testing.T) {
 }
 
 func TestAccess(t *testing.T) {
-	w := newWorld(t)
-	env := w.env
-	ch := w.page(t, "CHANNEL", "general")
-	m := post(t, env, w.member, ch, "hi")
-	doc := w.page(t, "DOCUMENT", "notes")
-	tl := w.page(t, "TASK_LIST", "todo")
-	trashed := w.page(t, "CHANNEL", "old")
-	old := post(t, env, w.member, trashed, "before trash")
-	trash(t, env, w.owner, trashed)
-	shared := w.page(t, "CHANNEL", "shared")
-	grant(t, env, w.owner, shared, w.outsider, true, false)
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	ch := w.Page("CHANNEL", "general")
+	m := post(t, env, w.Member, ch, "hi")
+	doc := w.Page("DOCUMENT", "notes")
+	tl := w.Page("TASK_LIST", "todo")
+	trashed := w.Page("CHANNEL", "old")
+	old := post(t, env, w.Member, trashed, "before trash")
+	env.Trash(w.Owner, trashed)
+	shared := w.Page("CHANNEL", "shared")
+	env.Grant(w.Owner, shared, w.Outsider, true, false, false, false)
 
 	cases := []struct {
 		name         string
@@ -127,24 +127,24 @@ func TestAccess(t *testing.T) {
 		want         int
 		code         string
 	}{
-		{"viewer reads", w.viewer, "GET", path(ch), nil, 200, ""},
-		{"viewer cannot post", w.viewer, "POST", path(ch), map[string]any{"content": "x"}, 403, "forbidden"},
-		{"viewer cannot edit", w.viewer, "PATCH", path(ch, "/", m.ID), map[string]any{"content": "x"}, 403, "forbidden"},
-		{"viewer cannot delete", w.viewer, "DELETE", path(ch, "/", m.ID), nil, 403, "forbidden"},
-		{"outsider cannot read", w.outsider, "GET", path(ch), nil, 404, "not_found"},
-		{"outsider cannot post", w.outsider, "POST", path(ch), map[string]any{"content": "x"}, 404, "not_found"},
-		{"outsider cannot edit", w.outsider, "PATCH", path(ch, "/", m.ID), map[string]any{"content": "x"}, 404, "not_found"},
-		{"outsider cannot delete", w.outsider, "DELETE", path(ch, "/", m.ID), nil, 404, "not_found"},
-		{"bogus page", w.owner, "GET", path("nope"), nil, 404, "not_found"},
-		{"bogus page post", w.owner, "POST", path(modules.NewID()), map[string]any{"content": "x"}, 404, "not_found"},
-		{"document", w.owner, "GET", path(doc), nil, 404, "not_found"},
-		{"document post", w.member, "POST", path(doc), map[string]any{"content": "x"}, 404, "not_found"},
-		{"task list", w.owner, "GET", path(tl), nil, 404, "not_found"},
-		{"trashed read", w.owner, "GET", path(trashed), nil, 404, "not_found"},
-		{"trashed post", w.owner, "POST", path(trashed), map[string]any{"content": "x"}, 404, "not_found"},
-		{"trashed delete", w.owner, "DELETE", path(trashed, "/", old.ID), nil, 404, "not_found"},
-		{"view grant reads", w.outsider, "GET", path(shared), nil, 200, ""},
-		{"view grant cannot post", w.outsider, "POST", path(shared), map[string]any{"content": "x"}, 403, "forbidden"},
+		{"viewer reads", w.Viewer, "GET", path(ch), nil, 200, ""},
+		{"viewer cannot post", w.Viewer, "POST", path(ch), map[string]any{"content": "x"}, 403, "forbidden"},
+		{"viewer cannot edit", w.Viewer, "PATCH", path(ch, "/", m.ID), map[string]any{"content": "x"}, 403, "forbidden"},
+		{"viewer cannot delete", w.Viewer, "DELETE", path(ch, "/", m.ID), nil, 403, "forbidden"},
+		{"outsider cannot read", w.Outsider, "GET", path(ch), nil, 404, "not_found"},
+		{"outsider cannot post", w.Outsider, "POST", path(ch), map[string]any{"content": "x"}, 404, "not_found"},
+		{"outsider cannot edit", w.Outsider, "PATCH", path(ch, "/", m.ID), map[string]any{"content": "x"}, 404, "not_found"},
+		{"outsider cannot delete", w.Outsider, "DELETE", path(ch, "/", m.ID), nil, 404, "not_found"},
+		{"bogus page", w.Owner, "GET", path("nope"), nil, 404, "not_found"},
+		{"bogus page post", w.Owner, "POST", path(modules.NewID()), map[string]any{"content": "x"}, 404, "not_found"},
+		{"document", w.Owner, "GET", path(doc), nil, 404, "not_found"},
+		{"document post", w.Member, "POST", path(doc), map[string]any{"content": "x"}, 404, "not_found"},
+		{"task list", w.Owner, "GET", path(tl), nil, 404, "not_found"},
+		{"trashed read", w.Owner, "GET", path(trashed), nil, 404, "not_found"},
+		{"trashed post", w.Owner, "POST", path(trashed), map[string]any{"content": "x"}, 404, "not_found"},
+		{"trashed delete", w.Owner, "DELETE", path(trashed, "/", old.ID), nil, 404, "not_found"},
+		{"view grant reads", w.Outsider, "GET", path(shared), nil, 200, ""},
+		{"view grant cannot post", w.Outsider, "POST", path(shared), map[string]any{"content": "x"}, 403, "forbidden"},
 		{"no token", apptest.User{}, "GET", path(ch), nil, 401, "unauthorized"},
 	}
 	for _, c := range cases {
@@ -155,26 +155,26 @@ func TestAccess(t *testing.T) {
 			}
 		})
 	}
-	r := env.Do("GET", path(doc), w.owner.Token, nil)
+	r := env.Do("GET", path(doc), w.Owner.Token, nil)
 	if !strings.Contains(string(r.Body), "not a channel") {
 		t.Fatalf("a non-channel page should say so: %s", r.Body)
 	}
 	// A page the caller may not see says "page not found", exactly like a page that does not exist.
-	a := env.Do("GET", path(ch), w.outsider.Token, nil)
-	b := env.Do("GET", path(modules.NewID()), w.outsider.Token, nil)
+	a := env.Do("GET", path(ch), w.Outsider.Token, nil)
+	b := env.Do("GET", path(modules.NewID()), w.Outsider.Token, nil)
 	if string(a.Body) != string(b.Body) {
 		t.Fatalf("hidden and missing pages must answer alike: %s vs %s", a.Body, b.Body)
 	}
 }
 
 func TestValidation(t *testing.T) {
-	w := newWorld(t)
-	env := w.env
-	ch := w.page(t, "CHANNEL", "general")
-	other := w.page(t, "CHANNEL", "other")
-	top := post(t, env, w.member, ch, "top")
-	reply := post(t, env, w.member, ch, "reply", top.ID)
-	elsewhere := post(t, env, w.member, other, "elsewhere")
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	ch := w.Page("CHANNEL", "general")
+	other := w.Page("CHANNEL", "other")
+	top := post(t, env, w.Member, ch, "top")
+	reply := post(t, env, w.Member, ch, "reply", top.ID)
+	elsewhere := post(t, env, w.Member, other, "elsewhere")
 
 	badJSONCursor := base64.RawURLEncoding.EncodeToString([]byte(`{"t":"x","i":1}`))
 	emptyCursor := base64.RawURLEncoding.EncodeToString([]byte(`{}`))
@@ -224,9 +224,9 @@ func TestValidation(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var r *apptest.Response
 			if c.name == "wrong content type" {
-				r = doRaw(t, env, w.member, c.method, c.path, "text/plain", `{"content":"x"}`)
+				r = doRaw(t, env, w.Member, c.method, c.path, "text/plain", `{"content":"x"}`)
 			} else {
-				r = env.Do(c.method, c.path, w.member.Token, c.body)
+				r = env.Do(c.method, c.path, w.Member.Token, c.body)
 			}
 			r.Expect(c.want)
 			if r.ErrorCode() == "" || strings.Contains(string(r.Body), "internal") {
@@ -234,15 +234,15 @@ func TestValidation(t *testing.T) {
 			}
 		})
 	}
-	r := env.Do("POST", path(ch), w.member.Token, map[string]any{"content": strings.Repeat("a", 10001)}).Expect(400)
+	r := env.Do("POST", path(ch), w.Member.Token, map[string]any{"content": strings.Repeat("a", 10001)}).Expect(400)
 	if !strings.Contains(string(r.Body), `"content"`) {
 		t.Fatalf("the error should name the field: %s", r.Body)
 	}
 	// Exactly 10,000 characters (multi-byte too) is fine, and so is a longer body that trims to it.
-	post(t, env, w.member, ch, strings.Repeat("é", 10000))
-	post(t, env, w.member, ch, "  "+strings.Repeat("a", 10000)+"\n")
+	post(t, env, w.Member, ch, strings.Repeat("é", 10000))
+	post(t, env, w.Member, ch, "  "+strings.Repeat("a", 10000)+"\n")
 	// Nothing invalid was written.
-	if l := list(t, env, w.member, ch, "?limit=200"); len(l.Items) != 3 {
+	if l := list(t, env, w.Member, ch, "?limit=200"); len(l.Items) != 3 {
 		t.Fatalf("want 3 top-level messages, got %d", len(l.Items))
 	}
 }
@@ -271,13 +271,13 @@ func doRaw(t *testing.T, env *apptest.Env, u apptest.User, method, p, contentTyp
 // TestPaginationWhilePosting pages through a channel while new messages keep arriving: every
 // message that existed when paging began appears exactly once, newest first.
 func TestPaginationWhilePosting(t *testing.T) {
-	w := newWorld(t)
-	env := w.env
-	ch := w.page(t, "CHANNEL", "busy")
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	ch := w.Page("CHANNEL", "busy")
 	const before = 45
 	var existing []string
 	for i := range before {
-		existing = append(existing, post(t, env, w.member, ch, fmt.Sprintf("old %d", i)).ID)
+		existing = append(existing, post(t, env, w.Member, ch, fmt.Sprintf("old %d", i)).ID)
 	}
 
 	// One poster posts freely; another posts one message after each page, so that new messages
@@ -289,7 +289,7 @@ func TestPaginationWhilePosting(t *testing.T) {
 	var freeErr, stepErr error
 	var newIDs sync.Map
 	postNew := func(text string) error {
-		r := env.Do("POST", path(ch), w.admin.Token, map[string]any{"content": text})
+		r := env.Do("POST", path(ch), w.Admin.Token, map[string]any{"content": text})
 		if r.Status != 201 {
 			return fmt.Errorf("post: %d %s", r.Status, r.Body)
 		}
@@ -335,7 +335,7 @@ func TestPaginationWhilePosting(t *testing.T) {
 		if cursor != "" {
 			q += "&cursor=" + url.QueryEscape(cursor)
 		}
-		l := list(t, env, w.member, ch, q)
+		l := list(t, env, w.Member, ch, q)
 		seen = append(seen, ids(l.Items)...)
 		pages++
 		if l.NextCursor == nil {
@@ -380,85 +380,85 @@ func TestPaginationWhilePosting(t *testing.T) {
 }
 
 func TestThreads(t *testing.T) {
-	w := newWorld(t)
-	env := w.env
-	ch := w.page(t, "CHANNEL", "general")
-	top := post(t, env, w.member, ch, "question")
-	other := post(t, env, w.owner, ch, "unrelated")
-	r1 := post(t, env, w.admin, ch, "answer 1", top.ID)
-	r2 := post(t, env, w.owner, ch, "answer 2", top.ID)
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	ch := w.Page("CHANNEL", "general")
+	top := post(t, env, w.Member, ch, "question")
+	other := post(t, env, w.Owner, ch, "unrelated")
+	r1 := post(t, env, w.Admin, ch, "answer 1", top.ID)
+	r2 := post(t, env, w.Owner, ch, "answer 2", top.ID)
 	if r1.ParentID == nil || *r1.ParentID != top.ID {
 		t.Fatalf("reply: %+v", r1)
 	}
 
-	l := list(t, env, w.viewer, ch, "")
+	l := list(t, env, w.Viewer, ch, "")
 	if fmt.Sprint(ids(l.Items)) != fmt.Sprint([]string{other.ID, top.ID}) {
 		t.Fatalf("top level must not list replies: %v", ids(l.Items))
 	}
 	if l.Items[1].RepliesCount != 2 || l.Items[0].RepliesCount != 0 {
 		t.Fatalf("replies counts: %+v", l.Items)
 	}
-	th := list(t, env, w.viewer, ch, "?parentId="+top.ID)
+	th := list(t, env, w.Viewer, ch, "?parentId="+top.ID)
 	if fmt.Sprint(ids(th.Items)) != fmt.Sprint([]string{r2.ID, r1.ID}) {
 		t.Fatalf("thread: %v", ids(th.Items))
 	}
 	// Threads paginate like the channel.
-	p1 := list(t, env, w.viewer, ch, "?limit=1&parentId="+top.ID)
-	p2 := list(t, env, w.viewer, ch, "?limit=1&parentId="+top.ID+"&cursor="+*p1.NextCursor)
+	p1 := list(t, env, w.Viewer, ch, "?limit=1&parentId="+top.ID)
+	p2 := list(t, env, w.Viewer, ch, "?limit=1&parentId="+top.ID+"&cursor="+*p1.NextCursor)
 	if len(p1.Items) != 1 || p1.Items[0].ID != r2.ID || len(p2.Items) != 1 || p2.Items[0].ID != r1.ID || p2.NextCursor != nil {
 		t.Fatalf("thread pages: %+v %+v", p1, p2)
 	}
-	if empty := list(t, env, w.viewer, ch, "?parentId="+other.ID); len(empty.Items) != 0 || empty.NextCursor != nil {
+	if empty := list(t, env, w.Viewer, ch, "?parentId="+other.ID); len(empty.Items) != 0 || empty.NextCursor != nil {
 		t.Fatalf("thread without replies: %+v", empty)
 	}
 }
 
 func TestEditAndDeleteRights(t *testing.T) {
-	w := newWorld(t)
-	env := w.env
-	ch := w.page(t, "CHANNEL", "general")
-	m := post(t, env, w.member, ch, "original")
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	ch := w.Page("CHANNEL", "general")
+	m := post(t, env, w.Member, ch, "original")
 
 	// Only the author edits: not another member, not even an admin or the owner.
-	for _, u := range []apptest.User{w.admin, w.owner, w.viewer} {
+	for _, u := range []apptest.User{w.Admin, w.Owner, w.Viewer} {
 		if r := env.Do("PATCH", path(ch, "/", m.ID), u.Token, map[string]any{"content": "hijack"}).Expect(403); r.ErrorCode() != "forbidden" {
 			t.Fatalf("code %s", r.ErrorCode())
 		}
 	}
-	other := w.env.Signup("Other Member")
-	env.AddMember(w.owner, w.drive, other, "MEMBER")
+	other := w.Env.Signup("Other Member")
+	env.AddMember(w.Owner, w.Drive, other, "MEMBER")
 	env.Do("PATCH", path(ch, "/", m.ID), other.Token, map[string]any{"content": "hijack"}).Expect(403)
 
 	var e msg
-	env.Do("PATCH", path(ch, "/", m.ID), w.member.Token, map[string]any{"content": " edited "}).Expect(200).JSON(&e)
+	env.Do("PATCH", path(ch, "/", m.ID), w.Member.Token, map[string]any{"content": " edited "}).Expect(200).JSON(&e)
 	if e.Content != "edited" || e.EditedAt == nil || !isWireTime(*e.EditedAt) || e.UpdatedAt != *e.EditedAt || e.CreatedAt != m.CreatedAt {
 		t.Fatalf("edited: %+v", e)
 	}
 	// The same content again changes nothing.
 	var same msg
-	env.Do("PATCH", path(ch, "/", m.ID), w.member.Token, map[string]any{"content": "edited"}).Expect(200).JSON(&same)
+	env.Do("PATCH", path(ch, "/", m.ID), w.Member.Token, map[string]any{"content": "edited"}).Expect(200).JSON(&same)
 	if *same.EditedAt != *e.EditedAt {
 		t.Fatalf("a no-op edit moved editedAt: %+v", same)
 	}
 
 	// Delete: another member and a viewer may not; the author, an admin and the owner may.
-	byAdmin := post(t, env, w.member, ch, "admin deletes this")
-	byOwner := post(t, env, w.member, ch, "owner deletes this")
+	byAdmin := post(t, env, w.Member, ch, "admin deletes this")
+	byOwner := post(t, env, w.Member, ch, "owner deletes this")
 	env.Do("DELETE", path(ch, "/", m.ID), other.Token, nil).Expect(403)
-	env.Do("DELETE", path(ch, "/", m.ID), w.viewer.Token, nil).Expect(403)
-	env.Do("DELETE", path(ch, "/", m.ID), w.member.Token, nil).Expect(204)
-	env.Do("DELETE", path(ch, "/", byAdmin.ID), w.admin.Token, nil).Expect(204)
-	env.Do("DELETE", path(ch, "/", byOwner.ID), w.owner.Token, nil).Expect(204)
-	if l := list(t, env, w.member, ch, ""); len(l.Items) != 0 {
+	env.Do("DELETE", path(ch, "/", m.ID), w.Viewer.Token, nil).Expect(403)
+	env.Do("DELETE", path(ch, "/", m.ID), w.Member.Token, nil).Expect(204)
+	env.Do("DELETE", path(ch, "/", byAdmin.ID), w.Admin.Token, nil).Expect(204)
+	env.Do("DELETE", path(ch, "/", byOwner.ID), w.Owner.Token, nil).Expect(204)
+	if l := list(t, env, w.Member, ch, ""); len(l.Items) != 0 {
 		t.Fatalf("deleted messages without replies must be gone: %+v", l.Items)
 	}
 	// Gone means gone: a second delete or an edit is 404.
-	env.Do("DELETE", path(ch, "/", m.ID), w.member.Token, nil).Expect(404)
-	env.Do("PATCH", path(ch, "/", m.ID), w.member.Token, map[string]any{"content": "again"}).Expect(404)
+	env.Do("DELETE", path(ch, "/", m.ID), w.Member.Token, nil).Expect(404)
+	env.Do("PATCH", path(ch, "/", m.ID), w.Member.Token, map[string]any{"content": "again"}).Expect(404)
 
 	// An author demoted to VIEWER can no longer edit or delete their messages.
 	mine := post(t, env, other, ch, "mine")
-	setRole(t, env, w.owner, w.drive, other, "VIEWER")
+	env.SetRole(w.Owner, w.Drive, other, "VIEWER")
 	env.Do("PATCH", path(ch, "/", mine.ID), other.Token, map[string]any{"content": "x"}).Expect(403)
 	env.Do("DELETE", path(ch, "/", mine.ID), other.Token, nil).Expect(403)
 }
@@ -466,15 +466,15 @@ func TestEditAndDeleteRights(t *testing.T) {
 // TestDeleteKeepsThreads: deleting a message with replies leaves a tombstone that keeps its
 // thread; the tombstone goes when its last reply does.
 func TestDeleteKeepsThreads(t *testing.T) {
-	w := newWorld(t)
-	env := w.env
-	ch := w.page(t, "CHANNEL", "general")
-	top := post(t, env, w.member, ch, "question")
-	r1 := post(t, env, w.admin, ch, "answer 1", top.ID)
-	r2 := post(t, env, w.owner, ch, "answer 2", top.ID)
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	ch := w.Page("CHANNEL", "general")
+	top := post(t, env, w.Member, ch, "question")
+	r1 := post(t, env, w.Admin, ch, "answer 1", top.ID)
+	r2 := post(t, env, w.Owner, ch, "answer 2", top.ID)
 
-	env.Do("DELETE", path(ch, "/", top.ID), w.member.Token, nil).Expect(204)
-	l := list(t, env, w.viewer, ch, "")
+	env.Do("DELETE", path(ch, "/", top.ID), w.Member.Token, nil).Expect(204)
+	l := list(t, env, w.Viewer, ch, "")
 	if len(l.Items) != 1 {
 		t.Fatalf("tombstone missing: %+v", l.Items)
 	}
@@ -482,30 +482,30 @@ func TestDeleteKeepsThreads(t *testing.T) {
 	if ts.ID != top.ID || ts.Content != "" || ts.DeletedAt == nil || !isWireTime(*ts.DeletedAt) || ts.RepliesCount != 2 {
 		t.Fatalf("tombstone: %+v", ts)
 	}
-	if th := list(t, env, w.viewer, ch, "?parentId="+top.ID); len(th.Items) != 2 {
+	if th := list(t, env, w.Viewer, ch, "?parentId="+top.ID); len(th.Items) != 2 {
 		t.Fatalf("replies of a tombstone must stay: %+v", th.Items)
 	}
 	// A tombstone cannot be edited, deleted again or replied to.
-	env.Do("PATCH", path(ch, "/", top.ID), w.member.Token, map[string]any{"content": "x"}).Expect(404)
-	env.Do("DELETE", path(ch, "/", top.ID), w.owner.Token, nil).Expect(404)
-	env.Do("POST", path(ch), w.member.Token, map[string]any{"content": "x", "parentId": top.ID}).Expect(400)
+	env.Do("PATCH", path(ch, "/", top.ID), w.Member.Token, map[string]any{"content": "x"}).Expect(404)
+	env.Do("DELETE", path(ch, "/", top.ID), w.Owner.Token, nil).Expect(404)
+	env.Do("POST", path(ch), w.Member.Token, map[string]any{"content": "x", "parentId": top.ID}).Expect(400)
 
 	// Removing the replies removes the tombstone with the last one.
-	env.Do("DELETE", path(ch, "/", r1.ID), w.admin.Token, nil).Expect(204)
-	if l := list(t, env, w.viewer, ch, ""); len(l.Items) != 1 || l.Items[0].RepliesCount != 1 {
+	env.Do("DELETE", path(ch, "/", r1.ID), w.Admin.Token, nil).Expect(204)
+	if l := list(t, env, w.Viewer, ch, ""); len(l.Items) != 1 || l.Items[0].RepliesCount != 1 {
 		t.Fatalf("after first reply: %+v", l.Items)
 	}
-	env.Do("DELETE", path(ch, "/", r2.ID), w.owner.Token, nil).Expect(204)
-	if l := list(t, env, w.viewer, ch, ""); len(l.Items) != 0 {
+	env.Do("DELETE", path(ch, "/", r2.ID), w.Owner.Token, nil).Expect(204)
+	if l := list(t, env, w.Viewer, ch, ""); len(l.Items) != 0 {
 		t.Fatalf("tombstone without replies must go: %+v", l.Items)
 	}
-	env.Do("GET", path(ch, "?parentId="+top.ID), w.viewer.Token, nil).Expect(404)
+	env.Do("GET", path(ch, "?parentId="+top.ID), w.Viewer.Token, nil).Expect(404)
 
 	// Deleting a reply under a live parent leaves the parent alone.
-	p := post(t, env, w.member, ch, "live")
-	rr := post(t, env, w.member, ch, "reply", p.ID)
-	env.Do("DELETE", path(ch, "/", rr.ID), w.member.Token, nil).Expect(204)
-	if l := list(t, env, w.viewer, ch, ""); len(l.Items) != 1 || l.Items[0].ID != p.ID || l.Items[0].RepliesCount != 0 || l.Items[0].DeletedAt != nil {
+	p := post(t, env, w.Member, ch, "live")
+	rr := post(t, env, w.Member, ch, "reply", p.ID)
+	env.Do("DELETE", path(ch, "/", rr.ID), w.Member.Token, nil).Expect(204)
+	if l := list(t, env, w.Viewer, ch, ""); len(l.Items) != 1 || l.Items[0].ID != p.ID || l.Items[0].RepliesCount != 0 || l.Items[0].DeletedAt != nil {
 		t.Fatalf("live parent: %+v", l.Items)
 	}
 }
@@ -513,11 +513,11 @@ func TestDeleteKeepsThreads(t *testing.T) {
 // TestConcurrentReplyAndDelete races replies against deleting their parent: a reply either
 // lands (and the parent becomes a tombstone) or is refused; no reply is ever lost.
 func TestConcurrentReplyAndDelete(t *testing.T) {
-	w := newWorld(t)
-	env := w.env
-	ch := w.page(t, "CHANNEL", "general")
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	ch := w.Page("CHANNEL", "general")
 	for round := range 8 {
-		top := post(t, env, w.member, ch, fmt.Sprintf("round %d", round))
+		top := post(t, env, w.Member, ch, fmt.Sprintf("round %d", round))
 		var wg sync.WaitGroup
 		statuses := make([]int, 4)
 		start := make(chan struct{})
@@ -527,10 +527,10 @@ func TestConcurrentReplyAndDelete(t *testing.T) {
 				defer wg.Done()
 				<-start
 				if i == 0 {
-					statuses[i] = env.Do("DELETE", path(ch, "/", top.ID), w.member.Token, nil).Status
+					statuses[i] = env.Do("DELETE", path(ch, "/", top.ID), w.Member.Token, nil).Status
 					return
 				}
-				statuses[i] = env.Do("POST", path(ch), w.admin.Token, map[string]any{"content": "re", "parentId": top.ID}).Status
+				statuses[i] = env.Do("POST", path(ch), w.Admin.Token, map[string]any{"content": "re", "parentId": top.ID}).Status
 			}()
 		}
 		close(start)
@@ -548,7 +548,7 @@ func TestConcurrentReplyAndDelete(t *testing.T) {
 				t.Fatalf("reply status %d", s)
 			}
 		}
-		r := env.Do("GET", path(ch, "?parentId="+top.ID), w.member.Token, nil)
+		r := env.Do("GET", path(ch, "?parentId="+top.ID), w.Member.Token, nil)
 		if replies == 0 {
 			r.Expect(404)
 			continue
@@ -562,19 +562,19 @@ func TestConcurrentReplyAndDelete(t *testing.T) {
 }
 
 func TestEvents(t *testing.T) {
-	w := newWorld(t)
-	env := w.env
-	ch := w.page(t, "CHANNEL", "general")
-	after := latestEvent(t, env)
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	ch := w.Page("CHANNEL", "general")
+	after := env.LatestEvent()
 
-	top := post(t, env, w.member, ch, "hello")
-	reply := post(t, env, w.admin, ch, "hi back", top.ID)
-	env.Do("PATCH", path(ch, "/", top.ID), w.member.Token, map[string]any{"content": "hello!"}).Expect(200)
-	env.Do("DELETE", path(ch, "/", top.ID), w.owner.Token, nil).Expect(204)
-	env.Do("DELETE", path(ch, "/", reply.ID), w.admin.Token, nil).Expect(204)
+	top := post(t, env, w.Member, ch, "hello")
+	reply := post(t, env, w.Admin, ch, "hi back", top.ID)
+	env.Do("PATCH", path(ch, "/", top.ID), w.Member.Token, map[string]any{"content": "hello!"}).Expect(200)
+	env.Do("DELETE", path(ch, "/", top.ID), w.Owner.Token, nil).Expect(204)
+	env.Do("DELETE", path(ch, "/", reply.ID), w.Admin.Token, nil).Expect(204)
 
 	types := []string{"new_message", "message_updated", "message_deleted"}
-	evs := eventsAfter(t, env, w.viewer, after, types...)
+	evs := env.EventsAfter(w.Viewer, after, types...)
 	var got []string
 	for _, e := range evs {
 		got = append(got, e.Type)
@@ -583,12 +583,12 @@ func TestEvents(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("event types %v, want %v", got, want)
 	}
-	actors := []string{w.member.ID, w.admin.ID, w.member.ID, w.owner.ID, w.admin.ID, w.admin.ID}
+	actors := []string{w.Member.ID, w.Admin.ID, w.Member.ID, w.Owner.ID, w.Admin.ID, w.Admin.ID}
 	msgIDs := []string{top.ID, reply.ID, top.ID, top.ID, reply.ID, top.ID}
 	removed := []any{nil, nil, nil, false, true, true}
 	for i, e := range evs {
 		p := e.Payload
-		if p["pageId"] != ch || p["driveId"] != w.drive || p["actorId"] != actors[i] || p["eventId"] != e.EventID || p["type"] != e.Type {
+		if p["pageId"] != ch || p["driveId"] != w.Drive || p["actorId"] != actors[i] || p["eventId"] != e.EventID || p["type"] != e.Type {
 			t.Fatalf("event %d envelope: %v", i, p)
 		}
 		m, _ := p["message"].(map[string]any)
@@ -601,7 +601,7 @@ func TestEvents(t *testing.T) {
 	}
 	newMsg := evs[0].Payload["message"].(map[string]any)
 	author, _ := newMsg["author"].(map[string]any)
-	if newMsg["content"] != "hello" || author["id"] != w.member.ID || author["name"] != "Mia Member" {
+	if newMsg["content"] != "hello" || author["id"] != w.Member.ID || author["name"] != "Mia Member" {
 		t.Fatalf("new_message payload: %v", newMsg)
 	}
 	if up := evs[2].Payload["message"].(map[string]any); up["content"] != "hello!" || up["editedAt"] == nil {
@@ -619,18 +619,18 @@ func TestEvents(t *testing.T) {
 	if err := env.App.DB().Raw("SELECT rooms FROM events WHERE type = 'new_message' ORDER BY id LIMIT 1").Scan(&rooms).Error; err != nil || len(rooms) != 1 {
 		t.Fatalf("rooms: %v %v", rooms, err)
 	}
-	if rooms[0] != fmt.Sprintf(`["page:%s","drive:%s"]`, ch, w.drive) {
+	if rooms[0] != fmt.Sprintf(`["page:%s","drive:%s"]`, ch, w.Drive) {
 		t.Fatalf("rooms %s", rooms[0])
 	}
 
 	// A non-member sees none of them; failed writes record nothing.
-	if evs := eventsAfter(t, env, w.outsider, after, types...); len(evs) != 0 {
+	if evs := env.EventsAfter(w.Outsider, after, types...); len(evs) != 0 {
 		t.Fatalf("outsider sees %d message events", len(evs))
 	}
-	mark := latestEvent(t, env)
-	env.Do("POST", path(ch), w.viewer.Token, map[string]any{"content": "nope"}).Expect(403)
-	env.Do("POST", path(ch), w.member.Token, map[string]any{"content": ""}).Expect(400)
-	if evs := eventsAfter(t, env, w.owner, mark, types...); len(evs) != 0 {
+	mark := env.LatestEvent()
+	env.Do("POST", path(ch), w.Viewer.Token, map[string]any{"content": "nope"}).Expect(403)
+	env.Do("POST", path(ch), w.Member.Token, map[string]any{"content": ""}).Expect(400)
+	if evs := env.EventsAfter(w.Owner, mark, types...); len(evs) != 0 {
 		t.Fatalf("failed writes recorded events: %+v", evs)
 	}
 }

@@ -49,7 +49,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (modules.List[View], e
 		cur = &c
 	}
 	db := s.db.WithContext(ctx)
-	if _, err := channel(ctx, db, s.r, modules.UserID(ctx), in.PageID); err != nil {
+	if _, err := channel(ctx, s.r, modules.UserID(ctx), in.PageID); err != nil {
 		return modules.List[View]{}, fmt.Errorf("messages: list: %w", err)
 	}
 	q := selectRows(db).Where("m.page_id = ?", in.PageID)
@@ -100,7 +100,7 @@ func (s *Service) Post(ctx context.Context, pageID string, in PostInput) (View, 
 	}
 	var out View
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		pa, err := channel(ctx, tx, s.r.In(tx), uid, pageID)
+		pa, err := channel(ctx, s.r.In(tx), uid, pageID)
 		if err != nil {
 			return err
 		}
@@ -158,7 +158,7 @@ func (s *Service) Edit(ctx context.Context, pageID, messageID string, in EditInp
 	}
 	var out View
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		pa, err := channel(ctx, tx, s.r.In(tx), uid, pageID)
+		pa, err := channel(ctx, s.r.In(tx), uid, pageID)
 		if err != nil {
 			return err
 		}
@@ -202,7 +202,7 @@ func (s *Service) Edit(ctx context.Context, pageID, messageID string, in EditInp
 func (s *Service) Delete(ctx context.Context, pageID, messageID string) error {
 	uid := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		pa, err := channel(ctx, tx, s.r.In(tx), uid, pageID)
+		pa, err := channel(ctx, s.r.In(tx), uid, pageID)
 		if err != nil {
 			return err
 		}
@@ -272,29 +272,15 @@ func remove(tx *gorm.DB, rec *eventlog.Recorder, pa permissions.PageAccess, acto
 }
 
 // channel resolves the caller on a page and requires a viewable, untrashed CHANNEL.
-func channel(ctx context.Context, db *gorm.DB, r *permissions.Resolver, userID, pageID string) (permissions.PageAccess, error) {
-	pa, err := r.Page(ctx, userID, pageID)
-	if errors.Is(err, permissions.ErrPageNotFound) {
+func channel(ctx context.Context, r *permissions.Resolver, userID, pageID string) (permissions.PageAccess, error) {
+	pa, err := r.PageOfType(ctx, userID, pageID, "CHANNEL")
+	switch {
+	case errors.Is(err, permissions.ErrPageNotFound):
 		return pa, ErrPageNotFound
-	}
-	if err != nil {
-		return pa, err
-	}
-	if !pa.View || pa.Trashed {
-		return pa, ErrPageNotFound
-	}
-	var p pageRow
-	err = db.WithContext(ctx).Select("id", "type").Where("id = ?", pageID).Take(&p).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return pa, ErrPageNotFound
-	}
-	if err != nil {
-		return pa, err
-	}
-	if p.Type != "CHANNEL" {
+	case errors.Is(err, permissions.ErrWrongPageType):
 		return pa, ErrNotChannel
 	}
-	return pa, nil
+	return pa, err
 }
 
 // lockMessage reads a message of the page for update; a tombstone counts as not found unless
@@ -330,10 +316,7 @@ func loadRow(db *gorm.DB, id string) (row, error) {
 	return rows[0], nil
 }
 
+// draft makes the event of a write on the page pa resolved.
 func draft(typ string, pa permissions.PageAccess, actor string, data map[string]any) eventlog.Draft {
-	return eventlog.Draft{
-		Type: typ, DriveID: pa.DriveID, PageID: pa.PageID, ActorID: actor,
-		Rooms: []string{modules.PageRoom(pa.PageID), modules.DriveRoom(pa.DriveID)},
-		Data:  data,
-	}
+	return eventlog.PageDraft(typ, actor, pa.DriveID, pa.PageID, data)
 }

@@ -52,6 +52,16 @@ func ValidID(s string) bool {
 	return true
 }
 
+// IDParam reads the path parameter name as an id, answering notFound (the caller's sentinel,
+// e.g. "drive not found") when it cannot be one. Behind a Router such a value never reaches the
+// handler; the check keeps odd bytes (NUL, invalid UTF-8) away from the database even so.
+func IDParam(c echo.Context, name string, notFound error) (string, error) {
+	if v := c.Param(name); ValidID(v) {
+		return v, nil
+	}
+	return "", notFound
+}
+
 // GET registers a GET route; mw run after the router's own middleware.
 func (r *Router) GET(path string, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
 	r.g.GET(path, h, append(r.mw[:len(r.mw):len(r.mw)], mw...)...)

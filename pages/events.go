@@ -3,7 +3,6 @@ package pages
 import (
 	"encoding/json"
 
-	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/modules/eventlog"
 )
 
@@ -55,13 +54,9 @@ type PageRestored struct {
 	PageIDs []string `json:"pageIds"`
 }
 
-// draft makes the event of a page write, addressed to the page's and the drive's rooms.
+// draft makes the event of a page write, its payload spread into the event's fields.
 func draft(typ, actorID, driveID, pageID string, payload any) eventlog.Draft {
-	return eventlog.Draft{
-		Type: typ, DriveID: driveID, PageID: pageID, ActorID: actorID,
-		Rooms: []string{modules.PageRoom(pageID), modules.DriveRoom(driveID)},
-		Data:  fields(payload),
-	}
+	return eventlog.PageDraft(typ, actorID, driveID, pageID, fields(payload))
 }
 
 // fields spreads a payload struct into the top-level fields of an event.

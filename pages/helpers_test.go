@@ -74,35 +74,9 @@ func ids(ps []page) []string {
 	return out
 }
 
-type event struct {
-	EventID string         `json:"eventId"`
-	Type    string         `json:"type"`
-	Payload map[string]any `json:"payload"`
-}
-
-// events returns every event u may see.
-func events(t *testing.T, env *apptest.Env, u apptest.User) []event {
-	t.Helper()
-	var out []event
-	after := "0"
-	for {
-		var b struct {
-			Items       []event `json:"items"`
-			NextCursor  *string `json:"nextCursor"`
-			LastEventID string  `json:"lastEventId"`
-		}
-		env.Do("GET", "/api/events?limit=200&after="+after, u.Token, nil).Expect(200).JSON(&b)
-		out = append(out, b.Items...)
-		if b.NextCursor == nil {
-			return out
-		}
-		after = *b.NextCursor
-	}
-}
-
 // findEvents returns the events of a type about a page.
-func findEvents(evs []event, typ, pageID string) []event {
-	var out []event
+func findEvents(evs []apptest.Event, typ, pageID string) []apptest.Event {
+	var out []apptest.Event
 	for _, e := range evs {
 		if e.Type == typ && e.Payload["pageId"] == pageID {
 			out = append(out, e)

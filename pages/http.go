@@ -1,28 +1,13 @@
 package pages
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
 	"github.com/pagespace/pagespace/modules"
 )
-
-// pageID is the :pageId path parameter, or ErrNotFound.
-func pageID(c echo.Context) (string, error) {
-	if id := c.Param("pageId"); modules.ValidID(id) {
-		return id, nil
-	}
-	return "", ErrNotFound
-}
-
-// driveID is the :driveId path parameter, or ErrDriveNotFound.
-func driveID(c echo.Context) (string, error) {
-	if id := c.Param("driveId"); modules.ValidID(id) {
-		return id, nil
-	}
-	return "", ErrDriveNotFound
-}
 
 // boolQuery reads an optional true/false query parameter.
 func boolQuery(c echo.Context, name string) (bool, error) {
@@ -35,8 +20,10 @@ func boolQuery(c echo.Context, name string) (bool, error) {
 	return false, modules.Invalid(name+" must be true or false", nil)
 }
 
-func (h *Handler) tree(c echo.Context) error {
-	id, err := driveID(c)
+// serveList answers one page of the list that read returns for the id in the path parameter param.
+func serveList[T any](c echo.Context, param string, notFound error,
+	read func(context.Context, string, modules.PageRequest) (modules.List[T], error)) error {
+	id, err := modules.IDParam(c, param, notFound)
 	if err != nil {
 		return err
 	}
@@ -44,47 +31,58 @@ func (h *Handler) tree(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := h.svc.Tree(c.Request().Context(), id, req)
+	out, err := read(c.Request().Context(), id, req)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, list)
+	return c.JSON(http.StatusOK, out)
 }
 
-func (h *Handler) create(c echo.Context) error {
-	id, err := driveID(c)
+// serveWrite binds the JSON body, calls write with it and the id in the path parameter param,
+// and answers the result with status.
+func serveWrite[In, Out any](c echo.Context, status int, param string, notFound error,
+	write func(context.Context, string, In) (Out, error)) error {
+	id, err := modules.IDParam(c, param, notFound)
 	if err != nil {
 		return err
 	}
-	var in CreateInput
+	var in In
 	if err := modules.Bind(c, &in); err != nil {
 		return err
 	}
-	p, err := h.svc.Create(c.Request().Context(), id, in)
+	out, err := write(c.Request().Context(), id, in)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, p)
+	return c.JSON(status, out)
+}
+
+func (h *Handler) tree(c echo.Context) error {
+	return serveList(c, "driveId", ErrDriveNotFound, h.svc.Tree)
 }
 
 func (h *Handler) trash(c echo.Context) error {
-	id, err := driveID(c)
-	if err != nil {
-		return err
-	}
-	req, err := modules.ParsePage(c)
-	if err != nil {
-		return err
-	}
-	list, err := h.svc.Trashed(c.Request().Context(), id, req)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, list)
+	return serveList(c, "driveId", ErrDriveNotFound, h.svc.Trashed)
+}
+
+func (h *Handler) revisions(c echo.Context) error {
+	return serveList(c, "pageId", ErrNotFound, h.svc.Revisions)
+}
+
+func (h *Handler) create(c echo.Context) error {
+	return serveWrite(c, http.StatusCreated, "driveId", ErrDriveNotFound, h.svc.Create)
+}
+
+func (h *Handler) update(c echo.Context) error {
+	return serveWrite(c, http.StatusOK, "pageId", ErrNotFound, h.svc.Update)
+}
+
+func (h *Handler) move(c echo.Context) error {
+	return serveWrite(c, http.StatusOK, "pageId", ErrNotFound, h.svc.Move)
 }
 
 func (h *Handler) get(c echo.Context) error {
-	id, err := pageID(c)
+	id, err := modules.IDParam(c, "pageId", ErrNotFound)
 	if err != nil {
 		return err
 	}
@@ -99,24 +97,8 @@ func (h *Handler) get(c echo.Context) error {
 	return c.JSON(http.StatusOK, p)
 }
 
-func (h *Handler) update(c echo.Context) error {
-	id, err := pageID(c)
-	if err != nil {
-		return err
-	}
-	var in UpdateInput
-	if err := modules.Bind(c, &in); err != nil {
-		return err
-	}
-	p, err := h.svc.Update(c.Request().Context(), id, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, p)
-}
-
 func (h *Handler) delete(c echo.Context) error {
-	id, err := pageID(c)
+	id, err := modules.IDParam(c, "pageId", ErrNotFound)
 	if err != nil {
 		return err
 	}
@@ -136,24 +118,8 @@ func (h *Handler) delete(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-func (h *Handler) move(c echo.Context) error {
-	id, err := pageID(c)
-	if err != nil {
-		return err
-	}
-	var in MoveInput
-	if err := modules.Bind(c, &in); err != nil {
-		return err
-	}
-	p, err := h.svc.Move(c.Request().Context(), id, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, p)
-}
-
 func (h *Handler) restore(c echo.Context) error {
-	id, err := pageID(c)
+	id, err := modules.IDParam(c, "pageId", ErrNotFound)
 	if err != nil {
 		return err
 	}
@@ -164,24 +130,8 @@ func (h *Handler) restore(c echo.Context) error {
 	return c.JSON(http.StatusOK, p)
 }
 
-func (h *Handler) revisions(c echo.Context) error {
-	id, err := pageID(c)
-	if err != nil {
-		return err
-	}
-	req, err := modules.ParsePage(c)
-	if err != nil {
-		return err
-	}
-	list, err := h.svc.Revisions(c.Request().Context(), id, req)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, list)
-}
-
 func (h *Handler) revision(c echo.Context) error {
-	id, err := pageID(c)
+	id, err := modules.IDParam(c, "pageId", ErrNotFound)
 	if err != nil {
 		return err
 	}

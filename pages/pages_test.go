@@ -697,7 +697,7 @@ func TestEvents(t *testing.T) {
 	env.Do("POST", "/api/pages/"+doc+"/restore", owner.Token, nil).Expect(200)
 	env.Do("DELETE", "/api/pages/"+doc+"?permanent=true", owner.Token, nil).Expect(204)
 
-	evs := events(t, env, owner)
+	evs := env.EventsAfter(owner, "0")
 	one := func(typ, pageID string, i int) map[string]any {
 		t.Helper()
 		got := findEvents(evs, typ, pageID)
@@ -753,7 +753,7 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("rooms %s", rooms[0])
 	}
 	// The member sees the public pages' events, never the private page's.
-	mevs := events(t, env, member)
+	mevs := env.EventsAfter(member, "0")
 	if len(findEvents(mevs, "page_created", folder)) != 1 {
 		t.Fatal("member misses page_created of a public page")
 	}

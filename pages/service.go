@@ -49,6 +49,20 @@ func viewable(ctx context.Context, r *permissions.Resolver, userID, pageID strin
 	return pa, err
 }
 
+// lockPage locks the tree of the page's drive, then resolves the caller on the page, answering
+// ErrNotFound when it may not view it: a write that changes the tree checks access on the tree
+// it will change.
+func lockPage(ctx context.Context, tx *gorm.DB, r *permissions.Resolver, userID, pageID string) (permissions.PageAccess, error) {
+	driveID, err := driveOf(tx, pageID)
+	if err != nil {
+		return permissions.PageAccess{}, err
+	}
+	if err := lockTree(tx, driveID); err != nil {
+		return permissions.PageAccess{}, err
+	}
+	return viewable(ctx, r, userID, pageID)
+}
+
 // driveVisible reports whether a non-member may know that the drive exists: it sees a page in it.
 func driveVisible(ctx context.Context, r *permissions.Resolver, userID, driveID string) (bool, error) {
 	v, err := r.Drive(ctx, userID, driveID)
@@ -403,14 +417,7 @@ func (s *Service) Move(ctx context.Context, pageID string, in MoveInput) (Page, 
 	var out Page
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		r := s.access.In(tx)
-		driveID, err := driveOf(tx, pageID)
-		if err != nil {
-			return err
-		}
-		if err := lockTree(tx, driveID); err != nil {
-			return err
-		}
-		pa, err := viewable(ctx, r, uid, pageID)
+		pa, err := lockPage(ctx, tx, r, uid, pageID)
 		if err != nil {
 			return err
 		}
@@ -439,7 +446,7 @@ func (s *Service) Move(ctx context.Context, pageID string, in MoveInput) (Page, 
 				return ErrParentNotFound
 			case err != nil:
 				return err
-			case ppa.DriveID != driveID:
+			case ppa.DriveID != pa.DriveID:
 				return ErrOtherDrive
 			case ppa.Trashed:
 				return ErrParentTrashed
@@ -476,7 +483,7 @@ func (s *Service) Move(ctx context.Context, pageID string, in MoveInput) (Page, 
 			return fmt.Errorf("pages: move: %w", err)
 		}
 		cur.ParentID, cur.Position, cur.UpdatedAt = newParent, *in.Position, now
-		rec.Record(draft(EventPageMoved, uid, driveID, pageID,
+		rec.Record(draft(EventPageMoved, uid, pa.DriveID, pageID,
 			PageMoved{Page: cur.node(), PreviousParentID: prevParent, PreviousPosition: prevPos}))
 		pa, err = r.Page(ctx, uid, pageID) // moving changes what the page inherits
 		if err != nil {
@@ -512,14 +519,7 @@ func ptrEq(a, b *string) bool {
 func (s *Service) Trash(ctx context.Context, pageID string) error {
 	uid := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		driveID, err := driveOf(tx, pageID)
-		if err != nil {
-			return err
-		}
-		if err := lockTree(tx, driveID); err != nil {
-			return err
-		}
-		pa, err := viewable(ctx, s.access.In(tx), uid, pageID)
+		pa, err := lockPage(ctx, tx, s.access.In(tx), uid, pageID)
 		if err != nil {
 			return err
 		}
@@ -542,7 +542,7 @@ func (s *Service) Trash(ctx context.Context, pageID string) error {
 		if err != nil {
 			return err
 		}
-		rec.Record(draft(EventPageDeleted, uid, driveID, pageID, PageDeleted{Page: root.node(), PageIDs: ids}))
+		rec.Record(draft(EventPageDeleted, uid, pa.DriveID, pageID, PageDeleted{Page: root.node(), PageIDs: ids}))
 		return nil
 	})
 	if err != nil {
@@ -576,14 +576,7 @@ func (s *Service) Restore(ctx context.Context, pageID string) (Page, error) {
 	var out Page
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		r := s.access.In(tx)
-		driveID, err := driveOf(tx, pageID)
-		if err != nil {
-			return err
-		}
-		if err := lockTree(tx, driveID); err != nil {
-			return err
-		}
-		pa, err := viewable(ctx, r, uid, pageID)
+		pa, err := lockPage(ctx, tx, r, uid, pageID)
 		if err != nil {
 			return err
 		}
@@ -619,7 +612,7 @@ func (s *Service) Restore(ctx context.Context, pageID string) (Page, error) {
 				return err
 			}
 			if parent.TrashedAt != nil {
-				pos, err := nextPosition(tx, driveID, nil)
+				pos, err := nextPosition(tx, pa.DriveID, nil)
 				if err != nil {
 					return err
 				}
@@ -637,7 +630,7 @@ func (s *Service) Restore(ctx context.Context, pageID string) (Page, error) {
 			return err
 		}
 		out = p.page(pa.Access)
-		rec.Record(draft(EventPageRestored, uid, driveID, pageID, PageRestored{Page: p.node(), PageIDs: ids}))
+		rec.Record(draft(EventPageRestored, uid, pa.DriveID, pageID, PageRestored{Page: p.node(), PageIDs: ids}))
 		return nil
 	})
 	if err != nil {
@@ -652,14 +645,7 @@ func (s *Service) Restore(ctx context.Context, pageID string) (Page, error) {
 func (s *Service) Delete(ctx context.Context, pageID string) error {
 	uid := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		driveID, err := driveOf(tx, pageID)
-		if err != nil {
-			return err
-		}
-		if err := lockTree(tx, driveID); err != nil {
-			return err
-		}
-		pa, err := viewable(ctx, s.access.In(tx), uid, pageID)
+		pa, err := lockPage(ctx, tx, s.access.In(tx), uid, pageID)
 		if err != nil {
 			return err
 		}
@@ -677,7 +663,7 @@ func (s *Service) Delete(ctx context.Context, pageID string) error {
 		if err := tx.Exec(subtreeSQL+"DELETE FROM pages WHERE id IN (SELECT id FROM sub)", pageID, walkLimit).Error; err != nil {
 			return fmt.Errorf("pages: delete: %w", err)
 		}
-		rec.Record(draft(EventPageDeleted, uid, driveID, pageID, PageDeleted{Page: root.node(), PageIDs: ids, Permanent: true}))
+		rec.Record(draft(EventPageDeleted, uid, pa.DriveID, pageID, PageDeleted{Page: root.node(), PageIDs: ids, Permanent: true}))
 		return nil
 	})
 	if err != nil {

@@ -178,44 +178,44 @@ func TestListDrivesPaginates(t *testing.T) {
 func TestUpdateAndDeleteDrive(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
-	c := newCrew(t, env)
-	path := "/api/drives/" + c.drive
+	c := env.NewWorld()
+	path := "/api/drives/" + c.Drive
 
 	calls := []call{
-		{"owner renames", "PATCH", path, c.owner.Token, map[string]any{"name": "Renamed"}, 200},
-		{"admin renames", "PATCH", path, c.admin.Token, map[string]any{"name": "Renamed again"}, 200},
-		{"empty patch changes nothing", "PATCH", path, c.admin.Token, map[string]any{}, 200},
-		{"member may not", "PATCH", path, c.member.Token, map[string]any{"name": "x"}, 403},
-		{"viewer may not", "PATCH", path, c.viewer.Token, map[string]any{"name": "x"}, 403},
-		{"outsider sees nothing", "PATCH", path, c.outsider.Token, map[string]any{"name": "x"}, 404},
-		{"unknown drive", "PATCH", "/api/drives/nope", c.owner.Token, map[string]any{"name": "x"}, 404},
-		{"null name", "PATCH", path, c.owner.Token, `{"name":null}`, 400},
-		{"blank name", "PATCH", path, c.owner.Token, map[string]any{"name": ""}, 400},
-		{"long name", "PATCH", path, c.owner.Token, map[string]any{"name": strings.Repeat("x", 101)}, 400},
-		{"admin may not delete", "DELETE", path, c.admin.Token, nil, 403},
-		{"member may not delete", "DELETE", path, c.member.Token, nil, 403},
-		{"outsider delete", "DELETE", path, c.outsider.Token, nil, 404},
-		{"delete unknown", "DELETE", "/api/drives/nope", c.owner.Token, nil, 404},
+		{"owner renames", "PATCH", path, c.Owner.Token, map[string]any{"name": "Renamed"}, 200},
+		{"admin renames", "PATCH", path, c.Admin.Token, map[string]any{"name": "Renamed again"}, 200},
+		{"empty patch changes nothing", "PATCH", path, c.Admin.Token, map[string]any{}, 200},
+		{"member may not", "PATCH", path, c.Member.Token, map[string]any{"name": "x"}, 403},
+		{"viewer may not", "PATCH", path, c.Viewer.Token, map[string]any{"name": "x"}, 403},
+		{"outsider sees nothing", "PATCH", path, c.Outsider.Token, map[string]any{"name": "x"}, 404},
+		{"unknown drive", "PATCH", "/api/drives/nope", c.Owner.Token, map[string]any{"name": "x"}, 404},
+		{"null name", "PATCH", path, c.Owner.Token, `{"name":null}`, 400},
+		{"blank name", "PATCH", path, c.Owner.Token, map[string]any{"name": ""}, 400},
+		{"long name", "PATCH", path, c.Owner.Token, map[string]any{"name": strings.Repeat("x", 101)}, 400},
+		{"admin may not delete", "DELETE", path, c.Admin.Token, nil, 403},
+		{"member may not delete", "DELETE", path, c.Member.Token, nil, 403},
+		{"outsider delete", "DELETE", path, c.Outsider.Token, nil, 404},
+		{"delete unknown", "DELETE", "/api/drives/nope", c.Owner.Token, nil, 404},
 		{"delete without auth", "DELETE", path, "", nil, 401},
 	}
-	calls = append(calls, badBodies("PATCH", path, c.owner.Token)...)
+	calls = append(calls, badBodies("PATCH", path, c.Owner.Token)...)
 	runCalls(t, env, calls)
 
-	got := env.Do("GET", path, c.viewer.Token, nil).Expect(200).Map()
+	got := env.Do("GET", path, c.Viewer.Token, nil).Expect(200).Map()
 	if got["name"] != "Renamed again" || got["role"] != "VIEWER" {
 		t.Fatalf("after rename: %v", got)
 	}
 
 	// Deleting cascades to members, pages and grants.
-	root := insertPage(t, env, c.drive, "", false)
-	child := insertPage(t, env, c.drive, root, true)
-	env.Grant(c.owner, child, c.outsider, true, false, false, false)
-	env.Do("DELETE", path, c.owner.Token, nil).Expect(204)
-	env.Do("GET", path, c.owner.Token, nil).Expect(404)
-	env.Do("DELETE", path, c.owner.Token, nil).Expect(404)
+	root := insertPage(t, env, c.Drive, "", false)
+	child := insertPage(t, env, c.Drive, root, true)
+	env.Grant(c.Owner, child, c.Outsider, true, false, false, false)
+	env.Do("DELETE", path, c.Owner.Token, nil).Expect(204)
+	env.Do("GET", path, c.Owner.Token, nil).Expect(404)
+	env.Do("DELETE", path, c.Owner.Token, nil).Expect(404)
 	for _, table := range []string{"drive_members", "pages"} {
 		var n int64
-		env.App.DB().Table(table).Where("drive_id = ?", c.drive).Count(&n)
+		env.App.DB().Table(table).Where("drive_id = ?", c.Drive).Count(&n)
 		if n != 0 {
 			t.Fatalf("%s rows left after delete: %d", table, n)
 		}
@@ -225,7 +225,7 @@ func TestUpdateAndDeleteDrive(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("grants left after delete: %d", n)
 	}
-	list := env.Do("GET", "/api/drives", c.outsider.Token, nil).Expect(200).Map()
+	list := env.Do("GET", "/api/drives", c.Outsider.Token, nil).Expect(200).Map()
 	if len(list["items"].([]any)) != 0 {
 		t.Fatalf("outsider still lists the deleted drive: %v", list)
 	}

@@ -12,11 +12,11 @@ import (
 // (returning its payload as the first of them saw it) and that no user in blind gets it.
 func expectEvent(t *testing.T, env *apptest.Env, typ string, sees, blind []apptest.User, write func()) map[string]any {
 	t.Helper()
-	after := latestEvent(t, env)
+	after := env.LatestEvent()
 	write()
 	var payload map[string]any
 	for _, u := range sees {
-		evs := eventsAfter(t, env, u, after)
+		evs := env.EventsAfter(u, after)
 		n := 0
 		for _, e := range evs {
 			if e.Type == typ {
@@ -25,7 +25,7 @@ func expectEvent(t *testing.T, env *apptest.Env, typ string, sees, blind []appte
 		}
 		e := findEvent(evs, typ)
 		if e == nil || n != 1 {
-			t.Fatalf("%s: %d %s events after %d, want 1; got %s", u.Name, n, typ, after, jsonString(evs))
+			t.Fatalf("%s: %d %s events after %s, want 1; got %s", u.Name, n, typ, after, jsonString(evs))
 		}
 		if e.Payload["eventId"] != e.EventID || e.Payload["type"] != typ || e.Payload["at"] == nil {
 			t.Fatalf("%s: envelope of %s: %s", u.Name, typ, jsonString(e))
@@ -37,7 +37,7 @@ func expectEvent(t *testing.T, env *apptest.Env, typ string, sees, blind []appte
 		}
 	}
 	for _, u := range blind {
-		if e := findEvent(eventsAfter(t, env, u, after), typ); e != nil {
+		if e := findEvent(env.EventsAfter(u, after), typ); e != nil {
 			t.Fatalf("%s must not see %s: %s", u.Name, typ, jsonString(e))
 		}
 	}
@@ -133,20 +133,20 @@ func TestEvents(t *testing.T) {
 	wantFields(t, "member_removed", p, map[string]any{"userId": bob.ID, "member.role": "VIEWER", "accessReduced": true, "actorId": ada.ID})
 
 	// After removal Bob sees nothing more of the drive.
-	after := latestEvent(t, env)
+	after := env.LatestEvent()
 	env.AddMember(ada, drive, carol, "MEMBER")
-	if evs := eventsAfter(t, env, bob, after); len(evs) != 0 {
+	if evs := env.EventsAfter(bob, after); len(evs) != 0 {
 		t.Fatalf("a removed member still gets drive events: %s", jsonString(evs))
 	}
 
 	// Failed writes record nothing.
-	before := latestEvent(t, env)
+	before := env.LatestEvent()
 	env.Do("PATCH", "/api/drives/"+drive, dan.Token, map[string]any{"name": "x"}).Expect(403)
 	env.Do("POST", "/api/drives/"+drive+"/members", ada.Token, map[string]any{"userId": dan.ID, "role": "VIEWER"}).Expect(409)
 	env.Do("DELETE", "/api/drives/"+drive+"/members/"+ada.ID, ada.Token, nil).Expect(409)
 	env.Do("PATCH", "/api/drives/"+drive+"/members/"+dan.ID, ada.Token, map[string]any{"role": "MEMBER"}).Expect(200) // unchanged
-	if got := latestEvent(t, env); got != before {
-		t.Fatalf("failed or no-op writes recorded events: %d -> %d", before, got)
+	if got := env.LatestEvent(); got != before {
+		t.Fatalf("failed or no-op writes recorded events: %s -> %s", before, got)
 	}
 
 	p = expectEvent(t, env, permissions.EventDriveDeleted, []apptest.User{ada, carol, dan}, []apptest.User{bob}, func() {

@@ -1,9 +1,7 @@
 package permissions_test
 
 import (
-	"context"
 	"encoding/json"
-	"strconv"
 	"testing"
 	"time"
 
@@ -12,33 +10,13 @@ import (
 	"github.com/pagespace/pagespace/permissions"
 )
 
-// crew is a drive with one user of every relation to it.
-type crew struct {
-	env                                    *apptest.Env
-	drive                                  string
-	owner, admin, member, viewer, outsider apptest.User
-}
-
-// newCrew signs up five users and makes a drive with owner, admin, member and viewer.
-func newCrew(t *testing.T, env *apptest.Env) crew {
+// otherDrive makes a drive for the existing users of w, with the same roles.
+func otherDrive(t *testing.T, w *apptest.World, name string) string {
 	t.Helper()
-	c := crew{env: env,
-		owner: env.Signup("Owner"), admin: env.Signup("Admin"), member: env.Signup("Member"),
-		viewer: env.Signup("Viewer"), outsider: env.Signup("Outsider")}
-	c.drive = env.CreateDrive(c.owner, "Crew drive")
-	env.AddMember(c.owner, c.drive, c.admin, "ADMIN")
-	env.AddMember(c.owner, c.drive, c.member, "MEMBER")
-	env.AddMember(c.owner, c.drive, c.viewer, "VIEWER")
-	return c
-}
-
-// otherDrive makes a drive for the existing users of c, with the same roles.
-func (c crew) otherDrive(t *testing.T, name string) string {
-	t.Helper()
-	id := c.env.CreateDrive(c.owner, name)
-	c.env.AddMember(c.owner, id, c.admin, "ADMIN")
-	c.env.AddMember(c.owner, id, c.member, "MEMBER")
-	c.env.AddMember(c.owner, id, c.viewer, "VIEWER")
+	id := w.Env.CreateDrive(w.Owner, name)
+	w.Env.AddMember(w.Owner, id, w.Admin, "ADMIN")
+	w.Env.AddMember(w.Owner, id, w.Member, "MEMBER")
+	w.Env.AddMember(w.Owner, id, w.Viewer, "VIEWER")
 	return id
 }
 
@@ -90,34 +68,8 @@ func pagesReady(t testing.TB, env *apptest.Env, u apptest.User) bool {
 	return !(r.Status == 404 && r.Map()["error"].(map[string]any)["message"] == "route not found")
 }
 
-// latestEvent is the newest event id.
-func latestEvent(t testing.TB, env *apptest.Env) int64 {
-	t.Helper()
-	id, err := env.App.Events().Latest(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
-type event struct {
-	EventID string         `json:"eventId"`
-	Type    string         `json:"type"`
-	Payload map[string]any `json:"payload"`
-}
-
-// eventsAfter is what GET /api/events shows u after the event id.
-func eventsAfter(t testing.TB, env *apptest.Env, u apptest.User, after int64) []event {
-	t.Helper()
-	var out struct {
-		Items []event `json:"items"`
-	}
-	env.Do("GET", "/api/events?limit=200&after="+strconv.FormatInt(after, 10), u.Token, nil).Expect(200).JSON(&out)
-	return out.Items
-}
-
 // findEvent returns the first event of typ, or nil.
-func findEvent(events []event, typ string) *event {
+func findEvent(events []apptest.Event, typ string) *apptest.Event {
 	for i := range events {
 		if events[i].Type == typ {
 			return &events[i]

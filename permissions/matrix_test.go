@@ -40,11 +40,11 @@ type scenario struct {
 
 type matrixRun struct {
 	env *apptest.Env
-	c   crew
+	c   *apptest.World
 }
 
 func (m *matrixRun) everyone() []apptest.User {
-	return []apptest.User{m.c.owner, m.c.admin, m.c.member, m.c.viewer, m.c.outsider}
+	return []apptest.User{m.c.Owner, m.c.Admin, m.c.Member, m.c.Viewer, m.c.Outsider}
 }
 
 // grantAll puts the same grant on pageID for every user (expiresIn > 0 sets an expiry).
@@ -55,7 +55,7 @@ func (m *matrixRun) grantAll(t *testing.T, pageID string, view, edit, share, del
 		if expiresIn > 0 {
 			body["expiresAt"] = time.Now().Add(expiresIn).UTC().Format(time.RFC3339Nano)
 		}
-		m.env.Do("PUT", grantPath(pageID, u), m.c.owner.Token, body).Expect(200)
+		m.env.Do("PUT", grantPath(pageID, u), m.c.Owner.Token, body).Expect(200)
 	}
 }
 
@@ -129,9 +129,9 @@ var matrix = []scenario{
 func TestAccessMatrix(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
-	m := &matrixRun{env: env, c: newCrew(t, env)}
+	m := &matrixRun{env: env, c: env.NewWorld()}
 	c := m.c
-	httpPages := pagesReady(t, env, c.owner)
+	httpPages := pagesReady(t, env, c.Owner)
 	if !httpPages {
 		t.Log("the pages routes do not answer yet: checking through the resolver only")
 	}
@@ -142,15 +142,15 @@ func TestAccessMatrix(t *testing.T) {
 		want func(s scenario) string
 		role permissions.Role
 	}{
-		{c.owner, func(scenario) string { return "VESD" }, permissions.RoleOwner},
-		{c.admin, func(scenario) string { return "VESD" }, permissions.RoleAdmin},
-		{c.member, func(s scenario) string { return s.member }, permissions.RoleMember},
-		{c.viewer, func(s scenario) string { return s.viewer }, permissions.RoleViewer},
-		{c.outsider, func(s scenario) string { return s.others }, permissions.NoRole},
+		{c.Owner, func(scenario) string { return "VESD" }, permissions.RoleOwner},
+		{c.Admin, func(scenario) string { return "VESD" }, permissions.RoleAdmin},
+		{c.Member, func(s scenario) string { return s.member }, permissions.RoleMember},
+		{c.Viewer, func(s scenario) string { return s.viewer }, permissions.RoleViewer},
+		{c.Outsider, func(s scenario) string { return s.others }, permissions.NoRole},
 	}
 	for _, s := range matrix {
 		t.Run(s.name, func(t *testing.T) {
-			drive := c.otherDrive(t, s.name)
+			drive := otherDrive(t, c, s.name)
 			var tr tree
 			tr.root = insertPage(t, env, drive, "", s.private[0])
 			tr.mid = insertPage(t, env, drive, tr.root, s.private[1])
@@ -188,7 +188,7 @@ func TestAccessMatrix(t *testing.T) {
 					checkPageHTTP(t, env, r.user, tr.page, want)
 				}
 			}
-			st := env.Do("GET", "/api/drives/"+drive, c.outsider.Token, nil).Status
+			st := env.Do("GET", "/api/drives/"+drive, c.Outsider.Token, nil).Status
 			if (st == 200) != s.outsiderSeesDrive {
 				t.Errorf("GET drive as the non-member: %d, want visible=%v", st, s.outsiderSeesDrive)
 			}
@@ -227,21 +227,21 @@ func checkPageHTTP(t *testing.T, env *apptest.Env, u apptest.User, pageID, want 
 func TestAccessThroughPagesAPI(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
-	c := newCrew(t, env)
-	if !pagesReady(t, env, c.owner) {
+	c := env.NewWorld()
+	if !pagesReady(t, env, c.Owner) {
 		t.Skip("the pages routes do not answer yet")
 	}
-	folder := env.CreatePage(c.owner, c.drive, "FOLDER", "Folder", "")
-	doc := env.CreatePage(c.member, c.drive, "DOCUMENT", "Doc", folder)
-	checkPageHTTP(t, env, c.member, doc, "VE")
-	checkPageHTTP(t, env, c.viewer, doc, "V")
-	env.Do("PATCH", "/api/pages/"+folder, c.admin.Token, map[string]any{"isPrivate": true}).Expect(200)
-	checkPageHTTP(t, env, c.member, doc, "")
-	checkPageHTTP(t, env, c.viewer, doc, "")
-	env.Grant(c.admin, doc, c.viewer, true, true, false, false)
-	checkPageHTTP(t, env, c.viewer, doc, "VE")
-	checkPageHTTP(t, env, c.member, doc, "")
-	env.Do("DELETE", grantPath(doc, c.viewer), c.owner.Token, nil).Expect(204)
-	checkPageHTTP(t, env, c.viewer, doc, "")
-	checkPageHTTP(t, env, c.admin, doc, "VESD")
+	folder := env.CreatePage(c.Owner, c.Drive, "FOLDER", "Folder", "")
+	doc := env.CreatePage(c.Member, c.Drive, "DOCUMENT", "Doc", folder)
+	checkPageHTTP(t, env, c.Member, doc, "VE")
+	checkPageHTTP(t, env, c.Viewer, doc, "V")
+	env.Do("PATCH", "/api/pages/"+folder, c.Admin.Token, map[string]any{"isPrivate": true}).Expect(200)
+	checkPageHTTP(t, env, c.Member, doc, "")
+	checkPageHTTP(t, env, c.Viewer, doc, "")
+	env.Grant(c.Admin, doc, c.Viewer, true, true, false, false)
+	checkPageHTTP(t, env, c.Viewer, doc, "VE")
+	checkPageHTTP(t, env, c.Member, doc, "")
+	env.Do("DELETE", grantPath(doc, c.Viewer), c.Owner.Token, nil).Expect(204)
+	checkPageHTTP(t, env, c.Viewer, doc, "")
+	checkPageHTTP(t, env, c.Admin, doc, "VESD")
 }

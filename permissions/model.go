@@ -111,10 +111,19 @@ type pageNode struct {
 
 func (pageNode) TableName() string { return "pages" }
 
+// pageType is the type of a page row, for PageOfType.
+type pageType struct {
+	ID   string
+	Type string
+}
+
+func (pageType) TableName() string { return "pages" }
+
 // Sentinel errors of the package.
 var (
 	ErrDriveNotFound  = modules.E(modules.KindNotFound, "drive not found")
 	ErrPageNotFound   = modules.E(modules.KindNotFound, "page not found")
+	ErrWrongPageType  = modules.E(modules.KindNotFound, "page is not of the expected type")
 	ErrMemberNotFound = modules.E(modules.KindNotFound, "member not found")
 	ErrUserNotFound   = modules.E(modules.KindNotFound, "user not found")
 	ErrGrantNotFound  = modules.E(modules.KindNotFound, "permission not found")

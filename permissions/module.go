@@ -38,16 +38,6 @@ func (h *Handler) Mount(rt modules.Routes) {
 	g.DELETE("/pages/:pageId/permissions/:userId", h.deleteGrant)
 }
 
-// param reads a path parameter; an id that cannot exist is notFound, so that odd bytes (NUL,
-// invalid UTF-8) never reach the database.
-func param(c echo.Context, name string, notFound error) (string, error) {
-	v := c.Param(name)
-	if !modules.ValidID(v) {
-		return "", notFound
-	}
-	return v, nil
-}
-
 func (h *Handler) listDrives(c echo.Context) error {
 	ctx := c.Request().Context()
 	page, err := modules.ParsePage(c)
@@ -76,7 +66,7 @@ func (h *Handler) createDrive(c echo.Context) error {
 
 func (h *Handler) getDrive(c echo.Context) error {
 	ctx := c.Request().Context()
-	driveID, err := param(c, "driveId", ErrDriveNotFound)
+	driveID, err := modules.IDParam(c, "driveId", ErrDriveNotFound)
 	if err != nil {
 		return err
 	}
@@ -89,7 +79,7 @@ func (h *Handler) getDrive(c echo.Context) error {
 
 func (h *Handler) updateDrive(c echo.Context) error {
 	ctx := c.Request().Context()
-	driveID, err := param(c, "driveId", ErrDriveNotFound)
+	driveID, err := modules.IDParam(c, "driveId", ErrDriveNotFound)
 	if err != nil {
 		return err
 	}
@@ -106,7 +96,7 @@ func (h *Handler) updateDrive(c echo.Context) error {
 
 func (h *Handler) deleteDrive(c echo.Context) error {
 	ctx := c.Request().Context()
-	driveID, err := param(c, "driveId", ErrDriveNotFound)
+	driveID, err := modules.IDParam(c, "driveId", ErrDriveNotFound)
 	if err != nil {
 		return err
 	}
@@ -118,7 +108,7 @@ func (h *Handler) deleteDrive(c echo.Context) error {
 
 func (h *Handler) listMembers(c echo.Context) error {
 	ctx := c.Request().Context()
-	driveID, err := param(c, "driveId", ErrDriveNotFound)
+	driveID, err := modules.IDParam(c, "driveId", ErrDriveNotFound)
 	if err != nil {
 		return err
 	}
@@ -135,7 +125,7 @@ func (h *Handler) listMembers(c echo.Context) error {
 
 func (h *Handler) addMember(c echo.Context) error {
 	ctx := c.Request().Context()
-	driveID, err := param(c, "driveId", ErrDriveNotFound)
+	driveID, err := modules.IDParam(c, "driveId", ErrDriveNotFound)
 	if err != nil {
 		return err
 	}
@@ -152,11 +142,11 @@ func (h *Handler) addMember(c echo.Context) error {
 
 func (h *Handler) changeRole(c echo.Context) error {
 	ctx := c.Request().Context()
-	driveID, err := param(c, "driveId", ErrDriveNotFound)
+	driveID, err := modules.IDParam(c, "driveId", ErrDriveNotFound)
 	if err != nil {
 		return err
 	}
-	userID, err := param(c, "userId", ErrMemberNotFound)
+	userID, err := modules.IDParam(c, "userId", ErrMemberNotFound)
 	if err != nil {
 		return err
 	}
@@ -173,11 +163,11 @@ func (h *Handler) changeRole(c echo.Context) error {
 
 func (h *Handler) removeMember(c echo.Context) error {
 	ctx := c.Request().Context()
-	driveID, err := param(c, "driveId", ErrDriveNotFound)
+	driveID, err := modules.IDParam(c, "driveId", ErrDriveNotFound)
 	if err != nil {
 		return err
 	}
-	userID, err := param(c, "userId", ErrMemberNotFound)
+	userID, err := modules.IDParam(c, "userId", ErrMemberNotFound)
 	if err != nil {
 		return err
 	}
@@ -189,7 +179,7 @@ func (h *Handler) removeMember(c echo.Context) error {
 
 func (h *Handler) listGrants(c echo.Context) error {
 	ctx := c.Request().Context()
-	pageID, err := param(c, "pageId", ErrPageNotFound)
+	pageID, err := modules.IDParam(c, "pageId", ErrPageNotFound)
 	if err != nil {
 		return err
 	}
@@ -206,11 +196,11 @@ func (h *Handler) listGrants(c echo.Context) error {
 
 func (h *Handler) putGrant(c echo.Context) error {
 	ctx := c.Request().Context()
-	pageID, err := param(c, "pageId", ErrPageNotFound)
+	pageID, err := modules.IDParam(c, "pageId", ErrPageNotFound)
 	if err != nil {
 		return err
 	}
-	userID, err := param(c, "userId", ErrUserNotFound)
+	userID, err := modules.IDParam(c, "userId", ErrUserNotFound)
 	if err != nil {
 		return err
 	}
@@ -227,11 +217,11 @@ func (h *Handler) putGrant(c echo.Context) error {
 
 func (h *Handler) deleteGrant(c echo.Context) error {
 	ctx := c.Request().Context()
-	pageID, err := param(c, "pageId", ErrPageNotFound)
+	pageID, err := modules.IDParam(c, "pageId", ErrPageNotFound)
 	if err != nil {
 		return err
 	}
-	userID, err := param(c, "userId", ErrGrantNotFound)
+	userID, err := modules.IDParam(c, "userId", ErrGrantNotFound)
 	if err != nil {
 		return err
 	}

@@ -78,6 +78,33 @@ func (r *Resolver) Page(ctx context.Context, userID, pageID string) (PageAccess,
 	return resolveChain(role, chain, byPage, r.now()), nil
 }
 
+// PageOfType resolves userID on pageID for a package that serves the content of one page type
+// (a CHANNEL's messages, a TASK_LIST's tasks). A page that does not exist, that the user may not
+// view or that is in the trash is ErrPageNotFound, so that existence does not leak; a page the
+// user may view but of another type than typ is ErrWrongPageType. Any further right (edit,
+// delete) is the caller's to check on the returned PageAccess.
+func (r *Resolver) PageOfType(ctx context.Context, userID, pageID, typ string) (PageAccess, error) {
+	pa, err := r.Page(ctx, userID, pageID)
+	if err != nil {
+		return pa, err
+	}
+	if !pa.View || pa.Trashed {
+		return pa, ErrPageNotFound
+	}
+	var p pageType
+	err = r.db.WithContext(ctx).Select("id", "type").Where("id = ?", pageID).Take(&p).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return pa, ErrPageNotFound
+	}
+	if err != nil {
+		return pa, fmt.Errorf("permissions: page type: %w", err)
+	}
+	if p.Type != typ {
+		return pa, ErrWrongPageType
+	}
+	return pa, nil
+}
+
 // resolveChain applies the rules to a chain that starts at the page and ends at its root.
 func resolveChain(role Role, chain []pageNode, grants map[string]Grant, now time.Time) PageAccess {
 	pa := PageAccess{PageID: chain[0].ID, DriveID: chain[0].DriveID, Role: role, Trashed: chain[0].TrashedAt != nil}

@@ -60,19 +60,19 @@ func insertTree(t *testing.T, env *apptest.Env, driveID string, n int) []string 
 func TestResolverQueriesAreBounded(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
-	c := newCrew(t, env)
-	small, large := c.drive, c.otherDrive(t, "Large")
+	c := env.NewWorld()
+	small, large := c.Drive, otherDrive(t, c, "Large")
 	smallIDs := insertTree(t, env, small, 10)
 	largeIDs := insertTree(t, env, large, 300)
 	// Grants spread over the large tree, for the member and the outsider.
 	for i := 5; i < 300; i += 37 {
-		env.Grant(c.owner, largeIDs[i], c.member, true, i%2 == 0, false, false)
-		env.Grant(c.owner, largeIDs[i], c.outsider, true, false, false, false)
+		env.Grant(c.Owner, largeIDs[i], c.Member, true, i%2 == 0, false, false)
+		env.Grant(c.Owner, largeIDs[i], c.Outsider, true, false, false, false)
 	}
-	env.Grant(c.owner, smallIDs[3], c.member, true, false, false, false)
+	env.Grant(c.Owner, smallIDs[3], c.Member, true, false, false, false)
 
 	ctx := context.Background()
-	for _, u := range []apptest.User{c.owner, c.member, c.viewer, c.outsider} {
+	for _, u := range []apptest.User{c.Owner, c.Member, c.Viewer, c.Outsider} {
 		r, l := counted(env)
 		view, err := r.Drive(ctx, u.ID, small)
 		if err != nil {
@@ -116,41 +116,41 @@ func TestResolverQueriesAreBounded(t *testing.T) {
 func TestResolverBasics(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
-	c := newCrew(t, env)
+	c := env.NewWorld()
 	ctx := context.Background()
 	r := resolver(env)
-	if _, err := r.Page(ctx, c.owner.ID, "no-such-page"); err != permissions.ErrPageNotFound {
+	if _, err := r.Page(ctx, c.Owner.ID, "no-such-page"); err != permissions.ErrPageNotFound {
 		t.Fatalf("unknown page: %v", err)
 	}
-	for u, want := range map[string]permissions.Role{c.owner.ID: permissions.RoleOwner, c.viewer.ID: permissions.RoleViewer, c.outsider.ID: permissions.NoRole} {
-		got, err := r.Role(ctx, u, c.drive)
+	for u, want := range map[string]permissions.Role{c.Owner.ID: permissions.RoleOwner, c.Viewer.ID: permissions.RoleViewer, c.Outsider.ID: permissions.NoRole} {
+		got, err := r.Role(ctx, u, c.Drive)
 		if err != nil || got != want {
 			t.Fatalf("Role = %q, %v; want %q", got, err, want)
 		}
 	}
-	dv, err := r.Drive(ctx, c.outsider.ID, "no-such-drive")
+	dv, err := r.Drive(ctx, c.Outsider.ID, "no-such-drive")
 	if err != nil || len(dv.Pages) != 0 || dv.Role != permissions.NoRole {
 		t.Fatalf("unknown drive: %+v, %v", dv, err)
 	}
 	// Until tells when the deciding grant ends.
-	page := insertPage(t, env, c.drive, "", false)
+	page := insertPage(t, env, c.Drive, "", false)
 	until := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
 	body := rights(true, false, false, false)
 	body["expiresAt"] = until.Format(time.RFC3339Nano)
-	env.Do("PUT", grantPath(page, c.outsider), c.owner.Token, body).Expect(200)
-	pa, err := r.Page(ctx, c.outsider.ID, page)
+	env.Do("PUT", grantPath(page, c.Outsider), c.Owner.Token, body).Expect(200)
+	pa, err := r.Page(ctx, c.Outsider.ID, page)
 	if err != nil || pa.Until == nil || !pa.Until.Equal(until) || !pa.View {
 		t.Fatalf("expiring grant: %+v, %v", pa, err)
 	}
 	// In reads through a transaction: a grant written in it counts before commit.
-	other := insertPage(t, env, c.drive, "", true)
+	other := insertPage(t, env, c.Drive, "", true)
 	err = env.App.DB().Transaction(func(tx *gorm.DB) error {
 		now := modules.Now()
-		g := permissions.Grant{PageID: other, UserID: c.viewer.ID, CanView: true, CreatedAt: now, UpdatedAt: now}
+		g := permissions.Grant{PageID: other, UserID: c.Viewer.ID, CanView: true, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&g).Error; err != nil {
 			return err
 		}
-		pa, err := r.In(tx).Page(ctx, c.viewer.ID, other)
+		pa, err := r.In(tx).Page(ctx, c.Viewer.ID, other)
 		if err != nil || !pa.View {
 			t.Errorf("In(tx) does not see the grant: %+v, %v", pa, err)
 		}
@@ -159,7 +159,7 @@ func TestResolverBasics(t *testing.T) {
 	if err != errRollback {
 		t.Fatal(err)
 	}
-	if pa, _ := r.Page(ctx, c.viewer.ID, other); pa.View {
+	if pa, _ := r.Page(ctx, c.Viewer.ID, other); pa.View {
 		t.Fatal("rolled-back grant still counts")
 	}
 }

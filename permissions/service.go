@@ -384,7 +384,7 @@ func (s *Service) AddMember(ctx context.Context, actorID, driveID string, in Add
 		now := modules.Now()
 		m := Member{DriveID: driveID, UserID: u.ID, Role: role, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&m).Error; err != nil {
-			if isUniqueViolation(err) {
+			if modules.IsUniqueViolation(err) {
 				return ErrAlreadyMember
 			}
 			return err
@@ -507,11 +507,6 @@ func (s *Service) RemoveMember(ctx context.Context, actorID, driveID, userID str
 				Member: EventMember{UserID: userID, Name: u.Name, Role: m.Role}, AccessReduced: true})
 	})
 	return wrap("remove member", err)
-}
-
-func isUniqueViolation(err error) bool {
-	msg := strings.ToLower(err.Error())
-	return strings.Contains(msg, "unique") || strings.Contains(msg, "duplicate key")
 }
 
 func wrap(op string, err error) error {

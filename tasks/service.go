@@ -54,7 +54,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (modules.List[View], e
 		cur = &c
 	}
 	db := s.db.WithContext(ctx)
-	if _, err := taskList(ctx, db, s.r, modules.UserID(ctx), in.PageID); err != nil {
+	if _, err := taskList(ctx, s.r, modules.UserID(ctx), in.PageID); err != nil {
 		return modules.List[View]{}, fmt.Errorf("tasks: list: %w", err)
 	}
 	q := selectRows(db).Where("t.page_id = ?", in.PageID)
@@ -129,7 +129,7 @@ func (s *Service) Create(ctx context.Context, pageID string, in CreateInput) (Vi
 	var out View
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		r := s.r.In(tx)
-		pa, err := taskList(ctx, tx, r, uid, pageID)
+		pa, err := taskList(ctx, r, uid, pageID)
 		if err != nil {
 			return err
 		}
@@ -221,7 +221,7 @@ func (s *Service) Update(ctx context.Context, pageID, taskID string, in UpdateIn
 	var out View
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		r := s.r.In(tx)
-		pa, err := taskList(ctx, tx, r, uid, pageID)
+		pa, err := taskList(ctx, r, uid, pageID)
 		if err != nil {
 			return err
 		}
@@ -300,7 +300,7 @@ func (s *Service) Update(ctx context.Context, pageID, taskID string, in UpdateIn
 func (s *Service) Delete(ctx context.Context, pageID, taskID string) error {
 	uid := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		pa, err := taskList(ctx, tx, s.r.In(tx), uid, pageID)
+		pa, err := taskList(ctx, s.r.In(tx), uid, pageID)
 		if err != nil {
 			return err
 		}
@@ -327,29 +327,15 @@ func (s *Service) Delete(ctx context.Context, pageID, taskID string) error {
 }
 
 // taskList resolves the caller on a page and requires a viewable, untrashed TASK_LIST.
-func taskList(ctx context.Context, db *gorm.DB, r *permissions.Resolver, userID, pageID string) (permissions.PageAccess, error) {
-	pa, err := r.Page(ctx, userID, pageID)
-	if errors.Is(err, permissions.ErrPageNotFound) {
+func taskList(ctx context.Context, r *permissions.Resolver, userID, pageID string) (permissions.PageAccess, error) {
+	pa, err := r.PageOfType(ctx, userID, pageID, "TASK_LIST")
+	switch {
+	case errors.Is(err, permissions.ErrPageNotFound):
 		return pa, ErrPageNotFound
-	}
-	if err != nil {
-		return pa, err
-	}
-	if !pa.View || pa.Trashed {
-		return pa, ErrPageNotFound
-	}
-	var p pageRow
-	err = db.WithContext(ctx).Select("id", "type").Where("id = ?", pageID).Take(&p).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return pa, ErrPageNotFound
-	}
-	if err != nil {
-		return pa, err
-	}
-	if p.Type != "TASK_LIST" {
+	case errors.Is(err, permissions.ErrWrongPageType):
 		return pa, ErrNotTaskList
 	}
-	return pa, nil
+	return pa, err
 }
 
 // checkAssignee requires that userID may view the page. An unknown user may view nothing.
@@ -414,10 +400,7 @@ func invalidField(field, problem string) error {
 	return modules.Invalid(field+" "+problem, map[string]any{"fields": map[string]string{field: problem}})
 }
 
+// draft makes the event of a write on the page pa resolved.
 func draft(typ string, pa permissions.PageAccess, actor string, data map[string]any) eventlog.Draft {
-	return eventlog.Draft{
-		Type: typ, DriveID: pa.DriveID, PageID: pa.PageID, ActorID: actor,
-		Rooms: []string{modules.PageRoom(pa.PageID), modules.DriveRoom(pa.DriveID)},
-		Data:  data,
-	}
+	return eventlog.PageDraft(typ, actor, pa.DriveID, pa.PageID, data)
 }

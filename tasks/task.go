@@ -168,11 +168,3 @@ func (p TaskCreated) data() map[string]any   { return map[string]any{"task": p.T
 func (p TaskUpdated) data() map[string]any   { return map[string]any{"task": p.Task} }
 func (p TaskCompleted) data() map[string]any { return map[string]any{"task": p.Task} }
 func (p TaskDeleted) data() map[string]any   { return map[string]any{"task": p.Task} }
-
-// pageRow is the slice of a page this package reads; the pages package owns the table.
-type pageRow struct {
-	ID   string
-	Type string
-}
-
-func (pageRow) TableName() string { return "pages" }

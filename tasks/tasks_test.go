@@ -76,43 +76,43 @@ func isWireTime(s *string) bool {
 }
 
 func TestCreateAndList(t *testing.T) {
-	w := newWorld(t)
-	env := w.env
-	tl := w.page(t, "TASK_LIST", "sprint")
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	tl := w.Page("TASK_LIST", "sprint")
 
-	a := create(t, env, w.member, tl, map[string]any{"title": "  write spec  "})
+	a := create(t, env, w.Member, tl, map[string]any{"title": "  write spec  "})
 	if a.ID == "" || a.PageID != tl || a.Title != "write spec" || a.Status != "todo" || a.Priority != "none" ||
 		a.Description != "" || a.AssigneeID != nil || a.Assignee != nil || a.DueDate != nil || a.CompletedAt != nil ||
-		a.Position != 1 || a.CreatedBy == nil || *a.CreatedBy != w.member.ID || !isWireTime(&a.CreatedAt) {
+		a.Position != 1 || a.CreatedBy == nil || *a.CreatedBy != w.Member.ID || !isWireTime(&a.CreatedAt) {
 		t.Fatalf("defaults: %+v", a)
 	}
-	b := create(t, env, w.owner, tl, map[string]any{
-		"title": "ship", "status": "in_progress", "priority": "urgent", "assigneeId": w.viewer.ID,
+	b := create(t, env, w.Owner, tl, map[string]any{
+		"title": "ship", "status": "in_progress", "priority": "urgent", "assigneeId": w.Viewer.ID,
 		"dueDate": "2030-01-31T17:00:00+01:00", "description": "line 1\nline 2",
 	})
-	if b.Status != "in_progress" || b.Priority != "urgent" || b.AssigneeID == nil || *b.AssigneeID != w.viewer.ID ||
+	if b.Status != "in_progress" || b.Priority != "urgent" || b.AssigneeID == nil || *b.AssigneeID != w.Viewer.ID ||
 		b.Assignee == nil || b.Assignee.Name != "Vic Viewer" || b.DueDate == nil || *b.DueDate != "2030-01-31T16:00:00.000Z" ||
 		b.Description != "line 1\nline 2" || b.Position != 2 {
 		t.Fatalf("full create: %+v", b)
 	}
-	c := create(t, env, w.admin, tl, map[string]any{"title": "done already", "status": "done"})
+	c := create(t, env, w.Admin, tl, map[string]any{"title": "done already", "status": "done"})
 	if !isWireTime(c.CompletedAt) || c.Position != 3 {
 		t.Fatalf("created done: %+v", c)
 	}
-	d := create(t, env, w.member, tl, map[string]any{"title": "first", "position": -5.5})
-	e := create(t, env, w.member, tl, map[string]any{"title": "between", "position": 1.5})
-	f := create(t, env, w.member, tl, map[string]any{"title": "last"})
+	d := create(t, env, w.Member, tl, map[string]any{"title": "first", "position": -5.5})
+	e := create(t, env, w.Member, tl, map[string]any{"title": "between", "position": 1.5})
+	f := create(t, env, w.Member, tl, map[string]any{"title": "last"})
 	if f.Position != 4 {
 		t.Fatalf("a new task goes to the end: %v", f.Position)
 	}
 	_ = d
 	_ = e
 
-	l := list(t, env, w.viewer, tl, "")
+	l := list(t, env, w.Viewer, tl, "")
 	if got := titles(l.Items); got != "first,write spec,between,ship,done already,last" || l.NextCursor != nil {
 		t.Fatalf("order: %s", got)
 	}
-	raw := env.Do("GET", path(tl, "?limit=1"), w.viewer.Token, nil).Expect(200).Map()
+	raw := env.Do("GET", path(tl, "?limit=1"), w.Viewer.Token, nil).Expect(200).Map()
 	item := raw["items"].([]any)[0].(map[string]any)
 	for _, k := range []string{"id", "pageId", "title", "description", "status", "priority", "assigneeId", "assignee", "dueDate", "position", "createdBy", "createdAt", "updatedAt", "completedAt"} {
 		if _, ok := item[k]; !ok {
@@ -122,9 +122,9 @@ func TestCreateAndList(t *testing.T) {
 }
 
 func TestPaginationAndFilters(t *testing.T) {
-	w := newWorld(t)
-	env := w.env
-	tl := w.page(t, "TASK_LIST", "big")
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	tl := w.Page("TASK_LIST", "big")
 	var want []string
 	for i := range 11 {
 		body := map[string]any{"title": fmt.Sprintf("t%02d", i)}
@@ -132,12 +132,12 @@ func TestPaginationAndFilters(t *testing.T) {
 			body["status"] = "done"
 		}
 		if i%2 == 0 {
-			body["assigneeId"] = w.member.ID
+			body["assigneeId"] = w.Member.ID
 		}
 		if i == 5 || i == 6 { // equal positions still page exactly once each
 			body["position"] = 100
 		}
-		want = append(want, create(t, env, w.owner, tl, body).Title)
+		want = append(want, create(t, env, w.Owner, tl, body).Title)
 	}
 	var got []string
 	cursor := ""
@@ -146,7 +146,7 @@ func TestPaginationAndFilters(t *testing.T) {
 		if cursor != "" {
 			q += "&cursor=" + url.QueryEscape(cursor)
 		}
-		l := list(t, env, w.member, tl, q)
+		l := list(t, env, w.Member, tl, q)
 		if len(l.Items) > 3 || n > 5 {
 			t.Fatalf("page %d: %d items", n, len(l.Items))
 		}
@@ -161,75 +161,75 @@ func TestPaginationAndFilters(t *testing.T) {
 		t.Fatalf("pages: %s", g)
 	}
 
-	if g := titles(list(t, env, w.member, tl, "?status=done").Items); g != "t00,t03,t06,t09" {
+	if g := titles(list(t, env, w.Member, tl, "?status=done").Items); g != "t00,t03,t06,t09" {
 		t.Fatalf("status filter: %s", g)
 	}
-	if g := titles(list(t, env, w.member, tl, "?assigneeId="+w.member.ID).Items); g != "t00,t02,t04,t06,t08,t10" {
+	if g := titles(list(t, env, w.Member, tl, "?assigneeId="+w.Member.ID).Items); g != "t00,t02,t04,t06,t08,t10" {
 		t.Fatalf("assignee filter: %s", g)
 	}
-	if g := titles(list(t, env, w.member, tl, "?status=done&assigneeId="+w.member.ID+"&limit=1").Items); g != "t00" {
+	if g := titles(list(t, env, w.Member, tl, "?status=done&assigneeId="+w.Member.ID+"&limit=1").Items); g != "t00" {
 		t.Fatalf("combined filter: %s", g)
 	}
-	if l := list(t, env, w.member, tl, "?assigneeId=nobody"); len(l.Items) != 0 || l.NextCursor != nil {
+	if l := list(t, env, w.Member, tl, "?assigneeId=nobody"); len(l.Items) != 0 || l.NextCursor != nil {
 		t.Fatalf("unknown assignee: %+v", l)
 	}
 }
 
 func TestReorder(t *testing.T) {
-	w := newWorld(t)
-	env := w.env
-	tl := w.page(t, "TASK_LIST", "order")
-	a := create(t, env, w.member, tl, map[string]any{"title": "a"})
-	b := create(t, env, w.member, tl, map[string]any{"title": "b"})
-	c := create(t, env, w.member, tl, map[string]any{"title": "c"})
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	tl := w.Page("TASK_LIST", "order")
+	a := create(t, env, w.Member, tl, map[string]any{"title": "a"})
+	b := create(t, env, w.Member, tl, map[string]any{"title": "b"})
+	c := create(t, env, w.Member, tl, map[string]any{"title": "c"})
 
 	// Move c between a and b, then a to the end.
-	if got := patch(t, env, w.member, tl, c.ID, map[string]any{"position": (a.Position + b.Position) / 2}); got.Position != 1.5 {
+	if got := patch(t, env, w.Member, tl, c.ID, map[string]any{"position": (a.Position + b.Position) / 2}); got.Position != 1.5 {
 		t.Fatalf("position %v", got.Position)
 	}
-	if g := titles(list(t, env, w.member, tl, "").Items); g != "a,c,b" {
+	if g := titles(list(t, env, w.Member, tl, "").Items); g != "a,c,b" {
 		t.Fatalf("after move: %s", g)
 	}
-	patch(t, env, w.member, tl, a.ID, map[string]any{"position": b.Position + 1})
-	if g := titles(list(t, env, w.member, tl, "").Items); g != "c,b,a" {
+	patch(t, env, w.Member, tl, a.ID, map[string]any{"position": b.Position + 1})
+	if g := titles(list(t, env, w.Member, tl, "").Items); g != "c,b,a" {
 		t.Fatalf("after move to end: %s", g)
 	}
-	d := create(t, env, w.member, tl, map[string]any{"title": "d"})
+	d := create(t, env, w.Member, tl, map[string]any{"title": "d"})
 	if d.Position != 4 {
 		t.Fatalf("end after reorder: %v", d.Position)
 	}
 }
 
 func TestStatusTransitions(t *testing.T) {
-	w := newWorld(t)
-	env := w.env
-	tl := w.page(t, "TASK_LIST", "flow")
-	x := create(t, env, w.member, tl, map[string]any{"title": "x"})
-	after := latestEvent(t, env)
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	tl := w.Page("TASK_LIST", "flow")
+	x := create(t, env, w.Member, tl, map[string]any{"title": "x"})
+	after := env.LatestEvent()
 
-	p := patch(t, env, w.member, tl, x.ID, map[string]any{"status": "in_progress"})
+	p := patch(t, env, w.Member, tl, x.ID, map[string]any{"status": "in_progress"})
 	if p.Status != "in_progress" || p.CompletedAt != nil {
 		t.Fatalf("in progress: %+v", p)
 	}
-	done := patch(t, env, w.member, tl, x.ID, map[string]any{"status": "done", "title": "x!"})
+	done := patch(t, env, w.Member, tl, x.ID, map[string]any{"status": "done", "title": "x!"})
 	if done.Status != "done" || !isWireTime(done.CompletedAt) || done.Title != "x!" || done.UpdatedAt != *done.CompletedAt {
 		t.Fatalf("done: %+v", done)
 	}
 	// Done again changes nothing: completedAt stays, no event.
-	again := patch(t, env, w.member, tl, x.ID, map[string]any{"status": "done"})
+	again := patch(t, env, w.Member, tl, x.ID, map[string]any{"status": "done"})
 	if *again.CompletedAt != *done.CompletedAt || again.UpdatedAt != done.UpdatedAt {
 		t.Fatalf("done again: %+v", again)
 	}
-	reopened := patch(t, env, w.member, tl, x.ID, map[string]any{"status": "todo"})
+	reopened := patch(t, env, w.Member, tl, x.ID, map[string]any{"status": "todo"})
 	if reopened.Status != "todo" || reopened.CompletedAt != nil {
 		t.Fatalf("reopened: %+v", reopened)
 	}
 	// An empty PATCH is a no-op.
-	if same := patch(t, env, w.member, tl, x.ID, map[string]any{}); same.UpdatedAt != reopened.UpdatedAt {
+	if same := patch(t, env, w.Member, tl, x.ID, map[string]any{}); same.UpdatedAt != reopened.UpdatedAt {
 		t.Fatalf("empty patch changed the task: %+v", same)
 	}
 
-	evs := eventsAfter(t, env, w.viewer, after, "task_created", "task_updated", "task_completed", "task_deleted")
+	evs := env.EventsAfter(w.Viewer, after, "task_created", "task_updated", "task_completed", "task_deleted")
 	var types []string
 	for _, e := range evs {
 		types = append(types, e.Type)
@@ -239,7 +239,7 @@ func TestStatusTransitions(t *testing.T) {
 	}
 	for i, e := range evs {
 		tk := e.Payload["task"].(map[string]any)
-		if tk["id"] != x.ID || e.Payload["actorId"] != w.member.ID || e.Payload["pageId"] != tl || e.Payload["driveId"] != w.drive {
+		if tk["id"] != x.ID || e.Payload["actorId"] != w.Member.ID || e.Payload["pageId"] != tl || e.Payload["driveId"] != w.Drive {
 			t.Fatalf("event %d: %v", i, e.Payload)
 		}
 	}
@@ -250,54 +250,54 @@ func TestStatusTransitions(t *testing.T) {
 }
 
 func TestAssigneeAndClearing(t *testing.T) {
-	w := newWorld(t)
-	env := w.env
-	tl := w.page(t, "TASK_LIST", "people")
-	x := create(t, env, w.member, tl, map[string]any{"title": "x", "description": "d", "dueDate": "2031-05-01T09:30:00.123456Z"})
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	tl := w.Page("TASK_LIST", "people")
+	x := create(t, env, w.Member, tl, map[string]any{"title": "x", "description": "d", "dueDate": "2031-05-01T09:30:00.123456Z"})
 	if *x.DueDate != "2031-05-01T09:30:00.123Z" {
 		t.Fatalf("due date kept to the millisecond in UTC: %v", *x.DueDate)
 	}
 
 	// Outsiders and unknown users cannot be assigned; viewers can (they may view the page).
-	for _, id := range []string{w.outsider.ID, "nobody", modules.NewID(), ""} {
-		r := env.Do("PATCH", path(tl, "/", x.ID), w.member.Token, map[string]any{"assigneeId": id}).Expect(400)
+	for _, id := range []string{w.Outsider.ID, "nobody", modules.NewID(), ""} {
+		r := env.Do("PATCH", path(tl, "/", x.ID), w.Member.Token, map[string]any{"assigneeId": id}).Expect(400)
 		if !strings.Contains(string(r.Body), "assigneeId") {
 			t.Fatalf("error should name assigneeId: %s", r.Body)
 		}
-		env.Do("POST", path(tl), w.member.Token, map[string]any{"title": "y", "assigneeId": id}).Expect(400)
+		env.Do("POST", path(tl), w.Member.Token, map[string]any{"title": "y", "assigneeId": id}).Expect(400)
 	}
-	a := patch(t, env, w.member, tl, x.ID, map[string]any{"assigneeId": w.viewer.ID})
-	if a.AssigneeID == nil || *a.AssigneeID != w.viewer.ID || a.Assignee == nil || a.Assignee.ID != w.viewer.ID {
+	a := patch(t, env, w.Member, tl, x.ID, map[string]any{"assigneeId": w.Viewer.ID})
+	if a.AssigneeID == nil || *a.AssigneeID != w.Viewer.ID || a.Assignee == nil || a.Assignee.ID != w.Viewer.ID {
 		t.Fatalf("assigned: %+v", a)
 	}
 	// A user with an explicit grant on the page may be assigned too.
-	grant(t, env, w.owner, tl, w.outsider, true, false)
-	patch(t, env, w.member, tl, x.ID, map[string]any{"assigneeId": w.outsider.ID})
+	env.Grant(w.Owner, tl, w.Outsider, true, false, false, false)
+	patch(t, env, w.Member, tl, x.ID, map[string]any{"assigneeId": w.Outsider.ID})
 
 	// Null unassigns and clears; absent fields stay.
-	cleared := patch(t, env, w.member, tl, x.ID, map[string]any{"assigneeId": nil, "dueDate": nil, "description": nil})
+	cleared := patch(t, env, w.Member, tl, x.ID, map[string]any{"assigneeId": nil, "dueDate": nil, "description": nil})
 	if cleared.AssigneeID != nil || cleared.Assignee != nil || cleared.DueDate != nil || cleared.Description != "" || cleared.Title != "x" {
 		t.Fatalf("cleared: %+v", cleared)
 	}
-	set := patch(t, env, w.member, tl, x.ID, map[string]any{"dueDate": "2032-02-29T00:00:00Z", "priority": "high", "title": "renamed"})
+	set := patch(t, env, w.Member, tl, x.ID, map[string]any{"dueDate": "2032-02-29T00:00:00Z", "priority": "high", "title": "renamed"})
 	if *set.DueDate != "2032-02-29T00:00:00.000Z" || set.Priority != "high" || set.Title != "renamed" || set.AssigneeID != nil {
 		t.Fatalf("set: %+v", set)
 	}
 
 	// On a private page, a member who cannot see it cannot be assigned.
-	priv := w.page(t, "TASK_LIST", "secret")
-	env.Do("PATCH", "/api/pages/"+priv, w.owner.Token, map[string]any{"isPrivate": true}).Expect(200)
-	env.Do("POST", path(priv), w.owner.Token, map[string]any{"title": "y", "assigneeId": w.member.ID}).Expect(400)
-	create(t, env, w.owner, priv, map[string]any{"title": "y", "assigneeId": w.admin.ID})
+	priv := w.Page("TASK_LIST", "secret")
+	env.Do("PATCH", "/api/pages/"+priv, w.Owner.Token, map[string]any{"isPrivate": true}).Expect(200)
+	env.Do("POST", path(priv), w.Owner.Token, map[string]any{"title": "y", "assigneeId": w.Member.ID}).Expect(400)
+	create(t, env, w.Owner, priv, map[string]any{"title": "y", "assigneeId": w.Admin.ID})
 }
 
 func TestValidation(t *testing.T) {
-	w := newWorld(t)
-	env := w.env
-	tl := w.page(t, "TASK_LIST", "v")
-	other := w.page(t, "TASK_LIST", "other")
-	x := create(t, env, w.member, tl, map[string]any{"title": "x"})
-	y := create(t, env, w.member, other, map[string]any{"title": "y"})
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	tl := w.Page("TASK_LIST", "v")
+	other := w.Page("TASK_LIST", "other")
+	x := create(t, env, w.Member, tl, map[string]any{"title": "x"})
+	y := create(t, env, w.Member, other, map[string]any{"title": "y"})
 	tp := path(tl, "/", x.ID)
 	cur := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
@@ -351,7 +351,7 @@ func TestValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := env.Do(c.method, c.path, w.member.Token, c.body).Expect(c.want)
+			r := env.Do(c.method, c.path, w.Member.Token, c.body).Expect(c.want)
 			if r.ErrorCode() == "" || strings.Contains(string(r.Body), "internal") {
 				t.Fatalf("error body: %s", r.Body)
 			}
@@ -361,22 +361,22 @@ func TestValidation(t *testing.T) {
 		})
 	}
 	// Nothing changed.
-	l := list(t, env, w.member, tl, "")
+	l := list(t, env, w.Member, tl, "")
 	if len(l.Items) != 1 || l.Items[0].Title != "x" || l.Items[0].UpdatedAt != x.UpdatedAt {
 		t.Fatalf("invalid requests changed state: %+v", l.Items)
 	}
 }
 
 func TestAccess(t *testing.T) {
-	w := newWorld(t)
-	env := w.env
-	tl := w.page(t, "TASK_LIST", "sprint")
-	x := create(t, env, w.member, tl, map[string]any{"title": "x"})
-	ch := w.page(t, "CHANNEL", "chat")
-	doc := w.page(t, "DOCUMENT", "doc")
-	gone := w.page(t, "TASK_LIST", "gone")
-	g := create(t, env, w.member, gone, map[string]any{"title": "g"})
-	trash(t, env, w.owner, gone)
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	tl := w.Page("TASK_LIST", "sprint")
+	x := create(t, env, w.Member, tl, map[string]any{"title": "x"})
+	ch := w.Page("CHANNEL", "chat")
+	doc := w.Page("DOCUMENT", "doc")
+	gone := w.Page("TASK_LIST", "gone")
+	g := create(t, env, w.Member, gone, map[string]any{"title": "g"})
+	env.Trash(w.Owner, gone)
 	tp := path(tl, "/", x.ID)
 
 	cases := []struct {
@@ -386,22 +386,22 @@ func TestAccess(t *testing.T) {
 		body         any
 		want         int
 	}{
-		{"viewer lists", w.viewer, "GET", path(tl), nil, 200},
-		{"viewer cannot create", w.viewer, "POST", path(tl), map[string]any{"title": "v"}, 403},
-		{"viewer cannot update", w.viewer, "PATCH", tp, map[string]any{"status": "done"}, 403},
-		{"viewer cannot delete", w.viewer, "DELETE", tp, nil, 403},
-		{"outsider cannot list", w.outsider, "GET", path(tl), nil, 404},
-		{"outsider cannot create", w.outsider, "POST", path(tl), map[string]any{"title": "o"}, 404},
-		{"outsider cannot update", w.outsider, "PATCH", tp, map[string]any{"status": "done"}, 404},
-		{"outsider cannot delete", w.outsider, "DELETE", tp, nil, 404},
-		{"channel", w.owner, "GET", path(ch), nil, 404},
-		{"document", w.owner, "POST", path(doc), map[string]any{"title": "d"}, 404},
-		{"bogus page", w.owner, "GET", path("bogus"), nil, 404},
-		{"trashed list", w.owner, "GET", path(gone), nil, 404},
-		{"trashed update", w.owner, "PATCH", path(gone, "/", g.ID), map[string]any{"title": "z"}, 404},
+		{"viewer lists", w.Viewer, "GET", path(tl), nil, 200},
+		{"viewer cannot create", w.Viewer, "POST", path(tl), map[string]any{"title": "v"}, 403},
+		{"viewer cannot update", w.Viewer, "PATCH", tp, map[string]any{"status": "done"}, 403},
+		{"viewer cannot delete", w.Viewer, "DELETE", tp, nil, 403},
+		{"outsider cannot list", w.Outsider, "GET", path(tl), nil, 404},
+		{"outsider cannot create", w.Outsider, "POST", path(tl), map[string]any{"title": "o"}, 404},
+		{"outsider cannot update", w.Outsider, "PATCH", tp, map[string]any{"status": "done"}, 404},
+		{"outsider cannot delete", w.Outsider, "DELETE", tp, nil, 404},
+		{"channel", w.Owner, "GET", path(ch), nil, 404},
+		{"document", w.Owner, "POST", path(doc), map[string]any{"title": "d"}, 404},
+		{"bogus page", w.Owner, "GET", path("bogus"), nil, 404},
+		{"trashed list", w.Owner, "GET", path(gone), nil, 404},
+		{"trashed update", w.Owner, "PATCH", path(gone, "/", g.ID), map[string]any{"title": "z"}, 404},
 		{"no token", apptest.User{}, "POST", path(tl), map[string]any{"title": "n"}, 401},
-		{"member updates", w.member, "PATCH", tp, map[string]any{"priority": "low"}, 200},
-		{"admin updates", w.admin, "PATCH", tp, map[string]any{"priority": "medium"}, 200},
+		{"member updates", w.Member, "PATCH", tp, map[string]any{"priority": "low"}, 200},
+		{"admin updates", w.Admin, "PATCH", tp, map[string]any{"priority": "medium"}, 200},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -412,37 +412,37 @@ func TestAccess(t *testing.T) {
 			}
 		})
 	}
-	if r := env.Do("GET", path(ch), w.owner.Token, nil); !strings.Contains(string(r.Body), "not a task list") {
+	if r := env.Do("GET", path(ch), w.Owner.Token, nil); !strings.Contains(string(r.Body), "not a task list") {
 		t.Fatalf("a non-task-list page should say so: %s", r.Body)
 	}
 	// A view-only grant reads but does not write.
-	grant(t, env, w.owner, tl, w.outsider, true, false)
-	env.Do("GET", path(tl), w.outsider.Token, nil).Expect(200)
-	env.Do("POST", path(tl), w.outsider.Token, map[string]any{"title": "o"}).Expect(403)
+	env.Grant(w.Owner, tl, w.Outsider, true, false, false, false)
+	env.Do("GET", path(tl), w.Outsider.Token, nil).Expect(200)
+	env.Do("POST", path(tl), w.Outsider.Token, map[string]any{"title": "o"}).Expect(403)
 }
 
 func TestDeleteAndEvents(t *testing.T) {
-	w := newWorld(t)
-	env := w.env
-	tl := w.page(t, "TASK_LIST", "sprint")
-	after := latestEvent(t, env)
-	x := create(t, env, w.member, tl, map[string]any{"title": "x", "assigneeId": w.admin.ID, "priority": "low"})
-	env.Do("DELETE", path(tl, "/", x.ID), w.admin.Token, nil).Expect(204)
-	env.Do("DELETE", path(tl, "/", x.ID), w.admin.Token, nil).Expect(404)
-	env.Do("PATCH", path(tl, "/", x.ID), w.admin.Token, map[string]any{"title": "y"}).Expect(404)
-	if l := list(t, env, w.member, tl, ""); len(l.Items) != 0 {
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	tl := w.Page("TASK_LIST", "sprint")
+	after := env.LatestEvent()
+	x := create(t, env, w.Member, tl, map[string]any{"title": "x", "assigneeId": w.Admin.ID, "priority": "low"})
+	env.Do("DELETE", path(tl, "/", x.ID), w.Admin.Token, nil).Expect(204)
+	env.Do("DELETE", path(tl, "/", x.ID), w.Admin.Token, nil).Expect(404)
+	env.Do("PATCH", path(tl, "/", x.ID), w.Admin.Token, map[string]any{"title": "y"}).Expect(404)
+	if l := list(t, env, w.Member, tl, ""); len(l.Items) != 0 {
 		t.Fatalf("deleted task listed: %+v", l.Items)
 	}
 
-	evs := eventsAfter(t, env, w.viewer, after, "task_created", "task_updated", "task_completed", "task_deleted")
+	evs := env.EventsAfter(w.Viewer, after, "task_created", "task_updated", "task_completed", "task_deleted")
 	if len(evs) != 2 || evs[0].Type != "task_created" || evs[1].Type != "task_deleted" {
 		t.Fatalf("events: %+v", evs)
 	}
-	for i, actor := range []string{w.member.ID, w.admin.ID} {
+	for i, actor := range []string{w.Member.ID, w.Admin.ID} {
 		p := evs[i].Payload
 		tk, _ := p["task"].(map[string]any)
 		as, _ := tk["assignee"].(map[string]any)
-		if p["eventId"] != evs[i].EventID || p["pageId"] != tl || p["driveId"] != w.drive || p["actorId"] != actor ||
+		if p["eventId"] != evs[i].EventID || p["pageId"] != tl || p["driveId"] != w.Drive || p["actorId"] != actor ||
 			p["at"] == nil || tk["id"] != x.ID || tk["title"] != "x" || tk["priority"] != "low" || as["name"] != "Adam Admin" {
 			t.Fatalf("event %d payload: %v", i, p)
 		}
@@ -451,10 +451,10 @@ func TestDeleteAndEvents(t *testing.T) {
 	if err := env.App.DB().Raw("SELECT rooms FROM events WHERE type = 'task_deleted'").Scan(&rooms).Error; err != nil || len(rooms) != 1 {
 		t.Fatalf("rooms: %v %v", rooms, err)
 	}
-	if rooms[0] != fmt.Sprintf(`["page:%s","drive:%s"]`, tl, w.drive) {
+	if rooms[0] != fmt.Sprintf(`["page:%s","drive:%s"]`, tl, w.Drive) {
 		t.Fatalf("rooms %s", rooms[0])
 	}
-	if evs := eventsAfter(t, env, w.outsider, after, "task_created", "task_deleted"); len(evs) != 0 {
+	if evs := env.EventsAfter(w.Outsider, after, "task_created", "task_deleted"); len(evs) != 0 {
 		t.Fatalf("outsider sees task events: %+v", evs)
 	}
 }

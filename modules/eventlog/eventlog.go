@@ -60,6 +60,16 @@ type Draft struct {
 	Data map[string]any
 }
 
+// PageDraft is the event of a write on a page or its content, addressed to the rooms of the page
+// and of its drive, so that both the page's viewers and the drive's tree see it.
+func PageDraft(typ, actorID, driveID, pageID string, data map[string]any) Draft {
+	return Draft{
+		Type: typ, DriveID: driveID, PageID: pageID, ActorID: actorID,
+		Rooms: []string{modules.PageRoom(pageID), modules.DriveRoom(driveID)},
+		Data:  data,
+	}
+}
+
 // Publisher receives events after they commit. Publish is called in log order, one call at a
 // time per Log, and must not block: it hands the events on and returns.
 type Publisher interface {
