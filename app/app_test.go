@@ -142,3 +142,45 @@ func TestBogusIDsAreNotFound(t *testing.T) {
 		}
 	}
 }
+
+func TestBadQueryValuesAreRefused(t *testing.T) {
+	env := apptest.Start(t)
+	w := env.NewWorld()
+	ch := w.Page("CHANNEL", "chat")
+	tl := w.Page("TASK_LIST", "todo")
+	for _, path := range []string{
+		"/api/pages/" + ch + "/messages?parentId=%00",
+		"/api/pages/" + ch + "/messages?cursor=%ff",
+		"/api/pages/" + tl + "/tasks?assigneeId=a%00b",
+		"/api/events?after=%00",
+	} {
+		r := env.Do("GET", path, w.Owner.Token, nil)
+		if r.Status != 400 {
+			t.Errorf("%s: %d %s", path, r.Status, r.Body)
+		}
+	}
+}
+
+func TestEventsCursorBounds(t *testing.T) {
+	env := apptest.Start(t)
+	u := env.Signup("Ev")
+	env.CreateDrive(u, "d")
+	var list struct{ LatestEventID string }
+	env.Do("GET", "/api/events", u.Token, nil).Expect(200).JSON(&list)
+	if list.LatestEventID == "" || list.LatestEventID == "0" {
+		t.Fatalf("latestEventId %q", list.LatestEventID)
+	}
+	env.Do("GET", "/api/events?after=999999", u.Token, nil).Expect(400)
+}
+
+func TestUserDeletedReachesDriveMembersFeed(t *testing.T) {
+	env := apptest.Start(t)
+	w := env.NewWorld()
+	env.Do("DELETE", "/api/auth/me", w.Member.Token, map[string]string{"password": "correct horse"}).Expect(204)
+	if evs := env.EventsAfter(w.Owner, "0", "user_deleted"); len(evs) != 1 {
+		t.Fatalf("owner's feed has %d user_deleted events", len(evs))
+	}
+	if evs := env.EventsAfter(w.Outsider, "0", "user_deleted"); len(evs) != 0 {
+		t.Fatalf("an outsider sees %d user_deleted events", len(evs))
+	}
+}

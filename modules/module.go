@@ -1,6 +1,8 @@
 package modules
 
 import (
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -32,6 +34,15 @@ func validParams(next echo.HandlerFunc) echo.HandlerFunc {
 		for _, v := range c.ParamValues() {
 			if !ValidID(v) {
 				return E(KindNotFound, "not found")
+			}
+		}
+		// Query values reach queries too (filters, cursors): no invalid UTF-8 or NUL, which
+		// PostgreSQL refuses in a text parameter.
+		for name, values := range c.QueryParams() {
+			for _, v := range values {
+				if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 || len(v) > 4096 {
+					return Invalid("query parameter "+strconv.Quote(name)+" is not valid text", nil)
+				}
 			}
 		}
 		return next(c)

@@ -65,7 +65,7 @@ func jsonError(err error) error {
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {
-			return Invalid(fmt.Sprintf("request body must be a JSON %s", jsonKind(typ.Type.Kind().String())), nil)
+			return Invalid(fmt.Sprintf("request body must be %s", jsonKind(typ.Type.Kind().String())), nil)
 		}
 		return Invalid(fmt.Sprintf("field %q has the wrong type", field),
 			map[string]any{"fields": map[string]string{field: "must be " + jsonKind(typ.Type.Kind().String())}})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/pagespace/pagespace/modules"
@@ -54,6 +55,19 @@ func (v *Visibility) CanSee(ctx context.Context, e eventlog.Event) (bool, error)
 		}
 	}
 	if e.DriveID == nil {
+		// Events about no single drive (user_deleted) are addressed to drive rooms: members of any
+		// of those drives may see them, as their sockets do.
+		for _, room := range e.RoomList() {
+			if driveID, ok := strings.CutPrefix(room, "drive:"); ok {
+				d, err := v.drive(ctx, driveID)
+				if err != nil {
+					return false, err
+				}
+				if d.Role != NoRole {
+					return true, nil
+				}
+			}
+		}
 		return false, nil
 	}
 	d, err := v.drive(ctx, *e.DriveID)
@@ -96,6 +110,8 @@ type eventList struct {
 	NextCursor *string     `json:"nextCursor"`
 	// LastEventID is the last event id read, seen or not: poll again with after=lastEventId.
 	LastEventID string `json:"lastEventId"`
+	// LatestEventID is the newest event id in the log, seen or not.
+	LatestEventID string `json:"latestEventId"`
 }
 
 func (h *EventsHandler) list(c echo.Context) error {
@@ -115,12 +131,20 @@ func (h *EventsHandler) list(c echo.Context) error {
 			return modules.Invalid("after must be an eventId (a decimal number)", nil)
 		}
 	}
+	latest, err := h.log.Latest(ctx)
+	if err != nil {
+		return err
+	}
+	if after > latest && latest > 0 {
+		return modules.Invalid("after is beyond the newest event", map[string]any{"latestEventId": strconv.FormatInt(latest, 10)})
+	}
 	if after > 0 {
 		oldest, err := h.log.Oldest(ctx)
 		if err != nil {
 			return err
 		}
-		if oldest > after+1 {
+		// An empty log with after > 0 means everything was pruned (ids are never reused).
+		if oldest > after+1 || (oldest == 0 && latest == 0) {
 			return (&modules.Error{Kind: modules.KindConflict, Code: "events_expired",
 				Message: "events after this id are past retention; refetch state over REST"}).
 				WithDetails(map[string]any{"oldestEventId": strconv.FormatInt(oldest, 10)})
@@ -153,10 +177,10 @@ func (h *EventsHandler) list(c echo.Context) error {
 		}
 	}
 	out.LastEventID = strconv.FormatInt(cursor, 10)
-	latest, err := h.log.Latest(ctx)
-	if err != nil {
-		return err
+	if cursor > latest { // committed while we read
+		latest = cursor
 	}
+	out.LatestEventID = strconv.FormatInt(latest, 10)
 	if cursor < latest {
 		next := out.LastEventID
 		out.NextCursor = &next
