@@ -115,7 +115,8 @@ type GrantInput struct {
 // PutGrant creates or replaces userID's grant on a page. The caller needs canShare; a caller
 // who does not manage the drive can neither grant nor overwrite rights they do not hold, nor
 // outlast their own expiring access. Any right implies canView, which is stored as true.
-func (s *Service) PutGrant(ctx context.Context, actorID, pageID, userID string, in GrantInput) (GrantInfo, error) {
+// It reports whether the grant was created (rather than replaced).
+func (s *Service) PutGrant(ctx context.Context, actorID, pageID, userID string, in GrantInput) (GrantInfo, bool, error) {
 	var v modules.Validator
 	for _, f := range []struct {
 		name string
@@ -131,12 +132,13 @@ func (s *Service) PutGrant(ctx context.Context, actorID, pageID, userID string, 
 		expires = &t
 	}
 	if err := v.Err(); err != nil {
-		return GrantInfo{}, err
+		return GrantInfo{}, false, err
 	}
 	want := Access{Edit: *in.CanEdit, Share: *in.CanShare, Delete: *in.CanDelete}
 	want.View = *in.CanView || want.Edit || want.Share || want.Delete
 
 	var out GrantInfo
+	created := false
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		pa, err := s.sharePage(ctx, tx, actorID, pageID, true)
 		if err != nil {
@@ -169,6 +171,7 @@ func (s *Service) PutGrant(ctx context.Context, actorID, pageID, userID string, 
 		if prev != nil {
 			g.CreatedAt = prev.CreatedAt
 		}
+		created = prev == nil
 		err = tx.Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "page_id"}, {Name: "user_id"}},
 			DoUpdates: clause.AssignmentColumns([]string{"can_view", "can_edit", "can_share", "can_delete", "expires_at", "granted_by", "updated_at"}),
@@ -187,9 +190,9 @@ func (s *Service) PutGrant(ctx context.Context, actorID, pageID, userID string, 
 			[]string{modules.PageRoom(pageID), modules.DriveRoom(pa.DriveID), modules.UserRoom(userID)}, payload)
 	})
 	if err != nil {
-		return GrantInfo{}, wrap("put grant", err)
+		return GrantInfo{}, false, wrap("put grant", err)
 	}
-	return out, nil
+	return out, created, nil
 }
 
 // narrows reports whether replacing prev (nil: none) by g may take access away from its holder.

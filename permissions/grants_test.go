@@ -36,7 +36,7 @@ func TestPutGrant(t *testing.T) {
 	private := insertPage(t, env, c.Drive, root, true)
 
 	// A grant to a non-member shares one page and makes the drive visible to them.
-	r := env.Do("PUT", grantPath(private, c.Outsider), c.Owner.Token, rights(true, false, false, false)).Expect(200)
+	r := env.Do("PUT", grantPath(private, c.Outsider), c.Owner.Token, rights(true, false, false, false)).Expect(201)
 	var g grantItem
 	r.JSON(&g)
 	if g.PageID != private || g.UserID != c.Outsider.ID || g.Email != c.Outsider.Email || g.Name != "Otto Outsider" ||
@@ -63,7 +63,7 @@ func TestPutGrant(t *testing.T) {
 	future := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
 	body := rights(true, false, false, false)
 	body["expiresAt"] = future.Format(time.RFC3339Nano)
-	r = env.Do("PUT", grantPath(private, c.Viewer), c.Owner.Token, body).Expect(200)
+	r = env.Do("PUT", grantPath(private, c.Viewer), c.Owner.Token, body).Expect(201)
 	r.JSON(&g)
 	if g.ExpiresAt == nil || *g.ExpiresAt != future.Format(modules.TimeLayout) {
 		t.Fatalf("expiresAt not kept: %s", r.Body)
@@ -88,8 +88,8 @@ func TestPutGrant(t *testing.T) {
 		{"page the caller sees without canShare", "PUT", grantPath(root, c.Viewer), c.Member.Token, rights(true, false, false, false), 403},
 		{"viewer without canShare", "PUT", grantPath(root, c.Member), c.Viewer.Token, rights(true, false, false, false), 403},
 		{"outsider on a page they cannot see", "PUT", grantPath(root, c.Member), c.Outsider.Token, rights(true, false, false, false), 404},
-		{"null expiry is none", "PUT", p, c.Owner.Token, nullExpiry, 200},
-		{"deny-all grant", "PUT", grantPath(root, c.Viewer), c.Admin.Token, rights(false, false, false, false), 200},
+		{"null expiry is none", "PUT", p, c.Owner.Token, nullExpiry, 201},
+		{"deny-all grant", "PUT", grantPath(root, c.Viewer), c.Admin.Token, rights(false, false, false, false), 201},
 	}
 	calls = append(calls, badBodies("PUT", p, c.Owner.Token)...)
 	runCalls(t, env, calls)
@@ -105,7 +105,7 @@ func TestSharerCannotEscalate(t *testing.T) {
 	env.Grant(c.Owner, page, editor, true, true, false, false)
 
 	runCalls(t, env, []call{
-		{"shares what they hold", "PUT", grantPath(page, friend), sharer.Token, rights(true, false, true, false), 200},
+		{"shares what they hold", "PUT", grantPath(page, friend), sharer.Token, rights(true, false, true, false), 201},
 		{"cannot grant edit", "PUT", grantPath(page, friend), sharer.Token, rights(true, true, false, false), 403},
 		{"cannot grant delete", "PUT", grantPath(page, c.Member), sharer.Token, rights(false, false, false, true), 403},
 		{"cannot rewrite a stronger grant", "PUT", grantPath(page, editor), sharer.Token, rights(true, false, false, false), 403},
@@ -126,7 +126,7 @@ func TestSharerCannotEscalate(t *testing.T) {
 	runCalls(t, env, []call{
 		{"no expiry", "PUT", grantPath(page, friend), sharer.Token, rights(true, false, false, false), 403},
 		{"expiry after theirs", "PUT", grantPath(page, friend), sharer.Token, later, 403},
-		{"expiry before theirs", "PUT", grantPath(page, friend), sharer.Token, sooner, 200},
+		{"expiry before theirs", "PUT", grantPath(page, friend), sharer.Token, sooner, 201},
 	})
 	// Once the sharer's grant expires they see nothing.
 	expireGrant(t, env, page, sharer.ID)

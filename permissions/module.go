@@ -208,9 +208,12 @@ func (h *Handler) putGrant(c echo.Context) error {
 	if err := modules.Bind(c, &in); err != nil {
 		return err
 	}
-	g, err := h.svc.PutGrant(ctx, modules.UserID(ctx), pageID, userID, in)
+	g, created, err := h.svc.PutGrant(ctx, modules.UserID(ctx), pageID, userID, in)
 	if err != nil {
 		return err
+	}
+	if created {
+		return c.JSON(http.StatusCreated, g)
 	}
 	return c.JSON(http.StatusOK, g)
 }

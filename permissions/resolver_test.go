@@ -137,7 +137,7 @@ func TestResolverBasics(t *testing.T) {
 	until := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
 	body := rights(true, false, false, false)
 	body["expiresAt"] = until.Format(time.RFC3339Nano)
-	env.Do("PUT", grantPath(page, c.Outsider), c.Owner.Token, body).Expect(200)
+	env.Do("PUT", grantPath(page, c.Outsider), c.Owner.Token, body).Expect(201)
 	pa, err := r.Page(ctx, c.Outsider.ID, page)
 	if err != nil || pa.Until == nil || !pa.Until.Equal(until) || !pa.View {
 		t.Fatalf("expiring grant: %+v, %v", pa, err)

@@ -64,6 +64,11 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 		}
 		return unauthorized(code)
 	}
+	if !exp.After(time.Now()) {
+		// The verifier's leeway is for clock skew between processes; a socket would be cut at
+		// exp at once, so refuse it now with the code that tells the client to refresh.
+		return unauthorized("token_expired")
+	}
 	name, err := b.userName(context.Background(), id.UserID)
 	if err != nil {
 		return unauthorized("invalid_token") // the user is gone
@@ -172,14 +177,17 @@ func (c *client) armExpiry(b *Broker) {
 	}
 	exp := c.expires
 	until := time.Until(exp)
-	c.expTimers[0] = time.AfterFunc(max(0, until-b.cfg.AuthExpiringLead), func() {
-		_ = c.s.Emit("auth_expiring", map[string]any{"expiresAt": modules.Time(exp)})
-	})
+	// Both timers may fire at once for a short-lived token; once makes sure auth_expiring is
+	// always sent, and sent first.
+	var once sync.Once
+	warn := func() { once.Do(func() { _ = c.s.Emit("auth_expiring", map[string]any{"expiresAt": modules.Time(exp)}) }) }
+	c.expTimers[0] = time.AfterFunc(max(0, until-b.cfg.AuthExpiringLead), warn)
 	c.expTimers[1] = time.AfterFunc(max(0, until), func() {
 		c.mu.Lock()
 		still := c.expires.Equal(exp)
 		c.mu.Unlock()
 		if still {
+			warn()
 			_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": "token_expired"})
 			c.s.Disconnect(false)
 		}

@@ -398,6 +398,15 @@ func (b *Broker) visible(ctx context.Context, userID string, e eventlog.Event, r
 		}
 	}
 	if e.DriveID == nil {
+		// An event about several drives (user_deleted) is for the members of the drives whose
+		// rooms it names.
+		for _, r := range rooms {
+			if driveID, ok := strings.CutPrefix(r, "drive:"); ok {
+				if v, err := b.view(ctx, userID, driveID); err == nil && v.Role != permissions.NoRole {
+					return true
+				}
+			}
+		}
 		return false
 	}
 	v, err := b.view(ctx, userID, *e.DriveID)

@@ -51,7 +51,7 @@ func TestConnectAuth(t *testing.T) {
 }
 
 func TestExpiredTokenRefused(t *testing.T) {
-	r := start(t, func(c *app.Config) { c.AccessTokenTTL = time.Second })
+	r := start(t, func(c *app.Config) { c.AccessTokenTTL = 3 * time.Second })
 	u := r.Signup("Exp")
 	// A token that expires while connected: auth_expiring, then a disconnect the client can act on.
 	s := r.dial(u)
@@ -521,7 +521,7 @@ func TestGrantExpiryRevokes(t *testing.T) {
 	p := r.CreatePage(owner, d, "DOCUMENT", "Shared for a moment", "")
 	exp := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339Nano)
 	r.Do("PUT", "/api/pages/"+p+"/permissions/"+guest.ID, owner.Token,
-		map[string]any{"canView": true, "canEdit": false, "canShare": false, "canDelete": false, "expiresAt": exp}).Expect(200)
+		map[string]any{"canView": true, "canEdit": false, "canShare": false, "canDelete": false, "expiresAt": exp}).Expect(201)
 	g := r.dial(guest)
 	g.join(p)
 	// Nothing is written when a grant expires, yet the socket must leave the room.

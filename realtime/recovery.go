@@ -130,10 +130,18 @@ func (b *Broker) replay(ctx context.Context, c *client, from, oldest int64, room
 	sort.Strings(names)
 	for _, room := range names {
 		drive := rooms[room]
-		if ok, err := b.canJoin(ctx, c, room, drive); err == nil && ok {
+		ok, err := b.canJoin(ctx, c, room, drive)
+		if err == nil && ok {
 			if b.track(c, room, drive) != nil {
 				break
 			}
+			continue
+		}
+		if err == nil || isNotFound(err) {
+			// Lost while away: say so, as a connected socket would have been told, so that the
+			// client does not wait for a room that stays silent.
+			_ = c.s.Emit("access_revoked", map[string]any{"room": room, "reason": "permission_changed"})
+			b.metrics.kicks.Add(1)
 		}
 	}
 	inRooms := map[string]bool{modules.UserRoom(c.userID): true}

@@ -43,8 +43,11 @@ func (e *Env) CreatePage(u User, driveID, typ, title, parentID string) string {
 // Grant puts an explicit grant for grantee on the page, acting as u.
 func (e *Env) Grant(u User, pageID string, grantee User, view, edit, share, del bool) {
 	e.T.Helper()
-	e.Do("PUT", "/api/pages/"+pageID+"/permissions/"+grantee.ID, u.Token,
-		map[string]any{"canView": view, "canEdit": edit, "canShare": share, "canDelete": del}).Expect(200)
+	r := e.Do("PUT", "/api/pages/"+pageID+"/permissions/"+grantee.ID, u.Token,
+		map[string]any{"canView": view, "canEdit": edit, "canShare": share, "canDelete": del})
+	if r.Status != 200 && r.Status != 201 {
+		e.T.Fatalf("grant: status %d; body %s", r.Status, r.Body)
+	}
 }
 
 // World is a drive with one user of every role in it (owner, admin, member, viewer) and an
