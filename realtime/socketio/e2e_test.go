@@ -179,6 +179,10 @@ func TestE2EWebSocket(t *testing.T) {
 	c2 := dialWS(t, hs)
 	c2.send(`0{"token":"secret"}`)
 	c2.next()
+	// OnConnect (which joins "everyone") runs on c2's own goroutine, possibly after the CONNECT
+	// reply; an ack round trip on c2 orders it before the shout.
+	c2.send(`21["message-with-ack",1]`)
+	c2.next()
 	c.send(`2["shout","hi"]`)
 	expectPacket(t, c2.next(), socketio.PacketEvent, `["shouted","hi"]`)
 
