@@ -180,7 +180,9 @@ func (c *client) armExpiry(b *Broker) {
 	// Both timers may fire at once for a short-lived token; once makes sure auth_expiring is
 	// always sent, and sent first.
 	var once sync.Once
-	warn := func() { once.Do(func() { _ = c.s.Emit("auth_expiring", map[string]any{"expiresAt": modules.Time(exp)}) }) }
+	warn := func() {
+		once.Do(func() { _ = c.s.Emit("auth_expiring", map[string]any{"expiresAt": modules.Time(exp)}) })
+	}
 	c.expTimers[0] = time.AfterFunc(max(0, until-b.cfg.AuthExpiringLead), warn)
 	c.expTimers[1] = time.AfterFunc(max(0, until), func() {
 		c.mu.Lock()

@@ -151,7 +151,7 @@ func (b *Broker) dispatchLoop() {
 			for _, e := range batch {
 				if e.Type == expiryMarker {
 					b.mu.Lock()
-					b.reresolve(*e.DriveID, "permission_expired")
+					b.reresolve(*e.DriveID, "permission_expired", "", false)
 					dirty := b.takeDirty()
 					b.mu.Unlock()
 					b.saveSessions(dirty)
@@ -221,8 +221,8 @@ func (b *Broker) advance(id int64) {
 // handle applies and delivers one event, as one step against joins and recoveries.
 func (b *Broker) handle(e eventlog.Event) {
 	b.mu.Lock()
-	b.apply(e)
-	b.deliver(e)
+	also := b.apply(e)
+	b.deliver(e, also)
 	b.last = e.ID
 	dirty := b.takeDirty()
 	b.mu.Unlock()
@@ -276,8 +276,9 @@ func facts(e eventlog.Event) eventFacts {
 	return f
 }
 
-// apply enforces what e changes about access, before e itself is delivered. Caller holds b.mu.
-func (b *Broker) apply(e eventlog.Event) {
+// apply enforces what e changes about access, before e itself is delivered. It returns users
+// who may receive e although they can no longer see its page. Caller holds b.mu.
+func (b *Broker) apply(e eventlog.Event) map[string]bool {
 	switch e.Type {
 	case "session_ended":
 		f := facts(e)
@@ -290,17 +291,17 @@ func (b *Broker) apply(e eventlog.Event) {
 				c.s.Disconnect(false)
 			}
 		}
-		return
+		return nil
 	case "user_deleted":
 		f := facts(e)
 		for c := range b.clients[f.UserID] {
 			_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": "user_deleted"})
 			c.s.Disconnect(false)
 		}
-		return
+		return nil
 	}
 	if e.DriveID == nil {
-		return
+		return nil
 	}
 	reason, changes := accessChanging[e.Type]
 	if !changes && e.Type == "page_updated" {
@@ -314,23 +315,40 @@ func (b *Broker) apply(e eventlog.Event) {
 		}
 	}
 	if changes {
-		b.reresolve(*e.DriveID, reason)
+		pageID := ""
+		if e.PageID != nil {
+			pageID = *e.PageID
+		}
+		lost := b.reresolve(*e.DriveID, reason, pageID, e.Type == "page_deleted")
+		if e.Type == "page_deleted" {
+			return lost // a page deleted for good is announced to those who could see it
+		}
 	}
+	return nil
 }
 
 // reresolve recomputes every connected user's view of the drive and removes sockets from the
 // rooms they may no longer be in. Caller holds b.mu.
-func (b *Broker) reresolve(driveID, reason string) {
+//
+// Sockets in the drive's room are also told about each page they could see and no longer can
+// (access_revoked for "page:<id>"), so that their page tree does not keep a stale entry. It
+// returns the users who could view pageID before and cannot now ("" for none): the event that
+// removed a page for good still reaches them.
+func (b *Broker) reresolve(driveID, reason, pageID string, announced bool) map[string]bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	users := map[string]bool{}
+	old := map[string]permissions.DriveView{}
 	for userID, drives := range b.cache {
 		if e := drives[driveID]; e != nil {
 			users[userID] = true
+			old[userID] = e.view
 			e.stop()
 			delete(drives, driveID)
 		}
 	}
+	lost := map[string]bool{}
+	told := map[*client]map[string]bool{} // rooms each socket was already told it lost
 	for c := range b.byDrive[driveID] {
 		users[c.userID] = true
 	}
@@ -348,17 +366,46 @@ func (b *Broker) reresolve(driveID, reason string) {
 				b.untrack(c, room, d)
 				b.metrics.kicks.Add(1)
 				_ = c.s.Emit("access_revoked", map[string]any{"room": room, "reason": reason})
+				if told[c] == nil {
+					told[c] = map[string]bool{}
+				}
+				told[c][room] = true
 				if pageID, isPage := strings.CutPrefix(room, "page:"); isPage {
 					b.presence.leave(c, pageID)
 				}
 				b.dirty[c] = struct{}{}
 			}
 		}
+		prev, had := old[userID]
+		if !had || failed {
+			continue
+		}
+		for id, pa := range prev.Pages {
+			if !pa.View || v.Pages[id].View {
+				continue
+			}
+			if id == pageID {
+				lost[userID] = true
+			}
+			if _, exists := v.Pages[id]; !exists && announced {
+				continue // deleted for good: the event itself tells them
+			}
+			room := modules.PageRoom(id)
+			for c := range b.clients[userID] {
+				c.mu.Lock()
+				_, inDrive := c.rooms[modules.DriveRoom(driveID)]
+				c.mu.Unlock()
+				if inDrive && !told[c][room] { // sockets in the page room were told above
+					_ = c.s.Emit("access_revoked", map[string]any{"room": room, "reason": reason})
+				}
+			}
+		}
 	}
+	return lost
 }
 
 // deliver emits e, encoded once, to the sockets of its rooms that may see it. Caller holds b.mu.
-func (b *Broker) deliver(e eventlog.Event) {
+func (b *Broker) deliver(e eventlog.Event, also map[string]bool) {
 	rooms := e.RoomList()
 	if len(rooms) == 0 {
 		return
@@ -377,7 +424,7 @@ func (b *Broker) deliver(e eventlog.Event) {
 			}
 			return v
 		}
-		v := b.visible(ctx, c.userID, e, rooms)
+		v := also[c.userID] || b.visible(ctx, c.userID, e, rooms)
 		decided[c.userID] = v
 		if v {
 			b.metrics.delivered.Add(1)

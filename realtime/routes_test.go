@@ -56,6 +56,10 @@ type routeCase struct {
 // role joined.
 func revoked(reason string) string { return "access_revoked/" + reason }
 
+// lost is the access_revoked a socket in the drive's room gets for the focus page it can no
+// longer see (so that its page tree drops the page).
+func lost(reason string) string { return "page_lost/" + reason }
+
 // TestWriteRoutesReachTheirRooms performs each write route of the API once and checks, for a
 // socket in every relevant position, exactly which events it received: the expected types in log
 // order, each with eventId equal to its offset and the right actorId, driveId and pageId, and
@@ -177,18 +181,18 @@ func TestWriteRoutesReachTheirRooms(t *testing.T) {
 			write: func(f *routeFix) {
 				f.r.Do("DELETE", "/api/pages/"+f.focus+"?permanent=true", f.owner().Token, nil).Expect(204)
 			},
-			// Known gap: once the page is gone for good nobody's access to it can be resolved, so
-			// the event reaches the drive's managers only (permissions.Visibility.CanSee's rule,
-			// which the broker follows); a MEMBER who saw the page in the tree is not told.
-			want: map[string][]string{roleAdmin: {"page_deleted"}, rolePage: {revoked("page_deleted")}},
+			// Everyone who could see the page until then is told, though nobody can resolve access
+			// to it any more; the socket that was in its room is also removed from it.
+			want: map[string][]string{roleAdmin: {"page_deleted"}, rolePage: {revoked("page_deleted")}, roleDrive: {"page_deleted"}},
 		},
 		{
 			name: "page made private",
 			write: func(f *routeFix) {
 				f.r.Do("PATCH", "/api/pages/"+f.focus, f.owner().Token, map[string]any{"isPrivate": true}).Expect(200)
 			},
-			// Members lose the page: the one in its room is told; none receives its update.
-			want: map[string][]string{roleAdmin: {"page_updated"}, rolePage: {revoked("page_private")}},
+			// Members lose the page: the one in its room leaves it, the one in the drive's room is
+			// told the page is gone from its tree; none receives its update.
+			want: map[string][]string{roleAdmin: {"page_updated"}, rolePage: {revoked("page_private")}, roleDrive: {lost("page_private")}},
 		},
 		{
 			name: "page moved under a private folder",
@@ -198,7 +202,7 @@ func TestWriteRoutesReachTheirRooms(t *testing.T) {
 			write: func(f *routeFix) {
 				f.r.Do("POST", "/api/pages/"+f.focus+"/move", f.owner().Token, map[string]any{"parentId": f.folder, "position": 1}).Expect(200)
 			},
-			want: map[string][]string{roleAdmin: {"page_moved"}, rolePage: {revoked("page_moved")}},
+			want: map[string][]string{roleAdmin: {"page_moved"}, rolePage: {revoked("page_moved")}, roleDrive: {lost("page_moved")}},
 		},
 		{
 			name: "message post", focusType: "CHANNEL",
@@ -410,7 +414,9 @@ func (f *routeFix) check(tc routeCase) {
 			if name == "access_revoked" {
 				p := payload(ev)
 				name = revoked(str(p["reason"]))
-				if p["room"] != f.rooms[role] {
+				if p["room"] == "page:"+f.focus && f.rooms[role] == "drive:"+f.drive {
+					name = lost(str(p["reason"]))
+				} else if p["room"] != f.rooms[role] {
 					t.Errorf("%s: access_revoked for room %v, want %q", role, p["room"], f.rooms[role])
 				}
 			}
