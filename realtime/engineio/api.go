@@ -61,13 +61,15 @@ type Server struct {
 	log *slog.Logger
 	m   *melody.Melody
 
+	wsBuffer int // capacity of melody's per-session channel
+
 	mu         sync.Mutex
 	closing    bool
 	conns      map[string]*Conn
 	transports map[*wsTransport]struct{}
 
 	open      atomic.Int64
-	wg        sync.WaitGroup // requests in flight, heartbeat goroutines, OnClose calls owed
+	wg        sync.WaitGroup // requests in flight, OnClose calls owed
 	closeOnce sync.Once
 }
 
@@ -151,8 +153,7 @@ type Conn struct {
 	id   string
 	req  *http.Request
 	done chan struct{} // closed when the connection closes
-	pong chan struct{} // a pong arrived (capacity 1)
-	wake chan struct{} // something for the pending GET to look at (capacity 1)
+	wake chan struct{} // something for the pending GET to look at (capacity 1); polling only
 	dmu  sync.Mutex    // serializes handler calls that come from transports
 
 	mu            sync.Mutex
@@ -170,6 +171,9 @@ type Conn struct {
 	busy          bool         // a handler call is running
 	closeNotified bool
 	linger        *time.Timer
+	hb            *time.Timer // heartbeat: next ping, or the deadline of the outstanding one
+	hbDue         time.Time   // when hb is due; earlier firings are stale
+	waitingPong   bool        // a ping is outstanding
 }
 
 // ID is the session id (sid).
@@ -191,11 +195,7 @@ func (c *Conn) Transport() string {
 //
 // Send keeps references to the Data slices: do not modify them afterwards.
 func (c *Conn) Send(msgs ...Message) error {
-	pkts := make([]Packet, len(msgs))
-	for i, m := range msgs {
-		pkts[i] = Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}
-	}
-	return c.send(pkts)
+	return c.sendMessages(msgs)
 }
 
 // Close closes the connection; OnClose is called with reason. Safe to call more than once.

@@ -34,40 +34,59 @@ func (c *Conn) signal() {
 }
 
 // send queues packets contiguously on the current transport: the polling queue (also while an
-// upgrade is being probed) or the WebSocket's melody buffer.
-func (c *Conn) send(pkts []Packet) error {
+// upgrade is being probed) or the WebSocket's outbound queue.
+func (c *Conn) send(pkts ...Packet) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return ErrClosed
 	}
+	var err error
 	if t := c.ws; t != nil {
-		var err error
-		for _, p := range pkts {
-			if err = t.write(p); err != nil {
-				break
-			}
-		}
-		c.mu.Unlock()
-		switch err {
-		case nil:
-			return nil
-		case errOverflow:
-			c.closeWith(ReasonQueueFull, closeAbort)
-		default:
-			c.closeWith(ReasonTransportClose, closeAbort)
-		}
-		return ErrClosed
+		err = t.writeAll(pkts)
+	} else if len(c.queue)+len(pkts) > c.srv.cfg.QueueSize {
+		err = errOverflow
+	} else {
+		c.queue = append(c.queue, pkts...)
+		c.signal()
 	}
-	if len(c.queue)+len(pkts) > c.srv.cfg.QueueSize {
-		c.mu.Unlock()
-		c.closeWith(ReasonQueueFull, closeAbort)
-		return ErrClosed
-	}
-	c.queue = append(c.queue, pkts...)
-	c.signal()
 	c.mu.Unlock()
-	return nil
+	return c.sendFailed(err)
+}
+
+// sendMessages is send for message packets, without an intermediate []Packet.
+func (c *Conn) sendMessages(msgs []Message) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	var err error
+	if t := c.ws; t != nil {
+		err = t.writeMessages(msgs)
+	} else if len(c.queue)+len(msgs) > c.srv.cfg.QueueSize {
+		err = errOverflow
+	} else {
+		for _, m := range msgs {
+			c.queue = append(c.queue, Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary})
+		}
+		c.signal()
+	}
+	c.mu.Unlock()
+	return c.sendFailed(err)
+}
+
+// sendFailed closes the connection after a failed send (never with c.mu held) and maps the error.
+func (c *Conn) sendFailed(err error) error {
+	switch err {
+	case nil:
+		return nil
+	case errOverflow:
+		c.closeWith(ReasonQueueFull, closeAbort)
+	default:
+		c.closeWith(ReasonTransportClose, closeAbort)
+	}
+	return ErrClosed
 }
 
 // closeWith closes the connection once. OnClose runs here, or, if a handler call is running, right
@@ -81,6 +100,9 @@ func (c *Conn) closeWith(reason string, mode closeMode) {
 	c.closed = true
 	c.reason = reason
 	close(c.done)
+	if c.hb != nil {
+		c.hb.Stop()
+	}
 	switch mode {
 	case closeAbort:
 		c.abortive = true
@@ -183,10 +205,7 @@ func (c *Conn) onPacket(p Packet) bool {
 	case PacketMessage:
 		c.deliver(Message{Binary: p.Binary, Data: p.Data})
 	case PacketPong:
-		select {
-		case c.pong <- struct{}{}:
-		default:
-		}
+		c.onPong()
 	case PacketClose:
 		c.closeWith(ReasonTransportClose, closeClient)
 	case PacketPing:
@@ -199,32 +218,48 @@ func (c *Conn) onPacket(p Packet) bool {
 	return true
 }
 
-// heartbeat pings every PingInterval and closes the connection when a pong is late.
+// The heartbeat is a timer per connection rather than a goroutine, so that an idle connection
+// costs no stack: the timer fires after PingInterval to send a ping, then after PingTimeout to
+// close the connection unless a pong re-armed it for the next ping (upstream's schedule).
+
+// startHeartbeat arms the first ping. c.mu must be held.
+func (c *Conn) startHeartbeat() {
+	d := c.srv.cfg.PingInterval
+	c.hbDue = time.Now().Add(d)
+	c.hb = time.AfterFunc(d, c.heartbeat)
+}
+
+// heartbeat runs when the heartbeat timer fires.
 func (c *Conn) heartbeat() {
-	defer c.srv.wg.Done()
 	cfg := c.srv.cfg
-	t := time.NewTimer(cfg.PingInterval)
-	defer t.Stop()
-	waiting := false
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-c.pong:
-			if waiting {
-				waiting = false
-				t.Reset(cfg.PingInterval)
-			}
-		case <-t.C:
-			if waiting {
-				c.closeWith(ReasonPingTimeout, closeError)
-				return
-			}
-			if c.send([]Packet{{Type: PacketPing}}) != nil {
-				return
-			}
-			waiting = true
-			t.Reset(cfg.PingTimeout)
-		}
+	c.mu.Lock()
+	// A firing that a Reset overtook (a pong re-armed the timer while this callback was being
+	// started) is stale: the re-armed firing follows.
+	if c.closed || time.Now().Before(c.hbDue) {
+		c.mu.Unlock()
+		return
 	}
+	if c.waitingPong {
+		c.mu.Unlock()
+		c.closeWith(ReasonPingTimeout, closeError)
+		return
+	}
+	c.waitingPong = true
+	c.hbDue = time.Now().Add(cfg.PingTimeout)
+	c.hb.Reset(cfg.PingTimeout)
+	c.mu.Unlock()
+	_ = c.send(Packet{Type: PacketPing})
+}
+
+// onPong re-arms the heartbeat for the next ping when a ping is outstanding; other pongs are
+// ignored.
+func (c *Conn) onPong() {
+	d := c.srv.cfg.PingInterval
+	c.mu.Lock()
+	if c.waitingPong && !c.closed {
+		c.waitingPong = false
+		c.hbDue = time.Now().Add(d)
+		c.hb.Reset(d)
+	}
+	c.mu.Unlock()
 }

@@ -699,3 +699,33 @@ func TestShutdown(t *testing.T) {
 		t.Fatalf("second Shutdown: %v", err)
 	}
 }
+
+// TestWebSocketBacklog queues far more than melody's small channel holds on a client that does
+// not read yet: everything arrives in order, then the close frame of a graceful Close.
+func TestWebSocketBacklog(t *testing.T) {
+	rec := newRecorder(t, false)
+	e := start(t, engineio.Config{QueueSize: 1000}, rec)
+	ws, _, err := e.dial(t, "EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read(t, ws) // open
+	c := rec.open(t)
+	const n = 900
+	for i := range n {
+		if err := c.Send(engineio.Message{Data: []byte(fmt.Sprint(i))}); err != nil {
+			t.Fatalf("Send %d: %v", i, err)
+		}
+	}
+	c.Close(engineio.ReasonForcedClose)
+	frames := readUntilClosed(t, ws)
+	if len(frames) != n {
+		t.Fatalf("got %d frames, want %d", len(frames), n)
+	}
+	for i, f := range frames {
+		if want := "4" + fmt.Sprint(i); f != want {
+			t.Fatalf("frame %d: %q, want %q", i, f, want)
+		}
+	}
+	rec.wantClose(t, engineio.ReasonForcedClose)
+}

@@ -191,7 +191,7 @@ func (s *Server) remove(c *Conn) {
 	}
 }
 
-// register makes c findable by its sid, counts it open and starts its heartbeat. t, if not nil, is
+// register makes c findable by its sid, counts it open and arms its heartbeat. t, if not nil, is
 // the WebSocket the session was opened on. It fails once the server is shutting down.
 func (s *Server) register(c *Conn, t *wsTransport) bool {
 	s.mu.Lock()
@@ -201,12 +201,12 @@ func (s *Server) register(c *Conn, t *wsTransport) bool {
 	}
 	s.conns[c.id] = c
 	s.open.Add(1)
-	s.wg.Add(2) // the heartbeat goroutine and the OnClose call
+	s.wg.Add(1) // the OnClose call
 	c.mu.Lock()
 	c.ws = t
+	c.startHeartbeat()
 	c.mu.Unlock()
 	s.mu.Unlock()
-	go c.heartbeat()
 	return true
 }
 
@@ -217,16 +217,19 @@ func newSID() string {
 }
 
 func (s *Server) newConn(r *http.Request, transport string) *Conn {
-	return &Conn{
+	c := &Conn{
 		srv:       s,
 		id:        newSID(),
 		req:       r.Clone(context.WithoutCancel(r.Context())),
 		done:      make(chan struct{}),
-		pong:      make(chan struct{}, 1),
-		wake:      make(chan struct{}, 1),
 		transport: transport,
 		busy:      true, // until OnOpen has returned
 	}
+	if transport == "polling" {
+		// Only long-polling GETs wait on wake; a session opened on WebSocket never has one.
+		c.wake = make(chan struct{}, 1)
+	}
+	return c
 }
 
 func (s *Server) openPacket(c *Conn, upgrades []string) Packet {

@@ -21,6 +21,11 @@ var (
 	errTransportClosed = errors.New("engineio: transport closed")
 )
 
+// melodyBuffer is the capacity of melody's per-session channel. melody allocates it up front for
+// every session, so it is kept small; what does not fit waits in the transport's backlog, which
+// grows on demand. Together they hold at most Config.QueueSize packets.
+const melodyBuffer = 16
+
 // wsTransport is one WebSocket: the active transport of a session, or a probe for an upgrade.
 // Its melody handlers (connect, message, disconnect) all run on the request's goroutine.
 type wsTransport struct {
@@ -30,20 +35,43 @@ type wsTransport struct {
 	sess     *melody.Session
 	overflow atomic.Bool // melody reported a full buffer
 
+	// The outbound queue: up to melodyBuffer frames in melody's channel (inMelody counts those
+	// not yet written, an upper bound of the channel's length), the rest in backlog, in order.
+	// melody's write loop moves the backlog into its channel as it writes (wsSent).
+	qmu        sync.Mutex
+	inMelody   int
+	backlog    []frame
+	closeAfter bool // a graceful close waits for the backlog to drain
+
 	mu      sync.Mutex
 	netConn net.Conn
 	aborted bool
 	err     error // the first error melody reported
 }
 
+// frame is one WebSocket message waiting in the backlog.
+type frame struct {
+	data   []byte
+	binary bool
+}
+
 func (s *Server) newMelody() *melody.Melody {
 	m := melody.New()
 	m.Config.MaxMessageSize = s.cfg.MaxPayload
-	m.Config.MessageBufferSize = s.cfg.QueueSize
+	s.wsBuffer = min(melodyBuffer, s.cfg.QueueSize)
+	m.Config.MessageBufferSize = s.wsBuffer
 	m.Upgrader.CheckOrigin = s.cfg.CheckOrigin
+	// Zero sizes make gorilla reuse the buffers net/http allocated for the request (4 KB each),
+	// which the request's connection keeps for the life of the WebSocket anyway, instead of
+	// allocating 1 KB more of each per connection. Frames are the same either way: gorilla
+	// writes a message as one frame whatever the buffer size.
+	m.Upgrader.ReadBufferSize = 0
+	m.Upgrader.WriteBufferSize = 0
 	m.HandleConnect(s.wsConnect)
 	m.HandleMessage(func(sess *melody.Session, b []byte) { s.wsMessage(sess, b, false) })
 	m.HandleMessageBinary(func(sess *melody.Session, b []byte) { s.wsMessage(sess, b, true) })
+	m.HandleSentMessage(s.wsSent)
+	m.HandleSentMessageBinary(s.wsSent)
 	m.HandleError(s.wsError)
 	m.HandleDisconnect(s.wsDisconnect)
 	return m
@@ -91,29 +119,148 @@ func (t *wsTransport) abort() {
 	}
 }
 
-// closeGracefully sends what is buffered and then a close frame; melody's WriteWait bounds it.
+// closeGracefully sends what is queued and then a close frame; melody's WriteWait bounds each
+// write. With a backlog, the close frame is queued once the backlog has moved into melody.
 func (t *wsTransport) closeGracefully() {
-	if t.sess == nil || t.sess.Close() != nil || t.overflow.Load() {
+	if t.sess == nil {
+		t.abort()
+		return
+	}
+	t.qmu.Lock()
+	if len(t.backlog) > 0 || t.inMelody >= t.conn.srv.wsBuffer {
+		t.closeAfter = true
+		t.qmu.Unlock()
+		return
+	}
+	t.qmu.Unlock()
+	t.closeMelody()
+}
+
+func (t *wsTransport) closeMelody() {
+	if t.sess.Close() != nil || t.overflow.Load() {
 		t.abort()
 	}
 }
 
-// write queues one packet in melody's buffer: binary messages as binary frames without a type
-// prefix, everything else as a text frame.
+// write queues one packet: binary messages as binary frames without a type prefix, everything
+// else as a text frame.
 func (t *wsTransport) write(p Packet) error {
+	t.qmu.Lock()
+	defer t.qmu.Unlock()
+	return t.enqueue(p)
+}
+
+// writeAll queues packets in order; it stops at the first error.
+func (t *wsTransport) writeAll(pkts []Packet) error {
+	t.qmu.Lock()
+	defer t.qmu.Unlock()
+	for _, p := range pkts {
+		if err := t.enqueue(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeMessages queues message packets in order; it stops at the first error.
+func (t *wsTransport) writeMessages(msgs []Message) error {
+	t.qmu.Lock()
+	defer t.qmu.Unlock()
+	for _, m := range msgs {
+		if err := t.enqueue(Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// enqueue hands p to melody when its channel has room and nothing waits before it, and otherwise
+// appends it to the backlog; more than QueueSize packets in all is errOverflow. t.qmu must be held.
+func (t *wsTransport) enqueue(p Packet) error {
+	if t.overflow.Load() {
+		return errOverflow
+	}
+	srv := t.conn.srv
+	f := frame{data: p.Data, binary: p.Binary}
+	if !p.Binary {
+		f.data = AppendPacket(make([]byte, 0, 1+len(p.Data)), p)
+	}
+	if len(t.backlog) == 0 && t.inMelody < srv.wsBuffer {
+		return t.toMelody(f)
+	}
+	if t.inMelody+len(t.backlog) >= srv.cfg.QueueSize {
+		return errOverflow
+	}
+	t.backlog = append(t.backlog, f)
+	return nil
+}
+
+// toMelody queues f in melody's channel, which has room. t.qmu must be held.
+func (t *wsTransport) toMelody(f frame) error {
 	var err error
-	if p.Binary {
-		err = t.sess.WriteBinary(p.Data)
+	if f.binary {
+		err = t.sess.WriteBinary(f.data)
 	} else {
-		err = t.sess.Write(AppendPacket(make([]byte, 0, 1+len(p.Data)), p))
+		err = t.sess.Write(f.data)
 	}
 	switch {
 	case t.overflow.Load():
+		// Not expected while inMelody is right; melody dropped the frame, so the connection
+		// must close rather than go on without it.
 		return errOverflow
 	case err != nil:
 		return errTransportClosed
 	}
+	t.inMelody++
 	return nil
+}
+
+// wsSent runs on melody's write loop after each message frame: a slot of melody's channel is
+// free, the oldest backlog frame takes it, and a graceful close follows once nothing is left.
+func (s *Server) wsSent(sess *melody.Session, _ []byte) {
+	t := transportOf(sess)
+	if t == nil {
+		return
+	}
+	t.qmu.Lock()
+	if t.inMelody > 0 {
+		t.inMelody--
+	}
+	var err error
+	for len(t.backlog) > 0 && t.inMelody < s.wsBuffer && err == nil {
+		f := t.backlog[0]
+		t.backlog[0] = frame{}
+		t.backlog = t.backlog[1:]
+		err = t.toMelody(f)
+	}
+	if len(t.backlog) == 0 || err != nil {
+		t.backlog = nil // let a grown backlog go
+	}
+	closeNow := err == nil && t.closeAfter && len(t.backlog) == 0 && t.inMelody < s.wsBuffer
+	if closeNow {
+		t.closeAfter = false
+	}
+	t.qmu.Unlock()
+	switch {
+	case err != nil:
+		// Frames could not be queued: the connection must not go on without them.
+		t.fail(err)
+	case closeNow:
+		t.closeMelody()
+	}
+}
+
+// fail closes the session of an active transport after a failed write, or cuts a probe.
+func (t *wsTransport) fail(err error) {
+	c := t.conn
+	c.mu.Lock()
+	active := c.ws == t
+	c.mu.Unlock()
+	if !active {
+		t.abort()
+		return
+	}
+	_ = c.sendFailed(err)
 }
 
 // closeReason maps the error that ended the WebSocket to an official close reason.

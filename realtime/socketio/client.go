@@ -13,9 +13,11 @@ import (
 // client is the Socket.IO side of one Engine.IO connection: the decoder, the sockets it holds
 // (one per namespace) and the worker that runs the user callbacks.
 //
-// Callbacks run on one goroutine per connection, in the order the packets arrived, never on the
-// Engine.IO read path: a handler may therefore wait for an acknowledgement (EmitWithAck) without
-// stalling the packets that carry it. ACK packets are matched on the read path itself.
+// Callbacks run on one goroutine per connection at a time, in the order the packets arrived,
+// never on the Engine.IO read path: a handler may therefore wait for an acknowledgement
+// (EmitWithAck) without stalling the packets that carry it. ACK packets are matched on the read
+// path itself. The worker goroutine is started when a task is queued and none is running, and it
+// exits once the queue is empty, so that an idle connection holds no goroutine of its own.
 type client struct {
 	srv  *Server
 	conn engineConn
@@ -26,10 +28,9 @@ type client struct {
 	queue     []task
 	npackets  int  // packets received and not yet handled
 	closing   bool // no more packets accepted
-	closed    bool // the worker exits once the queue is empty
+	running   bool // a worker goroutine is draining queue
 	connected bool // a namespace was joined once: the connect timeout is off
 	timer     *time.Timer
-	wake      chan struct{}
 }
 
 // task is a received packet to handle, or a notification (fn) that runs even after close.
@@ -44,19 +45,16 @@ func newClient(s *Server, c engineConn) *client {
 		conn:    c,
 		dec:     Decoder{MaxAttachments: s.cfg.MaxAttachments, MaxBytes: s.cfg.MaxPacketBytes},
 		sockets: make(map[string]*Socket),
-		wake:    make(chan struct{}, 1),
 	}
 	return cl
 }
 
-// start arms the connect timeout and starts the worker; the client must be findable by its
-// conn first, since the timeout may close it at once.
+// start arms the connect timeout; the client must be findable by its conn first, since the
+// timeout may close it at once.
 func (c *client) start() {
 	c.mu.Lock()
 	c.timer = time.AfterFunc(c.srv.cfg.ConnectTimeout, c.connectTimeout)
 	c.mu.Unlock()
-	c.srv.workers.Add(1)
-	go c.run()
 }
 
 func (c *client) connectTimeout() {
@@ -68,25 +66,26 @@ func (c *client) connectTimeout() {
 	}
 }
 
+// signal starts the worker for what was just queued unless one is running. c.mu must be held.
 func (c *client) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	if c.running {
+		return
 	}
+	c.running = true
+	c.srv.workers.Add(1)
+	go c.run()
 }
 
+// run is the worker: it runs the queued tasks in order and exits when none is left. Only one runs
+// at a time (running), so callbacks of one connection never overlap.
 func (c *client) run() {
 	defer c.srv.workers.Done()
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 {
-			closed := c.closed
+			c.running = false
 			c.mu.Unlock()
-			if closed {
-				return
-			}
-			<-c.wake
-			continue
+			return
 		}
 		q := c.queue
 		c.queue = nil
@@ -121,7 +120,7 @@ func (c *client) runTask(t task) {
 	c.mu.Unlock()
 }
 
-// notify queues fn to run on the worker, after close too.
+// notify queues fn to run on the worker, after close too. c.mu must be held.
 func (c *client) notify(fn func()) {
 	c.queue = append(c.queue, task{fn: fn})
 	c.signal()
@@ -189,8 +188,6 @@ func (c *client) onClose(reason string) {
 	for _, s := range c.sockets {
 		s.closeLocked(reason)
 	}
-	c.closed = true
-	c.signal()
 	c.mu.Unlock()
 }
 

@@ -89,6 +89,43 @@ func (ri *roomIndex) appendMembers(dst []*Socket, room string) []*Socket {
 	return dst
 }
 
+// union returns the members of any of rooms, each once. The largest room's snapshot is taken as
+// it is; only the members of the other rooms go through a set, so that a broadcast to a large
+// page room and a small drive room does not hash every recipient.
+func (ri *roomIndex) union(rooms []string) []*Socket {
+	lists := make([][]*Socket, len(rooms))
+	big := 0
+	for i, r := range rooms {
+		lists[i] = ri.appendMembers(nil, r)
+		if len(lists[i]) > len(lists[big]) {
+			big = i
+		}
+	}
+	var rest map[*Socket]struct{}
+	for i, l := range lists {
+		if i == big || len(l) == 0 {
+			continue
+		}
+		if rest == nil {
+			rest = make(map[*Socket]struct{}, len(l))
+		}
+		for _, s := range l {
+			rest[s] = struct{}{}
+		}
+	}
+	out := lists[big]
+	if len(rest) == 0 {
+		return out
+	}
+	for _, s := range out {
+		delete(rest, s)
+	}
+	for s := range rest {
+		out = append(out, s)
+	}
+	return out
+}
+
 // Operator selects sockets of a namespace by room, for broadcasting and bulk operations. It is an
 // immutable value: To and Except return a new Operator. The selection is taken when an action
 // (Emit, Sockets, ...) runs.
@@ -149,15 +186,7 @@ func (o Operator) selected() []*Socket {
 	case 1:
 		out = o.ns.rooms.appendMembers(nil, o.rooms[0])
 	default:
-		seen := make(map[*Socket]struct{})
-		for _, r := range o.rooms {
-			o.ns.rooms.each(r, func(s *Socket) {
-				if _, dup := seen[s]; !dup {
-					seen[s] = struct{}{}
-					out = append(out, s)
-				}
-			})
-		}
+		out = o.ns.rooms.union(o.rooms)
 	}
 	if len(o.except) == 0 || len(out) == 0 {
 		return out
