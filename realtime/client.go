@@ -278,24 +278,32 @@ func (b *Broker) joinPage(c *client, args socketio.Args, ack socketio.AckFunc) {
 		fail(ack, "not_found", "page not found")
 		return
 	}
-	room := modules.PageRoom(pageID)
-	b.mu.Lock()
-	allowed, err := b.canJoin(ctx, c, room, pa.DriveID)
-	if err == nil && allowed {
-		err = b.track(c, room, pa.DriveID)
-	}
-	b.mu.Unlock()
-	if err != nil {
-		b.failErr(ack, err)
+	if !b.join(ctx, c, modules.PageRoom(pageID), pa.DriveID, "page not found", ack) {
 		return
 	}
-	if !allowed {
-		fail(ack, "not_found", "page not found")
-		return
-	}
-	b.saveSession(c)
 	viewers := b.presence.join(c, pageID)
 	ok(ack, map[string]any{"pageId": pageID, "viewers": viewers})
+}
+
+// join checks and joins room of driveID under the dispatch lock, so that the check and the join
+// are ordered as one step against revocations. On refusal it answers the ack and returns false.
+func (b *Broker) join(ctx context.Context, c *client, room, driveID, notFound string, ack socketio.AckFunc) bool {
+	b.mu.Lock()
+	allowed, err := b.canJoin(ctx, c, room, driveID)
+	if err == nil && allowed {
+		err = b.track(c, room, driveID)
+	}
+	b.mu.Unlock()
+	switch {
+	case err != nil:
+		b.failErr(ack, err)
+		return false
+	case !allowed:
+		fail(ack, "not_found", notFound)
+		return false
+	}
+	b.saveSession(c)
+	return true
 }
 
 func (b *Broker) leavePage(c *client, args socketio.Args, ack socketio.AckFunc) {
@@ -314,22 +322,9 @@ func (b *Broker) joinDrive(c *client, args socketio.Args, ack socketio.AckFunc) 
 		fail(ack, "invalid_request", "join_drive takes a driveId")
 		return
 	}
-	room := modules.DriveRoom(driveID)
-	b.mu.Lock()
-	allowed, err := b.canJoin(context.Background(), c, room, driveID)
-	if err == nil && allowed {
-		err = b.track(c, room, driveID)
-	}
-	b.mu.Unlock()
-	if err != nil {
-		b.failErr(ack, err)
+	if !b.join(context.Background(), c, modules.DriveRoom(driveID), driveID, "drive not found", ack) {
 		return
 	}
-	if !allowed {
-		fail(ack, "not_found", "drive not found")
-		return
-	}
-	b.saveSession(c)
 	ok(ack, map[string]any{"driveId": driveID})
 }
 
