@@ -61,13 +61,6 @@ func rights(view, edit, share, del bool) map[string]any {
 	return map[string]any{"canView": view, "canEdit": edit, "canShare": share, "canDelete": del}
 }
 
-// pagesReady reports whether the pages package serves its routes yet (it is built concurrently).
-func pagesReady(t testing.TB, env *apptest.Env, u apptest.User) bool {
-	t.Helper()
-	r := env.Do("GET", "/api/pages/"+modules.NewID(), u.Token, nil)
-	return !(r.Status == 404 && r.Map()["error"].(map[string]any)["message"] == "route not found")
-}
-
 // findEvent returns the first event of typ, or nil.
 func findEvent(events []apptest.Event, typ string) *apptest.Event {
 	for i := range events {

@@ -133,10 +133,6 @@ func TestAccessMatrix(t *testing.T) {
 	env := apptest.Start(t)
 	m := &matrixRun{env: env, c: env.NewWorld()}
 	c := m.c
-	httpPages := pagesReady(t, env, c.Owner)
-	if !httpPages {
-		t.Log("the pages routes do not answer yet: checking through the resolver only")
-	}
 	res := resolver(env)
 	ctx := context.Background()
 	roles := []struct {
@@ -186,7 +182,7 @@ func TestAccessMatrix(t *testing.T) {
 						t.Errorf("%s: Drive and Page disagree on %s: %+v vs %+v", r.user.Name, id, all, one)
 					}
 				}
-				if httpPages && !s.trashed {
+				if !s.trashed {
 					checkPageHTTP(t, env, r.user, tr.page, want)
 				}
 			}
@@ -224,15 +220,12 @@ func checkPageHTTP(t *testing.T, env *apptest.Env, u apptest.User, pageID, want 
 	}
 }
 
-// TestAccessThroughPagesAPI builds the tree through the pages routes (once they exist) and
+// TestAccessThroughPagesAPI builds the tree through the pages routes and
 // follows one member's access as the page turns private and a grant is given and revoked.
 func TestAccessThroughPagesAPI(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t)
 	c := env.NewWorld()
-	if !pagesReady(t, env, c.Owner) {
-		t.Skip("the pages routes do not answer yet")
-	}
 	folder := env.CreatePage(c.Owner, c.Drive, "FOLDER", "Folder", "")
 	doc := env.CreatePage(c.Member, c.Drive, "DOCUMENT", "Doc", folder)
 	checkPageHTTP(t, env, c.Member, doc, "VE")
