@@ -22,6 +22,7 @@ import (
 	"github.com/pagespace/pagespace/pages"
 	"github.com/pagespace/pagespace/permissions"
 	"github.com/pagespace/pagespace/realtime"
+	"github.com/pagespace/pagespace/realtime/pgbus"
 	"github.com/pagespace/pagespace/tasks"
 	"github.com/pagespace/pagespace/templates"
 	"golang.org/x/time/rate"
@@ -41,6 +42,7 @@ type App struct {
 	srv      *http.Server
 	listener net.Listener
 	stop     chan struct{}
+	stopBus  context.CancelFunc
 	bg       sync.WaitGroup
 	stopOnce sync.Once
 }
@@ -236,6 +238,16 @@ func (a *App) Start() error {
 	}
 	a.listener = ln
 	a.srv = &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	if a.db.Dialector.Name() == "postgres" {
+		// Several processes on one database: each delivers what the others commit.
+		ctx, cancel := context.WithCancel(context.Background())
+		a.stopBus = cancel
+		a.bg.Add(1)
+		go func() {
+			defer a.bg.Done()
+			pgbus.Listen(ctx, a.cfg.DatabaseURL, a.broker.Notify, a.log)
+		}()
+	}
 	a.bg.Add(2)
 	go func() {
 		defer a.bg.Done()
@@ -271,6 +283,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	var err error
 	a.stopOnce.Do(func() {
 		close(a.stop)
+		if a.stopBus != nil {
+			a.stopBus()
+		}
 		// Sockets first: closing their transports (without a Socket.IO DISCONNECT) lets clients
 		// reconnect elsewhere or later and recover; pending long-polls end at once.
 		if berr := a.broker.Shutdown(ctx); berr != nil {

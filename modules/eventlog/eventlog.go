@@ -15,6 +15,11 @@ import (
 // advisoryKey is the PostgreSQL advisory lock that orders event ids by commit.
 const advisoryKey = 7249002
 
+// NotifyChannel is the PostgreSQL channel on which every commit that wrote events announces its
+// last event id, so that other processes on the same database deliver them too. Notifications
+// are sent at commit, in commit order.
+const NotifyChannel = "pagespace_events"
+
 // Event is one row of the event log.
 type Event struct {
 	ID        int64 `gorm:"primaryKey;autoIncrement"`
@@ -141,6 +146,12 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 		events, err = insert(tx, rec.drafts)
 		if err != nil {
 			return nil, err
+		}
+		if tx.Dialector.Name() == "postgres" {
+			last := strconv.FormatInt(events[len(events)-1].ID, 10)
+			if err := tx.Exec("SELECT pg_notify(?, ?)", NotifyChannel, last).Error; err != nil {
+				return nil, fmt.Errorf("eventlog: notify: %w", err)
+			}
 		}
 	}
 	if err := tx.Commit().Error; err != nil {
