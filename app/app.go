@@ -80,7 +80,6 @@ func New(cfg Config) (*App, error) {
 	a.events.SetPublisher(a.broker)
 
 	a.echo = a.newEcho()
-	a.echo.Any("/socket.io/*", echo.WrapHandler(a.broker))
 	a.echo.GET("/metrics", echo.WrapHandler(http.HandlerFunc(a.broker.ServeMetrics)))
 	ui, err := templates.Parse()
 	if err != nil {
@@ -137,7 +136,6 @@ func (a *App) newEcho() *echo.Echo {
 	}))
 	e.Use(middleware.RequestID())
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		Skipper:   isSocket, // long-polling would drown the log; the broker logs what matters
 		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogError: false,
 		HandleError: true, // run the error handler first, so the logged status is the one sent
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
@@ -186,9 +184,6 @@ func bodyLimit(limit int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			if isSocket(c) {
-				return next(c) // the engine enforces its own maxPayload
-			}
 			if req.ContentLength > limit {
 				return modules.ErrTooLarge
 			}
@@ -211,10 +206,19 @@ func (a *App) ready(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }
 
-func isSocket(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/socket.io/") }
-
-// Handler is the HTTP handler of the whole server.
-func (a *App) Handler() http.Handler { return a.echo }
+// Handler is the HTTP handler of the whole server. The socket endpoint is served beside Echo,
+// not through it: a WebSocket's read loop lives on its request's goroutine for the life of the
+// connection, and a shallow call stack there keeps each idle connection's memory small. The
+// engine does its own CORS, Origin check and payload limit.
+func (a *App) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/socket.io/") {
+			a.broker.ServeHTTP(w, r)
+			return
+		}
+		a.echo.ServeHTTP(w, r)
+	})
+}
 
 // DB is the database handle (for tests and commands).
 func (a *App) DB() *gorm.DB { return a.db }
@@ -237,7 +241,7 @@ func (a *App) Start() error {
 		return fmt.Errorf("pprof: %w", err)
 	}
 	a.listener = ln
-	a.srv = &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	a.srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	if a.db.Dialector.Name() == "postgres" {
 		// Several processes on one database: each delivers what the others commit.
 		ctx, cancel := context.WithCancel(context.Background())
