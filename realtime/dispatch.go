@@ -221,14 +221,40 @@ func (b *Broker) advance(id int64) {
 // handle applies and delivers one event, as one step against joins and recoveries.
 func (b *Broker) handle(e eventlog.Event) {
 	b.mu.Lock()
+	viewers := b.pageViewers(e)
 	also := b.apply(e)
-	b.deliver(e, also)
+	b.deliver(e, also, viewers...)
 	b.last = e.ID
 	dirty := b.takeDirty()
 	b.mu.Unlock()
 	b.saveSessions(dirty)
 	b.metrics.events.Add(1)
 	b.advance(e.ID)
+}
+
+// pageViewers returns the ids of the sockets in the rooms of the pages a page_deleted event
+// removes: they leave those rooms when the event is applied, yet the event is news they must get.
+// Caller holds b.mu.
+func (b *Broker) pageViewers(e eventlog.Event) []string {
+	if e.Type != "page_deleted" {
+		return nil
+	}
+	var p struct {
+		PageIDs []string `json:"pageIds"`
+	}
+	_ = json.Unmarshal([]byte(e.Payload), &p)
+	if len(p.PageIDs) == 0 {
+		return nil
+	}
+	rooms := make([]string, len(p.PageIDs))
+	for i, id := range p.PageIDs {
+		rooms[i] = modules.PageRoom(id)
+	}
+	var ids []string
+	for _, s := range b.ns.To(rooms...).Sockets() {
+		ids = append(ids, s.ID())
+	}
+	return ids
 }
 
 // takeDirty returns and clears the sessions whose rooms changed. Caller holds b.mu.
@@ -405,8 +431,9 @@ func (b *Broker) reresolve(driveID, reason, pageID string, announced bool) map[s
 }
 
 // deliver emits e, encoded once, to the sockets of its rooms that may see it. Caller holds b.mu.
-func (b *Broker) deliver(e eventlog.Event, also map[string]bool) {
-	rooms := e.RoomList()
+// extra names further rooms (socket ids) to deliver to.
+func (b *Broker) deliver(e eventlog.Event, also map[string]bool, extra ...string) {
+	rooms := append(e.RoomList(), extra...)
 	if len(rooms) == 0 {
 		return
 	}

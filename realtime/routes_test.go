@@ -162,8 +162,8 @@ func TestWriteRoutesReachTheirRooms(t *testing.T) {
 		{
 			name:  "page trash",
 			write: func(f *routeFix) { f.r.Do("DELETE", "/api/pages/"+f.focus, f.owner().Token, nil).Expect(204) },
-			// A trashed page has no room; its viewers are told why they left it.
-			want: map[string][]string{roleAdmin: {"page_deleted"}, rolePage: {revoked("page_deleted")}, roleDrive: {"page_deleted"}},
+			// A trashed page has no room: its viewers are told why they left it, then get the event.
+			want: map[string][]string{roleAdmin: {"page_deleted"}, rolePage: {revoked("page_deleted"), "page_deleted"}, roleDrive: {"page_deleted"}},
 		},
 		{
 			name: "page restore",
@@ -183,7 +183,7 @@ func TestWriteRoutesReachTheirRooms(t *testing.T) {
 			},
 			// Everyone who could see the page until then is told, though nobody can resolve access
 			// to it any more; the socket that was in its room is also removed from it.
-			want: map[string][]string{roleAdmin: {"page_deleted"}, rolePage: {revoked("page_deleted")}, roleDrive: {"page_deleted"}},
+			want: map[string][]string{roleAdmin: {"page_deleted"}, rolePage: {revoked("page_deleted"), "page_deleted"}, roleDrive: {"page_deleted"}},
 		},
 		{
 			name: "page made private",
@@ -280,7 +280,7 @@ func TestWriteRoutesReachTheirRooms(t *testing.T) {
 		{
 			name: "private: page trash", private: true,
 			write: func(f *routeFix) { f.r.Do("DELETE", "/api/pages/"+f.focus, f.owner().Token, nil).Expect(204) },
-			want:  map[string][]string{roleAdmin: {"page_deleted"}, rolePage: {revoked("page_deleted")}},
+			want:  map[string][]string{roleAdmin: {"page_deleted"}, rolePage: {revoked("page_deleted"), "page_deleted"}},
 		},
 		{
 			name: "private: grant put", private: true,
