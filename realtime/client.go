@@ -76,13 +76,19 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 	c := &client{s: s, userID: id.UserID, name: name, sessionID: id.SessionID, expires: exp, rooms: map[string]string{},
 		limiter: rate.NewLimiter(rate.Limit(b.cfg.EventRate), b.cfg.EventBurst),
 		presLim: rate.NewLimiter(rate.Limit(5*b.cfg.EventRate), 5*b.cfg.EventBurst)}
+	// The slot is taken here, under the lock, not in onConnect: the client gets its CONNECT reply
+	// before OnConnect runs, so a count taken at connect time would let a quick second dial in.
 	b.mu.Lock()
 	n := len(b.clients[c.userID])
+	if n < b.cfg.MaxConnsPerUser {
+		b.addClientLocked(c)
+	}
 	b.mu.Unlock()
 	if n >= b.cfg.MaxConnsPerUser {
 		b.metrics.refused.Add(1)
 		return &socketio.ConnectError{Message: "too many connections", Data: map[string]string{"code": "too_many_connections"}}
 	}
+	s.OnClose(func() { b.release(c) })
 	s.Set(clientKey, c)
 	s.Join(modules.UserRoom(c.userID))
 	return nil
@@ -110,12 +116,6 @@ func (b *Broker) onConnect(s *socketio.Socket) {
 		return
 	}
 	b.metrics.connects.Add(1)
-	b.mu.Lock()
-	if b.clients[c.userID] == nil {
-		b.clients[c.userID] = map[*client]struct{}{}
-	}
-	b.clients[c.userID][c] = struct{}{}
-	b.mu.Unlock()
 	c.armExpiry(b)
 	if !s.Recovered() {
 		b.saveSession(c)
@@ -130,6 +130,16 @@ func (b *Broker) onDisconnect(s *socketio.Socket, reason string) {
 	if reason == "outbound queue full" {
 		b.metrics.dropped.Add(1)
 	}
+	b.release(c)
+	if reason == "client namespace disconnect" {
+		b.deleteSession(s.PID()) // a deliberate leave: nothing to recover
+	}
+}
+
+// release forgets a socket that ended: its timers, rooms, slot and presence. It runs for every
+// socket that passed authentication, from OnDisconnect or, for one dropped before it connected
+// (recovery may have restored rooms by then), from Socket.OnClose; a second call does nothing.
+func (b *Broker) release(c *client) {
 	c.mu.Lock()
 	for _, t := range c.expTimers {
 		if t != nil {
@@ -141,6 +151,25 @@ func (b *Broker) onDisconnect(s *socketio.Socket, reason string) {
 	for room, drive := range c.roomsCopy() {
 		b.untrack(c, room, drive)
 	}
+	b.removeClientLocked(c)
+	b.mu.Unlock()
+	b.presence.dropClient(c)
+}
+
+// addClientLocked counts c among its user's sockets. Caller holds b.mu.
+func (b *Broker) addClientLocked(c *client) {
+	if b.clients[c.userID] == nil {
+		b.clients[c.userID] = map[*client]struct{}{}
+	}
+	b.clients[c.userID][c] = struct{}{}
+}
+
+// removeClientLocked forgets c, and its user's access cache with the user's last socket; a
+// second call for the same c does nothing. Caller holds b.mu.
+func (b *Broker) removeClientLocked(c *client) {
+	if _, ok := b.clients[c.userID][c]; !ok {
+		return
+	}
 	delete(b.clients[c.userID], c)
 	if len(b.clients[c.userID]) == 0 {
 		delete(b.clients, c.userID)
@@ -148,11 +177,6 @@ func (b *Broker) onDisconnect(s *socketio.Socket, reason string) {
 			e.stop()
 		}
 		delete(b.cache, c.userID)
-	}
-	b.mu.Unlock()
-	b.presence.dropClient(c)
-	if reason == "client namespace disconnect" {
-		b.deleteSession(s.PID()) // a deliberate leave: nothing to recover
 	}
 }
 

@@ -533,3 +533,72 @@ func TestGrantExpiryRevokes(t *testing.T) {
 		t.Fatalf("rejoined after expiry: %v", ack)
 	}
 }
+
+// The per-user connection limit holds however quickly the dials follow each other: the slot is
+// taken in the middleware, before the CONNECT reply (a client can dial again before OnConnect
+// has run), and given back by a socket that ends, connected or not. The window between the
+// reply and OnConnect is narrow, so a regression shows here only now and then (it was caught by
+// TestLimitsAndValidation once the WebSocket upgrade stopped holding the request goroutine).
+func TestConnectionLimitForQuickDials(t *testing.T) {
+	r := start(t, func(c *app.Config) { c.Realtime.MaxConnsPerUser = 2 })
+	u := r.Signup("Racer")
+	ctx := ctxT(t)
+	dial := func() (*sioclient.Client, error) {
+		return sioclient.Dial(ctx, r.URL, map[string]any{"token": u.Token}, nil)
+	}
+	refused := func(err error) bool {
+		var ce *sioclient.ConnectError
+		return errors.As(err, &ce) && ce.Code() == "too_many_connections"
+	}
+	for round := range 10 {
+		var open []*sioclient.Client
+		for len(open) < 2 { // the previous round's sockets may not be gone yet
+			c, err := dial()
+			switch {
+			case err == nil:
+				open = append(open, c)
+			case !refused(err) || ctx.Err() != nil:
+				t.Fatalf("round %d: dial: %v", round, err)
+			}
+		}
+		c, err := dial()
+		if err == nil {
+			c.Close()
+			t.Fatalf("round %d: a third connection was accepted", round)
+		}
+		if !refused(err) {
+			t.Fatalf("round %d: third dial: %v", round, err)
+		}
+		for _, c := range open {
+			c.Close()
+		}
+	}
+
+	// Concurrent dials: exactly the limit gets in.
+	const n = 8
+	type result struct {
+		c   *sioclient.Client
+		err error
+	}
+	results := make(chan result, n)
+	for range n {
+		go func() {
+			c, err := dial()
+			results <- result{c, err}
+		}()
+	}
+	connected := 0
+	for range n {
+		res := <-results
+		switch {
+		case res.err == nil:
+			connected++
+			t.Cleanup(func() { res.c.Close() })
+		case !refused(res.err):
+			t.Fatalf("dial: %v", res.err)
+		}
+	}
+	if connected > 2 {
+		t.Fatalf("%d of %d concurrent dials connected, limit 2", connected, n)
+	}
+}

@@ -61,7 +61,8 @@ type Server struct {
 	log *slog.Logger
 	m   *melody.Melody
 
-	wsBuffer int // capacity of melody's per-session channel
+	wsBuffer    int       // capacity of melody's per-session channel
+	wsWritePool sync.Pool // WebSocket write buffers, lent for one message at a time
 
 	mu         sync.Mutex
 	closing    bool

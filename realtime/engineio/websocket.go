@@ -26,6 +26,9 @@ var (
 // grows on demand. Together they hold at most Config.QueueSize packets.
 const melodyBuffer = 16
 
+// wsReadBuffer is the size of each WebSocket's read buffer.
+const wsReadBuffer = 1024
+
 // wsTransport is one WebSocket: the active transport of a session, or a probe for an upgrade.
 // Its melody handlers (connect, message, disconnect) all run on the request's goroutine.
 type wsTransport struct {
@@ -61,12 +64,14 @@ func (s *Server) newMelody() *melody.Melody {
 	s.wsBuffer = min(melodyBuffer, s.cfg.QueueSize)
 	m.Config.MessageBufferSize = s.wsBuffer
 	m.Upgrader.CheckOrigin = s.cfg.CheckOrigin
-	// Zero sizes make gorilla reuse the buffers net/http allocated for the request (4 KB each),
-	// which the request's connection keeps for the life of the WebSocket anyway, instead of
-	// allocating 1 KB more of each per connection. Frames are the same either way: gorilla
-	// writes a message as one frame whatever the buffer size.
-	m.Upgrader.ReadBufferSize = 0
+	// An idle WebSocket keeps only a small read buffer: clients send small events (gorilla reads
+	// larger frames through it in pieces), and the write buffer is taken from a pool for each
+	// message and given back once it is flushed. The request's own 4 KB buffers are let go with
+	// the request (see upgradeWriter). Frames are the same either way: gorilla writes a message
+	// as one frame whatever the buffer size.
+	m.Upgrader.ReadBufferSize = wsReadBuffer
 	m.Upgrader.WriteBufferSize = 0
+	m.Upgrader.WriteBufferPool = &s.wsWritePool
 	m.HandleConnect(s.wsConnect)
 	m.HandleMessage(func(sess *melody.Session, b []byte) { s.wsMessage(sess, b, false) })
 	m.HandleMessageBinary(func(sess *melody.Session, b []byte) { s.wsMessage(sess, b, true) })
@@ -83,29 +88,43 @@ func transportOf(sess *melody.Session) *wsTransport {
 	return t
 }
 
-// hijackRecorder lets the server cut a WebSocket's TCP connection, which melody cannot do
-// without first queueing a close frame behind a possibly full buffer.
-type hijackRecorder struct {
+// upgradeWriter runs melody's upgrade on a goroutine of its own and lets the HTTP request's
+// goroutine return as soon as the connection is hijacked. That goroutine's deep stack and the
+// buffers net/http keeps for a request (about 10 KB with the response's) would otherwise live as
+// long as the WebSocket, because melody runs its read loop on the goroutine that calls it.
+// It also records the hijacked connection, so that the server can cut a WebSocket, which melody
+// cannot do without first queueing a close frame behind a possibly full buffer.
+type upgradeWriter struct {
 	http.ResponseWriter
-	t *wsTransport
+	t        *wsTransport
+	released chan struct{} // closed once the request's goroutine may return
+	once     sync.Once
 }
 
-func (h hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	hj, ok := h.ResponseWriter.(http.Hijacker)
+func (u *upgradeWriter) release() { u.once.Do(func() { close(u.released) }) }
+
+func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := u.ResponseWriter.(http.Hijacker)
 	if !ok {
 		return nil, nil, errors.New("engineio: response does not implement http.Hijacker")
 	}
 	nc, rw, err := hj.Hijack()
-	if err == nil {
-		h.t.mu.Lock()
-		h.t.netConn = nc
-		aborted := h.t.aborted
-		h.t.mu.Unlock()
-		if aborted {
-			_ = nc.Close()
-		}
+	if err != nil {
+		// gorilla answers the error through the response, so the request must wait.
+		return nc, rw, err
 	}
-	return nc, rw, err
+	u.t.mu.Lock()
+	u.t.netConn = nc
+	aborted := u.t.aborted
+	u.t.mu.Unlock()
+	if aborted {
+		_ = nc.Close()
+	}
+	// gorilla no longer touches the response: the request's goroutine may end, and the
+	// response (with net/http's buffers) must not be kept by this goroutine's frames.
+	u.ResponseWriter = nil
+	u.release()
+	return nc, rw, nil
 }
 
 // abort cuts the connection without a close frame.
@@ -303,10 +322,18 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sid stri
 		}
 		t.conn, t.probe = c, true
 	}
-	err := s.m.HandleRequestWithKeys(hijackRecorder{w, t}, r, map[string]any{keyTransport: t})
-	if err != nil && t.probe {
-		t.conn.dropProbe(t)
-	}
+	u := &upgradeWriter{ResponseWriter: w, t: t, released: make(chan struct{})}
+	keys := map[string]any{keyTransport: t}
+	s.wg.Add(1) // the WebSocket's life, for Shutdown; the request holds one until released
+	go func() {
+		defer s.wg.Done()
+		err := s.m.HandleRequestWithKeys(u, r, keys)
+		if err != nil && t.probe {
+			t.conn.dropProbe(t)
+		}
+		u.release()
+	}()
+	<-u.released
 }
 
 // failProbe returns a func that releases the upgrade reservation before cutting the probe, so
@@ -330,6 +357,9 @@ func (c *Conn) dropProbe(t *wsTransport) {
 func (s *Server) wsConnect(sess *melody.Session) {
 	t := transportOf(sess)
 	t.sess = sess
+	// melody keeps the upgrade request only for its users; the Engine.IO session has its own
+	// copy, so the request's headers need not live as long as the socket.
+	sess.Request = nil
 	s.mu.Lock()
 	closing := s.closing
 	if !closing {

@@ -551,3 +551,41 @@ func appendUint(b []byte, n uint64) []byte {
 	}
 	return append(b, byte('0'+n%10))
 }
+
+// OnClose runs for every socket a middleware saw pass: refused by a later middleware (no
+// OnDisconnect there), and after OnDisconnect for one that connected.
+func TestOnCloseRunsForRefusedAndConnectedSockets(t *testing.T) {
+	srv := newTestServer(t, socketio.Config{})
+	ns := srv.Of("/")
+	events := make(chan string, 8)
+	ns.Use(func(s *socketio.Socket, auth json.RawMessage) error {
+		s.OnClose(func() { events <- "close " + string(auth) })
+		return nil
+	})
+	ns.Use(func(s *socketio.Socket, auth json.RawMessage) error {
+		if string(auth) == `{"refuse":true}` {
+			return errors.New("refused")
+		}
+		return nil
+	})
+	ns.OnDisconnect(func(s *socketio.Socket, reason string) { events <- "disconnect" })
+
+	c := dial(t, srv)
+	c.send(`0{"refuse":true}`)
+	c.expectText(`4{"message":"refused"}`)
+	if got := recv(t, events); got != `close {"refuse":true}` {
+		t.Fatalf("refused socket: %q", got)
+	}
+	c.connect("/", `{"ok":1}`)
+	c.send(`1`)
+	for _, want := range []string{"disconnect", `close {"ok":1}`} {
+		if got := recv(t, events); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	select {
+	case extra := <-events:
+		t.Fatalf("ran twice: %q", extra)
+	default:
+	}
+}

@@ -54,6 +54,7 @@ type Socket struct {
 	nextAck   uint64
 	pid       string
 	recovered bool
+	onClose   []func()
 }
 
 func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
@@ -355,14 +356,36 @@ func (s *Socket) closeLocked(reason string) bool {
 		if s.announced {
 			s.ns.disconnected(s, reason)
 		}
+		s.runOnClose()
 	})
 	return true
 }
 
-// abort drops a socket that never connected; no OnDisconnect.
+// abort drops a socket that never connected; no OnDisconnect. It runs on the worker.
 func (s *Socket) abort() {
 	s.state.Store(stateClosed)
 	s.cleanup()
+	s.runOnClose()
+}
+
+// OnClose registers fn to run once when the socket ends, whether it connected or was dropped
+// before (refused by a later middleware, closed during recovery): on the worker goroutine, after
+// the OnDisconnect handlers of a socket that connected. A middleware that reserves something
+// for the socket releases it here. fn must not block.
+func (s *Socket) OnClose(fn func()) {
+	s.mu.Lock()
+	s.onClose = append(s.onClose, fn)
+	s.mu.Unlock()
+}
+
+func (s *Socket) runOnClose() {
+	s.mu.Lock()
+	fns := s.onClose
+	s.onClose = nil
+	s.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
 }
 
 // cleanup leaves every room, leaves the namespace and fails pending acknowledgements.
