@@ -22,6 +22,16 @@ var ErrClosed = errors.New("engineio: connection closed")
 type Message struct {
 	Binary bool
 	Data   []byte
+	frame  []byte // the WebSocket frame of a text message built by NewText: '4', then Data
+}
+
+// NewText builds a text message by appending its payload to a buffer that already holds the
+// Engine.IO packet type, so that WebSocket transports send that buffer as it is instead of
+// framing a copy for each connection (a broadcast builds the message once for all). size is a
+// hint of the payload's length. The message's bytes must not be modified once it is sent.
+func NewText(size int, appendData func(b []byte) []byte) Message {
+	b := appendData(append(make([]byte, 0, 1+size), byte('0'+PacketMessage)))
+	return Message{Data: b[1:len(b):len(b)], frame: b}
 }
 
 // Handler receives the life cycle of every connection. Calls for one Conn are never concurrent

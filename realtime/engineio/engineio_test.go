@@ -352,6 +352,43 @@ func TestWebSocketEcho(t *testing.T) {
 	}
 }
 
+// A message built by NewText, shared by several connections as a broadcast shares it, reaches
+// each of them as the same frame, on WebSocket and on polling.
+func TestNewTextSharedBySeveralConnections(t *testing.T) {
+	rec := newRecorder(t, false)
+	e := start(t, engineio.Config{}, rec)
+	m := engineio.NewText(3, func(b []byte) []byte { return append(b, "héllo"...) })
+	if m.Binary || string(m.Data) != "héllo" {
+		t.Fatalf("NewText: %+v", m)
+	}
+	var socks []*websocket.Conn
+	var conns []*engineio.Conn
+	for range 3 {
+		ws, _, err := e.dial(t, "EIO=4&transport=websocket", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read(t, ws) // open
+		socks = append(socks, ws)
+		conns = append(conns, rec.open(t))
+	}
+	sid := e.handshake(t)
+	conns = append(conns, rec.open(t))
+	for _, c := range conns {
+		if err := c.Send(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ws := range socks {
+		if typ, s := read(t, ws); typ != websocket.TextMessage || s != "4héllo" {
+			t.Errorf("websocket got %d %q", typ, s)
+		}
+	}
+	if _, body := e.get(t, sid); body != "4héllo" {
+		t.Errorf("polling got %q", body)
+	}
+}
+
 func TestWebSocketCloses(t *testing.T) {
 	for _, tc := range []struct {
 		name, frame, reason string

@@ -26,8 +26,11 @@ var (
 // grows on demand. Together they hold at most Config.QueueSize packets.
 const melodyBuffer = 16
 
+// wsPingPeriod is how often melody sends a WebSocket ping (see newMelody).
+const wsPingPeriod = 5 * time.Minute
+
 // wsReadBuffer is the size of each WebSocket's read buffer.
-const wsReadBuffer = 1024
+const wsReadBuffer = 512
 
 // wsTransport is one WebSocket: the active transport of a session, or a probe for an upgrade.
 // Its melody handlers (connect, message, disconnect) all run on the request's goroutine.
@@ -64,6 +67,12 @@ func (s *Server) newMelody() *melody.Melody {
 	s.wsBuffer = min(melodyBuffer, s.cfg.QueueSize)
 	m.Config.MessageBufferSize = s.wsBuffer
 	m.Upgrader.CheckOrigin = s.cfg.CheckOrigin
+	// Engine.IO's own heartbeat (PingInterval, PingTimeout) finds dead peers; melody's WebSocket
+	// pings (every 54 s by default, with a 60 s read deadline renewed only by their pongs) would
+	// be a second heartbeat costing a wake-up and a frame per socket. They stay as a backstop
+	// for a peer that answers neither, far apart.
+	m.Config.PingPeriod = wsPingPeriod
+	m.Config.PongWait = wsPingPeriod + s.cfg.PingInterval + s.cfg.PingTimeout
 	// An idle WebSocket keeps only a small read buffer: clients send small events (gorilla reads
 	// larger frames through it in pieces), and the write buffer is taken from a pool for each
 	// message and given back once it is flushed. The request's own 4 KB buffers are let go with
@@ -186,7 +195,13 @@ func (t *wsTransport) writeMessages(msgs []Message) error {
 	t.qmu.Lock()
 	defer t.qmu.Unlock()
 	for _, m := range msgs {
-		if err := t.enqueue(Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}); err != nil {
+		var err error
+		if m.frame != nil {
+			err = t.enqueueFrame(frame{data: m.frame})
+		} else {
+			err = t.enqueue(Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary})
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -196,14 +211,19 @@ func (t *wsTransport) writeMessages(msgs []Message) error {
 // enqueue hands p to melody when its channel has room and nothing waits before it, and otherwise
 // appends it to the backlog; more than QueueSize packets in all is errOverflow. t.qmu must be held.
 func (t *wsTransport) enqueue(p Packet) error {
-	if t.overflow.Load() {
-		return errOverflow
-	}
-	srv := t.conn.srv
 	f := frame{data: p.Data, binary: p.Binary}
 	if !p.Binary {
 		f.data = AppendPacket(make([]byte, 0, 1+len(p.Data)), p)
 	}
+	return t.enqueueFrame(f)
+}
+
+// enqueueFrame is enqueue for a frame ready to be written. t.qmu must be held.
+func (t *wsTransport) enqueueFrame(f frame) error {
+	if t.overflow.Load() {
+		return errOverflow
+	}
+	srv := t.conn.srv
 	if len(t.backlog) == 0 && t.inMelody < srv.wsBuffer {
 		return t.toMelody(f)
 	}
@@ -383,6 +403,21 @@ func (s *Server) wsConnect(sess *melody.Session) {
 	c.open()
 }
 
+// onShortStack runs fn on a goroutine of its own and waits for it, so that the packet is handled
+// in order as before. melody calls its message handler on its read loop's goroutine, and a
+// goroutine's stack grows to the deepest call it made but, once parked, only shrinks while it
+// uses less than a quarter of it: decoding a Socket.IO packet and running the application's
+// handlers left every idle socket's read loop with an 8 KB stack where its parked read needs
+// 4 KB. fn's stack is freed when it returns; the hop costs a goroutine start per message.
+func onShortStack(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	<-done
+}
+
 func (s *Server) wsMessage(sess *melody.Session, b []byte, binary bool) {
 	t := transportOf(sess)
 	c := t.conn
@@ -401,7 +436,11 @@ func (s *Server) wsMessage(sess *melody.Session, b []byte, binary bool) {
 	c.mu.Lock()
 	active := c.ws == t
 	c.mu.Unlock()
-	if active {
+	switch {
+	case !active:
+	case p.Type == PacketMessage: // pings and pongs are shallow: no hop for the heartbeat
+		onShortStack(func() { c.onPacket(p) })
+	default:
 		c.onPacket(p)
 	}
 }

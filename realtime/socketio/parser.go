@@ -98,7 +98,7 @@ func (p *Packet) Encode() ([]engineio.Message, error) {
 		return nil, fmt.Errorf("socketio: encode: ack id %d out of range", p.ID)
 	}
 	msgs := make([]engineio.Message, 0, 1+len(p.Attachments))
-	msgs = append(msgs, engineio.Message{Data: p.appendText(make([]byte, 0, 16+len(p.Namespace)+len(p.Data)))})
+	msgs = append(msgs, engineio.NewText(16+len(p.Namespace)+len(p.Data), p.appendText))
 	for _, a := range p.Attachments {
 		msgs = append(msgs, engineio.Message{Binary: true, Data: a})
 	}

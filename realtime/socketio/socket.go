@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,7 +63,8 @@ func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
 		id: randomID(),
 		ns: ns,
 		c:  c,
-		hs: Handshake{Auth: auth, Request: c.conn.Request(), Time: time.Now()},
+		// A copy: auth is a slice of the whole CONNECT message, kept for the socket's life.
+		hs: Handshake{Auth: bytes.Clone(auth), Request: c.conn.Request(), Time: time.Now()},
 	}
 	s.rooms = map[string]struct{}{}
 	s.Join(s.id)
