@@ -40,42 +40,13 @@ func (r *Resolver) Role(ctx context.Context, userID, driveID string) (Role, erro
 	return m.Role, nil
 }
 
-// Page resolves userID's access on pageID in three queries (ancestor chain, grants on the chain,
-// membership). It returns ErrPageNotFound when the page does not exist; callers turn "no view"
-// into not-found too, so that existence does not leak.
+// Page resolves userID's access on pageID in one query: the ancestor chain, with the user's
+// grant on each page of it and the user's role in the drive. It returns ErrPageNotFound when the
+// page does not exist; callers turn "no view" into not-found too, so that existence does not
+// leak.
 func (r *Resolver) Page(ctx context.Context, userID, pageID string) (PageAccess, error) {
-	db := r.db.WithContext(ctx)
-	var chain []pageNode
-	err := db.Raw(`WITH RECURSIVE chain(id, drive_id, parent_id, is_private, trashed_at, depth) AS (
-			SELECT id, drive_id, parent_id, is_private, trashed_at, 0 FROM pages WHERE id = ?
-			UNION ALL
-			SELECT p.id, p.drive_id, p.parent_id, p.is_private, p.trashed_at, c.depth + 1
-			FROM pages p JOIN chain c ON p.id = c.parent_id WHERE c.depth < ?
-		) SELECT id, drive_id, parent_id, is_private, trashed_at FROM chain ORDER BY depth`, pageID, maxDepth).
-		Scan(&chain).Error
-	if err != nil {
-		return PageAccess{}, fmt.Errorf("permissions: page chain: %w", err)
-	}
-	if len(chain) == 0 {
-		return PageAccess{}, ErrPageNotFound
-	}
-	ids := make([]string, len(chain))
-	for i, n := range chain {
-		ids[i] = n.ID
-	}
-	var grants []Grant
-	if err := db.Where("user_id = ? AND page_id IN ?", userID, ids).Find(&grants).Error; err != nil {
-		return PageAccess{}, fmt.Errorf("permissions: grants: %w", err)
-	}
-	role, err := r.Role(ctx, userID, chain[0].DriveID)
-	if err != nil {
-		return PageAccess{}, err
-	}
-	byPage := make(map[string]Grant, len(grants))
-	for _, g := range grants {
-		byPage[g.PageID] = g
-	}
-	return resolveChain(role, chain, byPage, r.now()), nil
+	pa, _, err := r.page(ctx, userID, pageID)
+	return pa, err
 }
 
 // PageOfType resolves userID on pageID for a package that serves the content of one page type
@@ -84,26 +55,76 @@ func (r *Resolver) Page(ctx context.Context, userID, pageID string) (PageAccess,
 // user may view but of another type than typ is ErrWrongPageType. Any further right (edit,
 // delete) is the caller's to check on the returned PageAccess.
 func (r *Resolver) PageOfType(ctx context.Context, userID, pageID, typ string) (PageAccess, error) {
-	pa, err := r.Page(ctx, userID, pageID)
+	pa, pageType, err := r.page(ctx, userID, pageID)
 	if err != nil {
 		return pa, err
 	}
 	if !pa.View || pa.Trashed {
 		return pa, ErrPageNotFound
 	}
-	var p pageType
-	err = r.db.WithContext(ctx).Select("id", "type").Where("id = ?", pageID).Take(&p).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return pa, ErrPageNotFound
-	}
-	if err != nil {
-		return pa, fmt.Errorf("permissions: page type: %w", err)
-	}
-	if p.Type != typ {
+	if pageType != typ {
 		return pa, ErrWrongPageType
 	}
 	return pa, nil
 }
+
+// chainRow is one page of the ancestor chain, page first, with what decides userID's access.
+type chainRow struct {
+	ID        string
+	DriveID   string
+	ParentID  *string
+	IsPrivate bool
+	TrashedAt *time.Time
+	Type      string  // of the page itself (row 0)
+	Role      *string // userID's role in the drive, on every row; nil for a non-member
+	HasGrant  bool
+	CanView   *bool
+	CanEdit   *bool
+	CanShare  *bool
+	CanDel    *bool
+	Expires   *time.Time
+}
+
+// page is Page, with the page's type. Every page of a chain is in the same drive: pages never
+// move across drives.
+func (r *Resolver) page(ctx context.Context, userID, pageID string) (PageAccess, string, error) {
+	var rows []chainRow
+	err := r.db.WithContext(ctx).Raw(`WITH RECURSIVE chain(id, drive_id, parent_id, is_private, trashed_at, type, depth) AS (
+			SELECT id, drive_id, parent_id, is_private, trashed_at, type, 0 FROM pages WHERE id = ?
+			UNION ALL
+			SELECT p.id, p.drive_id, p.parent_id, p.is_private, p.trashed_at, p.type, c.depth + 1
+			FROM pages p JOIN chain c ON p.id = c.parent_id WHERE c.depth < ?
+		)
+		SELECT c.id, c.drive_id, c.parent_id, c.is_private, c.trashed_at, c.type,
+			(SELECT m.role FROM drive_members m WHERE m.drive_id = c.drive_id AND m.user_id = ?) AS role,
+			g.page_id IS NOT NULL AS has_grant, g.can_view, g.can_edit, g.can_share, g.can_delete AS can_del,
+			g.expires_at AS expires
+		FROM chain c LEFT JOIN page_permissions g ON g.page_id = c.id AND g.user_id = ?
+		ORDER BY c.depth`, pageID, maxDepth, userID, userID).
+		Scan(&rows).Error
+	if err != nil {
+		return PageAccess{}, "", fmt.Errorf("permissions: page chain: %w", err)
+	}
+	if len(rows) == 0 {
+		return PageAccess{}, "", ErrPageNotFound
+	}
+	role := NoRole
+	if rows[0].Role != nil {
+		role = Role(*rows[0].Role)
+	}
+	chain := make([]pageNode, len(rows))
+	grants := make(map[string]Grant)
+	for i, row := range rows {
+		chain[i] = pageNode{ID: row.ID, DriveID: row.DriveID, ParentID: row.ParentID, IsPrivate: row.IsPrivate, TrashedAt: row.TrashedAt}
+		if row.HasGrant {
+			grants[row.ID] = Grant{PageID: row.ID, UserID: userID, CanView: isTrue(row.CanView), CanEdit: isTrue(row.CanEdit),
+				CanShare: isTrue(row.CanShare), CanDelete: isTrue(row.CanDel), ExpiresAt: row.Expires}
+		}
+	}
+	return resolveChain(role, chain, grants, r.now()), rows[0].Type, nil
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
 
 // resolveChain applies the rules to a chain that starts at the page and ends at its root.
 func resolveChain(role Role, chain []pageNode, grants map[string]Grant, now time.Time) PageAccess {

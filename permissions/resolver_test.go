@@ -90,13 +90,20 @@ func TestResolverQueriesAreBounded(t *testing.T) {
 		if largeQueries != smallQueries || largeQueries > 3 || largeQueries < 2 {
 			t.Errorf("%s: Drive ran %d statements on 10 pages and %d on 300; want the same, at most 3", u.Name, smallQueries, largeQueries)
 		}
-		// Page costs the same on a page at depth 9 as on a root.
+		// Page and PageOfType are one statement, on a page at depth 9 as on a root.
 		l.n.Store(0)
 		if _, err := r.Page(ctx, u.ID, largeIDs[9]); err != nil {
 			t.Fatal(err)
 		}
-		if n := l.n.Load(); n > 3 {
-			t.Errorf("%s: Page ran %d statements, want at most 3", u.Name, n)
+		if n := l.n.Load(); n != 1 {
+			t.Errorf("%s: Page ran %d statements, want 1", u.Name, n)
+		}
+		l.n.Store(0)
+		if _, err := r.PageOfType(ctx, u.ID, largeIDs[9], "DOCUMENT"); err != nil && !errors.Is(err, permissions.ErrPageNotFound) && !errors.Is(err, permissions.ErrWrongPageType) {
+			t.Fatal(err)
+		}
+		if n := l.n.Load(); n != 1 {
+			t.Errorf("%s: PageOfType ran %d statements, want 1", u.Name, n)
 		}
 		// Both agree across the large tree (a sample, to keep the test quick).
 		plain := resolver(env)
