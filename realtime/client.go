@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pagespace/pagespace/modules"
@@ -21,7 +22,7 @@ type client struct {
 	mu        sync.Mutex
 	sessionID string
 	expires   time.Time
-	expTimers [2]*time.Timer
+	expTimer  *time.Timer       // auth_expiring, then the disconnect at expiry
 	rooms     map[string]string // joined page/drive rooms → drive id
 	limiter   *rate.Limiter     // client events
 	presLim   *rate.Limiter     // cursor and typing, which are coalesced and so allowed faster
@@ -141,10 +142,8 @@ func (b *Broker) onDisconnect(s *socketio.Socket, reason string) {
 // (recovery may have restored rooms by then), from Socket.OnClose; a second call does nothing.
 func (b *Broker) release(c *client) {
 	c.mu.Lock()
-	for _, t := range c.expTimers {
-		if t != nil {
-			t.Stop()
-		}
+	if c.expTimer != nil {
+		c.expTimer.Stop()
 	}
 	c.mu.Unlock()
 	b.mu.Lock()
@@ -194,30 +193,32 @@ func (c *client) roomsCopy() map[string]string {
 func (c *client) armExpiry(b *Broker) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, t := range c.expTimers {
-		if t != nil {
-			t.Stop()
-		}
+	if c.expTimer != nil {
+		c.expTimer.Stop()
 	}
 	exp := c.expires
-	until := time.Until(exp)
-	// Both timers may fire at once for a short-lived token; once makes sure auth_expiring is
-	// always sent, and sent first.
-	var once sync.Once
-	warn := func() {
-		once.Do(func() { _ = c.s.Emit("auth_expiring", map[string]any{"expiresAt": modules.Time(exp)}) })
-	}
-	c.expTimers[0] = time.AfterFunc(max(0, until-b.cfg.AuthExpiringLead), warn)
-	c.expTimers[1] = time.AfterFunc(max(0, until), func() {
+	// One timer per socket: it fires AuthExpiringLead before expiry to send auth_expiring, then is
+	// re-armed for the expiry itself. A short-lived token gets both at once, auth_expiring first.
+	var t *time.Timer
+	var warned atomic.Bool
+	t = time.AfterFunc(max(0, time.Until(exp)-b.cfg.AuthExpiringLead), func() {
 		c.mu.Lock()
-		still := c.expires.Equal(exp)
+		current := c.expTimer == t && c.expires.Equal(exp) // not replaced by a refresh
 		c.mu.Unlock()
-		if still {
-			warn()
-			_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": "token_expired"})
-			c.s.Disconnect(false)
+		if !current {
+			return
 		}
+		if !warned.Swap(true) {
+			_ = c.s.Emit("auth_expiring", map[string]any{"expiresAt": modules.Time(exp)})
+			if rest := time.Until(exp); rest > 0 {
+				t.Reset(rest)
+				return
+			}
+		}
+		_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": "token_expired"})
+		c.s.Disconnect(false)
 	})
+	c.expTimer = t
 }
 
 // allow applies the per-socket event rate. A socket that keeps flooding is disconnected.

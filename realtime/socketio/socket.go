@@ -50,7 +50,7 @@ type Socket struct {
 
 	mu        sync.Mutex
 	rooms     map[string]struct{}
-	data      map[string]any
+	data      []keyValue // Set/Get: a handful of keys at most, so a slice beats a map
 	acks      map[uint64]chan Args
 	nextAck   uint64
 	pid       string
@@ -111,18 +111,30 @@ func (s *Socket) setSession(pid string, recovered bool) {
 func (s *Socket) Set(key string, v any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.data == nil {
-		s.data = make(map[string]any)
+	for i := range s.data {
+		if s.data[i].key == key {
+			s.data[i].val = v
+			return
+		}
 	}
-	s.data[key] = v
+	s.data = append(s.data, keyValue{key, v})
+}
+
+type keyValue struct {
+	key string
+	val any
 }
 
 // Get returns the value stored under key.
 func (s *Socket) Get(key string) (any, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, ok := s.data[key]
-	return v, ok
+	for _, kv := range s.data {
+		if kv.key == key {
+			return kv.val, true
+		}
+	}
+	return nil, false
 }
 
 // Join adds the socket to rooms. It does nothing once the socket is disconnected.
