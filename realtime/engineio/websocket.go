@@ -33,11 +33,12 @@ const wsPingPeriod = 5 * time.Minute
 const wsReadBuffer = 512
 
 // wsTransport is one WebSocket: the active transport of a session, or a probe for an upgrade.
-// Its melody handlers (connect, message, disconnect) all run on the request's goroutine.
+// Its melody handlers (connect, message, disconnect) all run on melody's read loop, the goroutine
+// serveWebSocket starts for the upgrade (message packets are handled on a goroutine it waits for).
 type wsTransport struct {
 	conn     *Conn
-	probe    bool        // read and written only by the request's goroutine
-	timer    *time.Timer // upgrade timeout of a probe; request's goroutine only
+	probe    bool        // read and written only on the read loop
+	timer    *time.Timer // upgrade timeout of a probe; read loop only
 	sess     *melody.Session
 	overflow atomic.Bool // melody reported a full buffer
 
