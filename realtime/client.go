@@ -131,15 +131,15 @@ func (b *Broker) onDisconnect(s *socketio.Socket, reason string) {
 	if reason == "outbound queue full" {
 		b.metrics.dropped.Add(1)
 	}
-	b.release(c)
+	// The rest of the clean-up is release, which Socket.OnClose runs right after this.
 	if reason == "client namespace disconnect" {
 		b.deleteSession(s.PID()) // a deliberate leave: nothing to recover
 	}
 }
 
-// release forgets a socket that ended: its timers, rooms, slot and presence. It runs for every
-// socket that passed authentication, from OnDisconnect or, for one dropped before it connected
-// (recovery may have restored rooms by then), from Socket.OnClose; a second call does nothing.
+// release forgets a socket that ended: its timers, rooms, slot and presence. Socket.OnClose runs
+// it once for every socket that passed authentication: after OnDisconnect for one that connected,
+// and also for one dropped before it connected (recovery may have restored rooms by then).
 func (b *Broker) release(c *client) {
 	c.mu.Lock()
 	if c.expTimer != nil {
@@ -163,12 +163,9 @@ func (b *Broker) addClientLocked(c *client) {
 	b.clients[c.userID][c] = struct{}{}
 }
 
-// removeClientLocked forgets c, and its user's access cache with the user's last socket; a
-// second call for the same c does nothing. Caller holds b.mu.
+// removeClientLocked forgets c, and its user's access cache with the user's last socket. Caller
+// holds b.mu.
 func (b *Broker) removeClientLocked(c *client) {
-	if _, ok := b.clients[c.userID][c]; !ok {
-		return
-	}
 	delete(b.clients[c.userID], c)
 	if len(b.clients[c.userID]) == 0 {
 		delete(b.clients, c.userID)
