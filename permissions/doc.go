@@ -43,5 +43,7 @@
 // and permission event carries userId, whose access changed, and accessReduced, true when it may
 // have lost access (conservatively: any new grant short of full non-expiring rights, any right
 // or expiry taken away, any revoked grant that held a right). Event payloads carry names but no
-// emails, since page viewers receive them.
+// emails. Audience is the one rule for who may see an event of the log and what of it (for
+// /api/events, live delivery and replay): grant events only reach those who may list the
+// page's grants and the grantee, and no payload names a page or drive its recipient may not see.
 package permissions
