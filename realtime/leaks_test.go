@@ -254,3 +254,37 @@ func strs(v any) []string {
 	}
 	return out
 }
+
+// TestPermanentDeleteShowsWhatWasVisible: a page deleted for good still reaches a socket that
+// could see it, but pageIds and the parent are shaped by what that user could see until then.
+func TestPermanentDeleteShowsWhatWasVisible(t *testing.T) {
+	r := start(t)
+	owner, guest := r.Signup("Owner"), r.Signup("Guest")
+	d := r.CreateDrive(owner, "Team")
+	folder := r.Do("POST", "/api/drives/"+d+"/pages", owner.Token, map[string]any{"title": "Folder", "type": "FOLDER", "isPrivate": true}).Expect(201).ID()
+	p := r.CreatePage(owner, d, "DOCUMENT", "Shared", folder)
+	c1 := r.CreatePage(owner, d, "DOCUMENT", "Child", p)
+	c2 := r.CreatePage(owner, d, "DOCUMENT", "Denied child", p)
+	r.Grant(owner, p, guest, true, false, false, false)
+	r.Grant(owner, c2, guest, false, false, false, false)
+	g := r.dial(guest).withBarrier()
+	g.join(p)
+	o := r.dial(owner).withBarrier()
+	o.call("join_drive", d)
+	g.sync()
+	o.sync()
+
+	r.Do("DELETE", "/api/pages/"+p+"?permanent=true", owner.Token, nil).Expect(204)
+	evs := asEvents(g.sync())
+	e := only(t, "socket", evs, "page_deleted", p)
+	if e["permanent"] != true || field(e, "page", "parentId") != nil || field(e, "page", "detached") != true {
+		t.Fatalf("guest's page_deleted: %v", e)
+	}
+	if got := strs(e["pageIds"]); !slices.Equal(got, []string{p, c1}) {
+		t.Fatalf("guest's pageIds %v, want %v", got, []string{p, c1})
+	}
+	noneMentions(t, "socket", evs, folder, c2)
+	if got := strs(only(t, "socket", asEvents(o.sync()), "page_deleted", p)["pageIds"]); len(got) != 3 {
+		t.Fatalf("owner's pageIds %v", got)
+	}
+}
