@@ -17,7 +17,8 @@ type DriveLookup func(ctx context.Context, driveID string) (DriveView, error)
 // /api/events, live delivery and recovery replay all ask it. Whatever a user may not list, no
 // event shows them:
 //
-//   - an event addressed to the user's own room is theirs, whole;
+//   - an event addressed to the user's own room is theirs, whole, except drive_deleted, whose
+//     userIds show anyone but the owner who deleted the drive only themselves;
 //   - an event about a page is for those who may view the page (trashed or not; a page deleted
 //     for good, for the drive's OWNER and ADMIN); a grant event only for those who may also list
 //     the page's grants (share);
@@ -86,6 +87,9 @@ func isGrantEvent(typ string) bool {
 // access on a drive; its errors are returned.
 func (a *Audience) Show(ctx context.Context, userID string, drive DriveLookup) (Sight, bool, error) {
 	if slices.Contains(a.rooms, modules.UserRoom(userID)) {
+		if a.e.Type == EventDriveDeleted {
+			return a.showDriveDeleted(userID), true, nil
+		}
 		return Sight{Payload: a.whole}, true, nil
 	}
 	if a.e.DriveID == nil {
@@ -176,6 +180,18 @@ func (a *Audience) showDrives(ctx context.Context, drive DriveLookup) (Sight, bo
 	return a.variant("d"+strings.Join(shown, ","), func(m map[string]json.RawMessage) {
 		m["driveIds"] = mustJSON(append([]string{}, shown...))
 	}), true, nil
+}
+
+// showDriveDeleted shows the owner who deleted the drive everyone who lost access, and anyone
+// else only themselves: a member may not list the grantees, a grantee not the members, and the
+// drive is gone, so its roles can no longer be asked.
+func (a *Audience) showDriveDeleted(userID string) Sight {
+	if a.e.ActorID != nil && *a.e.ActorID == userID {
+		return Sight{Payload: a.whole}
+	}
+	return a.variant("u"+userID, func(m map[string]json.RawMessage) {
+		m["userIds"] = mustJSON([]string{userID})
+	})
 }
 
 // variant returns the payload that edit makes of the event, made once per key.

@@ -37,7 +37,8 @@
 // # Events
 //
 // drive_created, drive_updated, drive_deleted go to drive:<id> and the user rooms of every
-// member and grantee (drive_deleted names them in userIds). member_added, member_removed,
+// member and grantee (drive_deleted names them in userIds, to the owner who deleted it; anyone
+// else sees only themselves there). member_added, member_removed,
 // member_role_changed go to drive:<id> and user:<memberId>. permission_granted and
 // permission_revoked go to page:<pageId>, drive:<driveId> and user:<granteeId>. Every member
 // and permission event carries userId, whose access changed, and accessReduced, true when it may

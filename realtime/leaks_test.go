@@ -288,3 +288,45 @@ func TestPermanentDeleteShowsWhatWasVisible(t *testing.T) {
 		t.Fatalf("owner's pageIds %v", got)
 	}
 }
+
+// TestDriveDeletedShowsOnlyTheRecipient: drive_deleted names who lost access; a member may not
+// list the grantees, nor a grantee the members, so each sees only itself there, while the owner
+// who deleted the drive sees everyone.
+func TestDriveDeletedShowsOnlyTheRecipient(t *testing.T) {
+	r := start(t)
+	owner, member, guest := r.Signup("Owner"), r.Signup("Member"), r.Signup("Guest")
+	d := r.CreateDrive(owner, "Team")
+	r.AddMember(owner, d, member, "MEMBER")
+	p := r.CreatePage(owner, d, "DOCUMENT", "Shared", "")
+	r.Grant(owner, p, guest, true, false, false, false)
+	m := r.dial(member).withBarrier()
+	m.call("join_drive", d)
+	g := r.dial(guest).withBarrier()
+	m.sync()
+	g.sync()
+	base := r.LatestEvent()
+
+	r.Do("DELETE", "/api/drives/"+d, owner.Token, nil).Expect(204)
+	for _, c := range []struct {
+		u    apptest.User
+		evs  []apptest.Event
+		how  string
+		want []string
+	}{
+		{member, asEvents(m.sync()), "socket", []string{member.ID}},
+		{guest, asEvents(g.sync()), "socket", []string{guest.ID}},
+		{member, r.EventsAfter(member, base), "/api/events", []string{member.ID}},
+		{guest, r.EventsAfter(guest, base), "/api/events", []string{guest.ID}},
+	} {
+		if got := strs(only(t, c.how, c.evs, "drive_deleted", "")["userIds"]); !slices.Equal(got, c.want) {
+			t.Errorf("%s: %s's userIds %v, want %v", c.how, c.u.Name, got, c.want)
+		}
+	}
+	got := strs(only(t, "/api/events", r.EventsAfter(owner, base), "drive_deleted", "")["userIds"])
+	slices.Sort(got)
+	want := []string{owner.ID, member.ID, guest.ID}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("owner's userIds %v, want %v", got, want)
+	}
+}
