@@ -8,7 +8,8 @@
 // view is "not found"; a page it may view but not change is "forbidden".
 //
 // Rules that the API documentation repeats:
-//   - Creating a root page needs the MEMBER, ADMIN or OWNER role; creating a child needs edit on
+//   - Creating a root page needs the MEMBER, ADMIN or OWNER role (a non-member is answered "drive
+//     not found", as the root level is for members); creating a child needs edit on
 //     the parent. Making a page private (on create or with PATCH isPrivate) needs the share right
 //     (drive managers always have it), so a member cannot lock itself out of its own page.
 //   - Every successful PATCH increments revision and stores the new title and content in
@@ -18,8 +19,9 @@
 //     descendant not yet in the trash with trash_root_id = the page; restore brings back exactly
 //     those rows, to the old parent, or to the drive root when that parent is still trashed.
 //     A trashed page answers 404 unless ?includeTrashed=true and the caller may restore it.
-//   - The tree listing re-roots a visible page whose parent the caller cannot see: it is listed
-//     with parentId null and "detached": true, so that hidden pages' ids do not leak.
+//   - A visible page whose parent the caller cannot see is shown with parentId null and
+//     "detached": true (tree listing, single page, write answers, trash listing; events likewise,
+//     per recipient, by permissions.Audience), so that hidden pages' ids do not leak.
 //   - The tree is at most MaxDepth levels deep; positions are numbers within ±1e15, ties between
 //     siblings are broken by id. Moves need edit on the page and on the new parent (at the root:
 //     the MEMBER role or above), stay in the drive, and refuse cycles with 400. Changes to the
@@ -31,5 +33,5 @@
 // Every write goes through the event log in the same transaction: page_created, page_updated,
 // page_moved, page_deleted (trash, or "permanent": true) and page_restored, addressed to the
 // rooms page:<id> and drive:<driveId>. Events about a subtree are one event about its root that
-// lists every affected id in pageIds.
+// lists every affected id in pageIds (each recipient sees the ids of the pages it may view).
 package pages

@@ -90,8 +90,8 @@ type Node struct {
 	CreatedAt modules.Time `json:"createdAt"`
 	UpdatedAt modules.Time `json:"updatedAt"`
 	Revision  int64        `json:"revision"`
-	// Detached is set in the tree listing on a page whose parent the caller cannot see; its
-	// parentId is then null.
+	// Detached is set on a page whose parent the caller cannot see (in the tree listing, a
+	// single page and events); its parentId is then null.
 	Detached bool `json:"detached,omitempty"`
 }
 
@@ -114,9 +114,15 @@ type Page struct {
 	Access permissions.Access `json:"access"`
 }
 
-func (r row) page(a permissions.Access) Page {
-	return Page{Node: r.node(), DriveID: r.DriveID, Content: r.Content, CreatedBy: r.CreatedBy,
-		TrashedAt: modules.TimePtr(r.TrashedAt), Access: a}
+// page is the row as the user resolved in pa sees it: a parent they may not view is not named
+// (parentId null, detached), as in the tree listing.
+func (r row) page(pa permissions.PageAccess) Page {
+	p := Page{Node: r.node(), DriveID: r.DriveID, Content: r.Content, CreatedBy: r.CreatedBy,
+		TrashedAt: modules.TimePtr(r.TrashedAt), Access: pa.Access}
+	if pa.ParentHidden && p.ParentID != nil {
+		p.ParentID, p.Detached = nil, true
+	}
+	return p
 }
 
 // TrashItem is a trash root: a page trashed by itself, with the subtree trashed with it.

@@ -294,9 +294,10 @@ func TestAccess(t *testing.T) {
 			t.Fatalf("%s: shared page in the tree: %+v", u.Name, found)
 		}
 	}
-	// A guest with view only may not create under the page or at the root.
+	// A guest with view only may not create under the page (403: they see it); the drive's root
+	// is for members, and a non-member does not see it (404, as for any other outsider).
 	env.Do("POST", "/api/drives/"+d+"/pages", guest.Token, map[string]any{"title": "x", "type": "FOLDER", "parentId": shared.ID}).Expect(403)
-	env.Do("POST", "/api/drives/"+d+"/pages", guest.Token, map[string]any{"title": "x", "type": "FOLDER"}).Expect(403)
+	env.Do("POST", "/api/drives/"+d+"/pages", guest.Token, map[string]any{"title": "x", "type": "FOLDER"}).Expect(404)
 	// A share grant lets its holder change privacy, and it keeps its access.
 	env.Grant(owner, pub.ID, viewer, true, true, true, true)
 	env.Do("PATCH", "/api/pages/"+pub.ID, viewer.Token, map[string]any{"isPrivate": true}).Expect(200)

@@ -146,6 +146,9 @@ func (s *Service) Create(ctx context.Context, driveID string, in CreateInput) (P
 			}
 		}
 		if in.ParentID == nil {
+			if role == permissions.NoRole {
+				return ErrDriveNotFound // a grantee sees granted pages, never the drive's root
+			}
 			if !canCreateAtRoot(role) {
 				return ErrForbidden
 			}
@@ -201,7 +204,7 @@ func (s *Service) Create(ctx context.Context, driveID string, in CreateInput) (P
 		if err != nil {
 			return err
 		}
-		out = p.page(pa.Access)
+		out = p.page(pa)
 		rec.Record(draft(EventPageCreated, uid, driveID, p.ID, PageCreated{Page: p.node()}))
 		return nil
 	})
@@ -226,7 +229,7 @@ func (s *Service) Get(ctx context.Context, pageID string, includeTrashed bool) (
 	if err != nil {
 		return Page{}, err
 	}
-	return p.page(pa.Access), nil
+	return p.page(pa), nil
 }
 
 // UpdateInput is the body of PATCH /api/pages/{pageId}.
@@ -340,7 +343,7 @@ func (s *Service) update(ctx context.Context, pageID string, in UpdateInput) (Pa
 			changed = append(changed, "isPrivate")
 		}
 		if len(changed) == 0 {
-			out = cur.page(pa.Access)
+			out = cur.page(pa)
 			return nil
 		}
 		changes["revision"] = gorm.Expr("revision + 1")
@@ -378,7 +381,7 @@ func (s *Service) update(ctx context.Context, pageID string, in UpdateInput) (Pa
 			}
 		}
 		rec.Record(draft(EventPageUpdated, uid, cur.DriveID, pageID, ev))
-		out = cur.page(pa.Access)
+		out = cur.page(pa)
 		return nil
 	})
 	return out, err
@@ -473,7 +476,7 @@ func (s *Service) Move(ctx context.Context, pageID string, in MoveInput) (Page, 
 			}
 		}
 		if sameParent && cur.Position == *in.Position {
-			out, err = s.reload(tx, pageID, pa.Access)
+			out, err = s.reload(tx, pageID, pa)
 			return err
 		}
 		prevParent, prevPos := cur.ParentID, cur.Position
@@ -489,7 +492,7 @@ func (s *Service) Move(ctx context.Context, pageID string, in MoveInput) (Page, 
 		if err != nil {
 			return err
 		}
-		out, err = s.reload(tx, pageID, pa.Access)
+		out, err = s.reload(tx, pageID, pa)
 		return err
 	})
 	if err != nil {
@@ -498,12 +501,12 @@ func (s *Service) Move(ctx context.Context, pageID string, in MoveInput) (Page, 
 	return out, nil
 }
 
-func (s *Service) reload(tx *gorm.DB, pageID string, a permissions.Access) (Page, error) {
+func (s *Service) reload(tx *gorm.DB, pageID string, pa permissions.PageAccess) (Page, error) {
 	p, err := loadRow(tx, pageID)
 	if err != nil {
 		return Page{}, err
 	}
-	return p.page(a), nil
+	return p.page(pa), nil
 }
 
 func ptrEq(a, b *string) bool {
@@ -629,7 +632,7 @@ func (s *Service) Restore(ctx context.Context, pageID string) (Page, error) {
 		if pa, err = r.Page(ctx, uid, pageID); err != nil {
 			return err
 		}
-		out = p.page(pa.Access)
+		out = p.page(pa)
 		rec.Record(draft(EventPageRestored, uid, pa.DriveID, pageID, PageRestored{Page: p.node(), PageIDs: ids}))
 		return nil
 	})
@@ -816,7 +819,11 @@ func (s *Service) Trashed(ctx context.Context, driveID string, req modules.PageR
 	}
 	return modules.NewList(keep, req.Limit,
 		func(r row) TrashItem {
-			return TrashItem{Node: r.node(), TrashedAt: modules.Time(*r.TrashedAt), TrashedBy: r.TrashedBy, PageCount: counts[r.ID]}
+			n := r.node()
+			if view.Pages[r.ID].ParentHidden {
+				n.ParentID, n.Detached = nil, true
+			}
+			return TrashItem{Node: n, TrashedAt: modules.Time(*r.TrashedAt), TrashedBy: r.TrashedBy, PageCount: counts[r.ID]}
 		},
 		func(r row) any { return key(r) }), nil
 }

@@ -37,11 +37,14 @@
 // # Events
 //
 // drive_created, drive_updated, drive_deleted go to drive:<id> and the user rooms of every
-// member and grantee (drive_deleted names them in userIds). member_added, member_removed,
+// member and grantee (drive_deleted names them in userIds, to the owner who deleted it; anyone
+// else sees only themselves there). member_added, member_removed,
 // member_role_changed go to drive:<id> and user:<memberId>. permission_granted and
 // permission_revoked go to page:<pageId>, drive:<driveId> and user:<granteeId>. Every member
 // and permission event carries userId, whose access changed, and accessReduced, true when it may
 // have lost access (conservatively: any new grant short of full non-expiring rights, any right
 // or expiry taken away, any revoked grant that held a right). Event payloads carry names but no
-// emails, since page viewers receive them.
+// emails. Audience is the one rule for who may see an event of the log and what of it (for
+// /api/events, live delivery and replay): grant events only reach those who may list the
+// page's grants and the grantee, and no payload names a page or drive its recipient may not see.
 package permissions

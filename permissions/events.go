@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/pagespace/pagespace/modules"
@@ -44,43 +43,10 @@ func (v *Visibility) drive(ctx context.Context, driveID string) (DriveView, erro
 	return d, nil
 }
 
-// CanSee reports whether the user may see e: events addressed to the user always; page events
-// when the user may view the page (trashed or not; a page deleted for good only by the drive's
-// managers); other drive events when the user is a member.
-func (v *Visibility) CanSee(ctx context.Context, e eventlog.Event) (bool, error) {
-	self := "user:" + v.userID
-	for _, room := range e.RoomList() {
-		if room == self {
-			return true, nil
-		}
-	}
-	if e.DriveID == nil {
-		// Events about no single drive (user_deleted) are addressed to drive rooms: members of any
-		// of those drives may see them, as their sockets do.
-		for _, room := range e.RoomList() {
-			if driveID, ok := strings.CutPrefix(room, "drive:"); ok {
-				d, err := v.drive(ctx, driveID)
-				if err != nil {
-					return false, err
-				}
-				if d.Role != NoRole {
-					return true, nil
-				}
-			}
-		}
-		return false, nil
-	}
-	d, err := v.drive(ctx, *e.DriveID)
-	if err != nil {
-		return false, err
-	}
-	if e.PageID != nil {
-		if pa, ok := d.Pages[*e.PageID]; ok {
-			return pa.View, nil
-		}
-		return d.Role.Manages(), nil
-	}
-	return d.Role != NoRole, nil
+// Show returns what the user may see of e (see Audience), or false when nothing.
+func (v *Visibility) Show(ctx context.Context, e eventlog.Event) (json.RawMessage, bool, error) {
+	sight, ok, err := AudienceOf(e).Show(ctx, v.userID, v.drive)
+	return sight.Payload, ok, err
 }
 
 // EventsHandler serves GET /api/events.
@@ -164,12 +130,12 @@ func (h *EventsHandler) list(c echo.Context) error {
 		for _, e := range batch {
 			scanned++
 			cursor = e.ID
-			ok, err := vis.CanSee(ctx, e)
+			payload, ok, err := vis.Show(ctx, e)
 			if err != nil {
 				return err
 			}
 			if ok {
-				out.Items = append(out.Items, eventItem{EventID: e.EventID(), Type: e.Type, Payload: e.JSON()})
+				out.Items = append(out.Items, eventItem{EventID: e.EventID(), Type: e.Type, Payload: payload})
 				if len(out.Items) == page.Limit {
 					break
 				}

@@ -149,11 +149,19 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("failed or no-op writes recorded events: %s -> %s", before, got)
 	}
 
-	p = expectEvent(t, env, permissions.EventDriveDeleted, []apptest.User{ada, carol, dan}, []apptest.User{bob}, func() {
+	after = env.LatestEvent()
+	p = expectEvent(t, env, permissions.EventDriveDeleted, []apptest.User{ada}, []apptest.User{bob}, func() {
 		env.Do("DELETE", "/api/drives/"+drive, ada.Token, nil).Expect(204)
 	})
 	wantFields(t, "drive_deleted", p, map[string]any{"driveId": drive, "drive.name": "Renamed"})
 	if ids, _ := p["userIds"].([]any); len(ids) != 3 {
 		t.Errorf("drive_deleted names who lost access: %s", jsonString(p))
+	}
+	// Everyone else who lost access sees only themselves there.
+	for _, u := range []apptest.User{carol, dan} {
+		e := findEvent(env.EventsAfter(u, after), permissions.EventDriveDeleted)
+		if e == nil || jsonString(e.Payload["userIds"]) != jsonString([]string{u.ID}) {
+			t.Errorf("%s: drive_deleted %s", u.Name, jsonString(e))
+		}
 	}
 }

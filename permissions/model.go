@@ -98,6 +98,9 @@ type PageAccess struct {
 	Trashed bool // the page is in the trash
 	// Until is when the deciding grant expires, if a grant decided and it expires.
 	Until *time.Time
+	// ParentHidden is set when the page has a parent the user may not view: what the user is
+	// shown of the page must not name that parent.
+	ParentHidden bool
 }
 
 // pageNode is the slice of a page row that access depends on. The pages package owns the table.

@@ -121,7 +121,11 @@ func (r *Resolver) page(ctx context.Context, userID, pageID string) (PageAccess,
 				CanShare: isTrue(row.CanShare), CanDelete: isTrue(row.CanDel), ExpiresAt: row.Expires}
 		}
 	}
-	return resolveChain(role, chain, grants, r.now()), rows[0].Type, nil
+	pa := resolveChain(role, chain, grants, r.now())
+	if len(chain) > 1 {
+		pa.ParentHidden = !resolveChain(role, chain[1:], grants, r.now()).View
+	}
+	return pa, rows[0].Type, nil
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }
@@ -250,6 +254,13 @@ func resolveTree(driveID string, role Role, nodes []pageNode, grants []Grant, no
 			pa.Access = roleAccess(role, s.private)
 		}
 		view.Pages[n.ID] = pa
+	}
+	for _, n := range nodes {
+		if n.ParentID != nil && !view.Pages[*n.ParentID].View {
+			pa := view.Pages[n.ID]
+			pa.ParentHidden = true
+			view.Pages[n.ID] = pa
+		}
 	}
 	return view
 }

@@ -303,8 +303,9 @@ func facts(e eventlog.Event) eventFacts {
 }
 
 // apply enforces what e changes about access, before e itself is delivered. It returns users
-// who may receive e although they can no longer see its page. Caller holds b.mu.
-func (b *Broker) apply(e eventlog.Event) map[string]bool {
+// who may receive e although they can no longer see its page, with the view they had before.
+// Caller holds b.mu.
+func (b *Broker) apply(e eventlog.Event) map[string]permissions.DriveView {
 	switch e.Type {
 	case "session_ended":
 		f := facts(e)
@@ -358,9 +359,9 @@ func (b *Broker) apply(e eventlog.Event) map[string]bool {
 //
 // Sockets in the drive's room are also told about each page they could see and no longer can
 // (access_revoked for "page:<id>"), so that their page tree does not keep a stale entry. It
-// returns the users who could view pageID before and cannot now ("" for none): the event that
-// removed a page for good still reaches them.
-func (b *Broker) reresolve(driveID, reason, pageID string, announced bool) map[string]bool {
+// returns the users who could view pageID before and cannot now ("" for none), with their view
+// from before: the event that removed a page for good still reaches them.
+func (b *Broker) reresolve(driveID, reason, pageID string, announced bool) map[string]permissions.DriveView {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	users := map[string]bool{}
@@ -373,7 +374,7 @@ func (b *Broker) reresolve(driveID, reason, pageID string, announced bool) map[s
 			delete(drives, driveID)
 		}
 	}
-	lost := map[string]bool{}
+	lost := map[string]permissions.DriveView{}
 	told := map[*client]map[string]bool{} // rooms each socket was already told it lost
 	for c := range b.byDrive[driveID] {
 		users[c.userID] = true
@@ -411,7 +412,7 @@ func (b *Broker) reresolve(driveID, reason, pageID string, announced bool) map[s
 				continue
 			}
 			if id == pageID {
-				lost[userID] = true
+				lost[userID] = prev
 			}
 			if _, exists := v.Pages[id]; !exists && announced {
 				continue // deleted for good: the event itself tells them
@@ -430,71 +431,70 @@ func (b *Broker) reresolve(driveID, reason, pageID string, announced bool) map[s
 	return lost
 }
 
-// deliver emits e, encoded once, to the sockets of its rooms that may see it. Caller holds b.mu.
-// extra names further rooms (socket ids) to deliver to.
-func (b *Broker) deliver(e eventlog.Event, also map[string]bool, extra ...string) {
+// deliver emits e to the sockets of its rooms that may see it, each getting what its user may
+// see of it (permissions.Audience), every distinct payload encoded once. Caller holds b.mu.
+// also holds the views that users who lost e's page had before e (they still get e); extra
+// names further rooms (socket ids) to deliver to.
+func (b *Broker) deliver(e eventlog.Event, also map[string]permissions.DriveView, extra ...string) {
 	rooms := append(e.RoomList(), extra...)
 	if len(rooms) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	decided := map[string]bool{} // per user: one decision for all its sockets
+	aud := permissions.AudienceOf(e)
+	decided := map[string]permissions.Sight{} // per user: one decision for all its sockets
+	hidden := map[string]bool{}
+	var others []*socketio.Socket // sockets that get a redacted variant
 	keep := func(s *socketio.Socket) bool {
 		c := clientOf(s)
 		if c == nil {
 			return false
 		}
-		if v, seen := decided[c.userID]; seen {
-			if v {
-				b.metrics.delivered.Add(1)
+		sight, seen := decided[c.userID]
+		if !seen && !hidden[c.userID] {
+			var ok bool
+			sight, ok = b.sight(ctx, aud, c.userID, also)
+			if !ok {
+				hidden[c.userID] = true
+				return false
 			}
-			return v
+			decided[c.userID] = sight
 		}
-		v := also[c.userID] || b.visible(ctx, c.userID, e, rooms)
-		decided[c.userID] = v
-		if v {
-			b.metrics.delivered.Add(1)
+		if hidden[c.userID] {
+			return false
 		}
-		return v
+		b.metrics.delivered.Add(1)
+		if sight.Variant != 0 {
+			others = append(others, s)
+			return false
+		}
+		return true
 	}
-	if err := b.ns.To(rooms...).Filter(keep).EmitWithOffset(e.Type, e.EventID(), e.JSON()); err != nil {
+	if err := b.ns.To(rooms...).Filter(keep).EmitWithOffset(e.Type, e.EventID(), aud.Whole()); err != nil {
 		b.log.Error("realtime: emit", "err", err.Error(), "type", e.Type)
+	}
+	for _, s := range others {
+		_ = s.EmitWithOffset(e.Type, e.EventID(), decided[clientOf(s).userID].Payload)
 	}
 }
 
-// visible reports whether userID may receive e. Caller holds b.mu.
-func (b *Broker) visible(ctx context.Context, userID string, e eventlog.Event, rooms []string) bool {
-	self := modules.UserRoom(userID)
-	for _, r := range rooms {
-		if r == self {
-			return true
+// sight is what userID may see of an event, resolving with the broker's cache (or, for a user
+// in also, the view it had before the event). It fails closed: the client recovers missed
+// events over REST. Caller holds b.mu.
+func (b *Broker) sight(ctx context.Context, aud *permissions.Audience, userID string, also map[string]permissions.DriveView) (permissions.Sight, bool) {
+	lookup := func(ctx context.Context, driveID string) (permissions.DriveView, error) {
+		if v, ok := also[userID]; ok && v.DriveID == driveID {
+			return v, nil
 		}
+		return b.view(ctx, userID, driveID)
 	}
-	if e.DriveID == nil {
-		// An event about several drives (user_deleted) is for the members of the drives whose
-		// rooms it names.
-		for _, r := range rooms {
-			if driveID, ok := strings.CutPrefix(r, "drive:"); ok {
-				if v, err := b.view(ctx, userID, driveID); err == nil && v.Role != permissions.NoRole {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	v, err := b.view(ctx, userID, *e.DriveID)
+	sight, ok, err := aud.Show(ctx, userID, lookup)
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {
 			b.log.Error("realtime: resolve for delivery", "err", err.Error())
 		}
-		return false // fail closed; the client recovers missed events over REST
+		return permissions.Sight{}, false
 	}
-	if e.PageID != nil {
-		if pa, ok := v.Pages[*e.PageID]; ok {
-			return pa.View
-		}
-		return v.Role.Manages()
-	}
-	return v.Role != permissions.NoRole
+	return sight, ok
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/permissions"
 	"github.com/pagespace/pagespace/realtime/socketio"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -167,14 +168,18 @@ func (b *Broker) replay(ctx context.Context, c *client, from, oldest int64, room
 					break
 				}
 			}
-			if !addressed || !b.visible(ctx, c.userID, e, rs) {
+			if !addressed {
+				continue
+			}
+			sight, ok := b.sight(ctx, permissions.AudienceOf(e), c.userID, nil)
+			if !ok {
 				continue
 			}
 			if sent++; sent > b.cfg.MaxReplay {
 				b.forgetRooms(c)
 				return false // too much to replay: refetch over REST instead
 			}
-			_ = c.s.EmitWithOffset(e.Type, e.EventID(), e.JSON())
+			_ = c.s.EmitWithOffset(e.Type, e.EventID(), sight.Payload)
 		}
 	}
 	return true

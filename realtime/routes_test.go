@@ -117,10 +117,11 @@ func TestWriteRoutesReachTheirRooms(t *testing.T) {
 			want: map[string][]string{roleAdmin: {"member_removed"}, roleDrive: {"member_removed"}, roleTarget: {"member_removed"}},
 		},
 		{
+			// Grant events reach only those who may list the page's grants (share) and the
+			// grantee: not the MEMBERs of the page and drive rooms.
 			name:  "grant put",
 			write: func(f *routeFix) { f.r.Grant(f.owner(), f.focus, f.target(), true, false, false, false) },
-			want: map[string][]string{roleAdmin: {"permission_granted"}, rolePage: {"permission_granted"},
-				roleDrive: {"permission_granted"}, roleTarget: {"permission_granted"}},
+			want:  map[string][]string{roleAdmin: {"permission_granted"}, roleTarget: {"permission_granted"}},
 		},
 		{
 			name:    "grant delete",
@@ -128,8 +129,7 @@ func TestWriteRoutesReachTheirRooms(t *testing.T) {
 			write: func(f *routeFix) {
 				f.r.Do("DELETE", "/api/pages/"+f.focus+"/permissions/"+f.target().ID, f.owner().Token, nil).Expect(204)
 			},
-			want: map[string][]string{roleAdmin: {"permission_revoked"}, rolePage: {"permission_revoked"},
-				roleDrive: {"permission_revoked"}, roleTarget: {"permission_revoked"}},
+			want: map[string][]string{roleAdmin: {"permission_revoked"}, roleTarget: {"permission_revoked"}},
 		},
 		{
 			name: "page create at the root",
@@ -285,8 +285,7 @@ func TestWriteRoutesReachTheirRooms(t *testing.T) {
 		{
 			name: "private: grant put", private: true,
 			write: func(f *routeFix) { f.r.Grant(f.owner(), f.focus, f.target(), true, false, false, false) },
-			want: map[string][]string{roleAdmin: {"permission_granted"}, rolePage: {"permission_granted"},
-				roleTarget: {"permission_granted"}},
+			want:  map[string][]string{roleAdmin: {"permission_granted"}, roleTarget: {"permission_granted"}},
 		},
 		{
 			name: "private: message post", focusType: "CHANNEL", private: true,
