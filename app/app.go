@@ -29,6 +29,9 @@ import (
 	"gorm.io/gorm"
 )
 
+// Sockets check tokens and sessions as REST does.
+var _ realtime.Verifier = (*auth.Service)(nil)
+
 // App is one running server. Tests start it on 127.0.0.1:0.
 type App struct {
 	cfg    Config
@@ -76,7 +79,7 @@ func New(cfg Config) (*App, error) {
 	rt.AllowedOrigins = cfg.AllowedOrigins
 	rt.Retention = cfg.EventRetention
 	rt.Logger = log
-	a.broker = realtime.New(rt, db, tokens, resolver, a.events)
+	a.broker = realtime.New(rt, db, a.auth, resolver, a.events)
 	a.events.SetPublisher(a.broker)
 
 	a.echo = a.newEcho()
