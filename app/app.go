@@ -25,7 +25,6 @@ import (
 	"github.com/pagespace/pagespace/realtime/pgbus"
 	"github.com/pagespace/pagespace/tasks"
 	"github.com/pagespace/pagespace/templates"
-	"golang.org/x/time/rate"
 	"gorm.io/gorm"
 )
 
@@ -73,7 +72,8 @@ func New(cfg Config) (*App, error) {
 	a := &App{cfg: cfg, log: log, db: db, stop: make(chan struct{})}
 	a.events = eventlog.New(db, nil)
 	tokens := auth.NewTokens(secret, cfg.AccessTokenTTL)
-	a.auth = auth.NewService(db, a.events, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Hash: cfg.PasswordHash})
+	a.auth = auth.NewService(db, a.events, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Hash: cfg.PasswordHash,
+		HashMemory: cfg.PasswordHashMemory, PasswordAttempts: cfg.PasswordRateLimit})
 	resolver := permissions.NewResolver(db)
 	rt := cfg.Realtime
 	rt.AllowedOrigins = cfg.AllowedOrigins
@@ -96,7 +96,7 @@ func New(cfg Config) (*App, error) {
 	api := a.echo.Group("/api")
 	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(a.auth))}
 	for _, m := range []modules.Module{
-		auth.NewHandler(a.auth, a.authLimiter()),
+		auth.NewHandler(a.auth, modules.NewLimiter(a.cfg.AuthRateLimit).PerAddress()),
 		permissions.NewEventsHandler(a.events, resolver),
 		permissions.New(db, a.events, resolver),
 		pages.New(db, a.events, resolver),
@@ -161,25 +161,6 @@ func (a *App) newEcho() *echo.Echo {
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", a.ready)
 	return e
-}
-
-// authLimiter limits credential routes per client IP (the direct peer: forwarded headers are
-// not trusted, so the limit cannot be dodged by inventing them).
-func (a *App) authLimiter() echo.MiddlewareFunc {
-	if a.cfg.AuthRateLimit <= 0 {
-		return nil
-	}
-	perSec := rate.Limit(float64(a.cfg.AuthRateLimit) / 60)
-	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: perSec, Burst: max(1, a.cfg.AuthRateLimit/3), ExpiresIn: 10 * time.Minute,
-		}),
-		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
-		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			return modules.ErrRateLimited
-		},
-		ErrorHandler: func(c echo.Context, err error) error { return modules.ErrRateLimited },
-	})
 }
 
 // bodyLimit refuses bodies over limit with 413, whether declared up front or streamed.
