@@ -98,7 +98,7 @@ func New(cfg Config) (*App, error) {
 	for _, m := range []modules.Module{
 		auth.NewHandler(a.auth, modules.NewLimiter(a.cfg.AuthRateLimit).PerAddress()),
 		permissions.NewEventsHandler(a.events, resolver),
-		permissions.New(db, a.events, resolver),
+		permissions.New(db, a.events, resolver, modules.NewLimiter(cfg.MemberEmailRateLimit)),
 		pages.New(db, a.events, resolver),
 		messages.New(db, a.events, resolver),
 		tasks.New(db, a.events, resolver),

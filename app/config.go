@@ -36,6 +36,9 @@ type Config struct {
 	// PasswordHashMemory is PASSWORD_HASH_MEMORY: bytes the password hashes running at once may
 	// take (each argon2id hash needs PasswordHash.Memory KiB), default 64 MiB.
 	PasswordHashMemory int64
+	// MemberEmailRateLimit is MEMBER_EMAIL_RATE_LIMIT: members added by email per minute, per
+	// client address and per acting user, default 30; 0 turns it off.
+	MemberEmailRateLimit int
 
 	// Realtime holds the socket limits; the WS_* settings fill part of it.
 	Realtime realtime.Config
@@ -60,8 +63,9 @@ func DefaultConfig() Config {
 		AuthRateLimit:   30,
 		PasswordHash:    auth.DefaultHashParams,
 
-		PasswordRateLimit:  10,
-		PasswordHashMemory: auth.DefaultHashMemory,
+		PasswordRateLimit:    10,
+		PasswordHashMemory:   auth.DefaultHashMemory,
+		MemberEmailRateLimit: 30,
 	}
 }
 
@@ -121,6 +125,7 @@ var settings = []setting{
 		c.PasswordHashMemory = n
 		return nil
 	}},
+	{"MEMBER_EMAIL_RATE_LIMIT", "30", "members added by email per minute, per client IP and per acting user (0: off)", limitSetting(func(c *Config) *int { return &c.MemberEmailRateLimit })},
 	{"WS_MAX_CONNECTIONS_PER_USER", "20", "open sockets per user", intSetting(func(c *Config) *int { return &c.Realtime.MaxConnsPerUser })},
 	{"WS_MAX_ROOMS", "200", "page and drive rooms one socket may join", intSetting(func(c *Config) *int { return &c.Realtime.MaxRoomsPerConn })},
 	{"WS_EVENT_RATE", "20", "client events per second per socket (burst twice that)", func(c *Config, v string) error {
