@@ -35,9 +35,9 @@ func (l *Limiter) Allow(key string) bool {
 	return ok && err == nil
 }
 
-// PerAddress is middleware that answers ErrRateLimited once the client address (the direct
-// peer: forwarded headers are not trusted, so the limit cannot be dodged by inventing them) is
-// out of attempts. It is nil for a nil limiter.
+// PerAddress is middleware that answers ErrRateLimited once the client address (Echo's RealIP,
+// which the app sets to the direct peer: forwarded headers are not trusted, so the limit cannot
+// be dodged by inventing them) is out of attempts. It is nil for a nil limiter.
 func (l *Limiter) PerAddress() echo.MiddlewareFunc {
 	if l == nil {
 		return nil
