@@ -25,9 +25,11 @@ import (
 	"github.com/pagespace/pagespace/realtime/pgbus"
 	"github.com/pagespace/pagespace/tasks"
 	"github.com/pagespace/pagespace/templates"
-	"golang.org/x/time/rate"
 	"gorm.io/gorm"
 )
+
+// Sockets check tokens and sessions as REST does.
+var _ realtime.Verifier = (*auth.Service)(nil)
 
 // App is one running server. Tests start it on 127.0.0.1:0.
 type App struct {
@@ -70,13 +72,14 @@ func New(cfg Config) (*App, error) {
 	a := &App{cfg: cfg, log: log, db: db, stop: make(chan struct{})}
 	a.events = eventlog.New(db, nil)
 	tokens := auth.NewTokens(secret, cfg.AccessTokenTTL)
-	a.auth = auth.NewService(db, a.events, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Hash: cfg.PasswordHash})
+	a.auth = auth.NewService(db, a.events, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Hash: cfg.PasswordHash,
+		HashMemory: cfg.PasswordHashMemory, PasswordAttempts: cfg.PasswordRateLimit})
 	resolver := permissions.NewResolver(db)
 	rt := cfg.Realtime
 	rt.AllowedOrigins = cfg.AllowedOrigins
 	rt.Retention = cfg.EventRetention
 	rt.Logger = log
-	a.broker = realtime.New(rt, db, tokens, resolver, a.events)
+	a.broker = realtime.New(rt, db, a.auth, resolver, a.events)
 	a.events.SetPublisher(a.broker)
 
 	a.echo = a.newEcho()
@@ -93,9 +96,9 @@ func New(cfg Config) (*App, error) {
 	api := a.echo.Group("/api")
 	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(a.auth))}
 	for _, m := range []modules.Module{
-		auth.NewHandler(a.auth, a.authLimiter()),
+		auth.NewHandler(a.auth, modules.NewLimiter(a.cfg.AuthRateLimit).PerAddress()),
 		permissions.NewEventsHandler(a.events, resolver),
-		permissions.New(db, a.events, resolver),
+		permissions.New(db, a.events, resolver, modules.NewLimiter(cfg.MemberEmailRateLimit)),
 		pages.New(db, a.events, resolver),
 		messages.New(db, a.events, resolver),
 		tasks.New(db, a.events, resolver),
@@ -158,25 +161,6 @@ func (a *App) newEcho() *echo.Echo {
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", a.ready)
 	return e
-}
-
-// authLimiter limits credential routes per client IP (the direct peer: forwarded headers are
-// not trusted, so the limit cannot be dodged by inventing them).
-func (a *App) authLimiter() echo.MiddlewareFunc {
-	if a.cfg.AuthRateLimit <= 0 {
-		return nil
-	}
-	perSec := rate.Limit(float64(a.cfg.AuthRateLimit) / 60)
-	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: perSec, Burst: max(1, a.cfg.AuthRateLimit/3), ExpiresIn: 10 * time.Minute,
-		}),
-		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
-		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			return modules.ErrRateLimited
-		},
-		ErrorHandler: func(c echo.Context, err error) error { return modules.ErrRateLimited },
-	})
 }
 
 // bodyLimit refuses bodies over limit with 413, whether declared up front or streamed.

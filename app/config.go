@@ -27,8 +27,18 @@ type Config struct {
 	BodyLimit       int64         // BODY_LIMIT bytes, default 1 MB
 	EventRetention  time.Duration // EVENT_RETENTION, default 168h (7 days)
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, default 15s
-	AuthRateLimit   int           // AUTH_RATE_LIMIT: signup/login/refresh requests per minute per client IP, default 30; 0 turns it off
+	AuthRateLimit   int           // AUTH_RATE_LIMIT: signup/login/refresh/account-deletion requests per minute per client IP, default 30; 0 turns it off
 	PprofAddr       string        // PPROF_ADDR; empty (the default) serves no profiles
+
+	// PasswordRateLimit is PASSWORD_RATE_LIMIT: password checks (login, account deletion) per
+	// minute per account, default 10; 0 turns it off.
+	PasswordRateLimit int
+	// PasswordHashMemory is PASSWORD_HASH_MEMORY: bytes the password hashes running at once may
+	// take (each argon2id hash needs PasswordHash.Memory KiB), default 64 MiB.
+	PasswordHashMemory int64
+	// MemberEmailRateLimit is MEMBER_EMAIL_RATE_LIMIT: members added by email per minute, per
+	// client address and per acting user, default 30; 0 turns it off.
+	MemberEmailRateLimit int
 
 	// Realtime holds the socket limits; the WS_* settings fill part of it.
 	Realtime realtime.Config
@@ -52,6 +62,10 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 15 * time.Second,
 		AuthRateLimit:   30,
 		PasswordHash:    auth.DefaultHashParams,
+
+		PasswordRateLimit:    10,
+		PasswordHashMemory:   auth.DefaultHashMemory,
+		MemberEmailRateLimit: 30,
 	}
 }
 
@@ -101,14 +115,17 @@ var settings = []setting{
 		return nil
 	}},
 	{"EVENT_RETENTION", "168h", "how long the event log keeps events (replay window)", durationSetting(func(c *Config) *time.Duration { return &c.EventRetention })},
-	{"AUTH_RATE_LIMIT", "30", "signup/login/refresh requests per minute per client IP (0: off)", func(c *Config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return errors.New("must be a whole number, 0 or more")
+	{"AUTH_RATE_LIMIT", "30", "signup/login/refresh/account-deletion requests per minute per client IP (0: off)", limitSetting(func(c *Config) *int { return &c.AuthRateLimit })},
+	{"PASSWORD_RATE_LIMIT", "10", "password checks (login, account deletion) per minute per account (0: off)", limitSetting(func(c *Config) *int { return &c.PasswordRateLimit })},
+	{"PASSWORD_HASH_MEMORY", "67108864", "bytes the password hashes running at once may use (one argon2id hash takes 19 MiB)", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1<<20 {
+			return errors.New("must be a number of bytes, at least 1048576")
 		}
-		c.AuthRateLimit = n
+		c.PasswordHashMemory = n
 		return nil
 	}},
+	{"MEMBER_EMAIL_RATE_LIMIT", "30", "members added by email per minute, per client IP and per acting user (0: off)", limitSetting(func(c *Config) *int { return &c.MemberEmailRateLimit })},
 	{"WS_MAX_CONNECTIONS_PER_USER", "20", "open sockets per user", intSetting(func(c *Config) *int { return &c.Realtime.MaxConnsPerUser })},
 	{"WS_MAX_ROOMS", "200", "page and drive rooms one socket may join", intSetting(func(c *Config) *int { return &c.Realtime.MaxRoomsPerConn })},
 	{"WS_EVENT_RATE", "20", "client events per second per socket (burst twice that)", func(c *Config, v string) error {
@@ -121,6 +138,18 @@ var settings = []setting{
 	}},
 	{"PPROF_ADDR", "(off)", "address of a separate net/http/pprof listener, e.g. 127.0.0.1:6060 (for profiling only)", func(c *Config, v string) error { c.PprofAddr = v; return nil }},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long SIGTERM waits for in-flight work", durationSetting(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+}
+
+// limitSetting reads a rate limit: a whole number a minute, 0 for none.
+func limitSetting(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return errors.New("must be a whole number, 0 or more")
+		}
+		*field(c) = n
+		return nil
+	}
 }
 
 func intSetting(field func(*Config) *int) func(*Config, string) error {

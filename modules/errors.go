@@ -19,6 +19,7 @@ const (
 	KindConflict
 	KindTooLarge
 	KindRateLimited
+	KindUnavailable
 )
 
 var kindInfo = map[Kind]struct {
@@ -33,6 +34,7 @@ var kindInfo = map[Kind]struct {
 	KindConflict:     {"conflict", http.StatusConflict},
 	KindTooLarge:     {"payload_too_large", http.StatusRequestEntityTooLarge},
 	KindRateLimited:  {"rate_limited", http.StatusTooManyRequests},
+	KindUnavailable:  {"unavailable", http.StatusServiceUnavailable},
 }
 
 // Code is the public error code of the kind, e.g. "not_found".

@@ -11,12 +11,16 @@ import (
 
 // Handler serves drives, members and page grants over HTTP; the rules live in Service.
 type Handler struct {
-	svc *Service
+	svc    *Service
+	emails *modules.Limiter
 }
 
-// New wires drives, members and page grants on db, writing through the event log.
-func New(db *gorm.DB, log *eventlog.Log, r *Resolver) *Handler {
-	return &Handler{svc: NewService(db, log, r)}
+// New wires drives, members and page grants on db, writing through the event log. emails limits
+// adding members by email, per client address and per acting user (nil: no limit): whether an
+// email has an account shows in the answer (404 or 201), so lookups are limited as signup is,
+// which shows the same thing (409).
+func New(db *gorm.DB, log *eventlog.Log, r *Resolver, emails *modules.Limiter) *Handler {
+	return &Handler{svc: NewService(db, log, r), emails: emails}
 }
 
 var _ modules.Module = (*Handler)(nil)
@@ -132,6 +136,9 @@ func (h *Handler) addMember(c echo.Context) error {
 	var in AddMemberInput
 	if err := modules.Bind(c, &in); err != nil {
 		return err
+	}
+	if in.Email != nil && (!h.emails.Allow("addr:"+c.RealIP()) || !h.emails.Allow("user:"+modules.UserID(ctx))) {
+		return modules.ErrRateLimited
 	}
 	m, err := h.svc.AddMember(ctx, modules.UserID(ctx), driveID, in)
 	if err != nil {

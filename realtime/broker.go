@@ -19,11 +19,16 @@ import (
 	"gorm.io/gorm"
 )
 
-// Verifier checks access tokens (auth.Tokens).
+// Verifier checks access tokens and the login sessions they belong to (auth.Service). Safe for
+// concurrent use.
 type Verifier interface {
 	// Verify returns the identity and expiry of a valid token, or an error whose public code is
 	// "invalid_token" or "token_expired".
 	Verify(token string) (modules.Identity, time.Time, error)
+	// SessionActive returns nil while the identity's user exists and its session has not ended
+	// (logout, refresh-token reuse), an error of kind unauthorized once it has, and any other
+	// error when the check itself failed. A signature alone does not say a session still holds.
+	SessionActive(ctx context.Context, id modules.Identity) error
 }
 
 // Access resolves permissions (permissions.Resolver). Safe for concurrent use.

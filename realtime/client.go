@@ -92,11 +92,35 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 	s.OnClose(func() { b.release(c) })
 	s.Set(clientKey, c)
 	s.Join(modules.UserRoom(c.userID))
-	return nil
+	// The session is checked after the socket is counted among its user's, not before: a logout
+	// that commits after this read is dispatched to a socket already listed, which it then
+	// disconnects; one that committed before is seen here. Either way no socket outlives its
+	// session. A refusal runs release through OnClose.
+	return b.sessionError(b.verify.SessionActive(context.Background(), id))
+}
+
+// sessionError turns a failed session check into the connect refusal: unauthorized
+// ("invalid_token", as REST answers an ended session) or, when the check itself failed, internal.
+func (b *Broker) sessionError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if e := modules.As(err); e != nil && e.Kind == modules.KindUnauthorized {
+		return unauthorized("invalid_token")
+	}
+	b.log.Error("realtime: session check", "err", err.Error())
+	return &socketio.ConnectError{Message: "internal error", Data: map[string]string{"code": "internal"}}
 }
 
 func unauthorized(code string) error {
 	return &socketio.ConnectError{Message: "unauthorized", Data: map[string]string{"code": code}}
+}
+
+// identity is the user and the session of the socket's current access token.
+func (c *client) identity() modules.Identity {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return modules.Identity{UserID: c.userID, SessionID: c.sessionID}
 }
 
 func (b *Broker) userName(ctx context.Context, userID string) (string, error) {
@@ -392,6 +416,12 @@ func (b *Broker) refreshAuth(c *client, args socketio.Args, ack socketio.AckFunc
 	}
 	if id.UserID != c.userID {
 		fail(ack, "forbidden", "the token belongs to another user")
+		return
+	}
+	// A token of an ended session (logout, refresh-token reuse) is refused, as REST refuses it;
+	// the socket keeps its current token until that expires.
+	if err := b.verify.SessionActive(context.Background(), id); err != nil {
+		b.failErr(ack, err)
 		return
 	}
 	c.mu.Lock()

@@ -75,6 +75,10 @@ func (b *Broker) recover(s *socketio.Socket, pid, offset string) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// A session that ended since the connect check does not get its rooms and events back.
+	if err := b.verify.SessionActive(ctx, c.identity()); err != nil {
+		return false
+	}
 	var row session
 	if err := b.db.WithContext(ctx).Where("pid = ?", pid).Take(&row).Error; err != nil {
 		if !errors.Is(err, gorm.ErrRecordNotFound) {

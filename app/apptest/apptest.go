@@ -51,7 +51,9 @@ func Config(t testing.TB) app.Config {
 	cfg.DataDir = t.TempDir()
 	cfg.JWTSecret = "test-secret-test-secret-test-secret-0123"
 	cfg.PasswordHash = auth.HashParams{Memory: 64, Time: 1, Threads: 1}
-	cfg.AuthRateLimit = 0 // tests sign up many users from one address
+	cfg.AuthRateLimit = 0        // tests sign up many users from one address
+	cfg.PasswordRateLimit = 0    // and log some of them in many times
+	cfg.MemberEmailRateLimit = 0 // and add them to drives by email
 	cfg.LogOutput = io.Discard
 	if testing.Verbose() && os.Getenv("PAGESPACE_TEST_LOG") != "" {
 		cfg.LogOutput = os.Stderr

@@ -15,7 +15,7 @@ type Handler struct {
 }
 
 // NewHandler returns the auth routes. limit, when not nil, guards the credential routes (signup,
-// login, refresh) against guessing.
+// login, refresh, and account deletion, which checks the password) against guessing and floods.
 func NewHandler(svc *Service, limit echo.MiddlewareFunc) *Handler {
 	h := &Handler{svc: svc}
 	if limit != nil {
@@ -33,7 +33,7 @@ func (h *Handler) Mount(r modules.Routes) {
 	r.Public.POST("/auth/refresh", h.refresh, h.limit...)
 	r.Public.POST("/auth/logout", h.logout)
 	r.Authed.GET("/auth/me", h.me)
-	r.Authed.DELETE("/auth/me", h.deleteMe)
+	r.Authed.DELETE("/auth/me", h.deleteMe, h.limit...)
 }
 
 func (h *Handler) signup(c echo.Context) error {

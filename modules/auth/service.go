@@ -28,6 +28,8 @@ var (
 	ErrRefreshInvalid = &modules.Error{Kind: modules.KindUnauthorized, Message: "invalid refresh token", Code: "invalid_token"}
 	ErrRefreshReused  = &modules.Error{Kind: modules.KindUnauthorized, Message: "refresh token already used; the session has been revoked", Code: "token_reused"}
 	ErrUserNotFound   = modules.E(modules.KindNotFound, "user not found")
+	// ErrTooManyAttempts refuses a password check over the account's limit (Config.PasswordAttempts).
+	ErrTooManyAttempts = modules.E(modules.KindRateLimited, "too many password attempts for this account; try again in a minute")
 )
 
 // Field limits.
@@ -88,6 +90,12 @@ type Session struct {
 type Config struct {
 	RefreshTTL time.Duration // default 30 days
 	Hash       HashParams    // default DefaultHashParams
+	// HashMemory is the memory, in bytes, that the password hashes running at once may take
+	// (default DefaultHashMemory); a hash waits for its share. At least one hash always runs.
+	HashMemory int64
+	// PasswordAttempts is how many password checks (login, account deletion) one account may
+	// have a minute, in bursts of a third of that; 0 means no limit.
+	PasswordAttempts int
 }
 
 // Service runs accounts and sessions. It is safe for concurrent use.
@@ -96,7 +104,9 @@ type Service struct {
 	log    *eventlog.Log
 	tokens *Tokens
 	cfg    Config
-	dummy  string // a hash to compare against for unknown emails, so timing does not tell
+	hasher *hasher
+	tries  *modules.Limiter // password checks per account (its email)
+	dummy  string           // a hash to compare against for unknown emails, so timing does not tell
 }
 
 // NewService returns the auth service.
@@ -107,12 +117,22 @@ func NewService(db *gorm.DB, log *eventlog.Log, tokens *Tokens, cfg Config) *Ser
 	if cfg.Hash.Memory == 0 {
 		cfg.Hash = DefaultHashParams
 	}
-	dummy, _ := hashPassword("not a real password", cfg.Hash)
-	return &Service{db: db, log: log, tokens: tokens, cfg: cfg, dummy: dummy}
+	if cfg.HashMemory <= 0 {
+		cfg.HashMemory = DefaultHashMemory
+	}
+	h := newHasher(cfg.Hash, cfg.HashMemory)
+	dummy, _ := h.hash(context.Background(), "not a real password")
+	return &Service{db: db, log: log, tokens: tokens, cfg: cfg, hasher: h, tries: modules.NewLimiter(cfg.PasswordAttempts), dummy: dummy}
 }
 
 // Tokens is the access-token issuer/verifier.
 func (s *Service) Tokens() *Tokens { return s.tokens }
+
+// Verify checks an access token's signature and times (Tokens.Verify). Whether its session still
+// holds is SessionActive's question.
+func (s *Service) Verify(token string) (modules.Identity, time.Time, error) {
+	return s.tokens.Verify(token)
+}
 
 // SignupInput is the signup body.
 type SignupInput struct {
@@ -138,7 +158,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (Session, error) {
 	if err := v.Err(); err != nil {
 		return Session{}, err
 	}
-	hash, err := hashPassword(in.Password, s.cfg.Hash)
+	hash, err := s.hasher.hash(ctx, in.Password)
 	if err != nil {
 		return Session{}, fmt.Errorf("auth: hash: %w", err)
 	}
@@ -175,21 +195,30 @@ type LoginInput struct {
 }
 
 // Login checks credentials and starts a session. Unknown email and wrong password answer the
-// same ErrBadCredentials after the same work.
+// same ErrBadCredentials after the same work, and count against the same per-account limit
+// (ErrTooManyAttempts), so neither tells whether an account exists.
 func (s *Service) Login(ctx context.Context, in LoginInput) (Session, error) {
 	if in.Email == "" || in.Password == "" || len(in.Password) > 4*maxPassw {
 		return Session{}, modules.Invalid("email and password are required", nil)
 	}
+	email := strings.ToLower(strings.TrimSpace(in.Email))
+	if !s.tries.Allow(email) {
+		return Session{}, ErrTooManyAttempts
+	}
 	var u User
-	err := s.db.WithContext(ctx).Where("email = ?", strings.ToLower(strings.TrimSpace(in.Email))).Take(&u).Error
+	err := s.db.WithContext(ctx).Where("email = ?", email).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		checkPassword(in.Password, s.dummy)
+		if _, err := s.hasher.check(ctx, in.Password, s.dummy); err != nil {
+			return Session{}, err
+		}
 		return Session{}, ErrBadCredentials
 	}
 	if err != nil {
 		return Session{}, wrap("login", err)
 	}
-	if !checkPassword(in.Password, u.PasswordHash) {
+	if match, err := s.hasher.check(ctx, in.Password, u.PasswordHash); err != nil {
+		return Session{}, err
+	} else if !match {
 		return Session{}, ErrBadCredentials
 	}
 	sess, err := s.startSession(s.db.WithContext(ctx), u, newID(), modules.Now())
@@ -316,7 +345,14 @@ func (s *Service) Delete(ctx context.Context, userID, password string) error {
 		}
 		return wrap("delete", err)
 	}
-	if !checkPassword(password, u.PasswordHash) {
+	// The same per-account limit as login: a stolen access token must not guess the password
+	// here faster than anyone can at login.
+	if !s.tries.Allow(u.Email) {
+		return ErrTooManyAttempts
+	}
+	if match, err := s.hasher.check(ctx, password, u.PasswordHash); err != nil {
+		return err
+	} else if !match {
 		return ErrBadCredentials
 	}
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {

@@ -1,0 +1,29 @@
+package app_test
+
+import (
+	"testing"
+
+	"github.com/pagespace/pagespace/app"
+)
+
+func TestLoadLimits(t *testing.T) {
+	cfg := app.DefaultConfig()
+	if cfg.PasswordRateLimit != 10 || cfg.PasswordHashMemory != 64<<20 || cfg.MemberEmailRateLimit != 30 || cfg.AuthRateLimit != 30 {
+		t.Fatalf("defaults %+v", cfg)
+	}
+	env := map[string]string{"PASSWORD_RATE_LIMIT": "5", "PASSWORD_HASH_MEMORY": "33554432", "MEMBER_EMAIL_RATE_LIMIT": "0"}
+	cfg, _, err := app.Load([]string{"--password-rate-limit=7"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.PasswordRateLimit != 7 || cfg.PasswordHashMemory != 32<<20 || cfg.MemberEmailRateLimit != 0 {
+		t.Fatalf("config %+v", cfg)
+	}
+	for _, bad := range []map[string]string{
+		{"PASSWORD_RATE_LIMIT": "-1"}, {"PASSWORD_HASH_MEMORY": "1000"}, {"PASSWORD_HASH_MEMORY": "lots"}, {"MEMBER_EMAIL_RATE_LIMIT": "x"},
+	} {
+		if _, _, err := app.Load(nil, func(k string) string { return bad[k] }); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
