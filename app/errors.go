@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -8,6 +9,10 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/pagespace/pagespace/modules"
 )
+
+// statusClientClosed is the status recorded (in the request log and metrics) for a request whose
+// client closed the connection before the answer; nginx's 499, which nothing ever receives.
+const statusClientClosed = 499
 
 type errorBody struct {
 	Error errorDetail `json:"error"`
@@ -25,6 +30,12 @@ type errorDetail struct {
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
+			return
+		}
+		if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+			// The client went away mid-request (its context is what was canceled): nobody reads
+			// the answer, and it is not a server failure, so it is neither logged nor a 500.
+			_ = c.NoContent(statusClientClosed)
 			return
 		}
 		status, body := toResponse(err)
