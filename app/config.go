@@ -30,6 +30,14 @@ type Config struct {
 	AuthRateLimit   int           // AUTH_RATE_LIMIT: signup/login/refresh requests per minute per client IP, default 30; 0 turns it off
 	PprofAddr       string        // PPROF_ADDR; empty (the default) serves no profiles
 
+	// ReadHeaderTimeout (READ_HEADER_TIMEOUT, default 10s) bounds the wait for a request's
+	// headers, ReadBodyTimeout (READ_BODY_TIMEOUT, default 30s) the wait for its body, and
+	// IdleTimeout (IDLE_TIMEOUT, default 120s) a keep-alive connection between requests. None of
+	// them cuts a long-poll waiting for packets or an open WebSocket.
+	ReadHeaderTimeout time.Duration
+	ReadBodyTimeout   time.Duration
+	IdleTimeout       time.Duration
+
 	// Realtime holds the socket limits; the WS_* settings fill part of it.
 	Realtime realtime.Config
 
@@ -52,6 +60,10 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 15 * time.Second,
 		AuthRateLimit:   30,
 		PasswordHash:    auth.DefaultHashParams,
+
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadBodyTimeout:   30 * time.Second,
+		IdleTimeout:       120 * time.Second,
 	}
 }
 
@@ -121,6 +133,10 @@ var settings = []setting{
 	}},
 	{"PPROF_ADDR", "(off)", "address of a separate net/http/pprof listener, e.g. 127.0.0.1:6060 (for profiling only)", func(c *Config, v string) error { c.PprofAddr = v; return nil }},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long SIGTERM waits for in-flight work", durationSetting(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"READ_HEADER_TIMEOUT", "10s", "how long a client may take to send a request's headers", durationSetting(func(c *Config) *time.Duration { return &c.ReadHeaderTimeout })},
+	{"READ_BODY_TIMEOUT", "30s", "how long a client may take to send a request's body (408 and the connection closed beyond)", durationSetting(func(c *Config) *time.Duration { return &c.ReadBodyTimeout })},
+	{"IDLE_TIMEOUT", "120s", "how long an idle keep-alive connection stays open between requests", durationSetting(func(c *Config) *time.Duration { return &c.IdleTimeout })},
+	{"WS_MAX_UNAUTHENTICATED_PER_ADDRESS", "50", "Engine.IO sessions one client address may hold open before they authenticate", intSetting(func(c *Config) *int { return &c.Realtime.MaxUnauthenticatedPerAddr })},
 }
 
 func intSetting(field func(*Config) *int) func(*Config, string) error {
