@@ -93,6 +93,7 @@ func New(cfg Config) (*App, error) {
 		c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 		return ui.RenderIndex(c.Response(), templates.Index{Database: db.Dialector.Name()})
 	})
+	a.echo.StaticFS("/static", templates.Static())
 	api := a.echo.Group("/api")
 	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(a.auth))}
 	for _, m := range []modules.Module{
@@ -193,15 +194,16 @@ func (a *App) ready(c echo.Context) error {
 // Handler is the HTTP handler of the whole server. The socket endpoint is served beside Echo,
 // not through it: a WebSocket's read loop lives on its request's goroutine for the life of the
 // connection, and a shallow call stack there keeps each idle connection's memory small. The
-// engine does its own CORS, Origin check and payload limit.
+// engine does its own CORS, Origin check and payload limit. Security headers and the body read
+// timeout wrap both.
 func (a *App) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return securityHeaders(bodyReadTimeout(a.cfg.ReadBodyTimeout, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/socket.io/") {
 			a.broker.ServeHTTP(w, r)
 			return
 		}
 		a.echo.ServeHTTP(w, r)
-	})
+	})))
 }
 
 // DB is the database handle (for tests and commands).
@@ -225,7 +227,7 @@ func (a *App) Start() error {
 		return fmt.Errorf("pprof: %w", err)
 	}
 	a.listener = ln
-	a.srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	a.srv = a.newServer()
 	if a.db.Dialector.Name() == "postgres" {
 		// Several processes on one database: each delivers what the others commit.
 		ctx, cancel := context.WithCancel(context.Background())

@@ -93,6 +93,11 @@ func TestLoad(t *testing.T) {
 			t.Errorf("%v accepted", bad)
 		}
 	}
+	timeouts := map[string]string{"READ_HEADER_TIMEOUT": "3s", "READ_BODY_TIMEOUT": "4s", "IDLE_TIMEOUT": "5s", "WS_MAX_UNAUTHENTICATED_PER_ADDRESS": "7"}
+	cfg, _, err = app.Load(nil, func(k string) string { return timeouts[k] })
+	if err != nil || cfg.ReadHeaderTimeout != 3*time.Second || cfg.ReadBodyTimeout != 4*time.Second || cfg.IdleTimeout != 5*time.Second || cfg.Realtime.MaxUnauthenticatedPerAddr != 7 {
+		t.Fatalf("timeouts: %+v %v", cfg, err)
+	}
 	if _, cmd, _ := app.Load([]string{"migrate"}, func(string) string { return "" }); cmd != app.CmdMigrate {
 		t.Fatalf("migrate command: %v", cmd)
 	}

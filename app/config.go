@@ -39,6 +39,13 @@ type Config struct {
 	// MemberEmailRateLimit is MEMBER_EMAIL_RATE_LIMIT: members added by email per minute, per
 	// client address and per acting user, default 30; 0 turns it off.
 	MemberEmailRateLimit int
+	// ReadHeaderTimeout (READ_HEADER_TIMEOUT, default 10s) bounds the wait for a request's
+	// headers, ReadBodyTimeout (READ_BODY_TIMEOUT, default 30s) the wait for its body, and
+	// IdleTimeout (IDLE_TIMEOUT, default 120s) a keep-alive connection between requests. None of
+	// them cuts a long-poll waiting for packets or an open WebSocket.
+	ReadHeaderTimeout time.Duration
+	ReadBodyTimeout   time.Duration
+	IdleTimeout       time.Duration
 
 	// Realtime holds the socket limits; the WS_* settings fill part of it.
 	Realtime realtime.Config
@@ -66,6 +73,9 @@ func DefaultConfig() Config {
 		PasswordRateLimit:    10,
 		PasswordHashMemory:   auth.DefaultHashMemory,
 		MemberEmailRateLimit: 30,
+		ReadHeaderTimeout:    10 * time.Second,
+		ReadBodyTimeout:      30 * time.Second,
+		IdleTimeout:          120 * time.Second,
 	}
 }
 
@@ -138,6 +148,10 @@ var settings = []setting{
 	}},
 	{"PPROF_ADDR", "(off)", "address of a separate net/http/pprof listener, e.g. 127.0.0.1:6060 (for profiling only)", func(c *Config, v string) error { c.PprofAddr = v; return nil }},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long SIGTERM waits for in-flight work", durationSetting(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"READ_HEADER_TIMEOUT", "10s", "how long a client may take to send a request's headers", durationSetting(func(c *Config) *time.Duration { return &c.ReadHeaderTimeout })},
+	{"READ_BODY_TIMEOUT", "30s", "how long a client may take to send a request's body (408 and the connection closed beyond)", durationSetting(func(c *Config) *time.Duration { return &c.ReadBodyTimeout })},
+	{"IDLE_TIMEOUT", "120s", "how long an idle keep-alive connection stays open between requests", durationSetting(func(c *Config) *time.Duration { return &c.IdleTimeout })},
+	{"WS_MAX_UNAUTHENTICATED_PER_ADDRESS", "50", "Engine.IO sessions one client address may hold open before they authenticate", intSetting(func(c *Config) *int { return &c.Realtime.MaxUnauthenticatedPerAddr })},
 }
 
 // limitSetting reads a rate limit: a whole number a minute, 0 for none.

@@ -56,9 +56,11 @@ func All() ([]Migration, error) {
 func Expand(sql, dialect string) string {
 	var r *strings.Replacer
 	if dialect == "postgres" {
-		r = strings.NewReplacer("{{TS}}", "TIMESTAMPTZ", "{{SERIAL_PK}}", "BIGSERIAL PRIMARY KEY", "{{FLOAT}}", "DOUBLE PRECISION")
+		r = strings.NewReplacer("{{TS}}", "TIMESTAMPTZ", "{{SERIAL_PK}}", "BIGSERIAL PRIMARY KEY", "{{FLOAT}}", "DOUBLE PRECISION",
+			"{{ROOMS_OF_E}}", "json_array_elements_text(e.rooms::json) AS r(value)")
 	} else {
-		r = strings.NewReplacer("{{TS}}", "TIMESTAMP", "{{SERIAL_PK}}", "INTEGER PRIMARY KEY AUTOINCREMENT", "{{FLOAT}}", "REAL")
+		r = strings.NewReplacer("{{TS}}", "TIMESTAMP", "{{SERIAL_PK}}", "INTEGER PRIMARY KEY AUTOINCREMENT", "{{FLOAT}}", "REAL",
+			"{{ROOMS_OF_E}}", "json_each(e.rooms) AS r")
 	}
 	return r.Replace(sql)
 }

@@ -20,6 +20,7 @@ const (
 	KindTooLarge
 	KindRateLimited
 	KindUnavailable
+	KindTimeout
 )
 
 var kindInfo = map[Kind]struct {
@@ -35,6 +36,7 @@ var kindInfo = map[Kind]struct {
 	KindTooLarge:     {"payload_too_large", http.StatusRequestEntityTooLarge},
 	KindRateLimited:  {"rate_limited", http.StatusTooManyRequests},
 	KindUnavailable:  {"unavailable", http.StatusServiceUnavailable},
+	KindTimeout:      {"request_timeout", http.StatusRequestTimeout},
 }
 
 // Code is the public error code of the kind, e.g. "not_found".
@@ -103,6 +105,8 @@ var (
 	ErrNotFound     = E(KindNotFound, "not found")
 	ErrTooLarge     = E(KindTooLarge, "request body too large")
 	ErrRateLimited  = E(KindRateLimited, "too many requests")
+	// ErrBodyTimeout is a request body that did not arrive within the server's read timeout.
+	ErrBodyTimeout = E(KindTimeout, "request body not received in time")
 )
 
 // IsUniqueViolation reports whether err is a database's refusal of a duplicate key, from SQLite

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -40,6 +41,9 @@ func DecodeJSON(r io.Reader, v any) error {
 		if errors.As(err, &tooLarge) {
 			return ErrTooLarge
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return ErrBodyTimeout
+		}
 		return Invalid("request body must hold a single JSON value", nil)
 	}
 	return nil
@@ -58,6 +62,8 @@ func jsonError(err error) error {
 		return Invalid("request body is required", nil)
 	case errors.As(err, &tooLarge):
 		return ErrTooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded): // the connection's body read deadline (app)
+		return ErrBodyTimeout
 	case errors.As(err, &syntax):
 		return Invalid(fmt.Sprintf("malformed JSON at byte %d", syntax.Offset), nil)
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -3,7 +3,9 @@ package permissions
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -11,9 +13,35 @@ import (
 	"github.com/pagespace/pagespace/modules/eventlog"
 )
 
-// maxScan bounds how many log rows one /api/events request reads, so a caller who may see few
-// events cannot make the server read the whole log; the cursor lets it go on.
+// maxScan bounds how many of the caller's candidate events one /api/events request reads (those
+// of the caller's drives and rooms, which CanSee may still refuse, e.g. private pages); the
+// cursor lets it go on.
 const maxScan = 2000
+
+// Audience is where userID's events are: the drives in which the user may see something (as a
+// member, or through a grant on one of its pages, expired or not: CanSee decides) and the rooms
+// that events reach the user by (the user's own and the member drives'). Two indexed queries,
+// whatever the size of the log.
+func (r *Resolver) Audience(ctx context.Context, userID string) (eventlog.Audience, error) {
+	db := r.db.WithContext(ctx)
+	var member, granted []string
+	if err := db.Model(&Member{}).Where("user_id = ?", userID).Pluck("drive_id", &member).Error; err != nil {
+		return eventlog.Audience{}, fmt.Errorf("permissions: audience: %w", err)
+	}
+	if err := db.Model(&pageNode{}).Distinct("drive_id").
+		Where("id IN (?)", db.Model(&Grant{}).Select("page_id").Where("user_id = ?", userID)).
+		Pluck("drive_id", &granted).Error; err != nil {
+		return eventlog.Audience{}, fmt.Errorf("permissions: audience: %w", err)
+	}
+	a := eventlog.Audience{Rooms: []string{modules.UserRoom(userID)}}
+	for _, d := range member {
+		a.Rooms = append(a.Rooms, modules.DriveRoom(d))
+	}
+	a.Drives = append(member, granted...)
+	slices.Sort(a.Drives)
+	a.Drives = slices.Compact(a.Drives)
+	return a, nil
+}
 
 // Visibility decides which events one user may see, caching drive resolutions across calls.
 // It is not safe for concurrent use; make one per request or per socket.
@@ -116,17 +144,22 @@ func (h *EventsHandler) list(c echo.Context) error {
 				WithDetails(map[string]any{"oldestEventId": strconv.FormatInt(oldest, 10)})
 		}
 	}
-	vis := h.r.NewVisibility(modules.UserID(ctx))
-	out := eventList{Items: []eventItem{}, LastEventID: strconv.FormatInt(after, 10)}
+	userID := modules.UserID(ctx)
+	audience, err := h.r.Audience(ctx, userID)
+	if err != nil {
+		return err
+	}
+	vis := h.r.NewVisibility(userID)
+	out := eventList{Items: []eventItem{}}
 	scanned, cursor := 0, after
-	for len(out.Items) < page.Limit && scanned < maxScan {
-		batch, err := h.log.After(ctx, cursor, min(500, maxScan-scanned))
+	// Only the events of the caller's drives and rooms are read (eventlog.Log.For), so the cost
+	// follows what the caller may see, whatever others write; CanSee then decides each one.
+	for len(out.Items) < page.Limit && scanned < maxScan && cursor < latest {
+		batch, through, err := h.log.For(ctx, audience, cursor, latest, min(500, maxScan-scanned))
 		if err != nil {
 			return err
 		}
-		if len(batch) == 0 {
-			break
-		}
+		full := false
 		for _, e := range batch {
 			scanned++
 			cursor = e.ID
@@ -136,16 +169,16 @@ func (h *EventsHandler) list(c echo.Context) error {
 			}
 			if ok {
 				out.Items = append(out.Items, eventItem{EventID: e.EventID(), Type: e.Type, Payload: payload})
-				if len(out.Items) == page.Limit {
+				if full = len(out.Items) == page.Limit; full {
 					break
 				}
 			}
 		}
+		if !full {
+			cursor = through // nothing else up to through concerns the caller
+		}
 	}
 	out.LastEventID = strconv.FormatInt(cursor, 10)
-	if cursor > latest { // committed while we read
-		latest = cursor
-	}
 	out.LatestEventID = strconv.FormatInt(latest, 10)
 	if cursor < latest {
 		next := out.LastEventID

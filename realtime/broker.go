@@ -69,6 +69,10 @@ type Config struct {
 	AuthExpiringLead time.Duration // auth_expiring is sent this long before expiry; default 60s
 	Retention        time.Duration // how long recovery sessions are kept; default 7 days
 	Logger           *slog.Logger
+
+	// MaxUnauthenticatedPerAddr caps the Engine.IO sessions one client address holds open before
+	// they authenticate (a Socket.IO connect with a valid token); default 50.
+	MaxUnauthenticatedPerAddr int
 }
 
 func (c *Config) defaults() {
@@ -97,6 +101,7 @@ func (c *Config) defaults() {
 	setInt(&c.MaxReplay, 2000)
 	setInt(&c.MaxRoomsPerConn, 200)
 	setInt(&c.MaxConnsPerUser, 20)
+	setInt(&c.MaxUnauthenticatedPerAddr, 50)
 	setInt(&c.EventBurst, 40)
 	if c.EventRate <= 0 {
 		c.EventRate = 20
@@ -177,7 +182,7 @@ func New(cfg Config, db *gorm.DB, verify Verifier, access Access, events Log) *B
 	b.srv = socketio.NewServer(socketio.Config{
 		Engine: engineio.Config{
 			PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, MaxPayload: cfg.MaxPayload,
-			QueueSize: cfg.QueueSize, Logger: cfg.Logger,
+			QueueSize: cfg.QueueSize, Logger: cfg.Logger, MaxPendingPerAddr: cfg.MaxUnauthenticatedPerAddr,
 			CheckOrigin: func(r *http.Request) bool { return originAllowed(r, origins) },
 			CORSOrigin:  func(o string) bool { return origins[o] },
 		},

@@ -6,10 +6,20 @@ import (
 	"embed"
 	"html/template"
 	"io"
+	"io/fs"
 )
 
-//go:embed *.html
+// The pages load their styles and scripts from static/ only: the Content-Security-Policy that
+// app sends allows no inline <script> or <style>, nor style attributes.
+//
+//go:embed *.html static
 var files embed.FS
+
+// Static is the tree of static assets (stylesheets, scripts, images), served at /static/.
+func Static() fs.FS {
+	sub, _ := fs.Sub(files, "static") // never fails: the directory is embedded
+	return sub
+}
 
 // Pages are the parsed templates.
 type Pages struct {

@@ -197,9 +197,16 @@ func insert(tx *gorm.DB, drafts []Draft) ([]Event, error) {
 		})
 	}
 	// One insert per event keeps ids in draft order on both databases.
+	var index []eventRoom
 	for i := range events {
 		if err := tx.Create(&events[i]).Error; err != nil {
 			return nil, fmt.Errorf("eventlog: insert: %w", err)
+		}
+		index = appendIndexRooms(index, events[i].ID, drafts[i])
+	}
+	if len(index) > 0 {
+		if err := tx.Create(&index).Error; err != nil {
+			return nil, fmt.Errorf("eventlog: insert rooms: %w", err)
 		}
 	}
 	return events, nil
@@ -242,12 +249,22 @@ func (l *Log) Latest(ctx context.Context) (int64, error) {
 	return *id, nil
 }
 
-// Prune deletes events older than before and returns how many it deleted. Ids are never reused
-// (AUTOINCREMENT on SQLite, a sequence on PostgreSQL), so pruning never breaks ordering.
+// Prune deletes events older than before, with their event_rooms rows, and returns how many
+// events it deleted. Ids are never reused (AUTOINCREMENT on SQLite, a sequence on PostgreSQL), so
+// pruning never breaks ordering.
 func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
-	res := l.db.WithContext(ctx).Where("created_at < ?", before).Delete(&Event{})
-	if res.Error != nil {
-		return 0, fmt.Errorf("eventlog: prune: %w", res.Error)
+	var n int64
+	err := l.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		old := tx.Model(&Event{}).Select("id").Where("created_at < ?", before)
+		if err := tx.Where("event_id IN (?)", old).Delete(&eventRoom{}).Error; err != nil {
+			return err
+		}
+		res := tx.Where("created_at < ?", before).Delete(&Event{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("eventlog: prune: %w", err)
 	}
-	return res.RowsAffected, nil
+	return n, nil
 }

@@ -61,6 +61,9 @@ type Config struct {
 	// UpgradeTimeout bounds a WebSocket upgrade probe that never completes; the probe is then
 	// closed and the session stays on polling. Default 10s, as upstream.
 	UpgradeTimeout time.Duration
+	// MaxPendingPerAddr caps the sessions one client address may hold open before they are
+	// admitted (Conn.Admit); a handshake beyond it is answered HTTP 429. 0: no cap.
+	MaxPendingPerAddr int
 }
 
 // Server is an Engine.IO v4 server (polling and WebSocket, with upgrade). It is an http.Handler;
@@ -78,6 +81,7 @@ type Server struct {
 	closing    bool
 	conns      map[string]*Conn
 	transports map[*wsTransport]struct{}
+	pending    map[string]int // client address → sessions not yet admitted (limit.go)
 
 	open      atomic.Int64
 	wg        sync.WaitGroup // requests in flight, OnClose calls owed
@@ -96,6 +100,7 @@ func NewServer(cfg Config, h Handler) *Server {
 		log:        cfg.Logger,
 		conns:      make(map[string]*Conn),
 		transports: make(map[*wsTransport]struct{}),
+		pending:    make(map[string]int),
 	}
 	s.m = s.newMelody()
 	return s
@@ -166,6 +171,9 @@ type Conn struct {
 	done chan struct{} // closed when the connection closes
 	wake chan struct{} // something for the pending GET to look at (capacity 1); polling only
 	dmu  sync.Mutex    // serializes handler calls that come from transports
+	addr string        // the client address the session counts against until admitted
+	// counted: the session counts against addr (guarded by srv.mu, not mu)
+	counted bool
 
 	mu            sync.Mutex
 	transport     string

@@ -128,6 +128,7 @@ func (c *Conn) closeWith(reason string, mode closeMode) {
 	c.mu.Unlock()
 
 	c.srv.open.Add(-1)
+	c.srv.release(c)
 	if !linger {
 		c.srv.remove(c)
 	}

@@ -16,7 +16,12 @@ func writePayload(w http.ResponseWriter, body []byte) {
 
 func (s *Server) handshakePolling(w http.ResponseWriter, r *http.Request) {
 	c := s.newConn(r, "polling")
+	if !s.reserve(c) {
+		writeTooMany(w)
+		return
+	}
 	if !s.register(c, nil) {
+		s.release(c)
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}

@@ -325,6 +325,10 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sid stri
 			return
 		}
 		t.conn = s.newConn(r, "websocket")
+		if !s.reserve(t.conn) {
+			writeTooMany(w)
+			return
+		}
 	} else {
 		c := s.lookup(sid)
 		if c == nil {
@@ -351,6 +355,9 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sid stri
 		err := s.m.HandleRequestWithKeys(u, r, keys)
 		if err != nil && t.probe {
 			t.conn.dropProbe(t)
+		}
+		if err != nil && !t.probe {
+			s.release(t.conn) // the upgrade failed: the session never opened
 		}
 		u.release()
 	}()
@@ -397,6 +404,7 @@ func (s *Server) wsConnect(sess *melody.Session) {
 	}
 	c := t.conn
 	if !s.register(c, t) {
+		s.release(c)
 		t.abort()
 		return
 	}

@@ -280,11 +280,15 @@ func (c *client) handleConnect(p *Packet) {
 		return
 	}
 	c.sockets[p.Namespace] = s
-	if !c.connected {
+	first := !c.connected
+	if first {
 		c.connected = true
 		c.timer.Stop()
 	}
 	c.mu.Unlock()
+	if a, ok := c.conn.(interface{ Admit() }); ok && first {
+		a.Admit() // authenticated: the session stops counting as pending for its address
+	}
 	if !s.markConnected(msgs) {
 		return // closed meanwhile; its cleanup ran and OnDisconnect will not run
 	}
