@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"net/url"
 	"strings"
@@ -232,3 +233,100 @@ func TestBadInputEveryRoute(t *testing.T) {
 	}
 }
 
+// TestMalformedCursors takes a real cursor from every list that pages with one, and sends it
+// changed in every way EncodeCursor could not have made it: another JSON shape, a field missing,
+// extra, repeated, renamed or of the wrong type, a string that is not id-shaped, bad base64.
+// Each gets 400 invalid_request; the cursor as it came still works.
+func TestMalformedCursors(t *testing.T) {
+	env := apptest.Start(t)
+	w := env.NewWorld()
+	env.CreateDrive(w.Owner, "second")
+	doc := w.Page("DOCUMENT", "doc")
+	for _, title := range []string{"one", "two"} {
+		env.Do("PATCH", "/api/pages/"+doc, w.Owner.Token, map[string]any{"title": title}).Expect(200)
+		env.Trash(w.Owner, w.Page("DOCUMENT", title))
+	}
+	env.Grant(w.Owner, doc, w.Outsider, true, false, false, false)
+	env.Grant(w.Owner, doc, env.Signup("Grantee"), true, false, false, false)
+	ch := w.Page("CHANNEL", "chat")
+	tl := w.Page("TASK_LIST", "todo")
+	for i := range 2 {
+		env.Do("POST", "/api/pages/"+ch+"/messages", w.Owner.Token, map[string]any{"content": "m"}).Expect(201)
+		env.Do("POST", "/api/pages/"+tl+"/tasks", w.Owner.Token, map[string]any{"title": "t", "position": i}).Expect(201)
+	}
+	lists := map[string]string{
+		"drives":    "/api/drives",
+		"members":   "/api/drives/" + w.Drive + "/members",
+		"grants":    "/api/pages/" + doc + "/permissions",
+		"tree":      "/api/drives/" + w.Drive + "/pages",
+		"trash":     "/api/drives/" + w.Drive + "/trash",
+		"revisions": "/api/pages/" + doc + "/revisions",
+		"messages":  "/api/pages/" + ch + "/messages",
+		"tasks":     "/api/pages/" + tl + "/tasks",
+	}
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	for name, list := range lists {
+		t.Run(name, func(t *testing.T) {
+			var first struct{ NextCursor *string }
+			r := env.Do("GET", list+"?limit=1", w.Owner.Token, nil)
+			if err := json.Unmarshal(r.Body, &first); r.Status != 200 || err != nil || first.NextCursor == nil {
+				t.Fatalf("first page: %d %s", r.Status, r.Body)
+			}
+			good := *first.NextCursor
+			plain, err := base64.RawURLEncoding.DecodeString(good)
+			if err != nil {
+				t.Fatalf("cursor %q: %v", good, err)
+			}
+			var fields map[string]any
+			if err := json.Unmarshal(plain, &fields); err != nil {
+				t.Fatalf("cursor %s: %v", plain, err)
+			}
+			with := func(change func(m map[string]any)) string {
+				m := map[string]any{}
+				for k, v := range fields {
+					m[k] = v
+				}
+				change(m)
+				b, _ := json.Marshal(m)
+				return enc(string(b))
+			}
+			bad := map[string]string{
+				"empty object": enc("{}"), "array": enc("[]"), "null": enc("null"), "string": enc(`"x"`),
+				"number": enc("1"), "trailing value": enc(string(plain) + "{}"),
+				"invalid UTF-8": enc(strings.Replace(string(plain), `"`, "\"\xff", 1)),
+				"extra field":   with(func(m map[string]any) { m["x"] = 1 }),
+				"padded base64": good + "==", "standard base64": base64.StdEncoding.EncodeToString(plain) + "+/",
+			}
+			for k, v := range fields {
+				bad["no "+k] = with(func(m map[string]any) { delete(m, k) })
+				bad[k+" renamed"] = with(func(m map[string]any) { delete(m, k); m[strings.ToUpper(k)] = v })
+				bad[k+" twice"] = enc(strings.TrimSuffix(string(plain), "}") + `,"` + k + `":` + string(must(json.Marshal(v))) + "}")
+				if _, isString := v.(string); isString {
+					bad[k+" a number"] = with(func(m map[string]any) { m[k] = 5 })
+					bad[k+" with a control character"] = with(func(m map[string]any) { m[k] = "a\x01b" })
+					bad[k+" with NUL"] = with(func(m map[string]any) { m[k] = "a\x00b" })
+					bad[k+" overlong"] = with(func(m map[string]any) { m[k] = strings.Repeat("x", 300) })
+				} else {
+					bad[k+" a string"] = with(func(m map[string]any) { m[k] = "5" })
+					bad[k+" an object"] = with(func(m map[string]any) { m[k] = map[string]any{} })
+				}
+			}
+			for name, c := range bad {
+				r := env.Do("GET", list+"?limit=1&cursor="+url.QueryEscape(c), w.Owner.Token, nil)
+				if r.Status != 400 || r.ErrorCode() != "invalid_request" {
+					t.Errorf("%s (%s): status %d, body %.200s; want 400 invalid_request", name, c, r.Status, r.Body)
+				}
+			}
+			if r := env.Do("GET", list+"?limit=1&cursor="+url.QueryEscape(good), w.Owner.Token, nil); r.Status != 200 {
+				t.Errorf("good cursor: %d %s", r.Status, r.Body)
+			}
+		})
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
