@@ -52,6 +52,7 @@ func (w *walker) token() (json.Token, []byte, error) {
 }
 
 func (w *walker) value(t reflect.Type, field string) error {
+	nullable := t == nil || t.Kind() == reflect.Pointer
 	t = target(t)
 	tok, raw, err := w.token()
 	if err != nil {
@@ -71,7 +72,8 @@ func (w *walker) value(t reflect.Type, field string) error {
 		}
 		return w.object(t, field)
 	default:
-		if w.cursor && t != nil && t.Kind() == reflect.Struct {
+		// A cursor holds null only where EncodeCursor wrote a nil pointer.
+		if w.cursor && (tok == nil && !nullable || t != nil && t.Kind() == reflect.Struct) {
 			return Invalid("invalid cursor", nil)
 		}
 	}
