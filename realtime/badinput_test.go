@@ -1,11 +1,14 @@
 package realtime_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pagespace/pagespace/app"
+	"github.com/pagespace/pagespace/realtime/sioclient"
 )
 
 // TestBadEventArguments sends every client event arguments that no REST body may hold either
@@ -77,5 +80,47 @@ func TestBadEventArguments(t *testing.T) {
 		if ack := s.call(event, arg); ack["ok"] != true {
 			t.Errorf("%s %s: ack %v, want ok", event, arg, ack)
 		}
+	}
+}
+
+// lockedBuffer is a log destination the test reads while the server writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestBadRecoveryPID reconnects with a pid no server gives out (NUL, overlong): the socket
+// connects without recovering, and the pid never reaches the database (PostgreSQL would refuse
+// it and the server log a failed session lookup).
+func TestBadRecoveryPID(t *testing.T) {
+	logs := &lockedBuffer{}
+	r := start(t, func(c *app.Config) { c.LogOutput = logs })
+	u := r.Signup("Pid")
+	for _, pid := range []string{"a\x00b", strings.Repeat("p", 200)} {
+		s, err := sioclient.Dial(ctxT(t), r.URL, map[string]any{"token": u.Token, "pid": pid, "offset": "1"}, nil)
+		if err != nil {
+			t.Fatalf("dial with pid %q: %v", pid, err)
+		}
+		// A round trip: the connect and any recovery are done when the ack arrives.
+		var ack map[string]any
+		if err := s.Call(ctxT(t), &ack, "leave_page", "x"); err != nil || ack["ok"] != true {
+			t.Fatalf("leave_page: %v %v", ack, err)
+		}
+		s.Close()
+	}
+	if strings.Contains(logs.String(), "load session") {
+		t.Fatalf("the pid reached the database: %s", logs.String())
 	}
 }
