@@ -109,15 +109,17 @@ func TestDecodeJSON(t *testing.T) {
 // TestDecodeJSONNamesTheField checks that a bad string is reported on its field, as the
 // validator reports its problems.
 func TestDecodeJSONNamesTheField(t *testing.T) {
-	var v body
-	err := modules.DecodeJSON(strings.NewReader(`{"title":"ok","inner":{"name":"a\u0000"}}`), &v)
-	e := modules.As(err)
-	if e == nil || !strings.Contains(e.Message, `"inner.name"`) {
-		t.Fatalf("error %v", err)
-	}
-	fields, _ := e.Details["fields"].(map[string]string)
-	if fields["inner.name"] == "" {
-		t.Fatalf("details %v", e.Details)
+	for _, bad := range []string{`a\u0000`, `a\ud800`, "a\xff"} {
+		var v body
+		err := modules.DecodeJSON(strings.NewReader(`{"title":"ok","inner":{"name":"`+bad+`"}}`), &v)
+		e := modules.As(err)
+		if e == nil || !strings.Contains(e.Message, `"inner.name"`) {
+			t.Fatalf("%q: error %v", bad, err)
+		}
+		fields, _ := e.Details["fields"].(map[string]string)
+		if fields["inner.name"] == "" {
+			t.Fatalf("%q: details %v", bad, e.Details)
+		}
 	}
 }
 

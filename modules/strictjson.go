@@ -35,11 +35,16 @@ type walker struct {
 // checkStrict reports the first problem of data (one valid JSON value, already decoded into a
 // value of type t) as an invalid_request error, or nil.
 func checkStrict(data []byte, t reflect.Type, cursor bool) error {
+	w := &walker{dec: json.NewDecoder(bytes.NewReader(data)), data: data, cursor: cursor}
+	if err := w.value(t, ""); err != nil {
+		return err
+	}
+	// Outside strings JSON is ASCII, so the walk has seen every byte that could be invalid;
+	// this only keeps the promise should that ever change.
 	if !utf8.Valid(data) {
 		return Invalid("request body must be valid UTF-8", nil)
 	}
-	w := &walker{dec: json.NewDecoder(bytes.NewReader(data)), data: data, cursor: cursor}
-	return w.value(t, "")
+	return nil
 }
 
 // token reads the next token and the raw bytes it came from (with any separator before it).
@@ -205,14 +210,17 @@ func structFields(t reflect.Type, into map[string]reflect.Type) {
 }
 
 // textProblem checks the raw bytes of one JSON string token (possibly after a separator) for
-// what encoding/json would decode silently: \u0000 and unpaired surrogate escapes. The bytes
-// are known to be valid UTF-8 and valid JSON.
+// what encoding/json would decode silently: invalid UTF-8, \u0000 and unpaired surrogate
+// escapes. The bytes are known to be valid JSON.
 func textProblem(raw []byte) string {
 	i := bytes.IndexByte(raw, '"')
 	if i < 0 {
 		return ""
 	}
 	s := raw[i+1:]
+	if !utf8.Valid(s) {
+		return "must be valid UTF-8"
+	}
 	for i := 0; i < len(s); i++ {
 		if s[i] != '\\' {
 			continue
