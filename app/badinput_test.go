@@ -46,11 +46,9 @@ var badValues = []badValue{
 		json: func(n int) string { return `"` + strings.Repeat("x", n) + `"` }},
 }
 
-// TestBadInputEveryRoute sends NUL, invalid UTF-8 and overlong strings in every string input
-// of every route, on the database the tests run on: each must get a 4xx JSON error, never a 500
-// (PostgreSQL refuses NUL and invalid UTF-8 in text, where SQLite stores them).
-func TestBadInputEveryRoute(t *testing.T) {
-	env := apptest.Start(t)
+// everyRoute makes a world with something of every kind in it and returns the routes of the
+// API with their inputs, and the ids that fill their path parameters.
+func everyRoute(env *apptest.Env) (*apptest.World, map[string]string, []route) {
 	w := env.NewWorld()
 	doc := w.Page("DOCUMENT", "doc")
 	ch := w.Page("CHANNEL", "chat")
@@ -122,6 +120,16 @@ func TestBadInputEveryRoute(t *testing.T) {
 		{method: "PATCH", path: "/api/pages/{taskListId}/tasks/{taskId}", ok: 200, body: taskBody, fields: taskFields},
 		{method: "DELETE", path: "/api/pages/{taskListId}/tasks/{taskId}"},
 	}
+	return w, ids, routes
+}
+
+// TestBadInputEveryRoute sends NUL, invalid UTF-8, unpaired surrogates and overlong strings in
+// every string input of every route, and every body key in another case and twice, on the
+// database the tests run on: each must get a 4xx JSON error, never a 500 (PostgreSQL refuses
+// NUL and invalid UTF-8 in text, where SQLite stores them).
+func TestBadInputEveryRoute(t *testing.T) {
+	env := apptest.Start(t)
+	w, ids, routes := everyRoute(env)
 
 	// check sends one request and requires a 4xx JSON error; want, when set, is the exact code.
 	check := func(t *testing.T, rt route, path string, body any, wantStatus int, wantCode string) {
