@@ -93,7 +93,7 @@ func (s *Service) Post(ctx context.Context, pageID string, in PostInput) (View, 
 	var v modules.Validator
 	v.Text("content", content, 1, MaxContent, true)
 	if in.ParentID != nil {
-		v.Check(*in.ParentID != "", "parentId", errParentNotTopLvl)
+		v.Check(modules.ValidID(*in.ParentID), "parentId", errParentNotTopLvl)
 	}
 	if err := v.Err(); err != nil {
 		return View{}, err

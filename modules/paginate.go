@@ -39,10 +39,13 @@ func EncodeCursor(v any) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// DecodeCursor reads a cursor made by EncodeCursor into v. Any tampering is invalid_request.
+// DecodeCursor reads a cursor made by EncodeCursor into v, a pointer to a struct. Anything
+// EncodeCursor cannot have made is invalid_request: bad base64, another JSON shape, a missing,
+// extra or repeated field, a wrong type, or a string that is neither empty nor id-shaped
+// (ValidID), so that no cursor content reaches a query unchecked.
 func DecodeCursor(s string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) == 0 || json.Unmarshal(b, v) != nil {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil || len(b) == 0 || decodeStrict(b, v, true) != nil {
 		return Invalid("invalid cursor", nil)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package modules
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -16,8 +18,10 @@ import (
 )
 
 // Bind decodes the JSON request body into v strictly: the body must be one JSON value of the
-// right shape, with no unknown fields and nothing after it. Every failure is an invalid_request
-// error that names the problem (or payload_too_large past the body limit).
+// right shape, with no unknown fields and nothing after it, object keys that match the fields'
+// names exactly (case included) and at most once, and strings of valid UTF-8 without NUL (U+0000)
+// or unpaired surrogate escapes. Every failure is an invalid_request error that names the problem
+// (or payload_too_large past the body limit).
 func Bind(c echo.Context, v any) error {
 	req := c.Request()
 	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
@@ -29,24 +33,27 @@ func Bind(c echo.Context, v any) error {
 	return DecodeJSON(req.Body, v)
 }
 
-// DecodeJSON is Bind's decoder, for bodies that do not come from an echo.Context.
+// DecodeJSON is Bind's decoder, for bodies that do not come from an echo.Context (and socket
+// event arguments, which follow the same rules).
 func DecodeJSON(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return jsonError(err)
+	}
+	return decodeStrict(data, v, false)
+}
+
+// decodeStrict decodes data into v with Bind's rules; cursor adds DecodeCursor's.
+func decodeStrict(data []byte, v any, cursor bool) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return ErrTooLarge
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return ErrBodyTimeout
-		}
 		return Invalid("request body must hold a single JSON value", nil)
 	}
-	return nil
+	return checkStrict(data, reflect.TypeOf(v), cursor)
 }
 
 func jsonError(err error) error {
@@ -127,6 +134,8 @@ func (o *Optional[T]) UnmarshalJSON(b []byte) error {
 	}
 	return json.Unmarshal(b, &o.Value)
 }
+
+func (Optional[T]) jsonValueType() reflect.Type { return reflect.TypeFor[T]() }
 
 // Ptr is the value as a pointer: nil when absent or null.
 func (o Optional[T]) Ptr() *T {

@@ -79,7 +79,7 @@ func TestCreateValidation(t *testing.T) {
 		{"empty parent id", map[string]any{"title": "a", "type": "FOLDER", "parentId": ""}, 400},
 		{"bogus parent", map[string]any{"title": "a", "type": "FOLDER", "parentId": "nope"}, 404},
 		{"NUL parent", `{"title":"a","type":"FOLDER","parentId":"\u0000"}`, 400},
-		{"non-UTF-8 parent (decoded as U+FFFD)", "{\"title\":\"a\",\"type\":\"FOLDER\",\"parentId\":\"\xff\"}", 404},
+		{"non-UTF-8 parent", "{\"title\":\"a\",\"type\":\"FOLDER\",\"parentId\":\"\xff\"}", 400},
 		{"parent in another drive", map[string]any{"title": "a", "type": "FOLDER", "parentId": inOther.ID}, 400},
 		{"too large", `{"title":"a","type":"DOCUMENT","content":"` + strings.Repeat("x", 1<<20) + `"}`, 413},
 	}

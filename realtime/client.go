@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -292,20 +293,38 @@ func (b *Broker) registerHandlers() {
 	b.ns.On("refresh_auth", b.handler(b.refreshAuth))
 }
 
-// idArg reads a room target given either as a string or as {pageId}/{driveId}.
+// decodeArg decodes argument i by the rules of a REST body (modules.DecodeJSON): exact keys,
+// no unknown or repeated ones, strings of valid UTF-8 without NUL. A binary argument fails.
+func decodeArg(args socketio.Args, i int, v any) bool {
+	raw := args.Raw(i)
+	if raw == nil {
+		return false
+	}
+	if _, binary := args.Bytes(i); binary {
+		return false
+	}
+	return modules.DecodeJSON(bytes.NewReader(raw), v) == nil
+}
+
+// idArg reads a room target given either as a string or as {pageId}/{driveId}. It must be
+// id-shaped (modules.ValidID): ids reach queries, and PostgreSQL refuses NUL in text.
 func idArg(args socketio.Args, key string) (string, bool) {
 	if args.Len() < 1 {
 		return "", false
 	}
 	var id string
-	if args.Decode(0, &id) != nil {
-		var obj map[string]json.RawMessage
-		if args.Decode(0, &obj) != nil || json.Unmarshal(obj[key], &id) != nil {
+	if !decodeArg(args, 0, &id) {
+		var obj map[string]string
+		if !decodeArg(args, 0, &obj) || len(obj) != 1 {
+			return "", false
+		}
+		var ok bool
+		if id, ok = obj[key]; !ok {
 			return "", false
 		}
 	}
 	id = strings.TrimSpace(id)
-	return id, id != "" && len(id) <= 64
+	return id, modules.ValidID(id) && len(id) <= 64
 }
 
 func (b *Broker) joinPage(c *client, args socketio.Args, ack socketio.AckFunc) {
@@ -405,7 +424,7 @@ func (b *Broker) refreshAuth(c *client, args socketio.Args, ack socketio.AckFunc
 	var in struct {
 		Token string `json:"token"`
 	}
-	if args.Len() < 1 || args.Decode(0, &in) != nil || in.Token == "" {
+	if args.Len() < 1 || !decodeArg(args, 0, &in) || in.Token == "" {
 		fail(ack, "invalid_request", "refresh_auth takes {token}")
 		return
 	}

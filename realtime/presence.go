@@ -299,7 +299,7 @@ func (p *presence) cursorMove(c *client, args socketio.Args, ack socketio.AckFun
 		Position  json.RawMessage `json:"position"`
 		Selection json.RawMessage `json:"selection"`
 	}
-	if args.Len() < 1 || args.Decode(0, &in) != nil || in.PageID == "" || len(in.Position) == 0 {
+	if args.Len() < 1 || !decodeArg(args, 0, &in) || !modules.ValidID(in.PageID) || len(in.Position) == 0 {
 		fail(ack, "invalid_request", "cursor_move takes {pageId, position, selection?}")
 		return
 	}

@@ -73,6 +73,9 @@ func (b *Broker) recover(s *socketio.Socket, pid, offset string) bool {
 	if c == nil {
 		return false
 	}
+	if !modules.ValidID(pid) {
+		return false // the client's own string: no pid has NUL, which PostgreSQL refuses in text
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// A session that ended since the connect check does not get its rooms and events back.

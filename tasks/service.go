@@ -111,7 +111,7 @@ func (s *Service) Create(ctx context.Context, pageID string, in CreateInput) (Vi
 		v.Check(t.Priority.Valid(), "priority", errPriority)
 	}
 	if in.AssigneeID != nil {
-		v.Check(*in.AssigneeID != "", "assigneeId", errAssignee)
+		v.Check(modules.ValidID(*in.AssigneeID), "assigneeId", errAssignee)
 		t.AssigneeID = in.AssigneeID
 	}
 	if in.DueDate != nil {
@@ -205,7 +205,7 @@ func (s *Service) Update(ctx context.Context, pageID, taskID string, in UpdateIn
 		v.Check(in.Priority.Value.Valid(), "priority", errPriority)
 	}
 	if in.AssigneeID.Set && !in.AssigneeID.Null {
-		v.Check(in.AssigneeID.Value != "", "assigneeId", errAssignee)
+		v.Check(modules.ValidID(in.AssigneeID.Value), "assigneeId", errAssignee)
 	}
 	var due *time.Time
 	if in.DueDate.Set && !in.DueDate.Null {

@@ -38,6 +38,7 @@ const (
 	maxName        = 100
 	minPassword    = 8
 	maxPassw       = 256
+	maxTokenLen    = 256 // bytes; refresh tokens are 43
 	errPasswordLen = "must be 8 to 256 characters"
 )
 
@@ -242,8 +243,8 @@ func (s *Service) startSession(db *gorm.DB, u User, family string, now time.Time
 // Refresh spends a refresh token and returns the next pair of its family. A spent or revoked
 // token revokes the whole family and answers ErrRefreshReused.
 func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
-	if token == "" {
-		return Session{}, modules.Invalid("refreshToken is required", nil)
+	if err := checkRefreshToken(token); err != nil {
+		return Session{}, err
 	}
 	now := modules.Now()
 	var rt refreshToken
@@ -298,8 +299,8 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 // Logout revokes the session the refresh token belongs to. Unknown tokens are ignored, so
 // logging out twice is harmless.
 func (s *Service) Logout(ctx context.Context, token string) error {
-	if token == "" {
-		return modules.Invalid("refreshToken is required", nil)
+	if err := checkRefreshToken(token); err != nil {
+		return err
 	}
 	var rt refreshToken
 	err := s.db.WithContext(ctx).Where("token_hash = ?", hashToken(token)).Take(&rt).Error
@@ -310,6 +311,17 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 		return wrap("logout", err)
 	}
 	return s.revokeFamily(ctx, rt.UserID, rt.FamilyID, "logout")
+}
+
+// checkRefreshToken refuses a refresh token that is missing or too long to be one.
+func checkRefreshToken(token string) error {
+	if token == "" {
+		return modules.Invalid("refreshToken is required", nil)
+	}
+	if len(token) > maxTokenLen {
+		return modules.Invalid("refreshToken is not a refresh token", nil)
+	}
+	return nil
 }
 
 // revokeFamily revokes every token of a session and records session_ended.
