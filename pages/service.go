@@ -51,10 +51,14 @@ func viewable(ctx context.Context, r *permissions.Resolver, userID, pageID strin
 
 // lockPage locks the tree of the page's drive, then resolves the caller on the page, answering
 // ErrNotFound when it may not view it: a write that changes the tree checks access on the tree
-// it will change.
+// it will change. A change of the tree may take access away (a page moved under a private
+// folder, trashed, deleted), so it holds the drive's access lock exclusively, taken first.
 func lockPage(ctx context.Context, tx *gorm.DB, r *permissions.Resolver, userID, pageID string) (permissions.PageAccess, error) {
 	driveID, err := driveOf(tx, pageID)
 	if err != nil {
+		return permissions.PageAccess{}, err
+	}
+	if err := permissions.LockDrive(ctx, tx, driveID, permissions.Exclusive); err != nil {
 		return permissions.PageAccess{}, err
 	}
 	if err := lockTree(tx, driveID); err != nil {
@@ -129,6 +133,10 @@ func (s *Service) Create(ctx context.Context, driveID string, in CreateInput) (P
 	var out Page
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		r := s.access.In(tx)
+		// The access lock the check below takes comes before the tree lock (see lockTree).
+		if err := permissions.LockDrive(ctx, tx, driveID, permissions.Shared); err != nil {
+			return err
+		}
 		if err := lockTree(tx, driveID); err != nil {
 			return err
 		}
@@ -295,6 +303,11 @@ func (s *Service) update(ctx context.Context, pageID string, in UpdateInput) (Pa
 	uid := modules.UserID(ctx)
 	var out Page
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
+		if in.IsPrivate.Set { // making a page private takes access away
+			if err := permissions.LockPageDrive(ctx, tx, pageID, permissions.Exclusive); err != nil {
+				return err
+			}
+		}
 		pa, err := viewable(ctx, s.access.In(tx), uid, pageID)
 		if err != nil {
 			return err
