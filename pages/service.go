@@ -25,6 +25,11 @@ const updateAttempts = 5
 // ErrShareNeeded refuses making a page private to someone without the share right.
 var ErrShareNeeded = modules.E(modules.KindForbidden, "making a page private or public needs the right to share it")
 
+// ErrMoveWidens refuses, to someone without the share right on the page, a move that would let
+// someone see the page who cannot see it now (out of a private folder, under a shared one).
+var ErrMoveWidens = &modules.Error{Kind: modules.KindForbidden, Code: "share_required",
+	Message: "this move would let more people see the page, which needs the right to share it"}
+
 // errRaced says that a concurrent writer changed the row between reading and writing it.
 var errRaced = errors.New("pages: concurrent update")
 
@@ -419,8 +424,10 @@ func (in *MoveInput) validate() error {
 
 // Move puts a page (with its subtree) under another parent of the same drive, or reorders it
 // among its siblings. It needs edit on the page and on the new parent (at the drive root: the
-// MEMBER role or above). Errors: invalid input, ErrNotFound, ErrParentNotFound, ErrOtherDrive,
-// ErrParentTrashed, ErrCycle, ErrTooDeep, ErrForbidden.
+// MEMBER role or above), and share on the page when the move would let someone see it who
+// cannot now: otherwise a member could publish a private page by moving it out of its private
+// folder. Errors: invalid input, ErrNotFound, ErrParentNotFound, ErrOtherDrive,
+// ErrParentTrashed, ErrCycle, ErrTooDeep, ErrForbidden, ErrMoveWidens.
 func (s *Service) Move(ctx context.Context, pageID string, in MoveInput) (Page, error) {
 	if err := in.validate(); err != nil {
 		return Page{}, err
@@ -483,6 +490,15 @@ func (s *Service) Move(ctx context.Context, pageID string, in MoveInput) (Page, 
 				if len(chain)+h > MaxDepth {
 					return ErrTooDeep
 				}
+			}
+		}
+		if !sameParent && !pa.Share {
+			widens, err := r.MoveWidens(ctx, pageID, newParent)
+			if err != nil {
+				return err
+			}
+			if widens {
+				return ErrMoveWidens
 			}
 		}
 		if sameParent && cur.Position == *in.Position {

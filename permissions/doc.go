@@ -44,4 +44,11 @@
 // have lost access (conservatively: any new grant short of full non-expiring rights, any right
 // or expiry taken away, any revoked grant that held a right). Event payloads carry names but no
 // emails, since page viewers receive them.
+//
+// # Ordering access changes and writes
+//
+// A write checks access in its own transaction through Resolver.In, which takes the drive's
+// access lock shared; a change that may take access away takes it exclusively first
+// (LockDrive). So a write either commits before the change, or checks after it and sees it:
+// no write is in the log after the event that took its author's access away.
 package permissions
