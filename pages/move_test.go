@@ -73,3 +73,38 @@ func TestMoveCannotWiden(t *testing.T) {
 	move(w.Admin, notes, shared, 1).Expect(200)
 	sees(w.Outsider, notes, true)
 }
+
+// TestRestoreCannotWiden: a restore that puts a page at the drive root, because its parent is
+// still in the trash, is a move out of that parent, with a move's rule.
+func TestRestoreCannotWiden(t *testing.T) {
+	env := apptest.Start(t)
+	w := env.NewWorld()
+	secret := create(t, env, w.Owner, w.Drive, map[string]any{"title": "Secret", "type": "FOLDER", "isPrivate": true}).ID
+	plan := env.CreatePage(w.Owner, w.Drive, "DOCUMENT", "Plan", secret)
+	open := env.CreatePage(w.Owner, w.Drive, "FOLDER", "Open", "")
+	memo := env.CreatePage(w.Owner, w.Drive, "DOCUMENT", "Memo", open)
+	// Mia may view, edit and delete in both folders, but not share.
+	env.Grant(w.Owner, secret, w.Member, true, true, false, true)
+	env.Grant(w.Owner, open, w.Member, true, true, false, true)
+	env.Trash(w.Member, plan)
+	env.Trash(w.Owner, secret)
+	env.Trash(w.Member, memo)
+	env.Trash(w.Owner, open)
+
+	r := env.Do("POST", "/api/pages/"+plan+"/restore", w.Member.Token, nil).Expect(403)
+	if r.ErrorCode() != "share_required" {
+		t.Fatalf("code %q, want share_required; %s", r.ErrorCode(), r.Body)
+	}
+	if st := env.Do("GET", "/api/pages/"+plan, w.Viewer.Token, nil).Status; st != 404 {
+		t.Fatalf("VIEWER: GET the refused page = %d, want 404", st)
+	}
+	// From a public folder to the root widens nothing.
+	env.Do("POST", "/api/pages/"+memo+"/restore", w.Member.Token, nil).Expect(200)
+	// With share (OWNER and ADMIN hold it everywhere), the restore to the root goes through.
+	var p page
+	env.Do("POST", "/api/pages/"+plan+"/restore", w.Admin.Token, nil).Expect(200).JSON(&p)
+	if p.ParentID != nil {
+		t.Fatalf("restored under %v, want the root", *p.ParentID)
+	}
+	getPage(t, env, w.Viewer, plan)
+}

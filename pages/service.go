@@ -25,6 +25,12 @@ const updateAttempts = 5
 // ErrShareNeeded refuses making a page private to someone without the share right.
 var ErrShareNeeded = modules.E(modules.KindForbidden, "making a page private or public needs the right to share it")
 
+// ErrRestoreWidens refuses, to someone without the share right on the page, a restore that
+// would put the page at the drive root (its parent is still in the trash) where someone could
+// see it who could not before.
+var ErrRestoreWidens = &modules.Error{Kind: modules.KindForbidden, Code: "share_required",
+	Message: "restoring this page to the drive root would let more people see it, which needs the right to share it; restore its parent first"}
+
 // ErrMoveWidens refuses, to someone without the share right on the page, a move that would let
 // someone see the page who cannot see it now (out of a private folder, under a shared one).
 var ErrMoveWidens = &modules.Error{Kind: modules.KindForbidden, Code: "share_required",
@@ -597,9 +603,10 @@ func trashedWith(tx *gorm.DB, rootID string) ([]string, error) {
 }
 
 // Restore brings back a trash root and exactly the pages trashed with it. If its parent is still
-// in the trash, the page goes to the drive root, after the last root page. It needs the delete
-// right. Errors: ErrNotFound, ErrForbidden, ErrNotTrashed, ErrNotTrashRoot (details.trashRootId
-// when the caller may see that page).
+// in the trash, the page goes to the drive root, after the last root page; like a move, that
+// needs share on the page when someone could see it there who could not before. It needs the
+// delete right. Errors: ErrNotFound, ErrForbidden, ErrNotTrashed, ErrNotTrashRoot
+// (details.trashRootId when the caller may see that page), ErrRestoreWidens.
 func (s *Service) Restore(ctx context.Context, pageID string) (Page, error) {
 	uid := modules.UserID(ctx)
 	var out Page
@@ -627,6 +634,19 @@ func (s *Service) Restore(ctx context.Context, pageID string) (Page, error) {
 			}
 			return ErrNotTrashRoot
 		}
+		toRoot, err := parentTrashed(tx, cur)
+		if err != nil {
+			return err
+		}
+		if toRoot && !pa.Share { // going to the root is a move, with a move's rule
+			widens, err := r.MoveWidens(ctx, pageID, nil)
+			if err != nil {
+				return err
+			}
+			if widens {
+				return ErrRestoreWidens
+			}
+		}
 		ids, err := trashedWith(tx, pageID)
 		if err != nil {
 			return err
@@ -635,20 +655,14 @@ func (s *Service) Restore(ctx context.Context, pageID string) (Page, error) {
 			Updates(map[string]any{"trashed_at": nil, "trashed_by": nil, "trash_root_id": nil}).Error; err != nil {
 			return fmt.Errorf("pages: restore: %w", err)
 		}
-		if cur.ParentID != nil {
-			parent, err := loadNode(tx, *cur.ParentID)
+		if toRoot {
+			pos, err := nextPosition(tx, pa.DriveID, nil)
 			if err != nil {
 				return err
 			}
-			if parent.TrashedAt != nil {
-				pos, err := nextPosition(tx, pa.DriveID, nil)
-				if err != nil {
-					return err
-				}
-				if err := tx.Model(&row{}).Where("id = ?", pageID).
-					Updates(map[string]any{"parent_id": nil, "position": pos}).Error; err != nil {
-					return fmt.Errorf("pages: restore to root: %w", err)
-				}
+			if err := tx.Model(&row{}).Where("id = ?", pageID).
+				Updates(map[string]any{"parent_id": nil, "position": pos}).Error; err != nil {
+				return fmt.Errorf("pages: restore to root: %w", err)
 			}
 		}
 		p, err := loadRow(tx, pageID)

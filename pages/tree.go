@@ -66,6 +66,18 @@ func driveOf(tx *gorm.DB, id string) (string, error) {
 	return r.DriveID, nil
 }
 
+// parentTrashed reports whether the page's parent is in the trash (false at the root).
+func parentTrashed(tx *gorm.DB, p row) (bool, error) {
+	if p.ParentID == nil {
+		return false, nil
+	}
+	parent, err := loadNode(tx, *p.ParentID)
+	if err != nil {
+		return false, err
+	}
+	return parent.TrashedAt != nil, nil
+}
+
 // ancestry returns id and its ancestors, nearest first; its length is the depth of id.
 func ancestry(tx *gorm.DB, id string) ([]string, error) {
 	var ids []string
