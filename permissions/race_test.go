@@ -50,6 +50,14 @@ func TestNoWriteCommitsAfterRevocation(t *testing.T) {
 		{name: "role lowered", revoked: "member_role_changed",
 			setup:  func(w *apptest.World, _ string, v apptest.User) { env.AddMember(w.Owner, w.Drive, v, "MEMBER") },
 			revoke: func(w *apptest.World, _ string, v apptest.User) { env.SetRole(w.Owner, w.Drive, v, "VIEWER") }},
+		{name: "folder made private", revoked: "page_updated",
+			setup: func(w *apptest.World, _ string, v apptest.User) { env.AddMember(w.Owner, w.Drive, v, "MEMBER") },
+			revoke: func(w *apptest.World, folder string, _ apptest.User) {
+				env.Do("PATCH", "/api/pages/"+folder, w.Owner.Token, map[string]any{"isPrivate": true}).Expect(200)
+			}},
+		{name: "folder trashed", revoked: "page_deleted",
+			setup:  func(w *apptest.World, _ string, v apptest.User) { env.AddMember(w.Owner, w.Drive, v, "MEMBER") },
+			revoke: func(w *apptest.World, folder string, _ apptest.User) { env.Trash(w.Owner, folder) }},
 		{name: "grant revoked", revoked: "permission_revoked",
 			setup: func(w *apptest.World, folder string, v apptest.User) {
 				env.Grant(w.Owner, folder, v, true, true, false, false)
@@ -144,7 +152,8 @@ func raceWrites(t *testing.T, env *apptest.Env, victim apptest.User, pages []str
 	return accepted.Load()
 }
 
-// writesAfter counts the events by actor in the drive that come after the revocation's event.
+// writesAfter counts the events by actor in the drive that come after the revocation's event
+// (the first event of that type by someone else).
 func writesAfter(t *testing.T, env *apptest.Env, driveID, actorID, revoked string) int {
 	t.Helper()
 	var events []eventlog.Event
@@ -154,7 +163,7 @@ func writesAfter(t *testing.T, env *apptest.Env, driveID, actorID, revoked strin
 	after, seen := 0, false
 	for _, e := range events {
 		switch {
-		case e.Type == revoked:
+		case !seen && e.Type == revoked && (e.ActorID == nil || *e.ActorID != actorID):
 			seen = true
 		case seen && e.ActorID != nil && *e.ActorID == actorID:
 			after++
