@@ -24,8 +24,10 @@
 //     per recipient, by permissions.Audience), so that hidden pages' ids do not leak.
 //   - The tree is at most MaxDepth levels deep; positions are numbers within ±1e15, ties between
 //     siblings are broken by id. Moves need edit on the page and on the new parent (at the root:
-//     the MEMBER role or above), stay in the drive, and refuse cycles with 400. Changes to the
-//     shape of a drive's tree are serialised per drive (an advisory lock on PostgreSQL).
+//     the MEMBER role or above), stay in the drive, and refuse cycles with 400. A move that
+//     would let someone see the page who cannot now (permissions.Resolver.MoveWidens) also
+//     needs share on the page (403 share_required). Changes to the shape of a drive's tree are
+//     serialised per drive (an advisory lock on PostgreSQL), after the drive's access lock.
 //   - A PATCH that changes nothing answers 200 with the page as it is: no revision, no event.
 //   - An id that cannot be an id (NUL bytes, invalid UTF-8, over 128 bytes) is not found,
 //     answered without a query.

@@ -25,6 +25,17 @@ const updateAttempts = 5
 // ErrShareNeeded refuses making a page private to someone without the share right.
 var ErrShareNeeded = modules.E(modules.KindForbidden, "making a page private or public needs the right to share it")
 
+// ErrRestoreWidens refuses, to someone without the share right on the page, a restore that
+// would put the page at the drive root (its parent is still in the trash) where someone could
+// see it who could not before.
+var ErrRestoreWidens = &modules.Error{Kind: modules.KindForbidden, Code: "share_required",
+	Message: "restoring this page to the drive root would let more people see it, which needs the right to share it; restore its parent first"}
+
+// ErrMoveWidens refuses, to someone without the share right on the page, a move that would let
+// someone see the page who cannot see it now (out of a private folder, under a shared one).
+var ErrMoveWidens = &modules.Error{Kind: modules.KindForbidden, Code: "share_required",
+	Message: "this move would let more people see the page, which needs the right to share it"}
+
 // errRaced says that a concurrent writer changed the row between reading and writing it.
 var errRaced = errors.New("pages: concurrent update")
 
@@ -51,10 +62,14 @@ func viewable(ctx context.Context, r *permissions.Resolver, userID, pageID strin
 
 // lockPage locks the tree of the page's drive, then resolves the caller on the page, answering
 // ErrNotFound when it may not view it: a write that changes the tree checks access on the tree
-// it will change.
+// it will change. A change of the tree may take access away (a page moved under a private
+// folder, trashed, deleted), so it holds the drive's access lock exclusively, taken first.
 func lockPage(ctx context.Context, tx *gorm.DB, r *permissions.Resolver, userID, pageID string) (permissions.PageAccess, error) {
 	driveID, err := driveOf(tx, pageID)
 	if err != nil {
+		return permissions.PageAccess{}, err
+	}
+	if err := permissions.LockDrive(ctx, tx, driveID, permissions.Exclusive); err != nil {
 		return permissions.PageAccess{}, err
 	}
 	if err := lockTree(tx, driveID); err != nil {
@@ -129,6 +144,10 @@ func (s *Service) Create(ctx context.Context, driveID string, in CreateInput) (P
 	var out Page
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		r := s.access.In(tx)
+		// The access lock the check below takes comes before the tree lock (see lockTree).
+		if err := permissions.LockDrive(ctx, tx, driveID, permissions.Shared); err != nil {
+			return err
+		}
 		if err := lockTree(tx, driveID); err != nil {
 			return err
 		}
@@ -298,6 +317,11 @@ func (s *Service) update(ctx context.Context, pageID string, in UpdateInput) (Pa
 	uid := modules.UserID(ctx)
 	var out Page
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
+		if in.IsPrivate.Set { // making a page private takes access away
+			if err := permissions.LockPageDrive(ctx, tx, pageID, permissions.Exclusive); err != nil {
+				return err
+			}
+		}
 		pa, err := viewable(ctx, s.access.In(tx), uid, pageID)
 		if err != nil {
 			return err
@@ -409,8 +433,10 @@ func (in *MoveInput) validate() error {
 
 // Move puts a page (with its subtree) under another parent of the same drive, or reorders it
 // among its siblings. It needs edit on the page and on the new parent (at the drive root: the
-// MEMBER role or above). Errors: invalid input, ErrNotFound, ErrParentNotFound, ErrOtherDrive,
-// ErrParentTrashed, ErrCycle, ErrTooDeep, ErrForbidden.
+// MEMBER role or above), and share on the page when the move would let someone see it who
+// cannot now: otherwise a member could publish a private page by moving it out of its private
+// folder. Errors: invalid input, ErrNotFound, ErrParentNotFound, ErrOtherDrive,
+// ErrParentTrashed, ErrCycle, ErrTooDeep, ErrForbidden, ErrMoveWidens.
 func (s *Service) Move(ctx context.Context, pageID string, in MoveInput) (Page, error) {
 	if err := in.validate(); err != nil {
 		return Page{}, err
@@ -473,6 +499,15 @@ func (s *Service) Move(ctx context.Context, pageID string, in MoveInput) (Page, 
 				if len(chain)+h > MaxDepth {
 					return ErrTooDeep
 				}
+			}
+		}
+		if !sameParent && !pa.Share {
+			widens, err := r.MoveWidens(ctx, pageID, newParent)
+			if err != nil {
+				return err
+			}
+			if widens {
+				return ErrMoveWidens
 			}
 		}
 		if sameParent && cur.Position == *in.Position {
@@ -571,9 +606,10 @@ func trashedWith(tx *gorm.DB, rootID string) ([]string, error) {
 }
 
 // Restore brings back a trash root and exactly the pages trashed with it. If its parent is still
-// in the trash, the page goes to the drive root, after the last root page. It needs the delete
-// right. Errors: ErrNotFound, ErrForbidden, ErrNotTrashed, ErrNotTrashRoot (details.trashRootId
-// when the caller may see that page).
+// in the trash, the page goes to the drive root, after the last root page; like a move, that
+// needs share on the page when someone could see it there who could not before. It needs the
+// delete right. Errors: ErrNotFound, ErrForbidden, ErrNotTrashed, ErrNotTrashRoot
+// (details.trashRootId when the caller may see that page), ErrRestoreWidens.
 func (s *Service) Restore(ctx context.Context, pageID string) (Page, error) {
 	uid := modules.UserID(ctx)
 	var out Page
@@ -601,6 +637,19 @@ func (s *Service) Restore(ctx context.Context, pageID string) (Page, error) {
 			}
 			return ErrNotTrashRoot
 		}
+		toRoot, err := parentTrashed(tx, cur)
+		if err != nil {
+			return err
+		}
+		if toRoot && !pa.Share { // going to the root is a move, with a move's rule
+			widens, err := r.MoveWidens(ctx, pageID, nil)
+			if err != nil {
+				return err
+			}
+			if widens {
+				return ErrRestoreWidens
+			}
+		}
 		ids, err := trashedWith(tx, pageID)
 		if err != nil {
 			return err
@@ -609,20 +658,14 @@ func (s *Service) Restore(ctx context.Context, pageID string) (Page, error) {
 			Updates(map[string]any{"trashed_at": nil, "trashed_by": nil, "trash_root_id": nil}).Error; err != nil {
 			return fmt.Errorf("pages: restore: %w", err)
 		}
-		if cur.ParentID != nil {
-			parent, err := loadNode(tx, *cur.ParentID)
+		if toRoot {
+			pos, err := nextPosition(tx, pa.DriveID, nil)
 			if err != nil {
 				return err
 			}
-			if parent.TrashedAt != nil {
-				pos, err := nextPosition(tx, pa.DriveID, nil)
-				if err != nil {
-					return err
-				}
-				if err := tx.Model(&row{}).Where("id = ?", pageID).
-					Updates(map[string]any{"parent_id": nil, "position": pos}).Error; err != nil {
-					return fmt.Errorf("pages: restore to root: %w", err)
-				}
+			if err := tx.Model(&row{}).Where("id = ?", pageID).
+				Updates(map[string]any{"parent_id": nil, "position": pos}).Error; err != nil {
+				return fmt.Errorf("pages: restore to root: %w", err)
 			}
 		}
 		p, err := loadRow(tx, pageID)

@@ -11,7 +11,9 @@ import (
 // treeLockClass is the first key of the PostgreSQL advisory lock that serialises changes to the
 // shape of one drive's tree (create, move, trash, restore, delete), so that two concurrent moves
 // cannot build a cycle or a too-deep tree that neither saw alone. SQLite has one writer anyway.
-// The two-key lock space does not overlap the event log's one-key lock.
+// The two-key lock space does not overlap the event log's one-key lock. A transaction takes
+// the drive's access lock (permissions.LockDrive) before this one, never after, so that the two
+// cannot deadlock.
 const treeLockClass = 7250
 
 // lockTree takes the tree lock of driveID until tx ends.
@@ -62,6 +64,18 @@ func driveOf(tx *gorm.DB, id string) (string, error) {
 		return "", fmt.Errorf("pages: drive of page: %w", err)
 	}
 	return r.DriveID, nil
+}
+
+// parentTrashed reports whether the page's parent is in the trash (false at the root).
+func parentTrashed(tx *gorm.DB, p row) (bool, error) {
+	if p.ParentID == nil {
+		return false, nil
+	}
+	parent, err := loadNode(tx, *p.ParentID)
+	if err != nil {
+		return false, err
+	}
+	return parent.TrashedAt != nil, nil
 }
 
 // ancestry returns id and its ancestors, nearest first; its length is the depth of id.

@@ -47,4 +47,11 @@
 // emails. Audience is the one rule for who may see an event of the log and what of it (for
 // /api/events, live delivery and replay): grant events only reach those who may list the
 // page's grants and the grantee, and no payload names a page or drive its recipient may not see.
+//
+// # Ordering access changes and writes
+//
+// A write checks access in its own transaction through Resolver.In, which takes the drive's
+// access lock shared; a change that may take access away takes it exclusively first
+// (LockDrive). So a write either commits before the change, or checks after it and sees it:
+// no write is in the log after the event that took its author's access away.
 package permissions

@@ -140,6 +140,9 @@ func (s *Service) PutGrant(ctx context.Context, actorID, pageID, userID string, 
 	var out GrantInfo
 	created := false
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
+		if err := LockPageDrive(ctx, tx, pageID, Exclusive); err != nil {
+			return err
+		}
 		pa, err := s.sharePage(ctx, tx, actorID, pageID, true)
 		if err != nil {
 			return err
@@ -212,6 +215,9 @@ func narrows(prev *Grant, g Grant) bool {
 // does not manage the drive cannot revoke a grant holding rights they do not hold.
 func (s *Service) DeleteGrant(ctx context.Context, actorID, pageID, userID string) error {
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
+		if err := LockPageDrive(ctx, tx, pageID, Exclusive); err != nil {
+			return err
+		}
 		pa, err := s.sharePage(ctx, tx, actorID, pageID, true)
 		if err != nil {
 			return err

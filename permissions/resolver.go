@@ -15,20 +15,28 @@ const maxDepth = 1000
 
 // Resolver answers every access question. It is safe for concurrent use.
 type Resolver struct {
-	db  *gorm.DB
-	now func() time.Time
+	db   *gorm.DB
+	now  func() time.Time
+	lock bool // take the drive's shared access lock before each check (In)
 }
 
 // NewResolver returns a resolver reading db.
 func NewResolver(db *gorm.DB) *Resolver { return &Resolver{db: db, now: modules.Now} }
 
-// In returns a resolver that reads through tx, so a check and the write it guards see the same
-// transaction.
-func (r *Resolver) In(tx *gorm.DB) *Resolver { return &Resolver{db: tx, now: r.now} }
+// In returns a resolver for the transaction of a write: it reads through tx, so a check and the
+// write it guards see the same transaction, and before each check it takes the shared access
+// lock of the drive checked (see LockDrive), so that the write cannot commit on access that a
+// concurrent change took away.
+func (r *Resolver) In(tx *gorm.DB) *Resolver { return &Resolver{db: tx, now: r.now, lock: true} }
 
 // Role returns userID's role in driveID, NoRole when not a member. It does not check that the
 // drive exists.
 func (r *Resolver) Role(ctx context.Context, userID, driveID string) (Role, error) {
+	if r.lock {
+		if err := LockDrive(ctx, r.db, driveID, Shared); err != nil {
+			return NoRole, err
+		}
+	}
 	var m Member
 	err := r.db.WithContext(ctx).Where("drive_id = ? AND user_id = ?", driveID, userID).Take(&m).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -88,6 +96,11 @@ type chainRow struct {
 // page is Page, with the page's type. Every page of a chain is in the same drive: pages never
 // move across drives.
 func (r *Resolver) page(ctx context.Context, userID, pageID string) (PageAccess, string, error) {
+	if r.lock {
+		if err := LockPageDrive(ctx, r.db, pageID, Shared); err != nil {
+			return PageAccess{}, "", err
+		}
+	}
 	var rows []chainRow
 	err := r.db.WithContext(ctx).Raw(`WITH RECURSIVE chain(id, drive_id, parent_id, is_private, trashed_at, type, depth) AS (
 			SELECT id, drive_id, parent_id, is_private, trashed_at, type, 0 FROM pages WHERE id = ?

@@ -147,18 +147,20 @@ func (s *Service) CreateDrive(ctx context.Context, userID string, in DriveInput)
 	return driveInfo(d, RoleOwner), nil
 }
 
-// loadDrive returns the drive and userID's role in it. A user who is neither a member nor a
-// grantee gets ErrDriveNotFound; a grantee gets NoRole.
-func (s *Service) loadDrive(ctx context.Context, db *gorm.DB, userID, driveID string) (Drive, Role, error) {
-	var d Drive
-	err := db.WithContext(ctx).Where("id = ?", driveID).Take(&d).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Drive{}, NoRole, ErrDriveNotFound
-	}
+// loadDrive returns the drive and userID's role in it, reading through r (s.r for a read,
+// s.r.In(tx) for a write). A user who is neither a member nor a grantee gets ErrDriveNotFound;
+// a grantee gets NoRole.
+func (s *Service) loadDrive(ctx context.Context, r *Resolver, userID, driveID string) (Drive, Role, error) {
+	role, err := r.Role(ctx, userID, driveID)
 	if err != nil {
 		return Drive{}, NoRole, err
 	}
-	role, err := s.r.In(db).Role(ctx, userID, driveID)
+	db := r.db.WithContext(ctx)
+	var d Drive
+	err = db.Where("id = ?", driveID).Take(&d).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Drive{}, NoRole, ErrDriveNotFound
+	}
 	if err != nil {
 		return Drive{}, NoRole, err
 	}
@@ -166,7 +168,7 @@ func (s *Service) loadDrive(ctx context.Context, db *gorm.DB, userID, driveID st
 		return d, role, nil
 	}
 	var n int64
-	err = db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM (`+activeGrantSQL+` AND p.drive_id = ?) g`, userID, modules.Now(), driveID).Scan(&n).Error
+	err = db.Raw(`SELECT COUNT(*) FROM (`+activeGrantSQL+` AND p.drive_id = ?) g`, userID, modules.Now(), driveID).Scan(&n).Error
 	if err != nil {
 		return Drive{}, NoRole, err
 	}
@@ -178,8 +180,8 @@ func (s *Service) loadDrive(ctx context.Context, db *gorm.DB, userID, driveID st
 
 // memberDrive is loadDrive for routes that need a member: a grantee sees the drive, so it gets
 // ErrForbidden rather than not-found. want, when set, is the test the role must pass.
-func (s *Service) memberDrive(ctx context.Context, db *gorm.DB, userID, driveID string, want func(Role) bool) (Drive, Role, error) {
-	d, role, err := s.loadDrive(ctx, db, userID, driveID)
+func (s *Service) memberDrive(ctx context.Context, r *Resolver, userID, driveID string, want func(Role) bool) (Drive, Role, error) {
+	d, role, err := s.loadDrive(ctx, r, userID, driveID)
 	if err != nil {
 		return Drive{}, NoRole, err
 	}
@@ -191,7 +193,7 @@ func (s *Service) memberDrive(ctx context.Context, db *gorm.DB, userID, driveID 
 
 // GetDrive returns a drive the caller is a member of or holds a grant in.
 func (s *Service) GetDrive(ctx context.Context, userID, driveID string) (DriveInfo, error) {
-	d, role, err := s.loadDrive(ctx, s.db, userID, driveID)
+	d, role, err := s.loadDrive(ctx, s.r, userID, driveID)
 	if err != nil {
 		return DriveInfo{}, wrap("get drive", err)
 	}
@@ -229,7 +231,7 @@ func (s *Service) UpdateDrive(ctx context.Context, userID, driveID string, in Dr
 	}
 	var out DriveInfo
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		d, role, err := s.loadDrive(ctx, tx, userID, driveID)
+		d, role, err := s.loadDrive(ctx, s.r.In(tx), userID, driveID)
 		if err != nil {
 			return err
 		}
@@ -261,7 +263,10 @@ func (s *Service) UpdateDrive(ctx context.Context, userID, driveID string, in Dr
 // DeleteDrive deletes a drive with its members, pages and grants; OWNER only.
 func (s *Service) DeleteDrive(ctx context.Context, userID, driveID string) error {
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		d, role, err := s.loadDrive(ctx, tx, userID, driveID)
+		if err := LockDrive(ctx, tx, driveID, Exclusive); err != nil {
+			return err
+		}
+		d, role, err := s.loadDrive(ctx, s.r.In(tx), userID, driveID)
 		if err != nil {
 			return err
 		}
@@ -294,7 +299,7 @@ func (s *Service) ListMembers(ctx context.Context, userID, driveID string, page 
 			return modules.List[MemberInfo]{}, err
 		}
 	}
-	if _, _, err := s.memberDrive(ctx, s.db, userID, driveID, nil); err != nil {
+	if _, _, err := s.memberDrive(ctx, s.r, userID, driveID, nil); err != nil {
 		return modules.List[MemberInfo]{}, wrap("list members", err)
 	}
 	type row struct {
@@ -361,7 +366,7 @@ func (s *Service) AddMember(ctx context.Context, actorID, driveID string, in Add
 	}
 	var out MemberInfo
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		if _, _, err := s.memberDrive(ctx, tx, actorID, driveID, Role.Manages); err != nil {
+		if _, _, err := s.memberDrive(ctx, s.r.In(tx), actorID, driveID, Role.Manages); err != nil {
 			return err
 		}
 		var u userRow
@@ -455,7 +460,10 @@ func (s *Service) ChangeRole(ctx context.Context, actorID, driveID, userID strin
 	}
 	var out MemberInfo
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		_, actorRole, err := s.memberDrive(ctx, tx, actorID, driveID, Role.Manages)
+		if err := LockDrive(ctx, tx, driveID, Exclusive); err != nil {
+			return err
+		}
+		_, actorRole, err := s.memberDrive(ctx, s.r.In(tx), actorID, driveID, Role.Manages)
 		if err != nil {
 			return err
 		}
@@ -487,7 +495,11 @@ func (s *Service) ChangeRole(ctx context.Context, actorID, driveID, userID strin
 // leave. Page grants the user holds in the drive stay: they are revoked separately.
 func (s *Service) RemoveMember(ctx context.Context, actorID, driveID, userID string) error {
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		_, actorRole, err := s.loadDrive(ctx, tx, actorID, driveID)
+		// The member's writes already checked commit first; later ones see the removal.
+		if err := LockDrive(ctx, tx, driveID, Exclusive); err != nil {
+			return err
+		}
+		_, actorRole, err := s.loadDrive(ctx, s.r.In(tx), actorID, driveID)
 		if err != nil {
 			return err
 		}

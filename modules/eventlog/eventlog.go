@@ -101,11 +101,19 @@ type Log struct {
 	db  *gorm.DB
 	pub Publisher
 	mu  sync.Mutex
+	// gate admits one transaction at a time on SQLite, in arrival order. SQLite has one writer
+	// anyway, and a writer waiting for its lock polls (busy_timeout), so a steady stream of
+	// writers can starve one for seconds, up to the timeout and a failure.
+	gate chan struct{}
 }
 
 // New returns a Log on db that hands committed events to pub (nil: nobody).
 func New(db *gorm.DB, pub Publisher) *Log {
-	return &Log{db: db, pub: pub}
+	l := &Log{db: db, pub: pub}
+	if db.Dialector.Name() == "sqlite" {
+		l.gate = make(chan struct{}, 1)
+	}
+	return l
 }
 
 // SetPublisher replaces the publisher; call it before serving.
@@ -114,8 +122,24 @@ func (l *Log) SetPublisher(pub Publisher) { l.pub = pub }
 // Tx runs fn in a transaction. The events fn records are appended in the same transaction, and
 // published after it commits. If fn or the commit fails, nothing is written and nothing published.
 func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error) (events []Event, err error) {
+	gated := false
+	if l.gate != nil {
+		select {
+		case l.gate <- struct{}{}:
+			gated = true
+		case <-ctx.Done():
+			return nil, fmt.Errorf("eventlog: wait to write: %w", ctx.Err())
+		}
+	}
+	release := func() {
+		if gated {
+			gated = false
+			<-l.gate
+		}
+	}
 	tx := l.db.WithContext(ctx).Begin()
 	if tx.Error != nil {
+		release()
 		return nil, fmt.Errorf("eventlog: begin: %w", tx.Error)
 	}
 	committed := false
@@ -124,6 +148,7 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 		if !committed {
 			tx.Rollback()
 		}
+		release()
 		if locked {
 			l.mu.Unlock()
 		}
@@ -158,6 +183,7 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 		return nil, fmt.Errorf("eventlog: commit: %w", err)
 	}
 	committed = true
+	release()
 	if len(events) > 0 && l.pub != nil {
 		l.pub.Publish(events)
 		if f, ok := l.pub.(Flusher); ok {
