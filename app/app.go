@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -314,4 +315,25 @@ func (a *App) pruneLoop() {
 		case <-t.C:
 		}
 	}
+}
+
+// Routes lists the HTTP routes the app serves as "METHOD /path", path parameters written
+// {name} as in docs/api.md, sorted. Wildcard routes (the static assets) and the socket endpoint,
+// served beside Echo, are not among them.
+func (a *App) Routes() []string {
+	var out []string
+	for _, r := range a.echo.Routes() {
+		if r.Method == echo.RouteNotFound || strings.HasSuffix(r.Path, "*") {
+			continue
+		}
+		parts := strings.Split(r.Path, "/")
+		for i, p := range parts {
+			if strings.HasPrefix(p, ":") {
+				parts[i] = "{" + p[1:] + "}"
+			}
+		}
+		out = append(out, r.Method+" "+strings.Join(parts, "/"))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
