@@ -14,7 +14,7 @@ const (
 	// closeError drops nothing already queued and ends the transport like closeGraceful; the
 	// session is forgotten at once.
 	closeError
-	// closeClient answers a client's close packet: a pending GET gets a noop.
+	// closeClient answers a client's close packet: the pending GET, or the next one, gets a noop.
 	closeClient
 	// closeAbort sends nothing: the transport is cut so that the client reconnects.
 	closeAbort
@@ -113,8 +113,10 @@ func (c *Conn) closeWith(reason string, mode closeMode) {
 	default:
 		c.final = closePacket
 	}
-	// A polling client closed gracefully with no GET pending gets one more GET to read the rest.
-	linger := mode == closeGraceful && c.ws == nil && !c.getActive
+	// A polling session closed gracefully, or by the client's close packet, with no GET pending
+	// is kept for one more GET: the rest and the close packet, or the noop that answers the
+	// client's close. A client's GET sent with its close POST may be handled after it.
+	linger := (mode == closeGraceful || mode == closeClient) && c.ws == nil && !c.getActive
 	if linger {
 		c.linger = time.AfterFunc(c.srv.cfg.PingTimeout, func() { c.srv.remove(c) })
 	}

@@ -262,8 +262,16 @@ func TestPollingClientClose(t *testing.T) {
 		t.Fatalf("post: %d %s", status, body)
 	}
 	rec.wantClose(t, engineio.ReasonTransportClose)
+	// The client's GET, sent with the close but handled after it, ends with a noop (as in the
+	// official suite's "forcefully closes the session"); only then is the session gone.
+	if status, body := e.get(t, sid); status != 200 || body != "6" {
+		t.Fatalf("get after close: %d %q, want 200 \"6\"", status, body)
+	}
 	if status, _ := e.get(t, sid); status != 400 {
-		t.Fatalf("after close: %d", status)
+		t.Fatalf("second get after close: %d", status)
+	}
+	if n := e.srv.Count(); n != 0 {
+		t.Fatalf("Count %d", n)
 	}
 }
 
