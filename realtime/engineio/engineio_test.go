@@ -565,10 +565,7 @@ func TestUpgrade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A second probe for the same session is refused.
-	if _, res, err := e.dial(t, "EIO=4&transport=websocket&sid="+sid, nil); err == nil || res.StatusCode != 400 {
-		t.Fatalf("second probe: %v", err)
-	}
+	// A second probe for the same session is closed (TestSecondWebSocketClosed).
 	post(10)
 	write(t, ws, websocket.TextMessage, "2probe")
 	if _, s := read(t, ws); s != "3probe" {
@@ -618,6 +615,52 @@ func TestUpgrade(t *testing.T) {
 		if m := rec.msg(t); string(m.Data) != fmt.Sprintf("c%d", i) {
 			t.Fatalf("server got %q, want c%d", m.Data, i)
 		}
+	}
+}
+
+// TestSecondWebSocketClosed: a WebSocket for a session that is being upgraded, or is on WebSocket
+// already, completes its handshake and is closed at once, as with the official server ("should
+// ignore WebSocket connection with same sid after upgrade"); the session goes on undisturbed.
+func TestSecondWebSocketClosed(t *testing.T) {
+	rec := newRecorder(t, true)
+	e := start(t, engineio.Config{}, rec)
+	sid := e.handshake(t)
+	ignored := func(when string) {
+		t.Helper()
+		ws, res, err := e.dial(t, "EIO=4&transport=websocket&sid="+sid, nil)
+		if err != nil {
+			status := 0
+			if res != nil {
+				status = res.StatusCode
+			}
+			t.Fatalf("%s: handshake refused (%d): %v", when, status, err)
+		}
+		if got := readUntilClosed(t, ws); len(got) != 0 {
+			t.Fatalf("%s: got %q on an ignored WebSocket", when, got)
+		}
+	}
+
+	ws, _, err := e.dial(t, "EIO=4&transport=websocket&sid="+sid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ignored("during the probe")
+	write(t, ws, websocket.TextMessage, "2probe")
+	if _, s := read(t, ws); s != "3probe" {
+		t.Fatalf("probe answer %q", s)
+	}
+	write(t, ws, websocket.TextMessage, "5")
+	write(t, ws, websocket.TextMessage, "4hello")
+	if _, s := read(t, ws); s != "4hello" {
+		t.Fatalf("echo %q", s)
+	}
+	ignored("after the upgrade")
+	write(t, ws, websocket.TextMessage, "4again")
+	if _, s := read(t, ws); s != "4again" {
+		t.Fatalf("echo %q", s)
+	}
+	if c := rec.open(t); c.Transport() != "websocket" {
+		t.Fatalf("transport %s", c.Transport())
 	}
 }
 

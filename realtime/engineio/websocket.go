@@ -32,6 +32,9 @@ const wsPingPeriod = 5 * time.Minute
 // wsReadBuffer is the size of each WebSocket's read buffer.
 const wsReadBuffer = 512
 
+// refuseWriteWait bounds the close frame of a refused WebSocket (see refuseWebSocket).
+const refuseWriteWait = time.Second
+
 // wsTransport is one WebSocket: the active transport of a session, or a probe for an upgrade.
 // Its melody handlers (connect, message, disconnect) all run on melody's read loop, the goroutine
 // serveWebSocket starts for the upgrade (message packets are handled on a goroutine it waits for).
@@ -332,13 +335,18 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sid stri
 			return
 		}
 		c.mu.Lock()
-		ok := !c.closed && c.transport == "polling" && c.probe == nil
+		closed := c.closed
+		ok := !closed && c.transport == "polling" && c.probe == nil
 		if ok {
 			c.probe = t // reserves the upgrade
 		}
 		c.mu.Unlock()
-		if !ok {
+		switch {
+		case closed:
 			writeError(w, CodeBadRequest)
+			return
+		case !ok:
+			s.refuseWebSocket(w, r)
 			return
 		}
 		t.conn, t.probe = c, true
@@ -355,6 +363,24 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sid stri
 		u.release()
 	}()
 	<-u.released
+}
+
+// refuseWebSocket completes the handshake of a WebSocket that the session has no use for (it is
+// on WebSocket already, or another one is being probed) and closes it at once, with an empty close
+// frame, as the official server does: to the client this is a socket closed by the server, not a
+// failed handshake. It runs on the request's goroutine and never reaches melody.
+func (s *Server) refuseWebSocket(w http.ResponseWriter, r *http.Request) {
+	u := websocket.Upgrader{
+		ReadBufferSize:  wsReadBuffer,
+		WriteBufferPool: &s.wsWritePool,
+		CheckOrigin:     s.cfg.CheckOrigin,
+	}
+	ws, err := u.Upgrade(w, r, nil)
+	if err != nil {
+		return // gorilla has answered the request
+	}
+	_ = ws.WriteControl(websocket.CloseMessage, []byte{}, time.Now().Add(refuseWriteWait))
+	_ = ws.Close()
 }
 
 // failProbe returns a func that releases the upgrade reservation before cutting the probe, so
