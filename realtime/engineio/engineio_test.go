@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -565,13 +566,15 @@ func TestUpgrade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	frames := readLoop(t, ws)
 	// A second probe for the same session is closed (TestSecondWebSocketClosed).
 	post(10)
 	write(t, ws, websocket.TextMessage, "2probe")
-	if _, s := read(t, ws); s != "3probe" {
+	if s := nextFrame(t, frames); s != "3probe" {
 		t.Fatalf("probe answer %q", s)
 	}
-	// The client pauses polling: its last GET ends at once, with a noop or with what was queued.
+	// The client pauses polling: its last GET ends with a noop or with what was queued, once the
+	// client has answered the WebSocket ping that fences it.
 	status, body := e.get(t, sid)
 	if status != 200 {
 		t.Fatalf("get during upgrade: %d", status)
@@ -585,7 +588,7 @@ func TestUpgrade(t *testing.T) {
 	<-sent
 	// Everything left arrives on the WebSocket: server messages and echoes, in order.
 	for len(received) < n+next {
-		_, s := read(t, ws)
+		s := nextFrame(t, frames)
 		if s != "2" {
 			received = append(received, s)
 		}
@@ -615,6 +618,86 @@ func TestUpgrade(t *testing.T) {
 		if m := rec.msg(t); string(m.Data) != fmt.Sprintf("c%d", i) {
 			t.Fatalf("server got %q, want c%d", m.Data, i)
 		}
+	}
+}
+
+// TestGetAfterUpgradePacket: a GET that the client sends after its upgrade packet gets 400,
+// even when the server reads the GET first ("ignores HTTP requests with same sid after upgrade").
+// The test makes that order certain: its client holds the upgrade packet back until the server
+// has taken the GET, which the WebSocket ping the server sends for it shows, then sends the
+// packet and only then answers the ping, as a client whose packet was delayed on the way would.
+func TestGetAfterUpgradePacket(t *testing.T) {
+	rec := newRecorder(t, true)
+	e := start(t, engineio.Config{}, rec)
+	sid := e.handshake(t)
+	ws, _, err := e.dial(t, "EIO=4&transport=websocket&sid="+sid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, ws, websocket.TextMessage, "2probe")
+	if _, s := read(t, ws); s != "3probe" {
+		t.Fatalf("probe answer %q", s)
+	}
+	var pinged atomic.Int32
+	ws.SetPingHandler(func(data string) error {
+		if pinged.Add(1) == 1 {
+			if err := ws.WriteMessage(websocket.TextMessage, []byte("5")); err != nil {
+				return err
+			}
+		}
+		return ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(wait))
+	})
+	frames := readLoop(t, ws)
+
+	status, body := e.get(t, sid)
+	if status != http.StatusBadRequest {
+		t.Fatalf("GET after the upgrade packet: %d %q, want 400", status, body)
+	}
+	if pinged.Load() == 0 {
+		t.Fatal("no ping for the GET")
+	}
+	write(t, ws, websocket.TextMessage, "4hello")
+	if s := nextFrame(t, frames); s != "4hello" {
+		t.Fatalf("echo %q", s)
+	}
+	if c := rec.open(t); c.Transport() != "websocket" {
+		t.Fatalf("transport %s", c.Transport())
+	}
+}
+
+// TestGetFenceLiftedWhenProbeFails: a GET waiting for its fence on a probe whose client never
+// answers the ping goes on polling once the probe is dropped (here by UpgradeTimeout).
+func TestGetFenceLiftedWhenProbeFails(t *testing.T) {
+	rec := newRecorder(t, true)
+	e := start(t, engineio.Config{UpgradeTimeout: 50 * time.Millisecond}, rec)
+	sid := e.handshake(t)
+	ws, _, err := e.dial(t, "EIO=4&transport=websocket&sid="+sid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, ws, websocket.TextMessage, "2probe")
+	if _, s := read(t, ws); s != "3probe" {
+		t.Fatalf("probe answer %q", s)
+	}
+	// The client reads no more from the WebSocket, so it answers no ping.
+	got := make(chan string, 1)
+	go func() {
+		status, body := e.get(t, sid)
+		got <- fmt.Sprint(status, " ", body)
+	}()
+	if status, body := e.post(t, sid, "4still"); status != 200 || body != "ok" {
+		t.Fatalf("post: %d %s", status, body)
+	}
+	select {
+	case s := <-got:
+		if s != "200 4still" {
+			t.Fatalf("GET: %q, want the echo", s)
+		}
+	case <-time.After(wait):
+		t.Fatal("GET still waiting")
+	}
+	if c := rec.open(t); c.Transport() != "polling" {
+		t.Fatalf("transport %s", c.Transport())
 	}
 }
 

@@ -44,6 +44,7 @@ type wsTransport struct {
 	timer    *time.Timer // upgrade timeout of a probe; read loop only
 	sess     *melody.Session
 	overflow atomic.Bool // melody reported a full buffer
+	pc       *probeConn  // a probe's connection, for fences (fence.go); nil if opened on WebSocket
 
 	// The outbound queue: up to melodyBuffer frames in melody's channel (inMelody counts those
 	// not yet written, an upper bound of the channel's length), the rest in backlog, in order.
@@ -92,6 +93,7 @@ func (s *Server) newMelody() *melody.Melody {
 	m.HandleSentMessageBinary(s.wsSent)
 	m.HandleError(s.wsError)
 	m.HandleDisconnect(s.wsDisconnect)
+	m.HandlePong(s.wsPong)
 	return m
 }
 
@@ -137,6 +139,10 @@ func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// response (with net/http's buffers) must not be kept by this goroutine's frames.
 	u.ResponseWriter = nil
 	u.release()
+	if pc := u.t.pc; pc != nil {
+		pc.hijacked(nc)
+		return pc, rw, nil
+	}
 	return nc, rw, nil
 }
 
@@ -334,6 +340,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sid stri
 			writeError(w, CodeUnknownSID)
 			return
 		}
+		t.pc = &probeConn{}
 		c.mu.Lock()
 		closed := c.closed
 		ok := !closed && c.transport == "polling" && c.probe == nil
@@ -394,11 +401,13 @@ func (c *Conn) failProbe(t *wsTransport) func() {
 
 func (c *Conn) dropProbe(t *wsTransport) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.probe == t {
 		c.probe = nil
 		c.probed = false
 	}
+	c.mu.Unlock()
+	// A GET waiting on the probe's fence goes on as on a session without a probe.
+	t.pc.lift()
 }
 
 func (s *Server) wsConnect(sess *melody.Session) {
@@ -419,6 +428,7 @@ func (s *Server) wsConnect(sess *melody.Session) {
 	}
 	if t.probe {
 		t.timer = time.AfterFunc(s.cfg.UpgradeTimeout, t.conn.failProbe(t))
+		t.pc.connected()
 		return
 	}
 	c := t.conn
@@ -492,6 +502,8 @@ func (c *Conn) onProbeFrame(t *wsTransport, b []byte, binary bool) {
 		c.signal()
 		c.mu.Unlock()
 	case !binary && string(b) == "5":
+		// From here on the WebSocket may carry large frames: fences write no more pings.
+		t.pc.upgrading()
 		c.mu.Lock()
 		if c.closed || c.probe != t || !c.probed {
 			c.mu.Unlock()
@@ -509,6 +521,8 @@ func (c *Conn) onProbeFrame(t *wsTransport, b []byte, binary bool) {
 		c.queue = nil
 		c.signal()
 		c.mu.Unlock()
+		// A GET waiting on the fence now finds the session on WebSocket.
+		t.pc.lift()
 		t.probe = false
 		t.timer.Stop()
 		if err != nil {
@@ -537,6 +551,13 @@ func (s *Server) wsError(sess *melody.Session, err error) {
 	}
 }
 
+// wsPong runs on the read loop for each pong: it may answer a fence's ping (fence.go).
+func (s *Server) wsPong(sess *melody.Session) {
+	if t := transportOf(sess); t != nil && t.pc != nil {
+		t.pc.onPong()
+	}
+}
+
 func (s *Server) wsDisconnect(sess *melody.Session) {
 	t := transportOf(sess)
 	s.mu.Lock()
@@ -544,6 +565,9 @@ func (s *Server) wsDisconnect(sess *melody.Session) {
 	s.mu.Unlock()
 	if t.timer != nil {
 		t.timer.Stop()
+	}
+	if t.pc != nil {
+		t.pc.lift()
 	}
 	c := t.conn
 	if t.probe {
