@@ -247,10 +247,37 @@ func (c *Conn) heartbeat() {
 		return
 	}
 	c.waitingPong = true
-	c.hbDue = time.Now().Add(cfg.PingTimeout)
-	c.hb.Reset(cfg.PingTimeout)
+	// The pong is due PingTimeout after the ping was due, not after this callback ran: a late
+	// timer must not give a silent client more than PingInterval + PingTimeout (see pingExpired).
+	c.hbDue = c.hbDue.Add(cfg.PingTimeout)
+	c.hb.Reset(time.Until(c.hbDue))
 	c.mu.Unlock()
 	_ = c.send(Packet{Type: PacketPing})
+}
+
+// admit runs before a request uses c; it reports whether c serves requests: open, or closed and
+// kept for one more GET (linger). A client that has let the heartbeat's deadline pass is closed
+// here (ReasonPingTimeout), so that the request's outcome does not depend on whether the timer
+// has run yet. The deadline is PingTimeout after the ping, or after the ping was due if the timer
+// has not sent it yet: on polling the client could only have read it with a GET pending then.
+func (c *Conn) admit(now time.Time) bool {
+	c.mu.Lock()
+	if c.closed {
+		kept := c.linger != nil
+		c.mu.Unlock()
+		return kept
+	}
+	due := c.hbDue
+	if !c.waitingPong {
+		due = due.Add(c.srv.cfg.PingTimeout)
+	}
+	expired := c.hb != nil && !now.Before(due)
+	c.mu.Unlock()
+	if expired {
+		c.closeWith(ReasonPingTimeout, closeError)
+		return false
+	}
+	return true
 }
 
 // onPong re-arms the heartbeat for the next ping when a ping is outstanding; other pongs are

@@ -337,6 +337,26 @@ func TestPollingPingTimeout(t *testing.T) {
 	}
 }
 
+// TestPollingGetAfterPingDeadline: a polling client silent for PingInterval + PingTimeout after its
+// handshake is gone for its next request, whether or not the server's timers have fired by then
+// (the official suites' "closes the session upon ping timeout" sends its GET right at that time).
+// The wait is the client's silence, the scenario under test, not a synchronisation.
+func TestPollingGetAfterPingDeadline(t *testing.T) {
+	const interval, timeout = 20 * time.Millisecond, 10 * time.Millisecond
+	rec := newRecorder(t, false)
+	e := start(t, engineio.Config{PingInterval: interval, PingTimeout: timeout}, rec)
+	for range 5 {
+		sid := e.handshake(t)
+		silent := time.After(interval + timeout)
+		rec.open(t)
+		<-silent
+		if status, body := e.get(t, sid); status != 400 {
+			t.Fatalf("GET after the ping deadline: %d %q, want 400", status, body)
+		}
+		rec.wantClose(t, engineio.ReasonPingTimeout)
+	}
+}
+
 func TestWebSocketEcho(t *testing.T) {
 	rec := newRecorder(t, true)
 	e := start(t, engineio.Config{}, rec)
