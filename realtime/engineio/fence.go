@@ -79,14 +79,20 @@ func (pc *probeConn) fence() <-chan struct{} {
 		return ch
 	}
 	w := fenceWaiter{ch: ch}
-	if pc.ready {
+	// Once the upgrade packet is being handled (direct), no ping goes out: the fence is lifted
+	// when the session is on WebSocket, or when the probe is dropped.
+	send := pc.ready && !pc.direct.Load()
+	if send {
 		pc.pings++
 		w.ping = pc.pings
 	}
 	pc.fences = append(pc.fences, w)
-	ok := !pc.ready || pc.writePing()
+	var err error
+	if send {
+		err = pc.writePing()
+	}
 	pc.mu.Unlock()
-	if !ok {
+	if err != nil {
 		pc.lift()
 	}
 	return ch
@@ -96,29 +102,25 @@ func (pc *probeConn) fence() <-chan struct{} {
 func (pc *probeConn) connected() {
 	pc.mu.Lock()
 	pc.ready = true
-	ok := true
-	if !pc.over && len(pc.fences) > 0 {
+	var err error
+	if !pc.over && len(pc.fences) > 0 && !pc.direct.Load() {
 		pc.pings++
 		for i := range pc.fences {
 			pc.fences[i].ping = pc.pings
 		}
-		ok = pc.writePing()
+		err = pc.writePing()
 	}
 	pc.mu.Unlock()
-	if !ok {
+	if err != nil {
 		pc.lift()
 	}
 }
 
-// writePing writes a ping frame between gorilla's writes; it reports false once pings can no
-// longer be sent. pc.mu must be held.
-func (pc *probeConn) writePing() bool {
-	if pc.direct.Load() {
-		return false
-	}
+// writePing writes a ping frame between gorilla's writes. pc.mu must be held and direct unset.
+func (pc *probeConn) writePing() error {
 	_ = pc.Conn.SetWriteDeadline(time.Now().Add(fencePingWait))
 	_, err := pc.Conn.Write(pingFrame)
-	return err == nil
+	return err
 }
 
 // onPong releases the GETs whose ping is answered. Pongs pair with pings in order. melody's own
@@ -140,8 +142,9 @@ func (pc *probeConn) onPong() {
 	pc.mu.Unlock()
 }
 
-// upgrading stops the pings before the probe, now the session's transport, writes anything
-// larger than a control frame; it waits for a ping being written.
+// upgrading stops the pings before the probe, about to be the session's transport, writes
+// anything larger than a control frame; it waits for a ping being written. Fences stay up until
+// the session is on WebSocket (or the probe is dropped) and lift is called.
 func (pc *probeConn) upgrading() {
 	pc.mu.Lock()
 	pc.direct.Store(true)
