@@ -247,19 +247,17 @@ func (c *Conn) heartbeat() {
 		return
 	}
 	c.waitingPong = true
-	// The pong is due PingTimeout after the ping was due, not after this callback ran: a late
-	// timer must not give a silent client more than PingInterval + PingTimeout (see pingExpired).
-	c.hbDue = c.hbDue.Add(cfg.PingTimeout)
-	c.hb.Reset(time.Until(c.hbDue))
+	c.pingDue = c.hbDue
+	c.hbDue = time.Now().Add(cfg.PingTimeout)
+	c.hb.Reset(cfg.PingTimeout)
 	c.mu.Unlock()
 	_ = c.send(Packet{Type: PacketPing})
 }
 
 // admit runs before a request uses c; it reports whether c serves requests: open, or closed and
-// kept for one more GET (linger). A client that has let the heartbeat's deadline pass is closed
-// here (ReasonPingTimeout), so that the request's outcome does not depend on whether the timer
-// has run yet. The deadline is PingTimeout after the ping, or after the ping was due if the timer
-// has not sent it yet: on polling the client could only have read it with a GET pending then.
+// kept for one more GET (linger). A client that has missed the heartbeat's deadline is closed
+// here (ReasonPingTimeout), so that the request's outcome does not depend on whether the
+// heartbeat's timer has run yet.
 func (c *Conn) admit(now time.Time) bool {
 	c.mu.Lock()
 	if c.closed {
@@ -267,17 +265,38 @@ func (c *Conn) admit(now time.Time) bool {
 		c.mu.Unlock()
 		return kept
 	}
-	due := c.hbDue
-	if !c.waitingPong {
-		due = due.Add(c.srv.cfg.PingTimeout)
-	}
-	expired := c.hb != nil && !now.Before(due)
+	expired := c.hb != nil && c.missedPing(now)
 	c.mu.Unlock()
 	if expired {
 		c.closeWith(ReasonPingTimeout, closeError)
 		return false
 	}
 	return true
+}
+
+// missedPing reports whether the heartbeat's deadline has passed: PingTimeout after the ping was
+// sent, or, for a polling client that has not fetched it (it is still queued, or not yet queued
+// and no GET waits for it), PingTimeout after it was due: such a client has been silent for
+// PingInterval + PingTimeout, however late the timer runs. c.mu must be held.
+func (c *Conn) missedPing(now time.Time) bool {
+	timeout := c.srv.cfg.PingTimeout
+	if c.waitingPong {
+		if !now.Before(c.hbDue) {
+			return true
+		}
+		return c.ws == nil && !now.Before(c.pingDue.Add(timeout)) && queuedPing(c.queue)
+	}
+	return c.ws == nil && !c.getActive && !now.Before(c.hbDue.Add(timeout))
+}
+
+// queuedPing reports whether q holds a ping.
+func queuedPing(q []Packet) bool {
+	for _, p := range q {
+		if p.Type == PacketPing {
+			return true
+		}
+	}
+	return false
 }
 
 // onPong re-arms the heartbeat for the next ping when a ping is outstanding; other pongs are
