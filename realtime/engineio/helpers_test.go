@@ -277,6 +277,7 @@ func write(t *testing.T, ws *websocket.Conn, typ int, s string) {
 func readLoop(t *testing.T, ws *websocket.Conn) <-chan string {
 	t.Helper()
 	frames := make(chan string, 16)
+	_ = ws.SetReadDeadline(time.Time{}) // read may have set one; nextFrame bounds the wait
 	go func() {
 		defer close(frames)
 		for {
