@@ -17,14 +17,17 @@ import (
 // read every frame the client sent before its GET has been handled. A GET sent after the upgrade
 // packet therefore always finds the session on WebSocket (400), and one sent before it its usual
 // answer. Browsers and WebSocket libraries answer pings by themselves; the cost is one round
-// trip for a GET during an upgrade, which official clients make at most once.
+// trip for a GET during an upgrade, which official clients make at most once per upgrade. A
+// client that answers no ping has its GET wait until the probe ends (at most UpgradeTimeout).
 //
 // melody (v1.1.4) cannot send a ping on demand and hides gorilla's connection, so the probe's
 // network connection is wrapped: until the probe becomes the session's transport, every write
 // holds a lock, and a ping frame is written between gorilla's writes. Each frame gorilla writes
 // on a probe (the handshake response, 3probe, melody's pings and close frames) is a single
 // Write call, so a ping cannot land inside one. Once the upgrade packet arrives, before anything
-// larger is written, the wrapper stops pinging and writes go straight through.
+// larger is written, the wrapper stops pinging and writes go straight through. An upgraded
+// WebSocket keeps the wrapper (under 100 bytes, an atomic load per write; a frame larger than
+// gorilla's write buffer goes out in two writes instead of one writev).
 
 // pingFrame is an unmasked WebSocket ping with no payload, as a server writes it.
 var pingFrame = []byte{0x89, 0x00}
