@@ -1,8 +1,11 @@
 // Command conformance serves what the published Socket.IO and Engine.IO protocol test suites
 // expect of a reference server, so that they can run against this repository's engine:
 //
-//	go run ./realtime/conformance            # then, in a checkout of socketio/socket.io-protocol:
-//	                                         # cd test-suite && npm ci && npm test
+//	go run ./realtime/conformance            # then, in a copy of a suite's test-suite folder:
+//	                                         # npm ci && npx mocha test-suite.js
+//
+// scripts/conformance does all of it for both suites (from ../shared/conformance) and fails on
+// any failing test; scripts/test runs it.
 //
 // Socket.IO is served on /socket.io/ (namespaces / and /custom) and the bare Engine.IO echo
 // server on /engine.io/ (-engineio=false leaves it out).

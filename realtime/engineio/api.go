@@ -192,6 +192,7 @@ type Conn struct {
 	linger        *time.Timer
 	hb            *time.Timer // heartbeat: next ping, or the deadline of the outstanding one
 	hbDue         time.Time   // when hb is due; earlier firings are stale
+	pingDue       time.Time   // when the outstanding ping was due by the schedule
 	waitingPong   bool        // a ping is outstanding
 }
 

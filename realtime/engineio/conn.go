@@ -14,7 +14,7 @@ const (
 	// closeError drops nothing already queued and ends the transport like closeGraceful; the
 	// session is forgotten at once.
 	closeError
-	// closeClient answers a client's close packet: a pending GET gets a noop.
+	// closeClient answers a client's close packet: the pending GET, or the next one, gets a noop.
 	closeClient
 	// closeAbort sends nothing: the transport is cut so that the client reconnects.
 	closeAbort
@@ -113,8 +113,10 @@ func (c *Conn) closeWith(reason string, mode closeMode) {
 	default:
 		c.final = closePacket
 	}
-	// A polling client closed gracefully with no GET pending gets one more GET to read the rest.
-	linger := mode == closeGraceful && c.ws == nil && !c.getActive
+	// A polling session closed gracefully, or by the client's close packet, with no GET pending
+	// is kept for one more GET: the rest and the close packet, or the noop that answers the
+	// client's close. A client's GET sent with its close POST may be handled after it.
+	linger := (mode == closeGraceful || mode == closeClient) && c.ws == nil && !c.getActive
 	if linger {
 		c.linger = time.AfterFunc(c.srv.cfg.PingTimeout, func() { c.srv.remove(c) })
 	}
@@ -246,10 +248,56 @@ func (c *Conn) heartbeat() {
 		return
 	}
 	c.waitingPong = true
+	c.pingDue = c.hbDue
 	c.hbDue = time.Now().Add(cfg.PingTimeout)
 	c.hb.Reset(cfg.PingTimeout)
 	c.mu.Unlock()
 	_ = c.send(Packet{Type: PacketPing})
+}
+
+// admit runs before a request uses c; it reports whether c serves requests: open, or closed and
+// kept for one more GET (linger). A client that has missed the heartbeat's deadline is closed
+// here (ReasonPingTimeout), so that the request's outcome does not depend on whether the
+// heartbeat's timer has run yet.
+func (c *Conn) admit(now time.Time) bool {
+	c.mu.Lock()
+	if c.closed {
+		kept := c.linger != nil
+		c.mu.Unlock()
+		return kept
+	}
+	expired := c.hb != nil && c.missedPing(now)
+	c.mu.Unlock()
+	if expired {
+		c.closeWith(ReasonPingTimeout, closeError)
+		return false
+	}
+	return true
+}
+
+// missedPing reports whether the heartbeat's deadline has passed: PingTimeout after the ping was
+// sent, or, for a polling client that has not fetched it (it is still queued, or not yet queued
+// and no GET waits for it), PingTimeout after it was due: such a client has been silent for
+// PingInterval + PingTimeout, however late the timer runs. c.mu must be held.
+func (c *Conn) missedPing(now time.Time) bool {
+	timeout := c.srv.cfg.PingTimeout
+	if c.waitingPong {
+		if !now.Before(c.hbDue) {
+			return true
+		}
+		return c.ws == nil && !now.Before(c.pingDue.Add(timeout)) && queuedPing(c.queue)
+	}
+	return c.ws == nil && !c.getActive && !now.Before(c.hbDue.Add(timeout))
+}
+
+// queuedPing reports whether q holds a ping.
+func queuedPing(q []Packet) bool {
+	for _, p := range q {
+		if p.Type == PacketPing {
+			return true
+		}
+	}
+	return false
 }
 
 // onPong re-arms the heartbeat for the next ping when a ping is outstanding; other pongs are

@@ -8,6 +8,14 @@
 // and the packet codec. It knows nothing of namespaces, events, rooms or identity; the Handler
 // receives the messages of each connection in order.
 //
+// The outcome of a request must not depend on which connection the server happens to read first.
+// A long-polling GET that arrives while a WebSocket probe is open waits until the client has
+// answered a WebSocket ping sent on the probe after the GET arrived (fence.go): by then every
+// frame the client sent before its GET, its upgrade packet included, has been read, so a GET sent
+// after the upgrade packet always gets 400. A second WebSocket for a session that has one, or is
+// being upgraded, is accepted and closed at once, and a client's close packet leaves the session
+// for one more GET, as with the official server.
+//
 // Two rules shape it. A connection that cannot keep up is closed ("outbound queue full"), never
 // blocked on and never silently dropped, so that the client reconnects and replays. And Shutdown
 // cuts transports without a close packet, so that official clients reconnect rather than give up.

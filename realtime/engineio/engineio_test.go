@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -262,8 +263,16 @@ func TestPollingClientClose(t *testing.T) {
 		t.Fatalf("post: %d %s", status, body)
 	}
 	rec.wantClose(t, engineio.ReasonTransportClose)
+	// The client's GET, sent with the close but handled after it, ends with a noop (as in the
+	// official suite's "forcefully closes the session"); only then is the session gone.
+	if status, body := e.get(t, sid); status != 200 || body != "6" {
+		t.Fatalf("get after close: %d %q, want 200 \"6\"", status, body)
+	}
 	if status, _ := e.get(t, sid); status != 400 {
-		t.Fatalf("after close: %d", status)
+		t.Fatalf("second get after close: %d", status)
+	}
+	if n := e.srv.Count(); n != 0 {
+		t.Fatalf("Count %d", n)
 	}
 }
 
@@ -325,6 +334,26 @@ func TestPollingPingTimeout(t *testing.T) {
 	rec.wantClose(t, engineio.ReasonPingTimeout)
 	if status, _ := e.get(t, sid); status != 400 {
 		t.Fatalf("after timeout: %d", status)
+	}
+}
+
+// TestPollingGetAfterPingDeadline: a polling client silent for PingInterval + PingTimeout after its
+// handshake is gone for its next request, whether or not the server's timers have fired by then
+// (the official suites' "closes the session upon ping timeout" sends its GET right at that time).
+// The wait is the client's silence, the scenario under test, not a synchronisation.
+func TestPollingGetAfterPingDeadline(t *testing.T) {
+	const interval, timeout = 20 * time.Millisecond, 10 * time.Millisecond
+	rec := newRecorder(t, false)
+	e := start(t, engineio.Config{PingInterval: interval, PingTimeout: timeout}, rec)
+	for range 5 {
+		sid := e.handshake(t)
+		silent := time.After(interval + timeout)
+		rec.open(t)
+		<-silent
+		if status, body := e.get(t, sid); status != 400 {
+			t.Fatalf("GET after the ping deadline: %d %q, want 400", status, body)
+		}
+		rec.wantClose(t, engineio.ReasonPingTimeout)
 	}
 }
 
@@ -557,16 +586,15 @@ func TestUpgrade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A second probe for the same session is refused.
-	if _, res, err := e.dial(t, "EIO=4&transport=websocket&sid="+sid, nil); err == nil || res.StatusCode != 400 {
-		t.Fatalf("second probe: %v", err)
-	}
+	frames := readLoop(t, ws)
+	// A second probe for the same session is closed (TestSecondWebSocketClosed).
 	post(10)
 	write(t, ws, websocket.TextMessage, "2probe")
-	if _, s := read(t, ws); s != "3probe" {
+	if s := nextFrame(t, frames); s != "3probe" {
 		t.Fatalf("probe answer %q", s)
 	}
-	// The client pauses polling: its last GET ends at once, with a noop or with what was queued.
+	// The client pauses polling: its last GET ends with a noop or with what was queued, once the
+	// client has answered the WebSocket ping that fences it.
 	status, body := e.get(t, sid)
 	if status != 200 {
 		t.Fatalf("get during upgrade: %d", status)
@@ -580,7 +608,7 @@ func TestUpgrade(t *testing.T) {
 	<-sent
 	// Everything left arrives on the WebSocket: server messages and echoes, in order.
 	for len(received) < n+next {
-		_, s := read(t, ws)
+		s := nextFrame(t, frames)
 		if s != "2" {
 			received = append(received, s)
 		}
@@ -610,6 +638,132 @@ func TestUpgrade(t *testing.T) {
 		if m := rec.msg(t); string(m.Data) != fmt.Sprintf("c%d", i) {
 			t.Fatalf("server got %q, want c%d", m.Data, i)
 		}
+	}
+}
+
+// TestGetAfterUpgradePacket: a GET that the client sends after its upgrade packet gets 400,
+// even when the server reads the GET first ("ignores HTTP requests with same sid after upgrade").
+// The test makes that order certain: its client holds the upgrade packet back until the server
+// has taken the GET, which the WebSocket ping the server sends for it shows, then sends the
+// packet and only then answers the ping, as a client whose packet was delayed on the way would.
+func TestGetAfterUpgradePacket(t *testing.T) {
+	rec := newRecorder(t, true)
+	e := start(t, engineio.Config{}, rec)
+	sid := e.handshake(t)
+	ws, _, err := e.dial(t, "EIO=4&transport=websocket&sid="+sid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, ws, websocket.TextMessage, "2probe")
+	if _, s := read(t, ws); s != "3probe" {
+		t.Fatalf("probe answer %q", s)
+	}
+	var pinged atomic.Int32
+	ws.SetPingHandler(func(data string) error {
+		if pinged.Add(1) == 1 {
+			if err := ws.WriteMessage(websocket.TextMessage, []byte("5")); err != nil {
+				return err
+			}
+		}
+		return ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(wait))
+	})
+	frames := readLoop(t, ws)
+
+	status, body := e.get(t, sid)
+	if status != http.StatusBadRequest {
+		t.Fatalf("GET after the upgrade packet: %d %q, want 400", status, body)
+	}
+	if pinged.Load() == 0 {
+		t.Fatal("no ping for the GET")
+	}
+	write(t, ws, websocket.TextMessage, "4hello")
+	if s := nextFrame(t, frames); s != "4hello" {
+		t.Fatalf("echo %q", s)
+	}
+	if c := rec.open(t); c.Transport() != "websocket" {
+		t.Fatalf("transport %s", c.Transport())
+	}
+}
+
+// TestGetFenceLiftedWhenProbeFails: a GET waiting for its fence on a probe whose client never
+// answers the ping goes on polling once the probe is dropped (here by UpgradeTimeout).
+func TestGetFenceLiftedWhenProbeFails(t *testing.T) {
+	rec := newRecorder(t, true)
+	e := start(t, engineio.Config{UpgradeTimeout: 50 * time.Millisecond}, rec)
+	sid := e.handshake(t)
+	ws, _, err := e.dial(t, "EIO=4&transport=websocket&sid="+sid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, ws, websocket.TextMessage, "2probe")
+	if _, s := read(t, ws); s != "3probe" {
+		t.Fatalf("probe answer %q", s)
+	}
+	// The client reads no more from the WebSocket, so it answers no ping.
+	got := make(chan string, 1)
+	go func() {
+		status, body := e.get(t, sid)
+		got <- fmt.Sprint(status, " ", body)
+	}()
+	if status, body := e.post(t, sid, "4still"); status != 200 || body != "ok" {
+		t.Fatalf("post: %d %s", status, body)
+	}
+	select {
+	case s := <-got:
+		if s != "200 4still" {
+			t.Fatalf("GET: %q, want the echo", s)
+		}
+	case <-time.After(wait):
+		t.Fatal("GET still waiting")
+	}
+	if c := rec.open(t); c.Transport() != "polling" {
+		t.Fatalf("transport %s", c.Transport())
+	}
+}
+
+// TestSecondWebSocketClosed: a WebSocket for a session that is being upgraded, or is on WebSocket
+// already, completes its handshake and is closed at once, as with the official server ("should
+// ignore WebSocket connection with same sid after upgrade"); the session goes on undisturbed.
+func TestSecondWebSocketClosed(t *testing.T) {
+	rec := newRecorder(t, true)
+	e := start(t, engineio.Config{}, rec)
+	sid := e.handshake(t)
+	ignored := func(when string) {
+		t.Helper()
+		ws, res, err := e.dial(t, "EIO=4&transport=websocket&sid="+sid, nil)
+		if err != nil {
+			status := 0
+			if res != nil {
+				status = res.StatusCode
+			}
+			t.Fatalf("%s: handshake refused (%d): %v", when, status, err)
+		}
+		if got := readUntilClosed(t, ws); len(got) != 0 {
+			t.Fatalf("%s: got %q on an ignored WebSocket", when, got)
+		}
+	}
+
+	ws, _, err := e.dial(t, "EIO=4&transport=websocket&sid="+sid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ignored("during the probe")
+	write(t, ws, websocket.TextMessage, "2probe")
+	if _, s := read(t, ws); s != "3probe" {
+		t.Fatalf("probe answer %q", s)
+	}
+	write(t, ws, websocket.TextMessage, "5")
+	write(t, ws, websocket.TextMessage, "4hello")
+	if _, s := read(t, ws); s != "4hello" {
+		t.Fatalf("echo %q", s)
+	}
+	ignored("after the upgrade")
+	write(t, ws, websocket.TextMessage, "4again")
+	if _, s := read(t, ws); s != "4again" {
+		t.Fatalf("echo %q", s)
+	}
+	if c := rec.open(t); c.Transport() != "websocket" {
+		t.Fatalf("transport %s", c.Transport())
 	}
 }
 

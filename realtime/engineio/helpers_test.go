@@ -270,3 +270,45 @@ func write(t *testing.T, ws *websocket.Conn, typ int, s string) {
 		t.Fatalf("write: %v", err)
 	}
 }
+
+// readLoop reads ws on a goroutine of its own, as browsers and the official client do, so that
+// the server's WebSocket pings are answered while the test does something else. Text frames
+// arrive on the channel, which is closed when the connection ends.
+func readLoop(t *testing.T, ws *websocket.Conn) <-chan string {
+	t.Helper()
+	frames := make(chan string, 16)
+	_ = ws.SetReadDeadline(time.Time{}) // read may have set one; nextFrame bounds the wait
+	go func() {
+		defer close(frames)
+		for {
+			typ, b, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			if typ == websocket.TextMessage {
+				frames <- string(b)
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		ws.Close()
+		for range frames {
+		}
+	})
+	return frames
+}
+
+// nextFrame returns the next text frame that readLoop received.
+func nextFrame(t *testing.T, frames <-chan string) string {
+	t.Helper()
+	select {
+	case s, ok := <-frames:
+		if !ok {
+			t.Fatal("WebSocket closed")
+		}
+		return s
+	case <-time.After(wait):
+		t.Fatal("no frame")
+		return ""
+	}
+}

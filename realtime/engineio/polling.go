@@ -46,12 +46,33 @@ func (c *Conn) serveGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.getActive = true
+	probe := c.probe
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
 		c.getActive = false
 		c.mu.Unlock()
 	}()
+
+	if probe != nil {
+		// The client may have sent its upgrade packet before this GET: wait until everything it
+		// sent on the probe before the GET is read (fence.go), so that the answer does not depend
+		// on which of the two connections the server reads first.
+		select {
+		case <-probe.pc.fence():
+		case <-c.done:
+		case <-r.Context().Done():
+			c.closeWith(ReasonTransportError, closeError)
+			return
+		}
+		c.mu.Lock()
+		upgraded := !c.closed && c.transport != "polling"
+		c.mu.Unlock()
+		if upgraded {
+			writeError(w, CodeBadRequest)
+			return
+		}
+	}
 
 	for {
 		c.mu.Lock()

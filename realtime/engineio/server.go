@@ -177,10 +177,15 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// lookup finds a session that serves requests (see Conn.admit).
 func (s *Server) lookup(sid string) *Conn {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.conns[sid]
+	c := s.conns[sid]
+	s.mu.Unlock()
+	if c == nil || !c.admit(time.Now()) {
+		return nil
+	}
+	return c
 }
 
 func (s *Server) remove(c *Conn) {

@@ -32,6 +32,9 @@ const wsPingPeriod = 5 * time.Minute
 // wsReadBuffer is the size of each WebSocket's read buffer.
 const wsReadBuffer = 512
 
+// refuseWriteWait bounds the close frame of a refused WebSocket (see refuseWebSocket).
+const refuseWriteWait = time.Second
+
 // wsTransport is one WebSocket: the active transport of a session, or a probe for an upgrade.
 // Its melody handlers (connect, message, disconnect) all run on melody's read loop, the goroutine
 // serveWebSocket starts for the upgrade (message packets are handled on a goroutine it waits for).
@@ -41,6 +44,7 @@ type wsTransport struct {
 	timer    *time.Timer // upgrade timeout of a probe; read loop only
 	sess     *melody.Session
 	overflow atomic.Bool // melody reported a full buffer
+	pc       *probeConn  // a probe's connection, for fences (fence.go); nil if opened on WebSocket
 
 	// The outbound queue: up to melodyBuffer frames in melody's channel (inMelody counts those
 	// not yet written, an upper bound of the channel's length), the rest in backlog, in order.
@@ -89,6 +93,7 @@ func (s *Server) newMelody() *melody.Melody {
 	m.HandleSentMessageBinary(s.wsSent)
 	m.HandleError(s.wsError)
 	m.HandleDisconnect(s.wsDisconnect)
+	m.HandlePong(s.wsPong)
 	return m
 }
 
@@ -134,6 +139,10 @@ func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// response (with net/http's buffers) must not be kept by this goroutine's frames.
 	u.ResponseWriter = nil
 	u.release()
+	if pc := u.t.pc; pc != nil {
+		pc.hijacked(nc)
+		return pc, rw, nil
+	}
 	return nc, rw, nil
 }
 
@@ -335,14 +344,20 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sid stri
 			writeError(w, CodeUnknownSID)
 			return
 		}
+		t.pc = &probeConn{}
 		c.mu.Lock()
-		ok := !c.closed && c.transport == "polling" && c.probe == nil
+		closed := c.closed
+		ok := !closed && c.transport == "polling" && c.probe == nil
 		if ok {
 			c.probe = t // reserves the upgrade
 		}
 		c.mu.Unlock()
-		if !ok {
+		switch {
+		case closed:
 			writeError(w, CodeBadRequest)
+			return
+		case !ok:
+			s.refuseWebSocket(w, r)
 			return
 		}
 		t.conn, t.probe = c, true
@@ -364,6 +379,24 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sid stri
 	<-u.released
 }
 
+// refuseWebSocket completes the handshake of a WebSocket that the session has no use for (it is
+// on WebSocket already, or another one is being probed) and closes it at once, with an empty close
+// frame, as the official server does: to the client this is a socket closed by the server, not a
+// failed handshake. It runs on the request's goroutine and never reaches melody.
+func (s *Server) refuseWebSocket(w http.ResponseWriter, r *http.Request) {
+	u := websocket.Upgrader{
+		ReadBufferSize:  wsReadBuffer,
+		WriteBufferPool: &s.wsWritePool,
+		CheckOrigin:     s.cfg.CheckOrigin,
+	}
+	ws, err := u.Upgrade(w, r, nil)
+	if err != nil {
+		return // gorilla has answered the request
+	}
+	_ = ws.WriteControl(websocket.CloseMessage, []byte{}, time.Now().Add(refuseWriteWait))
+	_ = ws.Close()
+}
+
 // failProbe returns a func that releases the upgrade reservation before cutting the probe, so
 // that the client's next attempt is not refused.
 func (c *Conn) failProbe(t *wsTransport) func() {
@@ -375,11 +408,13 @@ func (c *Conn) failProbe(t *wsTransport) func() {
 
 func (c *Conn) dropProbe(t *wsTransport) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.probe == t {
 		c.probe = nil
 		c.probed = false
 	}
+	c.mu.Unlock()
+	// A GET waiting on the probe's fence goes on as on a session without a probe.
+	t.pc.lift()
 }
 
 func (s *Server) wsConnect(sess *melody.Session) {
@@ -400,6 +435,7 @@ func (s *Server) wsConnect(sess *melody.Session) {
 	}
 	if t.probe {
 		t.timer = time.AfterFunc(s.cfg.UpgradeTimeout, t.conn.failProbe(t))
+		t.pc.connected()
 		return
 	}
 	c := t.conn
@@ -474,6 +510,8 @@ func (c *Conn) onProbeFrame(t *wsTransport, b []byte, binary bool) {
 		c.signal()
 		c.mu.Unlock()
 	case !binary && string(b) == "5":
+		// From here on the WebSocket may carry large frames: fences write no more pings.
+		t.pc.upgrading()
 		c.mu.Lock()
 		if c.closed || c.probe != t || !c.probed {
 			c.mu.Unlock()
@@ -491,6 +529,8 @@ func (c *Conn) onProbeFrame(t *wsTransport, b []byte, binary bool) {
 		c.queue = nil
 		c.signal()
 		c.mu.Unlock()
+		// A GET waiting on the fence now finds the session on WebSocket.
+		t.pc.lift()
 		t.probe = false
 		t.timer.Stop()
 		if err != nil {
@@ -519,6 +559,13 @@ func (s *Server) wsError(sess *melody.Session, err error) {
 	}
 }
 
+// wsPong runs on the read loop for each pong: it may answer a fence's ping (fence.go).
+func (s *Server) wsPong(sess *melody.Session) {
+	if t := transportOf(sess); t != nil && t.pc != nil {
+		t.pc.onPong()
+	}
+}
+
 func (s *Server) wsDisconnect(sess *melody.Session) {
 	t := transportOf(sess)
 	s.mu.Lock()
@@ -526,6 +573,9 @@ func (s *Server) wsDisconnect(sess *melody.Session) {
 	s.mu.Unlock()
 	if t.timer != nil {
 		t.timer.Stop()
+	}
+	if t.pc != nil {
+		t.pc.lift()
 	}
 	c := t.conn
 	if t.probe {
