@@ -156,21 +156,17 @@ var settings = []setting{
 
 // limitSetting reads a rate limit: a whole number a minute, 0 for none.
 func limitSetting(field func(*Config) *int) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return errors.New("must be a whole number, 0 or more")
-		}
-		*field(c) = n
-		return nil
-	}
+	return wholeSetting(0, field)
 }
 
-func intSetting(field func(*Config) *int) func(*Config, string) error {
+// intSetting reads a count of 1 or more.
+func intSetting(field func(*Config) *int) func(*Config, string) error { return wholeSetting(1, field) }
+
+func wholeSetting(least int, field func(*Config) *int) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return errors.New("must be a whole number, 1 or more")
+		if err != nil || n < least {
+			return fmt.Errorf("must be a whole number, %d or more", least)
 		}
 		*field(c) = n
 		return nil

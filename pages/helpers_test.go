@@ -1,11 +1,6 @@
 package pages_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"testing"
 
@@ -83,30 +78,6 @@ func findEvents(evs []apptest.Event, typ, pageID string) []apptest.Event {
 		}
 	}
 	return out
-}
-
-// rawDo is env.Do for goroutines: it reports instead of failing the test.
-func rawDo(env *apptest.Env, method, path, token string, body any) (int, []byte, error) {
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return 0, nil, err
-	}
-	req, err := http.NewRequest(method, env.URL+path, bytes.NewReader(buf))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := env.Client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, nil, fmt.Errorf("read: %w", err)
-	}
-	return resp.StatusCode, data, nil
 }
 
 // count returns how many rows of table match where.

@@ -421,7 +421,7 @@ func TestConcurrentUpdates(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			s, b, err := rawDo(env, "PATCH", "/api/pages/"+p.ID, owner.Token,
+			s, b, err := env.Send("PATCH", "/api/pages/"+p.ID, owner.Token,
 				map[string]any{"content": fmt.Sprintf("writer %d", i), "expectedRevision": 1})
 			results[i] = result{s, b, err}
 		}(i)
@@ -459,7 +459,7 @@ func TestConcurrentUpdates(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			s, b, err := rawDo(env, "PATCH", "/api/pages/"+p.ID, owner.Token, map[string]any{"content": fmt.Sprintf("last %d", i)})
+			s, b, err := env.Send("PATCH", "/api/pages/"+p.ID, owner.Token, map[string]any{"content": fmt.Sprintf("last %d", i)})
 			results[i] = result{s, b, err}
 		}(i)
 	}
@@ -785,7 +785,7 @@ func TestConcurrentMovesMakeNoCycle(t *testing.T) {
 			go func(i int, page, parent string) {
 				defer wg.Done()
 				<-start
-				status[i], _, errs[i] = rawDo(env, "POST", "/api/pages/"+page+"/move", owner.Token, map[string]any{"parentId": parent, "position": 1})
+				status[i], _, errs[i] = env.Send("POST", "/api/pages/"+page+"/move", owner.Token, map[string]any{"parentId": parent, "position": 1})
 			}(i, mv[0], mv[1])
 		}
 		close(start)

@@ -1,11 +1,7 @@
 package permissions_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -120,7 +116,7 @@ func raceWrites(t *testing.T, env *apptest.Env, victim apptest.User, pages []str
 						return
 					default:
 					}
-					st, body, err := send(env, wk.method, "/api/pages/"+pages[i]+wk.path, victim.Token, wk.body(n*100000+j))
+					st, body, err := env.Send(wk.method, "/api/pages/"+pages[i]+wk.path, victim.Token, wk.body(n*100000+j))
 					switch {
 					case err != nil:
 						errs <- err
@@ -173,25 +169,4 @@ func writesAfter(t *testing.T, env *apptest.Env, driveID, actorID, revoked strin
 		t.Fatalf("no %s event in the log", revoked)
 	}
 	return after
-}
-
-// send is env.Do for goroutines: it reports errors instead of failing the test.
-func send(env *apptest.Env, method, path, token string, body any) (int, []byte, error) {
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return 0, nil, err
-	}
-	req, err := http.NewRequest(method, env.URL+path, bytes.NewReader(buf))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := env.Client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, data, err
 }

@@ -172,6 +172,24 @@ func (r *Response) Expect(want int) *Response {
 // Do sends a request. body may be nil, a string or []byte (sent as is), or a value to encode.
 func (e *Env) Do(method, path, token string, body any) *Response {
 	e.T.Helper()
+	resp, err := e.send(method, path, token, body)
+	if err != nil {
+		e.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp
+}
+
+// Send is Do for goroutines other than the test's: it returns errors instead of failing the
+// test (t.Fatal may only be called from the test's goroutine).
+func (e *Env) Send(method, path, token string, body any) (status int, data []byte, err error) {
+	resp, err := e.send(method, path, token, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	return resp.Status, resp.Body, nil
+}
+
+func (e *Env) send(method, path, token string, body any) (*Response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -182,13 +200,13 @@ func (e *Env) Do(method, path, token string, body any) *Response {
 	default:
 		buf, err := json.Marshal(b)
 		if err != nil {
-			e.T.Fatalf("encode body: %v", err)
+			return nil, fmt.Errorf("encode body: %w", err)
 		}
 		rd = bytes.NewReader(buf)
 	}
 	req, err := http.NewRequest(method, e.URL+path, rd)
 	if err != nil {
-		e.T.Fatalf("request: %v", err)
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -198,14 +216,14 @@ func (e *Env) Do(method, path, token string, body any) *Response {
 	}
 	resp, err := e.Client.Do(req)
 	if err != nil {
-		e.T.Fatalf("%s %s: %v", method, path, err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		e.T.Fatalf("read body: %v", err)
+		return nil, fmt.Errorf("read body: %w", err)
 	}
-	return &Response{T: e.T, Status: resp.StatusCode, Header: resp.Header, Body: data}
+	return &Response{T: e.T, Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
 }
 
 // User is a signed-up test user.
