@@ -34,10 +34,14 @@
 //
 // # Ties
 //
-// Transform(a, b) puts a's text first when a and b insert at the same position. The server
-// passes the operation it has already applied as a and the client's incoming operation as b, so
-// what reached the server first stays first; a client transforming its pending operation past an
-// arriving server operation does the same, Transform(serverOp, pending), so both sides agree.
+// Transform(a, b) puts a's text first when a and b insert at the same position. The operation
+// being brought onto the server's history goes first and the one the server already applied
+// second: the server calls Transform(clientOp, applied) for each op since the client's version
+// and keeps the first result; a client calls Transform(pending, serverOp) when a server op
+// arrives. Both sides then agree, as in ot.js. Of the two possible rules this is the one under
+// which the concurrent traces in testdata/traces replay exactly to their final text: with the
+// other, friendsforever ends with two writers' words interleaved where one writer replaced a
+// character and kept typing while the other's insert just after that character was in flight.
 //
 // # JSON
 //

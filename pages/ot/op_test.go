@@ -136,14 +136,14 @@ func TestTransformCases(t *testing.T) {
 // documentation of Transform): the server must walk the ops one by one, as clients do.
 func TestTransformPastCompositionCanDiffer(t *testing.T) {
 	doc := "xy"
-	a, b1, b2 := parse(t, `["A",2]`), parse(t, `[2,"B"]`), parse(t, `[-2,1]`)
-	_, step, _ := ot.Transform(b1, a)
-	_, step, _ = ot.Transform(b2, step)
+	a, b1, b2 := parse(t, `[2,"A"]`), parse(t, `[2,"B"]`), parse(t, `[-2,1]`)
+	step, _, _ := ot.Transform(a, b1)
+	step, _, _ = ot.Transform(step, b2)
 	b, err := ot.Compose(b1, b2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, whole, _ := ot.Transform(b, a)
+	whole, _, _ := ot.Transform(a, b)
 	after := mustApply(t, b, doc)
 	if got := mustApply(t, step, after); got != "AB" {
 		t.Fatalf("step by step: %q", got)

@@ -80,23 +80,24 @@ func Compose(a, b Op) (Op, error) {
 // b'.Apply(a.Apply(d)) equals a'.Apply(b.Apply(d)) (TP1). It fails with ErrMismatch when a and b
 // have different base lengths.
 //
-// Ties: when a and b insert at the same position, a's text comes first. The server, which
-// applies operations in one order, calls Transform(applied, incoming): the operation it has
-// already applied first, the client's operation second, and keeps the second result:
+// Ties: when a and b insert at the same position, a's text comes first. Pass the operation that
+// is being brought onto the server's history as a, and the operation the server already applied
+// as b (ot.js's convention). The server keeps the first result:
 //
-//	for _, s := range opsSinceClientVersion {
-//		_, clientOp, err = ot.Transform(s, clientOp)
+//	for _, applied := range opsSinceClientVersion { // one by one, in version order
+//		clientOp, _, err = ot.Transform(clientOp, applied)
 //	}
 //
-// A client holding an unacknowledged operation calls it the same way when a server operation
-// arrives, remote, err := ot.Transform(serverOp, pending) returns (serverOp', pending'), so both
-// sides break ties alike: what reached the server first stays first.
+// and a client holding an unacknowledged operation calls pending, serverOp, err =
+// ot.Transform(pending, serverOp) when a server operation arrives, so both sides break ties
+// alike. This is also the rule under which the concurrent editing traces replay to their final
+// text (see the package documentation).
 //
 // Transform past each operation in turn, as the other side does: transforming past a composition
-// satisfies TP1 too but can order tied inserts differently. With d = "xy", a = ["A",2] and
+// satisfies TP1 too but can order tied inserts differently. With d = "xy", a = [2,"A"] and
 // b1 = [2,"B"], b2 = [-2,1], a past b1 then b2 gives "AB" while a past Compose(b1, b2) = ["B",-2]
-// gives "BA", because the composition no longer knows that "B" was typed after the "xy" that a
-// inserted before. The server must not compose the ops since a client's version to save work.
+// gives "BA": the composition no longer knows that "B" was typed at the end. So the server must
+// not compose the ops since a client's version to save work.
 func Transform(a, b Op) (aPrime, bPrime Op, err error) {
 	if a.baseLen != b.baseLen {
 		return Op{}, Op{}, mismatch("transform", a.baseLen, b.baseLen)
