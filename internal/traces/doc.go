@@ -15,6 +15,13 @@
 // past them to give the operation on the server's document (Step.Op), and they are transformed
 // past it in turn, as a client transforms incoming operations past its own unacknowledged ones.
 //
+// For a replay through the real server with ot.js-style clients (one op in flight), Step.Base
+// and Step.AtBase give a mapping that keeps every client synchronised when its writer types:
+// deliver to the writer's client the server's ops up to Base (its previous op's ack included),
+// have it edit with AtBase and send it against Base, and wait for the ack. The server transforms
+// it past the ops after Base and must apply Step.Op. pages/ot's TestTraceConcurrentClients runs
+// exactly that against an in-memory server.
+//
 //	tr, err := traces.Load("friendsforever")
 //	r, err := traces.NewReplay(tr)
 //	for !r.Done() {

@@ -18,6 +18,7 @@ type Replay struct {
 
 type writer struct {
 	viewLen int
+	last    int       // index of the writer's latest txn, -1 before its first
 	unseen  []pending // server ops the writer has not received, each on its view after the ones before
 }
 
@@ -40,6 +41,13 @@ type Step struct {
 	Deliver []ot.Op
 	// Local is the transaction on the writer's view (after Deliver).
 	Local ot.Op
+	// Base is the earliest server version the transaction can be sent against: the later of Seen
+	// and the version the writer's own previous transaction became. AtBase is the transaction on
+	// the server's document at version Base. A server that transforms AtBase past its ops after
+	// Base (the ops of other writers only) gets Op; a client that has received every server op up
+	// to Base (its own acknowledgements included, so nothing is in flight) can send it as is.
+	Base   int
+	AtBase ot.Op
 	// Op is the transaction on the server's document at version Index.
 	Op ot.Op
 }
@@ -55,7 +63,11 @@ func NewReplay(t *Trace) (*Replay, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Replay{trace: t, seen: seen, writers: make([]writer, t.NumAgents)}, nil
+	r := &Replay{trace: t, seen: seen, writers: make([]writer, t.NumAgents)}
+	for a := range r.writers {
+		r.writers[a].last = -1
+	}
+	return r, nil
 }
 
 // seenPoints computes, for each transaction, the file index before which the other writers'
@@ -149,8 +161,12 @@ func (r *Replay) Next() (Step, error) {
 		return Step{}, fmt.Errorf("traces: txn %d: %w", i, err)
 	}
 	st.Local = local
-	op := local
+	st.Base = max(st.Seen, w.last+1)
+	op, atBase := local, false
 	for j := range w.unseen {
+		if !atBase && w.unseen[j].version > st.Base {
+			st.AtBase, atBase = op, true
+		}
 		// The transaction being brought onto the server's history goes first (package ot's
 		// convention: it wins ties with what the server applied while the writer had not seen it).
 		op, w.unseen[j].op, err = ot.Transform(op, w.unseen[j].op)
@@ -158,8 +174,12 @@ func (r *Replay) Next() (Step, error) {
 			return Step{}, fmt.Errorf("traces: txn %d: %w", i, err)
 		}
 	}
+	if !atBase {
+		st.AtBase = op
+	}
 	st.Op = op
 	w.viewLen = local.TargetLen()
+	w.last = i
 	for a := range r.writers {
 		if a != tx.Agent {
 			r.writers[a].unseen = append(r.writers[a].unseen, pending{version: i + 1, op: op})
