@@ -45,20 +45,18 @@ type Patch struct {
 
 // UnmarshalJSON reads the trace form [pos, delCount, insText].
 func (p *Patch) UnmarshalJSON(data []byte) error {
-	var raw []json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
+	var v [3]any
+	if err := json.Unmarshal(data, &v); err != nil {
 		return err
 	}
-	if len(raw) != 3 {
+	pos, ok1 := v[0].(float64)
+	del, ok2 := v[1].(float64)
+	ins, ok3 := v[2].(string)
+	if !ok1 || !ok2 || !ok3 || pos != float64(int(pos)) || del != float64(int(del)) {
 		return fmt.Errorf("traces: patch %s: want [pos, del, ins]", data)
 	}
-	if err := json.Unmarshal(raw[0], &p.Pos); err != nil {
-		return err
-	}
-	if err := json.Unmarshal(raw[1], &p.Del); err != nil {
-		return err
-	}
-	return json.Unmarshal(raw[2], &p.Ins)
+	*p = Patch{Pos: int(pos), Del: int(del), Ins: ins}
+	return nil
 }
 
 // Dir returns the directory of the traces: testdata/traces at the root of the module that holds

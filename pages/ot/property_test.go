@@ -9,7 +9,7 @@ import (
 )
 
 // iterations per property; each uses a fresh random document and operations.
-const iterations = 5000
+const iterations = 20000
 
 func TestPropertyTP1(t *testing.T) {
 	r := newRand(1)
