@@ -66,34 +66,37 @@ func (o Op) Invert(doc string) (Op, error) {
 // insert, one delete or one replaced range), which is what a whole-text save usually is. For
 // documents of valid UTF-8, Diff(old, new).Apply(old) is new.
 func Diff(old, new string) Op {
-	// Common prefix, rune by rune, compared as bytes so two different invalid bytes differ.
-	p, pr := 0, 0
-	for p < len(old) && p < len(new) {
-		_, w := utf8.DecodeRuneInString(old[p:])
-		_, w2 := utf8.DecodeRuneInString(new[p:])
-		if w != w2 || old[p:p+w] != new[p:p+w] {
-			break
-		}
-		p += w
-		pr++
+	// Common prefix and suffix in bytes, then moved off any code point they would split: no valid
+	// multi-byte code point contains a byte that can start one, so a cut before such a byte counts
+	// the same in pieces as in the whole (invalid bytes count one each either way).
+	p, m := 0, min(len(old), len(new))
+	for p+8 <= m && load64(old[p:]) == load64(new[p:]) {
+		p += 8
 	}
-	// Common suffix, not reaching into the prefix of either.
-	so, sn, sr := len(old), len(new), 0
-	for so > p && sn > p {
-		_, w := utf8.DecodeLastRuneInString(old[p:so])
-		_, w2 := utf8.DecodeLastRuneInString(new[p:sn])
-		if w != w2 || old[so-w:so] != new[sn-w:sn] {
-			break
-		}
-		so -= w
-		sn -= w
-		sr++
+	for p < m && old[p] == new[p] {
+		p++
+	}
+	for p > 0 && ((p < len(old) && !utf8.RuneStart(old[p])) || (p < len(new) && !utf8.RuneStart(new[p]))) {
+		p--
+	}
+	so, sn := len(old), len(new) // the suffix starts here in each
+	for so >= p+8 && sn >= p+8 && load64(old[so-8:]) == load64(new[sn-8:]) {
+		so -= 8
+		sn -= 8
+	}
+	for so > p && sn > p && old[so-1] == new[sn-1] {
+		so--
+		sn--
+	}
+	for (so < len(old) && !utf8.RuneStart(old[so])) || (sn < len(new) && !utf8.RuneStart(new[sn])) {
+		so++
+		sn++
 	}
 	b := &builder{comps: make([]Component, 0, 4)}
-	b.retain(pr)
+	b.retain(countRunes(old[:p]))
 	b.insert(strings.ToValidUTF8(new[p:sn], "\uFFFD"))
-	b.delete(utf8.RuneCountInString(old[p:so]))
-	b.retain(sr)
+	b.delete(countRunes(old[p:so]))
+	b.retain(countRunes(old[so:]))
 	return b.op()
 }
 
@@ -140,9 +143,11 @@ func countRunes(s string) int {
 	return n
 }
 
-func isASCII8(s string) bool {
+func isASCII8(s string) bool { return load64(s)&0x8080808080808080 == 0 }
+
+// load64 reads the first 8 bytes of s as one little-endian word (the compiler makes it one load).
+func load64(s string) uint64 {
 	_ = s[7]
-	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-	return x&0x8080808080808080 == 0
 }

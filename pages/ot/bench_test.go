@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pagespace/pagespace/internal/traces"
 	"github.com/pagespace/pagespace/pages/ot"
 )
 
@@ -104,4 +105,34 @@ func BenchmarkMarshalUnmarshal(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkTraceAutomergePaper applies the 259,778 edits of automerge-paper one op at a time,
+// as a server keeping its content snapshot as a string would (reported per edit).
+func BenchmarkTraceAutomergePaper(b *testing.B) {
+	tr, err := traces.Load("automerge-paper")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ops := make([]ot.Op, len(tr.Txns))
+	n := runes(tr.StartContent)
+	for i, tx := range tr.Txns {
+		if ops[i], err = tx.Op(n); err != nil {
+			b.Fatal(err)
+		}
+		n = ops[i].TargetLen()
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		doc := tr.StartContent
+		for _, op := range ops {
+			if doc, err = op.Apply(doc); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if doc != tr.EndContent {
+			b.Fatal("wrong end")
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ops)), "ns/edit")
 }

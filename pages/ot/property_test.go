@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/pagespace/pagespace/pages/ot"
 )
@@ -227,6 +228,36 @@ func TestPropertyMismatch(t *testing.T) {
 		}
 		if _, err := ot.Compose(other, randOp(r, other.TargetLen()+1)); !errors.Is(err, ot.ErrMismatch) {
 			t.Fatalf("compose: %v", err)
+		}
+	}
+}
+
+// Diff on arbitrary bytes, invalid UTF-8 included: the op always fits old, and gives new exactly
+// when new is valid UTF-8. Texts share bytes often, so prefixes and suffixes cut through
+// multi-byte sequences.
+func TestPropertyDiffBytes(t *testing.T) {
+	r := newRand(10)
+	alphabet := []byte("ab\xc3\xa9\xa8\xe2\x82\xac\xad\xf0\x9f\x91\x8b\xff")
+	gen := func() string {
+		b := make([]byte, r.IntN(12))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	for i := range iterations {
+		old, new := gen(), gen()
+		if r.IntN(2) == 0 {
+			new = old[:r.IntN(len(old)+1)] + new + old[r.IntN(len(old)+1):]
+		}
+		op := ot.Diff(old, new)
+		checkNormal(t, op)
+		got, err := op.Apply(old)
+		if err != nil {
+			t.Fatalf("%d: Diff(%q, %q) = %v: %v", i, old, new, op, err)
+		}
+		if utf8.ValidString(new) && got != new {
+			t.Fatalf("%d: Diff(%q, %q) = %v gives %q", i, old, new, op, got)
 		}
 	}
 }
