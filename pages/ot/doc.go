@@ -43,6 +43,10 @@
 // other, friendsforever ends with two writers' words interleaved where one writer replaced a
 // character and kept typing while the other's insert just after that character was in flight.
 //
+// Both sides transform past the other side's operations one by one, never past their
+// composition: composing can turn inserts at different positions into a tie and order them
+// differently (see Transform).
+//
 // # JSON
 //
 // The wire form is ot.js's: an array whose items are a positive integer n (retain n), a

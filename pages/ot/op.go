@@ -29,6 +29,7 @@ const (
 	KindDelete                 // delete N code points
 )
 
+// String names the kind: "retain", "insert", "delete" or "none".
 func (k Kind) String() string {
 	switch k {
 	case KindRetain:
