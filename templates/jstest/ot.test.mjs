@@ -49,15 +49,21 @@ test("isOp checks the wire shape", () => {
   assert.ok(ot.isOp(["a", -1], true));
 });
 
-test("transform: concurrent inserts at one position put the server's text first", () => {
+test("transform: concurrent inserts at one position put a's (the client's) text first", () => {
   const client = [1, "C", 1];
   const server = [1, "S", 1];
   const [c2, s2] = ot.transform(client, server);
-  assert.equal(ot.apply(ot.apply("ab", server), c2), "aSCb");
-  assert.equal(ot.apply(ot.apply("ab", client), s2), "aSCb");
+  assert.equal(ot.apply(ot.apply("ab", server), c2), "aCSb");
+  assert.equal(ot.apply(ot.apply("ab", client), s2), "aCSb");
   // Same in an empty document and with astral text.
   const [x2] = ot.transform(["😀"], ["👍🏽"]);
-  assert.equal(ot.apply("👍🏽", x2), "👍🏽😀");
+  assert.equal(ot.apply("👍🏽", x2), "😀👍🏽");
+  // The example of pages/ot's documentation: a past b1 then b2 gives "AB".
+  const a = [2, "A"];
+  const b1 = [2, "B"];
+  const b2 = [-2, 1];
+  const step = ot.transform(ot.transform(a, b1)[0], b2)[0];
+  assert.equal(ot.apply(ot.apply(ot.apply("xy", b1), b2), step), "AB");
 });
 
 test("transform: both delete the same text", () => {

@@ -6,8 +6,9 @@
 //   synchronised  nothing of ours is unconfirmed;
 //   awaiting      one op is in flight (sent, not yet acknowledged);
 //   buffering     one op in flight and local edits composed into a buffer, sent after the ack.
-// Remote ops are transformed past the in-flight op and the buffer (the server's op wins ties, as
-// it does on the server), so the local text is always the server's text plus our pending edits.
+// Remote ops are transformed past the in-flight op and the buffer with transform(pending, remote),
+// the argument order the server uses (transform(clientOp, applied)), so tied inserts are ordered
+// alike everywhere and the local text is always the server's text plus our pending edits.
 //
 // The transport is any object with emitWithAck(event, payload) -> Promise<ack> and
 // on(event, handler) (off optional), such as a socket.io-client Socket: its "connect" and

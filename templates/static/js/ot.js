@@ -13,9 +13,15 @@
 // orders mean the same edit). The trailing retain is kept: an op covers the whole document, so
 // its base length is the length of the document it applies to.
 //
-// Tie rule of transform(a, b): a is the client's op, b the op the server has already applied.
-// When both insert at the same position, b's text comes first and a's after it. The Go package
-// pages/ot uses the same rule, so client and server agree on every transformed op.
+// Tie rule of transform(a, b): a is the op being brought onto the server's history (the
+// client's), b the op the server has already applied. When both insert at the same position,
+// a's text comes first and b's after it (ot.js's convention). The server calls
+// transform(clientOp, applied) for each op since the client's version and keeps the first
+// result; a client holding pending ops calls transform(pending, serverOp) when a server op
+// arrives; so both sides order tied inserts alike. The Go package pages/ot uses the same rule
+// (its package documentation shows that the concurrent editing traces replay exactly to their
+// final text under this rule and not under the other). Client and server must agree: changing
+// the rule here means changing it there too.
 //
 // Transform past concurrent ops one at a time, in order: transform(a, compose(b1, b2)) can place
 // an insert differently from transforming past b1 then b2 (b1 inserts text, b2 deletes it, a
@@ -308,7 +314,7 @@ export function compose(a, b) {
 /**
  * transform takes two ops on the same document, a the client's and b the server's (already
  * applied there), and returns [a2, b2] with apply(apply(d, a), b2) === apply(apply(d, b), a2).
- * Concurrent inserts at one position: b's text goes first.
+ * Concurrent inserts at one position: a's text goes first (see the tie rule above).
  */
 export function transform(a, b) {
   if (baseLength(a) !== baseLength(b)) {
@@ -320,16 +326,17 @@ export function transform(a, b) {
   const rb = new Reader(b);
   for (;;) {
     if (ra.done() && rb.done()) break;
-    if (!rb.done() && isInsert(rb.cur)) {
-      const s = rb.take(rb.len());
-      a2.retain(cpLength(s));
-      b2.insert(s);
-      continue;
-    }
+    // The tie rule: a's insert is taken before b's insert at the same position.
     if (!ra.done() && isInsert(ra.cur)) {
       const s = ra.take(ra.len());
       a2.insert(s);
       b2.retain(cpLength(s));
+      continue;
+    }
+    if (!rb.done() && isInsert(rb.cur)) {
+      const s = rb.take(rb.len());
+      a2.retain(cpLength(s));
+      b2.insert(s);
       continue;
     }
     if (ra.done() || rb.done()) throw new RangeError("ot: transform: lengths do not match");
