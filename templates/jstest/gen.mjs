@@ -21,7 +21,7 @@ export function int(r, n) {
 // Pieces of text; some are several code points (combining mark, skin tone, ZWJ sequence).
 const PIECES = [
   "a", "b", "c", "x", " ", "\n", "é", "e\u0301", "😀", "👍🏽", "\u{1F468}\u200D\u{1F469}", "漢",
-  "𝄞", "ß",
+  "𝄞", "ß", "\u{10000}", "\u{1F400}", "😁",
 ];
 
 /** text returns random text of up to max pieces. */

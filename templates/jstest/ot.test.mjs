@@ -5,6 +5,11 @@ import { rng, int, text, op as randomOp } from "./gen.mjs";
 
 const N = 3000;
 
+// wellFormed reports whether s has no lone surrogate (String.prototype.isWellFormed is Node 20+).
+function wellFormed(s) {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
+
 function cps(s) {
   return Array.from(s);
 }
@@ -195,6 +200,11 @@ test("diff: common prefix and suffix in code points", () => {
   assert.deepEqual(ot.diff("aaa", "aaaa", 2), [1, "a", 2]);
   assert.deepEqual(ot.diff("aaa", "aa", 1), [1, -1, 1]);
   assert.deepEqual(ot.diff("abab", "ab", 0), [-2, 2]);
+  // Pairs sharing a half: U+10000 is D800 DC00, U+1F400 is D83D DC00 (same low half).
+  assert.deepEqual(ot.diff("\u{10000}", "\u{1F400}"), ["\u{1F400}", -1]);
+  assert.deepEqual(ot.diff("x\u{10000}", "x\u{1F400}", 2), [1, "\u{1F400}", -1]);
+  assert.deepEqual(ot.diff("😀", "😁"), ["😁", -1]); // same high half
+  assert.deepEqual(ot.diff("😀😀", "😀😀😀", 1), ["😀", 2]);
 });
 
 test("property: diff produces newText, normalised, with at most one change", () => {
@@ -205,6 +215,9 @@ test("property: diff produces newText, normalised, with at most one change", () 
     const hint = r() < 0.5 ? undefined : int(r, cps(b).length + 2) - 1;
     const d = ot.diff(a, b, hint);
     assert.equal(ot.apply(a, d), b);
+    assert.equal(ot.baseLength(d), cps(a).length);
+    // Surrogate halves never end up alone in an insert.
+    for (const c of d) if (typeof c === "string") assert.ok(wellFormed(c), JSON.stringify(d));
     assert.ok(ot.isOp(d, true));
     assert.ok(d.filter((c) => typeof c !== "number" || c < 0).length <= 2);
   }

@@ -39,7 +39,8 @@ export const Status = Object.freeze({
 
 function randomID() {
   const bytes = new Uint8Array(12);
-  globalThis.crypto.getRandomValues(bytes);
+  if (globalThis.crypto && globalThis.crypto.getRandomValues) globalThis.crypto.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 

@@ -408,25 +408,57 @@ export function transformPosition(pos, op, after = false) {
  * between equally short diffs, e.g. where in "aaa" an "a" was typed.
  */
 export function diff(oldText, newText, cursor) {
-  const a = Array.from(oldText);
-  const b = Array.from(newText);
+  // Compared in UTF-16 units without copying the texts into arrays (a keystroke in a large
+  // document stays cheap); a boundary never splits a surrogate pair, so the counts below are
+  // whole code points.
+  const a = oldText;
+  const b = newText;
   const min = Math.min(a.length, b.length);
+  const same = (i) => a.charCodeAt(a.length - 1 - i) === b.charCodeAt(b.length - 1 - i);
   let p = 0;
   let s = 0;
-  const same = (i) => a[a.length - 1 - i] === b[b.length - 1 - i];
-  if (cursor !== undefined && cursor >= 0 && cursor <= b.length) {
+  if (cursor !== undefined && cursor >= 0) {
     // The text after the caret is unchanged: take the suffix first, up to the caret.
-    const maxSuffix = Math.min(min, b.length - cursor);
+    const maxSuffix = Math.max(0, Math.min(min, b.length - cpToUtf16(b, cursor)));
     while (s < maxSuffix && same(s)) s++;
-    while (p < min - s && a[p] === b[p]) p++;
+    s = unsplitSuffix(a, b, s);
+    while (p < min - s && a.charCodeAt(p) === b.charCodeAt(p)) p++;
+    p = unsplitPrefix(a, p);
   } else {
-    while (p < min && a[p] === b[p]) p++;
+    while (p < min && a.charCodeAt(p) === b.charCodeAt(p)) p++;
+    p = unsplitPrefix(a, p);
     while (s < min - p && same(s)) s++;
+    s = unsplitSuffix(a, b, s);
   }
   const out = new Builder();
-  out.retain(p);
-  out.insert(b.slice(p, b.length - s).join(""));
-  out.delete(a.length - s - p);
-  out.retain(s);
+  out.retain(cpLength(a.slice(0, p)));
+  out.insert(b.slice(p, b.length - s));
+  out.delete(cpLength(a.slice(p, a.length - s)));
+  out.retain(cpLength(a.slice(a.length - s)));
   return out.ops;
+}
+
+function isHigh(c) {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+function isLow(c) {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
+
+// unsplitPrefix shortens a common prefix of p units that ends inside a surrogate pair.
+function unsplitPrefix(a, p) {
+  return p > 0 && isHigh(a.charCodeAt(p - 1)) ? p - 1 : p;
+}
+
+// unsplitSuffix shortens a common suffix of s units that starts inside a surrogate pair of
+// either text (the pairs may differ in their high half only).
+function unsplitSuffix(a, b, s) {
+  if (s === 0) return 0;
+  const ia = a.length - s;
+  const ib = b.length - s;
+  if (isLow(a.charCodeAt(ia)) && ((ia > 0 && isHigh(a.charCodeAt(ia - 1))) ||
+    (ib > 0 && isHigh(b.charCodeAt(ib - 1))))) {
+    return s - 1;
+  }
+  return s;
 }
