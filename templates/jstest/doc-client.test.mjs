@@ -424,3 +424,37 @@ test("open before connecting waits for connect", async () => {
   await p;
   assert.equal(a.text, "later");
 });
+
+test("open rejects with the server's code when it refuses", async () => {
+  const env = setup(1);
+  const [a] = env.clients;
+  a.pageId = "nope"; // not on the server: not_found
+  a.transport.connect();
+  const p = a.open();
+  const caught = p.catch((e) => e);
+  await run(env.net, env.clock);
+  const err = await caught;
+  assert.equal(err.code, "not_found");
+});
+
+test("a broadcast after our op that overtakes our ack: caught up, nothing lost or doubled", async () => {
+  // The protocol promises an ack after every earlier op, not before every later one: a server may
+  // send op W+1 before the ack of our op W. The client sees a gap and catches up with doc_ops.
+  const env = setup(2, { content: "ab" });
+  await openAll(env);
+  const [a, b] = env.clients;
+  a.edit("abA");
+  const sa = [...env.net.live].find((s) => s.transport === a.transport);
+  env.net.deliver(sa, "toServer"); // applied as version 1, ack queued to a
+  const ack = sa.toClient.shift(); // hold the ack back
+  b.edit("Bab");
+  const sb = [...env.net.live].find((s) => s.transport === b.transport);
+  while (sb.toServer.length) env.net.deliver(sb, "toServer"); // version 2, broadcast to a
+  env.net.deliver(sa, "toClient"); // op 2 reaches a before the ack of op 1
+  await settle();
+  sa.toClient.push(ack);
+  await run(env.net, env.clock);
+  assertConverged(env.server, env.clients);
+  assert.equal(a.text, "BabA");
+  assert.ok(a.transport.sent.some(([e]) => e === "doc_ops"), "the gap was filled by doc_ops");
+});

@@ -151,27 +151,31 @@ export class DocClient {
   }
 
   /**
-   * open loads the document (doc_open) and resolves once the text is there. When the transport
-   * is not connected, it loads on the next "connect".
+   * open loads the document (doc_open) and resolves with its text. When the transport is not
+   * connected, it loads on the next "connect". It rejects with an Error whose code is the
+   * server's (e.g. "forbidden", "not_found") when the server refuses, or "closed".
    */
-  async open() {
+  open() {
     this._wanted = true;
-    if (this.transport.connected === false) {
-      this._setStatus(Status.OFFLINE);
-      return new Promise((resolve) => {
-        const off = this.on("status", (s) => {
-          if (this.loaded) {
-            off();
-            resolve(this.text);
-          } else if (s.status === Status.CLOSED) {
-            off();
-            resolve(this.text);
-          }
-        });
-      });
-    }
-    await this._sync();
-    return this.text;
+    if (this.loaded) return Promise.resolve(this.text);
+    return new Promise((resolve, reject) => {
+      const offs = [];
+      const done = (fn, value) => {
+        for (const off of offs) off();
+        fn(value);
+      };
+      offs.push(this.on("change", () => this.loaded && done(resolve, this.text)));
+      offs.push(this.on("error", (e) => {
+        if (this.loaded) return;
+        this._wanted = false;
+        done(reject, Object.assign(new Error(e.message || e.code), { code: e.code }));
+      }));
+      offs.push(this.on("status", (s) => {
+        if (s.status === Status.CLOSED) done(reject, Object.assign(new Error("closed"), { code: "closed" }));
+      }));
+      if (this.transport.connected === false) this._setStatus(Status.OFFLINE);
+      else this._sync();
+    });
   }
 
   /** close stops listening to the transport and tells the others our selection is gone. */
