@@ -241,6 +241,30 @@ test("typing the binding has not seen yet is kept when a remote op arrives", asy
   assert.equal(b.ta.value, "1abcZ");
 });
 
+test("remote changes wait while an IME composes, then land without losing the composed text", async () => {
+  const env = await setup(2, "abc");
+  const [a, b] = env.users;
+  a.ta.caret(3);
+  a.ta.dispatch("compositionstart");
+  a.ta.type("ｋ"); // the IME shows a first character
+  b.ta.caret(0);
+  b.ta.type("1");
+  await run(env.net, env.clock);
+  assert.equal(a.ta.value, "abcｋ", "not rewritten during the composition");
+  assert.equal(a.client.text, "1abcｋ");
+  a.ta.backspace();
+  a.ta.type("漢字");
+  assert.equal(a.client.text, "1abc漢字");
+  const undo = a.ta.dispatch("keydown", { key: "z", ctrlKey: true, isComposing: true });
+  assert.equal(undo.defaultPrevented, false, "shortcuts belong to the IME while it composes");
+  a.ta.dispatch("compositionend");
+  assert.equal(a.ta.value, "1abc漢字");
+  assert.equal(a.ta.selectionStart, "1abc漢字".length, "the caret stays after the composed text");
+  await run(env.net, env.clock);
+  assert.equal(b.ta.value, "1abc漢字");
+  assert.equal(env.server.doc("p1").content, "1abc漢字");
+});
+
 test("the selection goes to the client in code points, backward as anchor after head", async () => {
   const env = await setup(1, "😀😀abc");
   const [a] = env.users;
@@ -287,13 +311,20 @@ test("property: random typing in several textareas converges, value and client a
         u.client.transport.connect();
       } else if (k < 0.55) {
         clock.advance(int(r, 1500));
+      } else if (k < 0.57) {
+        u.ta.dispatch(u.binding._composing ? "compositionend" : "compositionstart");
       } else {
         net.step();
       }
       await settle();
-      for (const v of users) assert.equal(v.ta.value, v.client.text, `seed ${seed} step ${step}`);
+      for (const v of users) {
+        if (!v.binding._composing) assert.equal(v.ta.value, v.client.text, `seed ${seed} step ${step}`);
+      }
     }
-    for (const u of users) u.client.transport.connect();
+    for (const u of users) {
+      if (u.binding._composing) u.ta.dispatch("compositionend");
+      u.client.transport.connect();
+    }
     await run(net, clock);
     for (const u of users) assert.equal(u.ta.value, server.doc("p1").content, `seed ${seed}`);
   }

@@ -112,7 +112,19 @@ export class TextareaBinding {
         this._sendSelection();
       }],
       ["focus", () => this._sendSelection()],
+      ["compositionstart", () => {
+        this._composing = true;
+      }],
+      ["compositionend", () => {
+        this._composing = false;
+        this._onInput(); // some browsers fire the last input after compositionend
+        this._writeDeferred();
+      }],
     ];
+    // While an IME composes, writing the value would cancel the composition: remote changes wait
+    // in _deferred (an op from the textarea's value to the client's text) until it ends.
+    this._composing = false;
+    this._deferred = null;
     for (const [ev, fn] of this._listeners) textarea.addEventListener(ev, fn);
     this._off = client.on("change", (e) => this._onChange(e));
   }
@@ -132,15 +144,17 @@ export class TextareaBinding {
 
   _sendSelection() {
     if (this.textarea.value !== this.value) return; // an input event is on its way
+    if (this._deferred) return; // positions on the textarea are not the client's yet
     const s = this._selection();
     this.client.setSelection([s.backward ? { anchor: s.end, head: s.start } : { anchor: s.start, head: s.end }]);
   }
 
   _onInput() {
     const t = this.textarea;
-    const op = opForInput(this.value, t.value, t.selectionEnd);
+    let op = opForInput(this.value, t.value, t.selectionEnd);
     if (!op) return;
     this.value = t.value;
+    if (this._deferred) [op, this._deferred] = ot.transform(op, this._deferred);
     this._typing = true;
     try {
       this.client.applyLocal(op);
@@ -159,6 +173,7 @@ export class TextareaBinding {
   }
 
   _onKeydown(e) {
+    if (e.isComposing || this._composing) return;
     const which = historyKey(e);
     if (which) {
       e.preventDefault();
@@ -172,6 +187,23 @@ export class TextareaBinding {
   // _onChange writes a change that did not come from this textarea's typing into it.
   _onChange(e) {
     if (this._typing) return;
+    if (this._composing || this._deferred) {
+      this._deferred = this._deferred ? ot.compose(this._deferred, e.op) : e.op;
+      if (!this._composing) this._writeDeferred();
+      return;
+    }
+    this._write(e);
+  }
+
+  // _writeDeferred writes the changes held back during a composition.
+  _writeDeferred() {
+    const op = this._deferred;
+    this._deferred = null;
+    if (op && !ot.isNoop(op)) this._write({ op, origin: "remote" });
+    else this._sendSelection();
+  }
+
+  _write(e) {
     const t = this.textarea;
     let op = e.op; // on this.value
     let unseen = null; // typing without an input event yet, on this.value
