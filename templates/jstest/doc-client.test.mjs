@@ -458,3 +458,34 @@ test("a broadcast after our op that overtakes our ack: caught up, nothing lost o
   assert.equal(a.text, "BabA");
   assert.ok(a.transport.sent.some(([e]) => e === "doc_ops"), "the gap was filled by doc_ops");
 });
+
+test("after a refusal the client re-reads the server's text, healing a wrong local copy", async () => {
+  const env = setup(2, { content: "ab" });
+  await openAll(env);
+  const [a] = env.clients;
+  const errors = [];
+  a.on("error", (e) => errors.push(e.code));
+  a.text = a.confirmed = "abcd"; // a client bug: the local copy is wrong
+  a.edit("abcdX"); // does not fit the server's text: refused
+  await run(env.net, env.clock);
+  assert.deepEqual(errors, ["invalid_op"]);
+  assertConverged(env.server, env.clients);
+  assert.equal(a.text, "ab");
+  a.edit("abY");
+  await run(env.net, env.clock);
+  assertConverged(env.server, env.clients);
+});
+
+test("others' selections are dropped on disconnect", async () => {
+  const env = setup(2, { content: "abc" });
+  await openAll(env);
+  const [a, b] = env.clients;
+  b.setSelection([{ anchor: 1, head: 2 }]);
+  await run(env.net, env.clock);
+  assert.equal(a.selections().length, 1);
+  const seen = [];
+  a.on("selections", (s) => seen.push(s));
+  a.transport.disconnect();
+  assert.deepEqual(a.selections(), []);
+  assert.deepEqual(seen, [[]]);
+});

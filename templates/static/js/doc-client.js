@@ -373,7 +373,8 @@ export class DocClient {
     }, this.retryMs);
   }
 
-  // _reject rolls back the refused in-flight op locally, keeps the buffer, and sends it.
+  // _reject rolls back the refused in-flight op locally and keeps the buffer. Then it re-reads
+  // the server's text (the refusal may mean that ours is wrong) and sends the buffer rebased on it.
   _reject() {
     const { op } = this.inflight;
     this.inflight = null;
@@ -381,8 +382,8 @@ export class DocClient {
     if (this.buffer) [this.buffer, undo] = ot.transform(this.buffer, undo);
     if (this.buffer && ot.isNoop(this.buffer)) this.buffer = null;
     this._applyToText(undo, "reject", {});
-    this._flush();
     this._stateChanged();
+    this._reload();
   }
 
   // ---- receiving ---------------------------------------------------------------------------
@@ -462,6 +463,12 @@ export class DocClient {
   }
 
   _onDisconnect() {
+    // Others' selections go: who left meanwhile would otherwise stay; the rest reappear as they move.
+    if (this._selections.size) {
+      this._selections.clear();
+      this._emit("selections", []);
+    }
+    this._earlySelections.clear();
     this._epoch++;
     this._joined = false;
     this._syncing = false;
