@@ -20,6 +20,8 @@
 // Timers (the selection throttle, retries) come from options so that tests drive them.
 
 import * as ot from "./ot.js";
+import { UndoHistory } from "./doc-undo.js";
+import { RemoteSelections } from "./doc-selections.js";
 
 /** States of a DocClient (DocClient.state). */
 export const State = Object.freeze({
@@ -96,11 +98,8 @@ export class DocClient {
     this._syncing = false;
     this._syncAgain = false;
     this._wanted = false; // open() called and not closed
-    this._undo = []; // [{op}] inverse ops on the current text, newest last
-    this._redo = [];
-    this._lastEditAt = -Infinity;
-    this._selections = new Map(); // userId -> {userId, name, ranges} in local code points
-    this._earlySelections = new Map(); // userId -> message for a version not reached yet
+    this._undo = new UndoHistory(this.undoGroupMs);
+    this._remote = new RemoteSelections();
     this._localRanges = null;
     this._selectionTimer = null;
     this._selectionSentAt = -Infinity;
@@ -232,19 +231,7 @@ export class DocClient {
     if (!this.loaded) throw new Error("DocClient: edit before the document is open");
     const before = this.text;
     const after = ot.apply(before, op);
-    const inverse = ot.invert(op, before);
-    if (origin === "local") {
-      const t = this.now();
-      const top = this._undo[this._undo.length - 1];
-      if (top && t - this._lastEditAt < this.undoGroupMs) top.op = ot.compose(inverse, top.op);
-      else this._undo.push({ op: inverse });
-      this._lastEditAt = t;
-      this._redo.length = 0;
-    } else if (origin === "undo") {
-      this._redo.push({ op: inverse });
-    } else if (origin === "redo") {
-      this._undo.push({ op: inverse });
-    }
+    this._undo.record(ot.invert(op, before), origin, this.now());
     this.text = after;
     this.buffer = this.buffer ? ot.compose(this.buffer, op) : op;
     this._mapSelections(op);
@@ -256,37 +243,32 @@ export class DocClient {
 
   /** breakUndoGroup makes the next local edit start a new undo step (e.g. on a caret move). */
   breakUndoGroup() {
-    this._lastEditAt = -Infinity;
+    this._undo.breakGroup();
   }
 
   /** canUndo and canRedo report whether undo() or redo() would change something. */
   get canUndo() {
-    return this._undo.some((e) => !ot.isNoop(e.op));
+    return this._undo.can("undo");
   }
   get canRedo() {
-    return this._redo.some((e) => !ot.isNoop(e.op));
+    return this._undo.can("redo");
   }
 
   /** undo reverts the latest undo step of one's own edits and returns its op, or null. */
   undo() {
-    return this._step(this._undo, "undo");
+    return this._step("undo");
   }
 
   /** redo reapplies the latest undone step and returns its op, or null. */
   redo() {
-    return this._step(this._redo, "redo");
+    return this._step("redo");
   }
 
-  _step(stack, origin) {
-    this._lastEditAt = -Infinity;
-    while (stack.length) {
-      const { op } = stack.pop();
-      if (ot.isNoop(op)) continue; // others deleted what it would change
-      this._local(op, origin);
-      this._lastEditAt = -Infinity;
-      return op;
-    }
-    return null;
+  _step(kind) {
+    const op = this._undo.pop(kind);
+    if (op) this._local(op, kind);
+    this._undo.breakGroup();
+    return op;
   }
 
   // ---- sending -----------------------------------------------------------------------------
@@ -447,10 +429,7 @@ export class DocClient {
   _applyToText(op, origin, extra) {
     if (ot.isNoop(op)) return;
     this.text = ot.apply(this.text, op);
-    for (const stack of [this._undo, this._redo]) {
-      let o = op;
-      for (let i = stack.length - 1; i >= 0; i--) [stack[i].op, o] = ot.transform(stack[i].op, o);
-    }
+    this._undo.transform(op);
     this._mapSelections(op);
     this._emit("change", { op, origin, text: this.text, ...extra });
   }
@@ -464,11 +443,7 @@ export class DocClient {
 
   _onDisconnect() {
     // Others' selections go: who left meanwhile would otherwise stay; the rest reappear as they move.
-    if (this._selections.size) {
-      this._selections.clear();
-      this._emit("selections", []);
-    }
-    this._earlySelections.clear();
+    if (this._remote.clear()) this._emit("selections", []);
     this._epoch++;
     this._joined = false;
     this._syncing = false;
@@ -616,9 +591,7 @@ export class DocClient {
 
   /** selections returns the other users' selections, in code points on the local text. */
   selections() {
-    return [...this._selections.values()].map((s) => ({
-      userId: s.userId, name: s.name, ranges: s.ranges.map((r) => ({ ...r })),
-    }));
+    return this._remote.list();
   }
 
   _scheduleSelection() {
@@ -646,34 +619,22 @@ export class DocClient {
   }
 
   _onSelection(m) {
-    if (!Array.isArray(m.ranges) || m.ranges.length === 0) {
-      this._earlySelections.delete(m.userId);
-      if (this._selections.delete(m.userId)) this._emit("selections", this.selections());
-      return;
+    const place = (ranges, version) => this._placeRanges(ranges, version);
+    if (this._remote.receive(m, this.loaded ? this.version : null, place)) {
+      this._emit("selections", this.selections());
     }
-    if (!this.loaded || m.version > this.version) {
-      this._earlySelections.set(m.userId, m);
-      return;
-    }
-    this._placeSelection(m);
-    this._emit("selections", this.selections());
   }
 
   _placeEarlySelections() {
-    let placed = false;
-    for (const [user, m] of this._earlySelections) {
-      if (m.version <= this.version) {
-        this._earlySelections.delete(user);
-        this._placeSelection(m);
-        placed = true;
-      }
+    if (this._remote.reached(this.version, (ranges, version) => this._placeRanges(ranges, version))) {
+      this._emit("selections", this.selections());
     }
-    if (placed) this._emit("selections", this.selections());
   }
 
-  // _placeSelection maps ranges sent against server version m.version onto the local text.
-  _placeSelection(m) {
-    const ops = this._history.filter((h) => h.version > m.version).map((h) => h.op);
+  // _placeRanges maps ranges sent against server version `version` onto the local text: through
+  // the server ops since (as far as the history reaches) and our pending edits.
+  _placeRanges(ranges, version) {
+    const ops = this._history.filter((h) => h.version > version).map((h) => h.op);
     const pending = this.pending;
     if (pending) ops.push(pending);
     const len = ot.cpLength(this.text);
@@ -682,21 +643,10 @@ export class DocClient {
       for (const op of ops) q = ot.transformPosition(Math.min(q, ot.baseLength(op)), op);
       return Math.min(q, len);
     };
-    this._selections.set(m.userId, {
-      userId: m.userId,
-      name: m.name,
-      ranges: m.ranges.map((r) => ({ anchor: map(r.anchor), head: map(r.head) })),
-    });
+    return ranges.map((r) => ({ anchor: map(r.anchor), head: map(r.head) }));
   }
 
   _mapSelections(op) {
-    if (this._selections.size === 0) return;
-    for (const s of this._selections.values()) {
-      s.ranges = s.ranges.map((r) => ({
-        anchor: ot.transformPosition(r.anchor, op),
-        head: ot.transformPosition(r.head, op),
-      }));
-    }
-    this._emit("selections", this.selections());
+    if (this._remote.map(op)) this._emit("selections", this.selections());
   }
 }
