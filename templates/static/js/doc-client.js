@@ -1,0 +1,652 @@
+// doc-client.js: the browser side of live co-editing for one document (issue 13, item 7).
+//
+// A DocClient keeps the local text of one DOCUMENT page in step with the server through the
+// doc_open / doc_op / doc_ops / doc_selection events of docs/realtime.md. It is in one of three
+// states, as in ot.js's client and ShareDB:
+//   synchronised  nothing of ours is unconfirmed;
+//   awaiting      one op is in flight (sent, not yet acknowledged);
+//   buffering     one op in flight and local edits composed into a buffer, sent after the ack.
+// Remote ops are transformed past the in-flight op and the buffer with transform(pending, remote),
+// the argument order the server uses (transform(clientOp, applied)), so tied inserts are ordered
+// alike everywhere and the local text is always the server's text plus our pending edits.
+//
+// The transport is any object with emitWithAck(event, payload) -> Promise<ack> and
+// on(event, handler) (off optional), such as a socket.io-client Socket: its "connect" and
+// "disconnect" events drive reconnection. An ack that never comes (the socket dropped) is
+// harmless: acks from before a disconnect are ignored, and after a reconnect the client catches
+// up with doc_ops and resubmits its in-flight op with the same {clientId, seq}, which the server
+// acknowledges again without applying it twice.
+//
+// Timers (the selection throttle, retries) come from options so that tests drive them.
+
+import * as ot from "./ot.js";
+import { UndoHistory } from "./doc-undo.js";
+import { RemoteSelections } from "./doc-selections.js";
+
+/** States of a DocClient (DocClient.state). */
+export const State = Object.freeze({
+  SYNCHRONISED: "synchronised",
+  AWAITING: "awaiting",
+  BUFFERING: "buffering",
+});
+
+/** Statuses of the connection as the document sees it (DocClient.status). */
+export const Status = Object.freeze({
+  CONNECTING: "connecting", // opening the document for the first time
+  SYNCING: "syncing", // reconnected, catching up before sending
+  ONLINE: "online",
+  OFFLINE: "offline", // edits are kept and will be sent
+  CLOSED: "closed",
+});
+
+function randomID() {
+  const bytes = new Uint8Array(12);
+  if (globalThis.crypto && globalThis.crypto.getRandomValues) globalThis.crypto.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * DocClient is the co-editing state machine of one document.
+ *
+ * Options: transport, pageId (required); clientId (default random); undoGroupMs (edits closer
+ * than this form one undo step, default 1000); selectionIntervalMs (default 50, i.e. 20 updates
+ * a second); retryMs (wait before resending a rate-limited op, default 1000); historyLimit
+ * (server ops kept to place remote selections sent against older versions, default 200);
+ * now, setTimer, clearTimer (clock and timers, default Date.now, setTimeout, clearTimeout);
+ * onChange, onStatus, onSelections, onError, onRemoteOp (shortcuts for on(...)).
+ *
+ * Events (on(name, fn) returns a function that unsubscribes):
+ *   change     {op, origin, text, userId?}: the local text changed; op is in code points on the
+ *              previous text; origin is "local", "undo", "redo", "remote", "reject" (a refused
+ *              op rolled back) or "reload" (re-opened after the history was gone);
+ *   remoteOp   {op, version, userId, clientId, seq}: a remote op applied (op as applied locally);
+ *   status     {status, state}: connection status or client state changed;
+ *   selections [{userId, name, ranges:[{anchor, head}]}]: other users' selections, in code
+ *              points on the local text, after every change;
+ *   error      {code, message}: an op refused by the server, or a failure to open.
+ */
+export class DocClient {
+  constructor(options) {
+    const o = options || {};
+    if (!o.transport || !o.pageId) throw new TypeError("DocClient: transport and pageId are required");
+    this.transport = o.transport;
+    this.pageId = o.pageId;
+    this.clientId = o.clientId || randomID();
+    this.undoGroupMs = o.undoGroupMs ?? 1000;
+    this.selectionIntervalMs = o.selectionIntervalMs ?? 50;
+    this.retryMs = o.retryMs ?? 1000;
+    this.historyLimit = o.historyLimit ?? 200;
+    this.now = o.now || (() => Date.now());
+    this.setTimer = o.setTimer || ((fn, ms) => setTimeout(fn, ms));
+    this.clearTimer = o.clearTimer || ((t) => clearTimeout(t));
+
+    this.text = ""; // what the user sees
+    this.version = 0; // the last server version applied
+    this.confirmed = ""; // the server's text at version
+    this.loaded = false;
+    this.inflight = null; // {op, seq}: sent, based on version
+    this.buffer = null; // op based on confirmed + inflight
+    this.seq = 0;
+    this.status = Status.CONNECTING;
+
+    this._listeners = new Map();
+    this._incoming = new Map(); // version -> {op, userId, clientId, seq} or {ack: seq}
+    this._history = []; // [{version, op}] server ops, oldest first
+    this._epoch = 0; // bumped on disconnect: acks of an older epoch are ignored
+    this._joined = false;
+    this._syncing = false;
+    this._syncAgain = false;
+    this._wanted = false; // open() called and not closed
+    this._undo = new UndoHistory(this.undoGroupMs);
+    this._remote = new RemoteSelections();
+    this._localRanges = null;
+    this._selectionTimer = null;
+    this._selectionSentAt = -Infinity;
+    this._selectionNeedsResend = false;
+    this._retryTimer = null;
+    this._retryFn = null;
+    this._needRebase = false;
+
+    for (const [name, key] of [["change", "onChange"], ["status", "onStatus"],
+      ["selections", "onSelections"], ["error", "onError"], ["remoteOp", "onRemoteOp"]]) {
+      if (o[key]) this.on(name, o[key]);
+    }
+
+    this._handlers = {
+      doc_op: (m) => m && m.pageId === this.pageId && this._onRemote(m),
+      doc_selection: (m) => m && m.pageId === this.pageId && this._onSelection(m),
+      connect: () => this._onConnect(),
+      disconnect: () => this._onDisconnect(),
+    };
+    for (const [ev, fn] of Object.entries(this._handlers)) this.transport.on(ev, fn);
+  }
+
+  /** on subscribes fn to an event and returns the function that unsubscribes it. */
+  on(name, fn) {
+    if (!this._listeners.has(name)) this._listeners.set(name, new Set());
+    this._listeners.get(name).add(fn);
+    return () => this._listeners.get(name).delete(fn);
+  }
+
+  _emit(name, value) {
+    const set = this._listeners.get(name);
+    if (set) for (const fn of [...set]) fn(value);
+  }
+
+  /**
+   * state is synchronised, awaiting or buffering. Offline edits with nothing in flight count as
+   * buffering: they wait to be sent.
+   */
+  get state() {
+    if (this.buffer) return State.BUFFERING;
+    return this.inflight ? State.AWAITING : State.SYNCHRONISED;
+  }
+
+  /** pending is the op from the server's text (confirmed) to the local text, or null. */
+  get pending() {
+    if (this.inflight && this.buffer) return ot.compose(this.inflight.op, this.buffer);
+    return this.inflight ? this.inflight.op : this.buffer;
+  }
+
+  /**
+   * open loads the document (doc_open) and resolves with its text. When the transport is not
+   * connected, it loads on the next "connect". It rejects with an Error whose code is the
+   * server's (e.g. "forbidden", "not_found") when the server refuses, or "closed".
+   */
+  open() {
+    this._wanted = true;
+    if (this.loaded) return Promise.resolve(this.text);
+    return new Promise((resolve, reject) => {
+      const offs = [];
+      const done = (fn, value) => {
+        for (const off of offs) off();
+        fn(value);
+      };
+      offs.push(this.on("change", () => this.loaded && done(resolve, this.text)));
+      offs.push(this.on("error", (e) => {
+        if (this.loaded) return;
+        this._wanted = false;
+        done(reject, Object.assign(new Error(e.message || e.code), { code: e.code }));
+      }));
+      offs.push(this.on("status", (s) => {
+        if (s.status === Status.CLOSED) done(reject, Object.assign(new Error("closed"), { code: "closed" }));
+      }));
+      if (this.transport.connected === false) this._setStatus(Status.OFFLINE);
+      else this._sync();
+    });
+  }
+
+  /** close stops listening to the transport and tells the others our selection is gone. */
+  close() {
+    if (this.status === Status.CLOSED) return;
+    if (this._joined) this._send("doc_selection", { pageId: this.pageId, version: this.version, ranges: [] });
+    this._wanted = false;
+    this._epoch++;
+    if (typeof this.transport.off === "function") {
+      for (const [ev, fn] of Object.entries(this._handlers)) this.transport.off(ev, fn);
+    }
+    if (this._selectionTimer !== null) this.clearTimer(this._selectionTimer);
+    if (this._retryTimer !== null) this.clearTimer(this._retryTimer);
+    this._selectionTimer = this._retryTimer = null;
+    this._setStatus(Status.CLOSED);
+  }
+
+  _setStatus(status) {
+    const state = this.state;
+    if (status === this.status && state === this._emittedState) return;
+    this.status = status;
+    this._emittedState = state;
+    this._emit("status", { status, state });
+  }
+
+  _stateChanged() {
+    this._setStatus(this.status);
+  }
+
+  // ---- local edits -------------------------------------------------------------------------
+
+  /**
+   * applyLocal applies an op the user made on the local text (code points) and sends it.
+   * Throws RangeError when op does not fit the text.
+   */
+  applyLocal(op) {
+    this._local(ot.normalize(op), "local");
+  }
+
+  /**
+   * edit replaces the local text with newText as one local edit: the op is the diff, cursor (a
+   * code point offset in newText where the edit ends, e.g. the caret) choosing among equal diffs.
+   * Returns the op, or null when nothing changed.
+   */
+  edit(newText, cursor) {
+    if (newText === this.text) return null;
+    const op = ot.diff(this.text, newText, cursor);
+    this._local(op, "local");
+    return op;
+  }
+
+  _local(op, origin) {
+    if (ot.isNoop(op)) return;
+    if (!this.loaded) throw new Error("DocClient: edit before the document is open");
+    const before = this.text;
+    const after = ot.apply(before, op);
+    this._undo.record(ot.invert(op, before), origin, this.now());
+    this.text = after;
+    this.buffer = this.buffer ? ot.compose(this.buffer, op) : op;
+    this._mapSelections(op);
+    this._emit("change", { op, origin, text: after });
+    this._flush();
+    this._stateChanged();
+    this._scheduleSelection();
+  }
+
+  /** breakUndoGroup makes the next local edit start a new undo step (e.g. on a caret move). */
+  breakUndoGroup() {
+    this._undo.breakGroup();
+  }
+
+  /** canUndo and canRedo report whether undo() or redo() would change something. */
+  get canUndo() {
+    return this._undo.can("undo");
+  }
+  get canRedo() {
+    return this._undo.can("redo");
+  }
+
+  /** undo reverts the latest undo step of one's own edits and returns its op, or null. */
+  undo() {
+    return this._step("undo");
+  }
+
+  /** redo reapplies the latest undone step and returns its op, or null. */
+  redo() {
+    return this._step("redo");
+  }
+
+  _step(kind) {
+    const op = this._undo.pop(kind);
+    if (op) this._local(op, kind);
+    this._undo.breakGroup();
+    return op;
+  }
+
+  // ---- sending -----------------------------------------------------------------------------
+
+  _send(event, payload) {
+    if (typeof this.transport.emit === "function") {
+      this.transport.emit(event, payload);
+      return;
+    }
+    Promise.resolve()
+      .then(() => this.transport.emitWithAck(event, payload))
+      .catch(() => {});
+  }
+
+  // _flush sends the buffer when nothing is in flight and the connection is usable.
+  _flush() {
+    if (this.inflight || !this.buffer || this.status !== Status.ONLINE || this._syncing) return;
+    this.inflight = { op: this.buffer, seq: ++this.seq };
+    this.buffer = null;
+    this._submit();
+  }
+
+  // _submit sends (or resends) the in-flight op, based on the current version.
+  _submit() {
+    const inflight = this.inflight;
+    const epoch = this._epoch;
+    const payload = {
+      pageId: this.pageId,
+      version: this.version,
+      op: inflight.op,
+      clientId: this.clientId,
+      seq: inflight.seq,
+    };
+    let sent;
+    try {
+      sent = Promise.resolve(this.transport.emitWithAck("doc_op", payload));
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
+    sent.then(
+        (ack) => {
+          if (epoch !== this._epoch || this.inflight !== inflight) return;
+          this._onOpAck(ack, inflight);
+        },
+        () => {
+          // No ack (a timeout): whether it was applied is unknown. Catch up, then resubmit.
+          if (epoch !== this._epoch || this.inflight !== inflight) return;
+          this._retryLater(() => this._sync());
+        },
+      );
+  }
+
+  _onOpAck(ack, inflight) {
+    if (ack && ack.ok) {
+      if (Number.isInteger(ack.version) && ack.version > this.version) {
+        if (!this._incoming.has(ack.version)) this._incoming.set(ack.version, { ack: inflight.seq });
+      }
+      this._drain();
+      return;
+    }
+    const err = (ack && ack.error) || { code: "internal", message: "bad ack" };
+    if (err.code === "too_old") {
+      this._sync();
+    } else if (err.code === "rate_limited") {
+      this._retryLater(() => {
+        if (this.inflight === inflight && this.status === Status.ONLINE && !this._syncing) this._submit();
+      });
+    } else {
+      this._emit("error", { code: err.code, message: err.message });
+      this._reject();
+    }
+  }
+
+  // _retryLater runs fn after retryMs; a later call replaces an earlier fn (a catch-up also
+  // resubmits, so it covers a pending resend).
+  _retryLater(fn) {
+    this._retryFn = fn;
+    if (this._retryTimer !== null) return;
+    this._retryTimer = this.setTimer(() => {
+      this._retryTimer = null;
+      const f = this._retryFn;
+      this._retryFn = null;
+      if (f && this._wanted) f();
+    }, this.retryMs);
+  }
+
+  // _reject rolls back the refused in-flight op locally and keeps the buffer. Then it re-reads
+  // the server's text (the refusal may mean that ours is wrong) and sends the buffer rebased on it.
+  _reject() {
+    const { op } = this.inflight;
+    this.inflight = null;
+    let undo = ot.invert(op, this.confirmed); // on confirmed + op
+    if (this.buffer) [this.buffer, undo] = ot.transform(this.buffer, undo);
+    if (this.buffer && ot.isNoop(this.buffer)) this.buffer = null;
+    this._applyToText(undo, "reject", {});
+    this._stateChanged();
+    this._reload();
+  }
+
+  // ---- receiving ---------------------------------------------------------------------------
+
+  _onRemote(m) {
+    if (!Number.isInteger(m.version) || m.version <= this.version || !this.loaded) {
+      if (!this.loaded && Number.isInteger(m.version)) this._incoming.set(m.version, m);
+      return;
+    }
+    if (!this._incoming.has(m.version)) this._incoming.set(m.version, m);
+    this._drain();
+  }
+
+  // _drain applies what arrived in version order and notices gaps.
+  _drain() {
+    if (!this.loaded) return;
+    for (;;) {
+      const e = this._incoming.get(this.version + 1);
+      if (!e) break;
+      this._incoming.delete(this.version + 1);
+      const own = this.inflight && (e.ack === this.inflight.seq ||
+        (e.clientId === this.clientId && e.seq === this.inflight.seq));
+      if (own) this._confirm();
+      else if (e.ack !== undefined) this._reload(); // an ack we cannot place: start again
+      else this._applyRemote(e);
+    }
+    for (const v of this._incoming.keys()) if (v <= this.version) this._incoming.delete(v);
+    this._placeEarlySelections();
+    if (this._incoming.size && !this._syncing && this.status === Status.ONLINE) this._sync();
+  }
+
+  _confirm() {
+    const { op } = this.inflight;
+    this.confirmed = ot.apply(this.confirmed, op);
+    this.version++;
+    this._remember(op);
+    this.inflight = null;
+    this._flush();
+    this._stateChanged();
+    if (!this.inflight && this._selectionNeedsResend) this._scheduleSelection();
+  }
+
+  _applyRemote(m) {
+    let op = m.op;
+    this.confirmed = ot.apply(this.confirmed, op); // throws on a server op that does not fit
+    this.version++;
+    this._remember(op);
+    if (this.inflight) [this.inflight.op, op] = ot.transform(this.inflight.op, op);
+    if (this.buffer) [this.buffer, op] = ot.transform(this.buffer, op);
+    this._applyToText(op, "remote", { userId: m.userId });
+    this._emit("remoteOp", { op, version: this.version, userId: m.userId, clientId: m.clientId, seq: m.seq });
+  }
+
+  _remember(op) {
+    this._history.push({ version: this.version, op });
+    if (this._history.length > this.historyLimit) this._history.shift();
+  }
+
+  // _applyToText applies an op that is not ours to the local text: undo steps and selections
+  // move past it.
+  _applyToText(op, origin, extra) {
+    if (ot.isNoop(op)) return;
+    this.text = ot.apply(this.text, op);
+    this._undo.transform(op);
+    this._mapSelections(op);
+    this._emit("change", { op, origin, text: this.text, ...extra });
+  }
+
+  // ---- connection --------------------------------------------------------------------------
+
+  _onConnect() {
+    if (!this._wanted) return;
+    this._sync();
+  }
+
+  _onDisconnect() {
+    // Others' selections go: who left meanwhile would otherwise stay; the rest reappear as they move.
+    if (this._remote.clear()) this._emit("selections", []);
+    this._epoch++;
+    this._joined = false;
+    this._syncing = false;
+    this._syncRun = null;
+    this._syncAgain = false;
+    if (this.status !== Status.CLOSED) this._setStatus(Status.OFFLINE);
+  }
+
+  // _sync opens the document or catches up after a reconnect or a gap, then sends what waits.
+  async _sync() {
+    if (this._syncing) {
+      this._syncAgain = true;
+      return;
+    }
+    if (!this._wanted) return;
+    this._syncing = true;
+    const run = {};
+    this._syncRun = run; // a sync cut off by a disconnect never finishes: the next one takes over
+    const epoch = this._epoch;
+    try {
+      if (!this.loaded) {
+        this._setStatus(Status.CONNECTING);
+        const ack = await this.transport.emitWithAck("doc_open", { pageId: this.pageId });
+        if (epoch !== this._epoch) return;
+        if (!ack || !ack.ok) {
+          this._emit("error", (ack && ack.error) || { code: "internal", message: "doc_open failed" });
+          return;
+        }
+        this._joined = true;
+        this._load(ack);
+      } else {
+        this._setStatus(Status.SYNCING);
+        if (!this._joined) {
+          const open = await this.transport.emitWithAck("doc_open", { pageId: this.pageId });
+          if (epoch !== this._epoch) return;
+          if (!open || !open.ok) {
+            this._emit("error", (open && open.error) || { code: "internal", message: "doc_open failed" });
+            return;
+          }
+          this._joined = true;
+        }
+        const ack = this._needRebase ? { ok: false, error: { code: "too_old" } }
+          : await this.transport.emitWithAck("doc_ops", { pageId: this.pageId, since: this.version });
+        if (epoch !== this._epoch) return;
+        if (ack && ack.ok) {
+          for (const e of ack.ops || []) {
+            if (e.version > this.version && !this._incoming.has(e.version)) this._incoming.set(e.version, e);
+          }
+          this._drain(); // while _syncing: neither sends nor starts another catch-up
+        } else if (ack && ack.error && ack.error.code === "too_old") {
+          await this._rebase(epoch);
+          if (epoch !== this._epoch) return;
+          this._needRebase = false;
+        } else {
+          this._emit("error", (ack && ack.error) || { code: "internal", message: "doc_ops failed" });
+          return;
+        }
+      }
+      this._syncing = false;
+      this._setStatus(Status.ONLINE);
+      if (this.inflight) this._submit();
+      else this._flush();
+      this._selectionNeedsResend = true;
+      this._scheduleSelection();
+      this._drain();
+    } catch (err) {
+      if (epoch === this._epoch) this._retryLater(() => this._sync());
+    } finally {
+      if (this._syncRun === run) {
+        this._syncRun = null;
+        this._syncing = false;
+        if (this._syncAgain && this._wanted) {
+          this._syncAgain = false;
+          if (this.status === Status.ONLINE) this._sync();
+        }
+      }
+    }
+  }
+
+  _load(ack) {
+    this.loaded = true;
+    this.version = ack.version;
+    this.confirmed = ack.content;
+    const before = this.text;
+    this.text = ack.content;
+    this._emit("change", { op: ot.diff(before, this.text), origin: "reload", text: this.text });
+    this._stateChanged();
+  }
+
+  // _rebase re-opens a document whose ops since our version are gone, keeping our unsent edits:
+  // the in-flight op is resubmitted first (the server acknowledges it if it was applied), then
+  // the pending edits are transformed past a diff from our old server text to the new one.
+  async _rebase(epoch) {
+    let applied = false;
+    if (this.inflight) {
+      const ack = await this.transport.emitWithAck("doc_op", {
+        pageId: this.pageId, version: this.version, op: this.inflight.op,
+        clientId: this.clientId, seq: this.inflight.seq,
+      });
+      if (epoch !== this._epoch) return;
+      applied = Boolean(ack && ack.ok);
+    }
+    const open = await this.transport.emitWithAck("doc_open", { pageId: this.pageId });
+    if (epoch !== this._epoch) return;
+    if (!open || !open.ok) throw new Error("doc_open failed");
+    // Read the pending edits only now: the user may have typed while we waited.
+    let base = this.confirmed;
+    let pending = this.pending;
+    if (applied) {
+      base = ot.apply(this.confirmed, this.inflight.op);
+      pending = this.buffer;
+    }
+    const toNew = ot.diff(base, open.content);
+    let change = toNew; // without pending edits, the local text is base
+    this.buffer = null;
+    if (pending) {
+      const [p2, d2] = ot.transform(pending, toNew);
+      if (!ot.isNoop(p2)) this.buffer = p2;
+      change = d2;
+    }
+    this.inflight = null;
+    this.version = open.version;
+    this.confirmed = open.content;
+    this._history.length = 0;
+    for (const v of this._incoming.keys()) if (v <= this.version) this._incoming.delete(v);
+    this._applyToText(change, "reload", {});
+  }
+
+  // _reload starts again from the server's text, keeping unsent edits as a diff.
+  _reload() {
+    this._needRebase = true;
+    this._sync();
+  }
+
+  // ---- selections --------------------------------------------------------------------------
+
+  /**
+   * setSelection sets the local selection (ranges of {anchor, head} in code points on the local
+   * text) and sends it to the others, at most once per selectionIntervalMs.
+   */
+  setSelection(ranges) {
+    this._localRanges = ranges.map((r) => ({ anchor: r.anchor, head: r.head }));
+    this._scheduleSelection();
+  }
+
+  /** selections returns the other users' selections, in code points on the local text. */
+  selections() {
+    return this._remote.list();
+  }
+
+  _scheduleSelection() {
+    if (!this._localRanges || this._selectionTimer !== null) return;
+    const wait = this._selectionSentAt + this.selectionIntervalMs - this.now();
+    this._selectionTimer = this.setTimer(() => {
+      this._selectionTimer = null;
+      this._sendSelection();
+    }, Math.max(0, wait));
+  }
+
+  _sendSelection() {
+    if (!this._localRanges || this.status !== Status.ONLINE || this._syncing) return;
+    // The others place our ranges on the server's text at our version: map them back through
+    // our pending edits (a position inside text not yet sent lands where that text starts).
+    const pending = this.pending;
+    const back = pending ? ot.invert(pending, this.confirmed) : null;
+    const ranges = this._localRanges.map((r) => ({
+      anchor: back ? ot.transformPosition(r.anchor, back) : r.anchor,
+      head: back ? ot.transformPosition(r.head, back) : r.head,
+    }));
+    this._selectionSentAt = this.now();
+    this._selectionNeedsResend = pending !== null;
+    this._send("doc_selection", { pageId: this.pageId, version: this.version, ranges });
+  }
+
+  _onSelection(m) {
+    const place = (ranges, version) => this._placeRanges(ranges, version);
+    if (this._remote.receive(m, this.loaded ? this.version : null, place)) {
+      this._emit("selections", this.selections());
+    }
+  }
+
+  _placeEarlySelections() {
+    if (this._remote.reached(this.version, (ranges, version) => this._placeRanges(ranges, version))) {
+      this._emit("selections", this.selections());
+    }
+  }
+
+  // _placeRanges maps ranges sent against server version `version` onto the local text: through
+  // the server ops since (as far as the history reaches) and our pending edits.
+  _placeRanges(ranges, version) {
+    const ops = this._history.filter((h) => h.version > version).map((h) => h.op);
+    const pending = this.pending;
+    if (pending) ops.push(pending);
+    const len = ot.cpLength(this.text);
+    const map = (p) => {
+      let q = Number.isInteger(p) && p > 0 ? p : 0;
+      for (const op of ops) q = ot.transformPosition(Math.min(q, ot.baseLength(op)), op);
+      return Math.min(q, len);
+    };
+    return ranges.map((r) => ({ anchor: map(r.anchor), head: map(r.head) }));
+  }
+
+  _mapSelections(op) {
+    if (this._remote.map(op)) this._emit("selections", this.selections());
+  }
+}
