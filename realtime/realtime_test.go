@@ -602,3 +602,36 @@ func TestConnectionLimitForQuickDials(t *testing.T) {
 		t.Fatalf("%d of %d concurrent dials connected, limit 2", connected, n)
 	}
 }
+
+// An offset older than the session (a client keeps the last offset of an earlier session it
+// could not recover) replays only what this session missed, never events from before it began.
+func TestRecoveryIgnoresOffsetsBeforeTheSession(t *testing.T) {
+	r := start(t)
+	u, w := r.Signup("Rec"), r.Signup("Writer")
+	d := r.CreateDrive(u, "D")
+	r.AddMember(u, d, w, "MEMBER")
+	ch := r.CreatePage(u, d, "CHANNEL", "chat", "")
+	r.Do("POST", "/api/pages/"+ch+"/messages", w.Token, map[string]any{"content": "before the session"}).Expect(201)
+	s := r.dial(u)
+	s.join(ch)
+	s.Close()
+	<-s.Done
+	r.Do("POST", "/api/pages/"+ch+"/messages", w.Token, map[string]any{"content": "missed"}).Expect(201)
+	c, err := sioclient.Dial(ctxT(t), r.URL, map[string]any{"token": u.Token, "pid": s.PID, "offset": "0"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.PID != s.PID {
+		t.Fatalf("not recovered: pid %q, was %q", c.PID, s.PID)
+	}
+	ev, _, err := c.WaitFor(ctxT(t), "new_message")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct{ Message struct{ Content string } }
+	_ = ev.Decode(0, &m)
+	if m.Message.Content != "missed" {
+		t.Fatalf("first replayed message %q, want only what the session missed", m.Message.Content)
+	}
+}

@@ -98,7 +98,9 @@ func (b *Broker) recover(s *socketio.Socket, pid, offset string) bool {
 		if err != nil || n < 0 {
 			return false
 		}
-		from = n
+		// An offset from before the session began is a client's leftover from an earlier
+		// session it did not recover: this session missed nothing before it began.
+		from = max(n, row.SinceEvent)
 	}
 	oldest, err := b.events.Oldest(ctx)
 	if err != nil {
