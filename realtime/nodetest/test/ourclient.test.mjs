@@ -114,6 +114,31 @@ describe("our client: transports", () => {
     assert.equal(await call(s, "echo", "again"), "again");
   });
 
+  it("gives up a WebSocket that never speaks after probeTimeout and polls", async () => {
+    let made = 0;
+    class SilentWebSocket {
+      constructor() {
+        made++;
+      }
+      send() {}
+      close() {}
+    }
+    const s = client({ WebSocket: SilentWebSocket, probeTimeout: 200, upgrade: false });
+    const errors = record(s, ["connect_error"]);
+    await connected(s);
+    assert.equal(s.transport, "polling");
+    assert.equal(made, 1);
+    assert.equal(errors.all("connect_error").length, 0, "a fallback is not a failed attempt");
+    assert.equal(await call(s, "echo", "held"), "held");
+  });
+
+  it("does not remember WebSocket as blocked when the server is down", async () => {
+    const s = client({ path: "/nowhere/" });
+    const ev = record(s, ["connect_error"]);
+    await ev.nth("connect_error", 1);
+    assert.equal(s._wsFailed, false);
+  });
+
   it("works with polling only, and is told to leave over polling", async () => {
     const s = await connected(client({ transports: ["polling"] }));
     assert.equal(s.transport, "polling");
@@ -278,6 +303,16 @@ describe("our client: disconnection and reconnection", () => {
     assert.ok(ev.all("connect_error").length >= 3);
     assert.equal(s.active, true);
     assert.equal(s.connected, false);
+  });
+
+  it("gives up after reconnectionAttempts with reconnect_failed", async () => {
+    const s = client({ path: "/nowhere/", reconnectionAttempts: 2 });
+    const ev = record(s, ["connect_error", "reconnect_attempt", "reconnect_failed"]);
+    await ev.nth("reconnect_failed", 0);
+    assert.equal(ev.all("reconnect_attempt").length, 2);
+    assert.equal(ev.all("connect_error").length, 3);
+    assert.equal(s.active, false);
+    assert.equal(s.state.status, Status.OFFLINE);
   });
 
   it("backoff doubles from reconnectionDelay to reconnectionDelayMax with ±factor jitter", () => {

@@ -142,7 +142,8 @@ class WebSocketTransport {
     this._done = true;
     this.writable = false;
     if (!this._ws) return;
-    this._ws.onopen = this._ws.onmessage = this._ws.onerror = this._ws.onclose = null;
+    this._ws.onopen = this._ws.onmessage = this._ws.onclose = null;
+    this._ws.onerror = () => {}; // Node's ws reports closing a connecting socket as an error
     try {
       this._ws.close();
     } catch {
@@ -457,6 +458,7 @@ export class Engine extends Emitter {
       if (this.readyState === "open") this._flush();
     };
     const timer = setTimeout(fail, this.opts.probeTimeout ?? 5000);
+    this._cancelProbe = fail;
     ws = new WebSocketTransport(transportURL(this.opts.url, "websocket", this.sid, this.opts.query), this.opts.WebSocket, {
       onOpen: () => ws.send(["2probe"]),
       onPacket: (p) => {
@@ -533,6 +535,7 @@ export class Engine extends Emitter {
     this.readyState = "closed";
     clearTimeout(this._pingTimer);
     clearTimeout(this._probeTimer);
+    if (this._cancelProbe) this._cancelProbe();
     if (this.transport) this.transport.close(false);
     this._buffer = [];
     this._emitLocal("close", reason, err);

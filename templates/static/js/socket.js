@@ -323,14 +323,20 @@ export class Socket extends Emitter {
       fetch: this._fetch,
     });
     this.engine = engine;
+    // WebSocket is remembered as failing only when polling then works: with the server down,
+    // both fail and nothing is learnt.
+    let wsFellBack = false;
     engine.on("fallback", (name) => {
-      if (name === "websocket") this._wsFailed = true;
+      if (name === "websocket") wsFellBack = true;
     });
     engine.on("upgrade", () => {
       this._wsFailed = false;
       if (gen === this._gen && this.connected) this._setStatus(Status.CONNECTED); // transport changed
     });
-    engine.on("open", () => this._sendConnect(gen));
+    engine.on("open", () => {
+      if (wsFellBack) this._wsFailed = true;
+      this._sendConnect(gen);
+    });
     engine.on("message", (text) => gen === this._gen && this._onPacket(text));
     engine.on("close", (reason, err) => gen === this._gen && this._onEngineClose(reason, err));
     this._connectTimer = setTimeout(() => {
