@@ -2,7 +2,8 @@
 //
 // A dependency-free replacement for the parts of socket.io-client the web UI needs: CONNECT with
 // auth, events, acknowledgements, reconnection with back-off, connection state recovery. The
-// Engine.IO session underneath lives in socket-engine.js. See docs/realtime.md, "The browser
+// Engine.IO session underneath lives in socket-engine.js, packet decoding and the back-off in
+// socket-parser.js, the emitter in socket-emitter.js. See docs/realtime.md, "The browser
 // client", for the API; socket.io-client remains the reference for behaviour.
 //
 // Transport policy: WebSocket first, directly (one round trip, no polling session). A WebSocket
@@ -15,7 +16,11 @@
 // dropped), namespaces other than "/", volatile emits, multiplexing several sockets on one
 // connection.
 
-import { Emitter, Engine } from "./socket-engine.js";
+import { Emitter } from "./socket-emitter.js";
+import { Engine } from "./socket-engine.js";
+import { backoff, decodePacket, hasBinary } from "./socket-parser.js";
+
+export { backoff, decodePacket };
 
 /** Status values of Socket.state.status. */
 export const Status = Object.freeze({
@@ -49,55 +54,6 @@ const DEFAULTS = {
   probeTimeout: 5000,
   ackTimeout: undefined,
 };
-
-/**
- * decodePacket parses a Socket.IO packet of namespace "/" (other namespaces give null).
- * Throws on malformed input.
- */
-export function decodePacket(text) {
-  let i = 0;
-  const type = Number(text[i++]);
-  if (!(type >= 0 && type <= 6)) throw new Error("unknown packet type");
-  if (type === 5 || type === 6) {
-    const dash = text.indexOf("-", i);
-    if (dash < 0) throw new Error("bad attachments");
-    i = dash + 1;
-  }
-  let nsp = "/";
-  if (text[i] === "/") {
-    const comma = text.indexOf(",", i);
-    nsp = comma < 0 ? text.slice(i) : text.slice(i, comma);
-    i = comma < 0 ? text.length : comma + 1;
-  }
-  let id;
-  const start = i;
-  while (i < text.length && text[i] >= "0" && text[i] <= "9") i++;
-  if (i > start) id = Number(text.slice(start, i));
-  const data = i < text.length ? JSON.parse(text.slice(i)) : undefined;
-  return nsp === "/" ? { type, id, data } : null;
-}
-
-/** backoff returns the delay before attempt n (from 0): doubling, capped, with jitter. */
-export function backoff(n, { reconnectionDelay: min, reconnectionDelayMax: max, randomizationFactor: factor }, random = Math.random) {
-  let ms = min * Math.pow(2, Math.min(n, 30));
-  if (factor > 0) ms += (random() * 2 - 1) * factor * ms;
-  return Math.max(0, Math.min(Math.round(ms), max));
-}
-
-function isBinary(v) {
-  return (
-    (typeof ArrayBuffer !== "undefined" && (v instanceof ArrayBuffer || ArrayBuffer.isView(v))) ||
-    (typeof Blob !== "undefined" && v instanceof Blob)
-  );
-}
-
-function hasBinary(v, depth = 0) {
-  if (v === null || typeof v !== "object" || depth > 64) return false;
-  if (isBinary(v)) return true;
-  if (typeof v.toJSON === "function") return false;
-  for (const k of Object.keys(v)) if (hasBinary(v[k], depth + 1)) return true;
-  return false;
-}
 
 /**
  * Socket is a Socket.IO client socket on namespace "/". See docs/realtime.md for the API.
