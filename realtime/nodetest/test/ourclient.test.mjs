@@ -284,6 +284,7 @@ describe("our client: disconnection and reconnection", () => {
     const [reason] = await ev.nth("disconnect", 0);
     assert.equal(reason, "transport close");
     await assert.rejects(pending, /disconnected/);
+    const buffered = call(s, "echo", "emitted while away"); // sent once connected again
     const [n] = await ev.nth("reconnect_attempt", 0);
     assert.equal(n, 1);
     await ev.nth("connect", 0, 10_000);
@@ -293,6 +294,7 @@ describe("our client: disconnection and reconnection", () => {
     const waiting = ev.all("state").find(([st]) => st.status === Status.RECONNECTING && st.nextTryAt)[0];
     assert.equal(waiting.attempt, 1);
     assert.ok(waiting.nextTryAt > Date.now() - 1000);
+    assert.equal(await buffered, "emitted while away");
     assert.equal(await call(s, "echo", "back"), "back");
   });
 
@@ -325,15 +327,18 @@ describe("our client: disconnection and reconnection", () => {
 });
 
 describe("our client: heartbeat", () => {
-  it("answers pings, so the session outlives several ping intervals", async () => {
-    const s = await connected(client({ path: "/fastping/", auth: undefined }));
-    const id = s.id;
-    const pings = record(s.engine, ["ping"]);
-    await pings.nth("ping", 4, 5000); // 5 × 300 ms: past pingInterval + pingTimeout
-    assert.equal(s.connected, true);
-    assert.equal(s.id, id);
-    assert.equal(await call(s, "echo", "alive"), "alive");
-  });
+  for (const transports of [["websocket"], ["polling"]]) {
+    it(`answers pings, so the session outlives several ping intervals (${transports[0]})`, async () => {
+      const s = await connected(client({ path: "/fastping/", auth: undefined, transports }));
+      assert.equal(s.transport, transports[0]);
+      const id = s.id;
+      const pings = record(s.engine, ["ping"]);
+      await pings.nth("ping", 4, 5000); // 5 × 300 ms: past pingInterval + pingTimeout
+      assert.equal(s.connected, true);
+      assert.equal(s.id, id);
+      assert.equal(await call(s, "echo", "alive"), "alive");
+    });
+  }
 
   it("closes and reconnects when no ping arrives in pingInterval + pingTimeout", async () => {
     const { Holey, blackholeAll } = holeyWebSocket();
