@@ -155,6 +155,36 @@ describe("our client: transports", () => {
     assert.equal(s.transport, "websocket");
     assert.equal(await call(s, "echo", "after upgrade"), "after upgrade");
   });
+  it("stays on polling, still working, when the upgrade fails after the probe", async () => {
+    // The probe's WebSocket answers 3probe, then dies while the poller is paused for the switch.
+    let died;
+    const death = new Promise((resolve) => (died = resolve));
+    class DyingProbe extends WS {
+      constructor(url, ...rest) {
+        super(url, ...rest);
+        if (!url.includes("sid=")) return;
+        let handler = null;
+        Object.defineProperty(this, "onmessage", {
+          get: () => handler,
+          set: (fn) => {
+            handler = fn;
+            super.onmessage = fn && ((e) => {
+              fn(e);
+              if (e.data === "3probe") {
+                this.terminate();
+                died();
+              }
+            });
+          },
+        });
+      }
+    }
+    const s = await connected(client({ transports: ["polling", "websocket"], WebSocket: DyingProbe }));
+    await deadline(death, 5000, "the probe's 3probe");
+    assert.equal(await call(s, "echo", "still polling"), "still polling");
+    assert.equal(s.transport, "polling");
+    assert.equal(s.connected, true);
+  });
 });
 
 describe("our client: auth", () => {

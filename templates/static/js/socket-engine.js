@@ -204,6 +204,15 @@ class PollingTransport {
     this._checkPaused();
   }
 
+  /** resume polls again after a pause whose upgrade failed. */
+  resume() {
+    if (this._done || !this._paused) return;
+    this._paused = false;
+    this._onPaused = null;
+    if (!this._polling) this._poll();
+    this._flush();
+  }
+
   _checkPaused() {
     if (this._done || this._polling || this._posting || !this._onPaused) return;
     const fn = this._onPaused;
@@ -381,13 +390,16 @@ export class Engine extends Emitter {
   _probe() {
     let done = false;
     let ws = null;
+    const polling = this.transport;
     const fail = () => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       if (ws) ws.close();
       this._upgrading = false;
-      if (this.readyState === "open") this._flush();
+      if (this.readyState !== "open") return;
+      polling.resume(); // when the probe failed after pausing it
+      this._flush();
     };
     const timer = setTimeout(fail, this.opts.probeTimeout ?? 5000);
     this._cancelProbe = fail;
@@ -401,7 +413,6 @@ export class Engine extends Emitter {
         if (p !== "3probe" || this.readyState !== "open") return fail();
         clearTimeout(timer);
         this._upgrading = true;
-        const polling = this.transport;
         polling.pause(() => {
           if (done || this.readyState !== "open") return fail();
           done = true;

@@ -178,7 +178,7 @@ export class Socket extends Emitter {
       this.engine.close();
       this.engine = null;
     }
-    this._setStatus(Status.OFFLINE);
+    if (this._status !== Status.OFFLINE) this._setStatus(Status.OFFLINE);
     if (wasConnected) this._onDisconnected("io client disconnect");
     return this;
   }
