@@ -70,6 +70,11 @@ class WebSocketTransport {
     for (const p of packets) this._ws.send(p);
   }
 
+  /** isOpen reports whether the WebSocket can still carry frames (not closing, not closed). */
+  isOpen() {
+    return this.writable && this._ws.readyState === 1;
+  }
+
   close() {
     this._done = true;
     this.writable = false;
@@ -414,7 +419,8 @@ export class Engine extends Emitter {
         clearTimeout(timer);
         this._upgrading = true;
         polling.pause(() => {
-          if (done || this.readyState !== "open") return fail();
+          // The probe may have died while the poller drained: then stay on polling.
+          if (done || this.readyState !== "open" || !ws.isOpen()) return fail();
           done = true;
           const left = polling.takeQueue();
           polling.close(false);
