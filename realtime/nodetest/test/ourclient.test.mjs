@@ -337,6 +337,32 @@ describe("our client: disconnection and reconnection", () => {
     assert.equal(s.connected, false);
   });
 
+  it("gives up an attempt whose CONNECT is never answered after timeout, and retries", async () => {
+    let swallowed = 0;
+    class NoConnectReply extends WS {
+      constructor(...args) {
+        super(...args);
+        let handler = null;
+        Object.defineProperty(this, "onmessage", {
+          get: () => handler,
+          set: (fn) => {
+            handler = fn;
+            // The first CONNECT reply is lost; later ones get through.
+            super.onmessage = fn && ((e) => (e.data.startsWith("40") && swallowed++ === 0 ? undefined : fn(e)));
+          },
+        });
+      }
+    }
+    const s = client({ WebSocket: NoConnectReply, timeout: 300 });
+    const ev = record(s, ["connect_error", "connect"]);
+    const [err] = await ev.nth("connect_error", 0);
+    assert.equal(err.message, "timeout");
+    assert.equal(s.active, true);
+    await ev.nth("connect", 0);
+    assert.equal(swallowed, 2);
+    assert.equal(await call(s, "echo", "in time"), "in time");
+  });
+
   it("gives up after reconnectionAttempts with reconnect_failed", async () => {
     const s = client({ path: "/nowhere/", reconnectionAttempts: 2 });
     const ev = record(s, ["connect_error", "reconnect_attempt", "reconnect_failed"]);
