@@ -4,7 +4,8 @@
 // never outlives the test process).
 //
 // /socket.io/ serves namespace "/" (auth {token:"good"} required) and "/load" (no auth, for the
-// load test); /recovery/ serves a second server with connection state recovery on.
+// load test); /recovery/ serves a second server with connection state recovery on; /fastping/
+// a third with a 300 ms ping interval and a 200 ms ping timeout (heartbeat tests, no auth).
 package main
 
 import (
@@ -24,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pagespace/pagespace/realtime/engineio"
 	"github.com/pagespace/pagespace/realtime/socketio"
 )
 
@@ -49,9 +51,11 @@ func run(ctx context.Context, log *slog.Logger) error {
 	tr := &transports{bySID: make(map[string]net.Conn)}
 	mainSrv := newMainServer(tr, log)
 	recovery := newRecoveryServer(tr, log)
+	fastping := newFastPingServer(log)
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", mainSrv)
 	mux.Handle("/recovery/", recovery)
+	mux.Handle("/fastping/", fastping)
 	srv := &http.Server{
 		Handler:           tr.wrap(mux),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -70,7 +74,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err = errors.Join(mainSrv.Shutdown(stopCtx), recovery.Shutdown(stopCtx), srv.Shutdown(stopCtx))
+	err = errors.Join(mainSrv.Shutdown(stopCtx), recovery.Shutdown(stopCtx), fastping.Shutdown(stopCtx), srv.Shutdown(stopCtx))
 	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}
@@ -182,6 +186,9 @@ func newMainServer(tr *transports, log *slog.Logger) *socketio.Server {
 		_ = s.Emit("binary-back", args.Values()...)
 		answer(ack, args.Values()...)
 	})
+	root.On("kick", func(s *socketio.Socket, _ socketio.Args, _ socketio.AckFunc) {
+		s.Disconnect(false) // a Socket.IO DISCONNECT: the client must not reconnect
+	})
 	root.On("drop", func(s *socketio.Socket, _ socketio.Args, ack socketio.AckFunc) {
 		if !tr.cut(s) {
 			answer(ack, map[string]any{"ok": false, "error": "not on WebSocket"})
@@ -243,5 +250,16 @@ func newRecoveryServer(tr *transports, log *slog.Logger) *socketio.Server {
 		_ = s.Emit("plain-back", args.Values()...)
 	})
 	root.On("drop", func(s *socketio.Socket, _ socketio.Args, _ socketio.AckFunc) { tr.cut(s) })
+	return srv
+}
+
+// newFastPingServer pings every 300 ms and gives up on a client after 200 ms more, as the
+// published protocol suites' reference server does, so that heartbeat tests stay short.
+func newFastPingServer(log *slog.Logger) *socketio.Server {
+	srv := socketio.NewServer(socketio.Config{
+		Logger: log,
+		Engine: engineio.Config{PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond},
+	})
+	srv.Of("/").On("echo", echo)
 	return srv
 }
