@@ -98,7 +98,7 @@ func New(cfg Config) (*App, error) {
 	api := a.echo.Group("/api")
 	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(a.auth))}
 	for _, m := range []modules.Module{
-		auth.NewHandler(a.auth, modules.NewLimiter(a.cfg.AuthRateLimit).PerAddress()),
+		auth.NewHandler(a.auth, modules.NewLimiter(a.cfg.AuthRateLimit).PerAddress(), a.cfg.AllowedOrigins),
 		permissions.NewEventsHandler(a.events, resolver),
 		permissions.New(db, a.events, resolver, modules.NewLimiter(cfg.MemberEmailRateLimit)),
 		pages.New(db, a.events, resolver),
@@ -154,7 +154,7 @@ func (a *App) newEcho() *echo.Echo {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins:     a.cfg.AllowedOrigins,
 			AllowMethods:     []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
-			AllowHeaders:     []string{echo.HeaderAuthorization, echo.HeaderContentType},
+			AllowHeaders:     []string{echo.HeaderAuthorization, echo.HeaderContentType, auth.ModeHeader},
 			AllowCredentials: true,
 			MaxAge:           600,
 		}))
