@@ -90,10 +90,15 @@ func New(cfg Config) (*App, error) {
 		closeDB(db)
 		return nil, err
 	}
-	a.echo.GET("/", func(c echo.Context) error {
-		c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-		return ui.RenderIndex(c.Response(), templates.Index{Database: db.Dialector.Name()})
-	})
+	shell := func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+		h.Set(echo.HeaderCacheControl, "no-cache")
+		return ui.RenderShell(c.Response(), templates.Shell{Database: db.Dialector.Name()})
+	}
+	for _, p := range templates.UIPaths {
+		a.echo.GET(p, shell)
+	}
 	a.echo.StaticFS("/static", templates.Static())
 	api := a.echo.Group("/api")
 	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(a.auth))}
