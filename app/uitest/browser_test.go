@@ -135,7 +135,7 @@ func (tb *tab) eval(expr string) string {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		tb.t.Fatalf("%s: eval %s: %v", tb.name, expr, err)
 	}
@@ -190,5 +190,27 @@ func (tb *tab) clean() {
 	}
 	for _, n := range tb.network {
 		tb.t.Logf("%s: expected failed request: %s", tb.name, n)
+	}
+}
+
+// a11y checks the view on screen: every form control has a label, every button and link a name,
+// and the page has one h1. It returns what is wrong, in words.
+func (tb *tab) a11y(view string) {
+	tb.t.Helper()
+	got := tb.eval(`(() => {
+		const bad = [];
+		const visible = (e) => e.offsetParent !== null || getComputedStyle(e).position === "fixed";
+		for (const e of document.querySelectorAll("input, select, textarea")) {
+			if (visible(e) && e.labels.length === 0 && !e.getAttribute("aria-label")) bad.push("unlabelled " + e.outerHTML.slice(0, 80));
+		}
+		for (const e of document.querySelectorAll("button, a[href], summary")) {
+			if (visible(e) && !(e.textContent.trim() || e.getAttribute("aria-label"))) bad.push("nameless " + e.outerHTML.slice(0, 80));
+		}
+		const h1s = [...document.querySelectorAll("h1")].filter(visible).length;
+		if (h1s !== 1) bad.push(h1s + " visible h1 elements");
+		return bad.join("; ");
+	})()`)
+	if got != "" {
+		tb.t.Errorf("%s: accessibility of %s: %s", tb.name, view, got)
 	}
 }

@@ -27,6 +27,7 @@ func TestWorkspaceFlow(t *testing.T) {
 		t.Fatalf("signed out, / went to %s, want /login", p)
 	}
 	a.shot("desktop-01-sign-in")
+	a.a11y("sign in")
 	a.run("go to sign up", clickText("a", "Create an account"), waitText("h1", "Create your account"))
 
 	// A failed sign-up keeps what was typed and says why in words.
@@ -40,6 +41,7 @@ func TestWorkspaceFlow(t *testing.T) {
 		t.Fatalf("the form lost the email: %q", v)
 	}
 	a.shot("desktop-02-sign-up-error")
+	a.a11y("sign up")
 	a.run("sign up",
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), " horse battery"),
 		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
@@ -95,6 +97,7 @@ func TestWorkspaceFlow(t *testing.T) {
 		clickText(".rename-form button", "Save"),
 		waitText("main h1", "Roadmap"), waitText(".pages a.node", "Roadmap"), waitGone(".pages a.node", "Plan"))
 	a.shot("desktop-03-page")
+	a.a11y("a page")
 
 	// Trash the channel, then restore it from the trash view.
 	a.run("trash the channel",
@@ -103,8 +106,10 @@ func TestWorkspaceFlow(t *testing.T) {
 		waitText("main h1", "Team"), waitGone(".pages a.node", "general"))
 	a.run("open the trash", clickText(".sidebar a", "Trash"), waitText("main h1", "Trash"), waitText(".trash-item", "general"))
 	a.shot("desktop-04-trash")
+	a.a11y("the trash")
 	a.run("restore", clickText(".trash-item button", "Restore"), waitText(".empty", "The trash is empty"), waitText(".pages a.node", "general"))
 	a.shot("desktop-05-drive")
+	a.a11y("the drive")
 
 	// Back and forward move through the views without reloading the page.
 	a.run("back", chromedp.NavigateBack(), waitText("main h1", "Team"))
@@ -125,6 +130,10 @@ func TestWorkspaceFlow(t *testing.T) {
 	// Sign out.
 	a.run("sign out", clickText("a.me", "Ada"), waitText("main h1", "Your account"),
 		clickText("main button", "Sign out"), waitText("h1", "Sign in"))
+	// The server ended the session and deleted the cookie: a refresh now has no token to spend.
+	if st := a.eval(`fetch("/api/auth/refresh", {method: "POST", headers: {"X-Auth-Mode": "cookie"}}).then(r => String(r.status))`); st != "400" {
+		t.Fatalf("refresh after sign-out: %s, want 400 (no cookie)", st)
+	}
 	a.run("signed out stays out", chromedp.Navigate(env.URL+driveURL), waitText("h1", "Sign in"))
 
 	// Sign in again on a phone-sized screen, in a fresh browser context: everything is there.
@@ -140,6 +149,7 @@ func TestWorkspaceFlow(t *testing.T) {
 	m.shot("phone-02-drive")
 	m.run("open the drawer", clickText("button.menu", "Menu"), waitText(".pages a.node", "Roadmap"), waitText(".pages a.node", "general"))
 	m.shot("phone-03-drawer")
+	m.a11y("the drawer")
 	m.run("open a page from the drawer", clickText(".pages a.node", "Specs"), waitText("main h1", "Specs"),
 		waitText("main .card-link", "Roadmap"), waitFor(`getComputedStyle(document.querySelector(".sidebar")).display === "none"`))
 	m.shot("phone-04-folder")
