@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/pagespace/pagespace/app/apptest"
 )
@@ -139,6 +140,11 @@ func TestWorkspaceFlow(t *testing.T) {
 	// Sign in again on a phone-sized screen, in a fresh browser context: everything is there.
 	m := newTab(t, root, env.URL, "phone", true)
 	m.run("phone viewport", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	// The phone prefers the dark theme, so that the screenshots show both.
+	if _, err := chromedp.Call(m.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
+		t.Fatalf("dark theme: %v", err)
+	}
 	m.run("open the deep link signed out", chromedp.Navigate(env.URL+driveURL), waitText("h1", "Sign in"))
 	m.shot("phone-01-sign-in")
 	m.run("sign in",
