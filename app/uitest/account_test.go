@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pagespace/pagespace/app"
 	"github.com/pagespace/pagespace/app/apptest"
 )
 
@@ -63,4 +64,24 @@ func TestDriveAndAccountDeletion(t *testing.T) {
 		waitText(".form-error", "That email and password don't match an account."))
 	b.shot("desktop-08-sign-in-error")
 	b.clean()
+}
+
+// The page renews its access token before it expires, through the cookie, and keeps working.
+func TestAccessTokenRenewedBeforeExpiry(t *testing.T) {
+	root := browser(t)
+	env := apptest.Start(t, func(c *app.Config) { c.AccessTokenTTL = 2 * time.Second })
+	p := newTab(t, root, env.URL, "renew", true)
+	refreshes := `performance.getEntriesByType("resource").filter(e => e.name.endsWith("/api/auth/refresh")).length`
+	p.run("sign up", chromedp.Navigate(env.URL+"/signup"), waitText("h1", "Create your account"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), "Renée"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), fmt.Sprintf("renee.%d@example.com", time.Now().UnixNano())),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "long enough"),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)), waitText("main h1", "Your drives"))
+	if n := p.eval(`String(` + refreshes + `)`); n != "0" {
+		t.Fatalf("%s refreshes right after sign-up", n)
+	}
+	p.run("two renewals", waitFor(refreshes+` >= 2`))
+	p.run("still signed in", chromedp.SendKeys(chromedp.CSS(`main input[name="name"]`), "Later"),
+		clickText("main button", "Create drive"), waitText("main h1", "Later"))
+	p.clean()
 }

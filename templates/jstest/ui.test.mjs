@@ -88,3 +88,21 @@ test("api: cookie mode, one refresh at a time, retry after token_expired", async
   assert.equal(r.init.body, undefined, "refresh sends no token: the cookie carries it");
   assert.equal(r.init.credentials, "same-origin");
 });
+
+test("api: a refused refresh signs out once and forgets the hint", async () => {
+  const store = new Map([["pagespace.signedIn", "1"]]);
+  const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v), removeItem: (k) => store.delete(k) };
+  let ok = true;
+  const fetch = async (path) => {
+    const body = ok ? { user: { id: "u" }, accessToken: "t", expiresIn: 900 } : { error: { code: "token_reused" } };
+    return { ok, status: ok ? 200 : 401, text: async () => JSON.stringify(body) };
+  };
+  const reasons = [];
+  const api = createApi({ fetch, storage, locks: null, setTimeout: () => 0, clearTimeout: () => {}, onSignedOut: (r) => reasons.push(r) });
+  assert.deepEqual(await api.resume(), { id: "u" });
+  ok = false;
+  await assert.rejects(api.refresh(), (e) => e.code === "token_reused");
+  assert.deepEqual(reasons, ["token_reused"]);
+  assert.equal(api.user(), null);
+  assert.equal(store.has("pagespace.signedIn"), false);
+});

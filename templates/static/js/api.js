@@ -82,7 +82,7 @@ export function createApi(opts = {}) {
     hint(true);
     if (renewTimer) clearTimer(renewTimer);
     // A minute before expiry (a fifth of the lifetime for tokens of two minutes or less).
-    const secs = Math.max(5, s.expiresIn > 120 ? s.expiresIn - 60 : s.expiresIn * 0.8);
+    const secs = Math.max(1, s.expiresIn > 120 ? s.expiresIn - 60 : s.expiresIn * 0.8);
     renewTimer = setTimer(() => {
       refresh().catch(() => {});
     }, secs * 1000);
