@@ -114,6 +114,12 @@ func TestCookieModeSession(t *testing.T) {
 		}
 	}
 
+	// A cookie that cannot be a refresh token is deleted too.
+	resp, _ = browserPost(t, env, "/api/auth/refresh", origin, "", &http.Cookie{Name: "ps_refresh", Value: strings.Repeat("x", 300)})
+	if resp.StatusCode != 400 || refreshCookie(t, resp).MaxAge >= 0 {
+		t.Fatalf("refresh with a malformed cookie: %d %v", resp.StatusCode, resp.Header.Values("Set-Cookie"))
+	}
+
 	// Logout by cookie revokes the session and deletes the cookie.
 	resp, body = browserPost(t, env, "/api/auth/logout", origin, "", next)
 	if resp.StatusCode != 204 {
@@ -171,5 +177,28 @@ func TestProgramsKeepJSONFlow(t *testing.T) {
 	}
 	if r := env.Do("POST", "/api/auth/logout", "", nil).Expect(400); r.ErrorCode() != "invalid_request" {
 		t.Fatalf("empty logout: %s", r.Body)
+	}
+}
+
+// Deleting the account deletes the browser's refresh cookie with it.
+func TestAccountDeletionClearsCookie(t *testing.T) {
+	env := apptest.Start(t)
+	resp, body := browserPost(t, env, "/api/auth/signup", env.URL, `{"email":"gone@example.com","password":"longenough","name":"Gone"}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("signup: %d %s", resp.StatusCode, body)
+	}
+	var s struct{ AccessToken string }
+	(&apptest.Response{T: t, Body: []byte(body)}).JSON(&s)
+	req, _ := http.NewRequest("DELETE", env.URL+"/api/auth/me", strings.NewReader(`{"password":"longenough"}`))
+	req.Header.Set("Authorization", "Bearer "+s.AccessToken)
+	req.Header.Set("Content-Type", "application/json")
+	req.AddCookie(refreshCookie(t, resp))
+	del, err := env.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	del.Body.Close()
+	if del.StatusCode != 204 || refreshCookie(t, del).MaxAge >= 0 {
+		t.Fatalf("delete account: %d %v", del.StatusCode, del.Header.Values("Set-Cookie"))
 	}
 }

@@ -101,8 +101,10 @@ func (h *Handler) refresh(c echo.Context) error {
 	}
 	s, err := h.svc.Refresh(c.Request().Context(), token)
 	if err != nil {
-		if fromCookie {
-			h.clearCookie(c) // spent, revoked or expired: the browser is signed out
+		// Spent, revoked, expired or malformed: the browser is signed out. Anything else (the
+		// database away) keeps the cookie for the next try.
+		if e := modules.As(err); fromCookie && e != nil && (e.Kind == modules.KindUnauthorized || e.Kind == modules.KindInvalid) {
+			h.clearCookie(c)
 		}
 		return err
 	}
