@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/pagespace/pagespace/app/apptest"
 )
 
@@ -97,6 +98,15 @@ func TestWorkspaceFlow(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`.rename-form input`), "Roadmap"),
 		clickText(".rename-form button", "Save"),
 		waitText("main h1", "Roadmap"), waitText(".pages a.node", "Roadmap"), waitGone(".pages a.node", "Plan"))
+	// The tree by keyboard: ↓ moves to the next page, F2 opens its rename, Esc closes it.
+	a.run("keyboard in the tree",
+		chromedp.Focus(chromedp.CSS(`.pages a.node`)),
+		chromedp.KeyEvent(kb.ArrowDown),
+		waitFor(`document.activeElement.matches("a.node") && document.activeElement.textContent.includes("Roadmap")`),
+		chromedp.KeyEvent(kb.F2),
+		waitFor(`document.activeElement === document.querySelector(".rename-form input") && document.activeElement.value === "Roadmap"`),
+		chromedp.KeyEvent(kb.Escape),
+		waitText("main h1", "Roadmap"), waitFor(`document.activeElement.textContent === "Rename"`))
 	a.shot("desktop-03-page")
 	a.a11y("a page")
 

@@ -19,6 +19,13 @@ function focusHeading(main) {
   if (h1 && !main.contains(document.activeElement)) h1.focus({ preventScroll: true });
 }
 
+let renameNext = null; // a page whose view opens with its rename form (F2 in the tree)
+
+/** requestRename makes the next view of page id open with its title being renamed. */
+export function requestRename(id) {
+  renameNext = id;
+}
+
 /** notFoundView says what is missing and offers a way out. */
 export function notFoundView({ main, layout }, text) {
   document.title = "Not found · pagespace";
@@ -279,7 +286,11 @@ export async function pageView(ctx, pageId) {
   }
   replace(main, h("div", { class: "view" }, h("p", { class: "crumbs" }, h("a", { href: paths.drive(drive.id) }, drive.name)),
     head, actions, err, pageBody(page, store)));
-  focusHeading(main);
+  const renameNow = renameNext === page.id;
+  renameNext = null;
+  const renameButton = actions.querySelector("button");
+  if (renameNow && page.access.canEdit && renameButton) renameButton.click();
+  else focusHeading(main);
 }
 
 /** pageCards lists pages as links, with their type. */

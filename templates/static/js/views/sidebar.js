@@ -5,6 +5,7 @@ import { h, replace, field, errorBox, busy, announce, icon } from "../dom.js";
 import { describe } from "../errors.js";
 import { paths, parse } from "../router.js";
 import { buildTree, flatten, pageTypes } from "../tree.js";
+import { requestRename } from "./drive.js";
 
 export function createSidebar({ api, store, go }) {
   const switcher = h("select", { id: "drive-switch" });
@@ -55,6 +56,22 @@ export function createSidebar({ api, store, go }) {
   });
 
   const nav = h("nav", { class: "pages", "aria-label": "Pages" }, tree);
+  // Keyboard: ↑/↓/Home/End move through the tree, Enter opens (a link), F2 renames.
+  nav.addEventListener("keydown", (e) => {
+    const nodes = [...nav.querySelectorAll("a.node")];
+    const i = nodes.indexOf(document.activeElement);
+    if (i < 0 || e.altKey || e.ctrlKey || e.metaKey) return;
+    const to = { ArrowDown: Math.min(i + 1, nodes.length - 1), ArrowUp: Math.max(i - 1, 0), Home: 0, End: nodes.length - 1 }[e.key];
+    if (to !== undefined) {
+      e.preventDefault();
+      nodes[to].focus();
+    } else if (e.key === "F2") {
+      e.preventDefault();
+      const id = parse(nodes[i].pathname).pageId;
+      requestRename(id);
+      go(paths.page(id));
+    }
+  });
   const el = h("aside", { id: "sidebar", class: "sidebar" },
     h("div", { class: "field drive-field" }, h("label", { for: "drive-switch" }, "Drive"), switcher),
     h("a", { href: "/", class: "all-drives" }, "All drives"),
