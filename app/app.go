@@ -90,15 +90,20 @@ func New(cfg Config) (*App, error) {
 		closeDB(db)
 		return nil, err
 	}
-	a.echo.GET("/", func(c echo.Context) error {
-		c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-		return ui.RenderIndex(c.Response(), templates.Index{Database: db.Dialector.Name()})
-	})
+	shell := func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+		h.Set(echo.HeaderCacheControl, "no-cache")
+		return ui.RenderShell(c.Response(), templates.Shell{Database: db.Dialector.Name()})
+	}
+	for _, p := range templates.UIPaths {
+		a.echo.GET(p, shell)
+	}
 	a.echo.StaticFS("/static", templates.Static())
 	api := a.echo.Group("/api")
 	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(a.auth))}
 	for _, m := range []modules.Module{
-		auth.NewHandler(a.auth, modules.NewLimiter(a.cfg.AuthRateLimit).PerAddress()),
+		auth.NewHandler(a.auth, modules.NewLimiter(a.cfg.AuthRateLimit).PerAddress(), a.cfg.AllowedOrigins),
 		permissions.NewEventsHandler(a.events, resolver),
 		permissions.New(db, a.events, resolver, modules.NewLimiter(cfg.MemberEmailRateLimit)),
 		pages.New(db, a.events, resolver),
@@ -154,7 +159,7 @@ func (a *App) newEcho() *echo.Echo {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins:     a.cfg.AllowedOrigins,
 			AllowMethods:     []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
-			AllowHeaders:     []string{echo.HeaderAuthorization, echo.HeaderContentType},
+			AllowHeaders:     []string{echo.HeaderAuthorization, echo.HeaderContentType, auth.ModeHeader},
 			AllowCredentials: true,
 			MaxAge:           600,
 		}))

@@ -129,12 +129,17 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	apptest.StartWith(t, cfg).Do("GET", "/readyz", "", nil).Expect(200)
 }
 
-func TestLandingPage(t *testing.T) {
+// Every UI route answers with the app shell, which loads its module from /static/.
+func TestAppShell(t *testing.T) {
 	env := apptest.Start(t)
-	r := env.Do("GET", "/", "", nil).Expect(200)
-	if !strings.Contains(string(r.Body), "<h1>pagespace</h1>") || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
-		t.Fatalf("landing page: %s", r.Body)
+	for _, path := range []string{"/", "/login", "/signup", "/account", "/d/x", "/d/x/trash", "/p/y"} {
+		r := env.Do("GET", path, "", nil).Expect(200)
+		if !strings.Contains(string(r.Body), `<script type="module" src="/static/js/app.js">`) || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("%s: %s", path, r.Body)
+		}
 	}
+	env.Do("GET", "/static/js/app.js", "", nil).Expect(200)
+	env.Do("GET", "/d/x/y", "", nil).Expect(404)
 }
 
 func TestBogusIDsAreNotFound(t *testing.T) {

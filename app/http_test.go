@@ -24,7 +24,9 @@ func TestSecurityHeaders(t *testing.T) {
 		status      int
 	}{
 		{"/", "", 200},
-		{"/static/style.css", "", 200},
+		{"/static/app.css", "", 200},
+		{"/static/js/app.js", "", 200},
+		{"/d/some-drive", "", 200},
 		{"/api/auth/me", u.Token, 200},
 		{"/api/auth/me", "", 401},
 		{"/nope", "", 404},
@@ -49,7 +51,7 @@ func TestSecurityHeaders(t *testing.T) {
 			t.Errorf("the landing page has inline %q, which the CSP blocks", inline)
 		}
 	}
-	if ct := env.Do("GET", "/static/style.css", "", nil).Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/css") {
+	if ct := env.Do("GET", "/static/app.css", "", nil).Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/css") {
 		t.Errorf("stylesheet served as %q", ct)
 	}
 }

@@ -51,8 +51,12 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 	}
 	token := a.Token
 	if token == "" {
-		if ck, err := s.Handshake().Request.Cookie("ps_access"); err == nil {
-			token = ck.Value
+		// A cookie rides on cross-site requests too: it counts only from the server's own
+		// pages (or ALLOWED_ORIGINS), the CSRF check the refresh cookie has.
+		if r := s.Handshake().Request; r != nil && modules.SameOrigin(r, b.cfg.AllowedOrigins) {
+			if ck, err := r.Cookie("ps_access"); err == nil {
+				token = ck.Value
+			}
 		}
 	}
 	if token == "" {

@@ -38,11 +38,16 @@ func TestConnectAuth(t *testing.T) {
 		t.Fatalf("connect reply without sid/pid: %+v", s.Client)
 	}
 	// The web UI's cookie works in place of auth.token.
-	ck, err := sioclient.Dial(ctx, r.URL, nil, header("Cookie", "ps_access="+u.Token))
+	ck, err := sioclient.Dial(ctx, r.URL, nil, header("Cookie", "ps_access="+u.Token, "Origin", r.URL))
 	if err != nil {
 		t.Fatalf("cookie auth: %v", err)
 	}
 	ck.Close()
+	// ... but only from the server's own pages: a request of unknown origin is not trusted.
+	_, err = sioclient.Dial(ctx, r.URL, nil, header("Cookie", "ps_access="+u.Token))
+	if !errors.As(err, &ce) || ce.Code() != "invalid_token" {
+		t.Fatalf("cookie without origin: %v", err)
+	}
 	// Refused origins never reach the handshake.
 	_, err = sioclient.Dial(ctx, r.URL, map[string]any{"token": u.Token}, header("Origin", "https://evil.example"))
 	if err == nil {

@@ -1,5 +1,7 @@
-// Package templates holds the server-rendered web UI: html/template files and static assets,
-// embedded in the binary. Today it serves the landing page; the live UI grows here.
+// Package templates holds the web UI: the html/template app shell and the static assets (the
+// stylesheet and the ES modules under static/js), embedded in the binary. The server renders the
+// same shell for every UI route; the modules then sign in through the refresh cookie, route on
+// the client (history.pushState) and read the REST API.
 package templates
 
 import (
@@ -35,12 +37,16 @@ func Parse() (*Pages, error) {
 	return &Pages{t: t}, nil
 }
 
-// Index is the data of the landing page.
-type Index struct {
+// Shell is the data of the app shell.
+type Shell struct {
 	Database string
 }
 
-// RenderIndex writes the landing page.
-func (p *Pages) RenderIndex(w io.Writer, data Index) error {
-	return p.t.ExecuteTemplate(w, "index.html", data)
+// UIPaths are the routes that answer with the app shell, in Echo's syntax. The client router
+// (static/js/router.js) knows the same paths.
+var UIPaths = []string{"/", "/login", "/signup", "/account", "/d/:driveId", "/d/:driveId/trash", "/p/:pageId"}
+
+// RenderShell writes the app shell.
+func (p *Pages) RenderShell(w io.Writer, data Shell) error {
+	return p.t.ExecuteTemplate(w, "app.html", data)
 }

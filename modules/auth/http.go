@@ -10,14 +10,16 @@ import (
 
 // Handler serves /api/auth.
 type Handler struct {
-	svc   *Service
-	limit []echo.MiddlewareFunc
+	svc     *Service
+	limit   []echo.MiddlewareFunc
+	origins []string
 }
 
 // NewHandler returns the auth routes. limit, when not nil, guards the credential routes (signup,
 // login, refresh, and account deletion, which checks the password) against guessing and floods.
-func NewHandler(svc *Service, limit echo.MiddlewareFunc) *Handler {
-	h := &Handler{svc: svc}
+// origins (ALLOWED_ORIGINS) may use the refresh cookie besides the server's own pages.
+func NewHandler(svc *Service, limit echo.MiddlewareFunc, origins []string) *Handler {
+	h := &Handler{svc: svc, origins: origins}
 	if limit != nil {
 		h.limit = []echo.MiddlewareFunc{limit}
 	}
@@ -37,6 +39,10 @@ func (h *Handler) Mount(r modules.Routes) {
 }
 
 func (h *Handler) signup(c echo.Context) error {
+	cookie, err := h.wantsCookie(c)
+	if err != nil {
+		return err
+	}
 	var in SignupInput
 	if err := modules.Bind(c, &in); err != nil {
 		return err
@@ -45,10 +51,14 @@ func (h *Handler) signup(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, s)
+	return h.respond(c, http.StatusCreated, s, cookie)
 }
 
 func (h *Handler) login(c echo.Context) error {
+	cookie, err := h.wantsCookie(c)
+	if err != nil {
+		return err
+	}
 	var in LoginInput
 	if err := modules.Bind(c, &in); err != nil {
 		return err
@@ -57,32 +67,60 @@ func (h *Handler) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s)
+	return h.respond(c, http.StatusOK, s, cookie)
 }
 
 type refreshInput struct {
 	RefreshToken string `json:"refreshToken"`
 }
 
-func (h *Handler) refresh(c echo.Context) error {
+// refreshToken is the token of a refresh or logout: the body's refreshToken, or else the
+// cookie's (fromCookie). The body may be absent when the cookie is used.
+func (h *Handler) refreshToken(c echo.Context) (token string, fromCookie bool, err error) {
 	var in refreshInput
-	if err := modules.Bind(c, &in); err != nil {
-		return err
+	if c.Request().ContentLength != 0 {
+		if err := modules.Bind(c, &in); err != nil {
+			return "", false, err
+		}
 	}
-	s, err := h.svc.Refresh(c.Request().Context(), in.RefreshToken)
+	if in.RefreshToken != "" {
+		return in.RefreshToken, false, nil
+	}
+	token, err = h.cookieToken(c)
+	return token, token != "", err
+}
+
+func (h *Handler) refresh(c echo.Context) error {
+	cookie, err := h.wantsCookie(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s)
+	token, fromCookie, err := h.refreshToken(c)
+	if err != nil {
+		return err
+	}
+	s, err := h.svc.Refresh(c.Request().Context(), token)
+	if err != nil {
+		// Spent, revoked, expired or malformed: the browser is signed out. Anything else (the
+		// database away) keeps the cookie for the next try.
+		if e := modules.As(err); fromCookie && e != nil && (e.Kind == modules.KindUnauthorized || e.Kind == modules.KindInvalid) {
+			h.clearCookie(c)
+		}
+		return err
+	}
+	return h.respond(c, http.StatusOK, s, cookie || fromCookie)
 }
 
 func (h *Handler) logout(c echo.Context) error {
-	var in refreshInput
-	if err := modules.Bind(c, &in); err != nil {
+	token, fromCookie, err := h.refreshToken(c)
+	if err != nil {
 		return err
 	}
-	if err := h.svc.Logout(c.Request().Context(), in.RefreshToken); err != nil {
+	if err := h.svc.Logout(c.Request().Context(), token); err != nil {
 		return err
+	}
+	if fromCookie {
+		h.clearCookie(c)
 	}
 	return c.NoContent(http.StatusNoContent)
 }
@@ -140,5 +178,6 @@ func (h *Handler) deleteMe(c echo.Context) error {
 	if err := h.svc.Delete(c.Request().Context(), modules.UserID(c.Request().Context()), in.Password); err != nil {
 		return err
 	}
+	h.clearCookie(c) // its session is gone with the account
 	return c.NoContent(http.StatusNoContent)
 }

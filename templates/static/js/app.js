@@ -1,0 +1,162 @@
+// app.js: the web UI's entry point: boot (sign in through the refresh cookie), the client-side
+// router (history.pushState; the server answers every UI path with this shell), the signed-in
+// layout (top bar, drive sidebar, main) and the views. Views render from the store (store.js) and
+// re-render when it changes.
+
+import { createApi } from "./api.js";
+import { createStore } from "./store.js";
+import { parse, paths, publicRoute, safeNext } from "./router.js";
+import { describe } from "./errors.js";
+import { h, replace, errorBox, hue, initials } from "./dom.js";
+import { authView, accountView } from "./views/auth.js";
+import { homeView, driveView, trashView, pageView, notFoundView } from "./views/drive.js";
+import { createSidebar } from "./views/sidebar.js";
+
+const root = document.getElementById("app");
+let notice = ""; // shown once on the next sign-in view (e.g. "your session has ended")
+
+const api = createApi({
+  onSignedOut: () => {
+    notice = "Your session has ended. Sign in again to continue.";
+    store.reset();
+    layout = null;
+    go(paths.login(location.pathname + location.search), { replace: true });
+  },
+});
+const store = createStore(api);
+
+let renderSeq = 0;
+let layout = null; // the signed-in layout, built once per sign-in
+
+/** go navigates without a reload; replace does not add a history entry. */
+function go(path, { replace: rep = false } = {}) {
+  if (path !== location.pathname + location.search) history[rep ? "replaceState" : "pushState"](null, "", path);
+  render();
+}
+
+function onLinkClick(e) {
+  if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const a = e.target.closest("a[href]");
+  if (!a || a.target || a.hasAttribute("download") || a.origin !== location.origin) return;
+  if (a.pathname.startsWith("/api/") || a.pathname.startsWith("/static/")) return;
+  e.preventDefault();
+  go(a.pathname + a.search);
+}
+
+function buildLayout(user) {
+  const main = h("main", { id: "main", tabindex: "-1" });
+  const menu = h("button", { type: "button", class: "btn menu", "aria-controls": "sidebar", "aria-expanded": "false" },
+    h("span", { "aria-hidden": "true" }, "☰"), " Menu");
+  const sidebar = createSidebar({ api, store, go });
+  const me = h("a", { href: paths.account(), class: "me" });
+  const shell = h("div", { class: "shell" },
+    h("header", { class: "topbar" }, menu, h("a", { href: "/", class: "brand" }, "pagespace"), h("span", { class: "spacer" }), me),
+    h("div", { class: "layout" }, sidebar.el, main));
+  const setOpen = (open) => {
+    shell.classList.toggle("drawer-open", open);
+    menu.setAttribute("aria-expanded", String(open));
+  };
+  menu.addEventListener("click", () => {
+    const open = !shell.classList.contains("drawer-open");
+    setOpen(open);
+    if (open) sidebar.focus();
+  });
+  main.addEventListener("click", () => {
+    if (shell.classList.contains("drawer-open")) setOpen(false);
+  });
+  shell.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && shell.classList.contains("drawer-open")) {
+      setOpen(false);
+      menu.focus();
+    }
+  });
+  const l = {
+    shell, main, sidebar,
+    setUser(u) {
+      replace(me, h("span", { class: `avatar ${hue(u.id)}`, "aria-hidden": "true" }, initials(u.name)), h("span", { class: "me-name" }, u.name));
+      me.setAttribute("aria-label", `Account: ${u.name}`);
+    },
+    closeDrawer: () => setOpen(false),
+    showSidebar(on) {
+      shell.classList.toggle("with-sidebar", on);
+      menu.hidden = !on;
+    },
+  };
+  l.setUser(user);
+  return l;
+}
+
+/** render shows the view of the current URL. A newer render makes an older one stop writing. */
+async function render() {
+  const seq = ++renderSeq;
+  const alive = () => seq === renderSeq;
+  const route = parse(location.pathname);
+  const user = api.user();
+  if (!user && !publicRoute(route)) {
+    const here = location.pathname + location.search;
+    history.replaceState(null, "", paths.login(route.name === "home" ? "" : here));
+    return render();
+  }
+  if (user && publicRoute(route)) {
+    history.replaceState(null, "", safeNext(new URLSearchParams(location.search).get("next")));
+    return render();
+  }
+  root.removeAttribute("aria-busy");
+  root.className = "";
+  if (!user) {
+    layout = null;
+    const shown = notice;
+    notice = "";
+    replace(root, authView({ mode: route.name, api, store, go, notice: shown }));
+    return;
+  }
+  if (!layout) {
+    layout = buildLayout(user);
+    replace(root, layout.shell);
+  }
+  layout.closeDrawer();
+  const ctx = { api, store, go, alive, main: layout.main, layout };
+  try {
+    switch (route.name) {
+      case "home":
+        layout.showSidebar(false);
+        await homeView(ctx);
+        break;
+      case "account":
+        layout.showSidebar(false);
+        await accountView(ctx);
+        break;
+      case "drive":
+        await driveView(ctx, route.driveId);
+        break;
+      case "trash":
+        await trashView(ctx, route.driveId);
+        break;
+      case "page":
+        await pageView(ctx, route.pageId);
+        break;
+      default:
+        layout.showSidebar(false);
+        notFoundView(ctx, "There is no page at this address.");
+    }
+  } catch (err) {
+    if (!alive() || !api.user()) return; // signed out meanwhile: onSignedOut took over
+    const retry = h("button", { type: "button", class: "btn", on: { click: () => render() } }, "Try again");
+    const box = errorBox();
+    box.show(describe(err));
+    replace(layout.main, h("div", { class: "view" }, h("h1", { tabindex: "-1" }, "Something went wrong"), box, retry));
+  }
+}
+
+async function boot() {
+  document.addEventListener("click", onLinkClick);
+  window.addEventListener("popstate", () => render());
+  try {
+    store.set({ user: await api.resume() });
+  } catch (err) {
+    notice = describe(err);
+  }
+  render();
+}
+
+boot();

@@ -1,0 +1,180 @@
+// dom.js: small DOM helpers for the views. Text always goes in as text nodes, never as HTML.
+
+const props = new Set(["value", "checked", "disabled", "hidden", "selected", "open", "tabIndex", "textContent"]);
+
+/** h creates an element: h("a", {href, class, on: {click}}, "text", child, [more]). */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "on") for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (props.has(k)) el[k] = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+/** replace puts children in place of el's content. */
+export function replace(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+let uid = 0;
+
+/**
+ * field is a labelled input: {label, name, type, value, hint, required, autocomplete, ...}. It
+ * returns the wrapper, with .input and .error (the message next to the input).
+ */
+export function field({ label, hint, control, ...attrs }) {
+  const id = `f${++uid}`;
+  const input = control || h("input", { id, type: "text", ...attrs });
+  input.id = id;
+  const hintEl = hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null;
+  const error = h("p", { class: "field-error", id: `${id}-error`, hidden: true });
+  input.setAttribute("aria-describedby", [hintEl && hintEl.id, error.id].filter(Boolean).join(" "));
+  const wrap = h("div", { class: "field" }, h("label", { for: id }, label), input, hintEl, error);
+  wrap.input = input;
+  wrap.error = error;
+  return wrap;
+}
+
+/** setFieldError shows (or with "" hides) a field's own message. */
+export function setFieldError(f, message) {
+  f.error.textContent = message || "";
+  f.error.hidden = !message;
+  if (message) f.input.setAttribute("aria-invalid", "true");
+  else f.input.removeAttribute("aria-invalid");
+}
+
+/** errorBox is a form's message region; show(text) fills it, show("") hides it. */
+export function errorBox() {
+  const el = h("p", { class: "form-error", role: "alert", hidden: true });
+  el.show = (text) => {
+    el.textContent = text || "";
+    el.hidden = !text;
+  };
+  return el;
+}
+
+/**
+ * busy runs fn with the form's buttons disabled and aria-busy set, so a double click does not send
+ * twice; what the person typed stays in the form whatever happens.
+ */
+export async function busy(form, fn) {
+  const buttons = [...form.querySelectorAll("button")];
+  form.setAttribute("aria-busy", "true");
+  for (const b of buttons) b.disabled = true;
+  try {
+    return await fn();
+  } finally {
+    form.removeAttribute("aria-busy");
+    for (const b of buttons) b.disabled = false;
+  }
+}
+
+/**
+ * confirmInline asks in place, after anchor: the question, a red action button and Cancel (which
+ * gets the focus). onConfirm runs on the action; its error, if any, shows in the panel.
+ */
+export function confirmInline(anchor, question, actionLabel, onConfirm, describeError) {
+  const old = anchor.parentElement.querySelector(":scope > .confirm");
+  if (old) old.remove();
+  const err = errorBox();
+  const cancel = h("button", { type: "button", class: "btn" }, "Cancel");
+  const action = h("button", { type: "submit", class: "btn danger" }, actionLabel);
+  const panel = h("form", { class: "confirm", "aria-label": question }, h("p", {}, question), err, h("div", { class: "row" }, action, cancel));
+  cancel.addEventListener("click", () => {
+    panel.remove();
+    anchor.focus();
+  });
+  panel.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await busy(panel, onConfirm);
+      panel.remove();
+    } catch (e2) {
+      err.show(describeError(e2));
+    }
+  });
+  anchor.after(panel);
+  cancel.focus();
+  return panel;
+}
+
+/** announce tells screen readers about a change (the page's aria-live region). */
+export function announce(text) {
+  const el = document.getElementById("announce");
+  if (!el) return;
+  el.textContent = "";
+  // A new text node, even with the same words, is announced again.
+  globalThis.setTimeout(() => {
+    el.textContent = text;
+  }, 50);
+}
+
+/** hue is a stable colour class (hue-0 … hue-11) for a user id: avatar, cursor, selection. */
+export function hue(id) {
+  let x = 0;
+  for (const ch of String(id)) x = (x * 31 + ch.codePointAt(0)) >>> 0;
+  return `hue-${x % 12}`;
+}
+
+/** initials of a name, at most two letters. */
+export function initials(name) {
+  const parts = String(name || "?").trim().split(/\s+/).filter(Boolean);
+  const letters = parts.length > 1 ? [parts[0], parts[parts.length - 1]] : parts;
+  return letters.map((p) => [...p][0].toUpperCase()).join("") || "?";
+}
+
+/** ago is a relative time in words ("just now", "5 minutes ago", or the date). */
+export function ago(iso, now = Date.now()) {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "";
+  const s = Math.round((now - t) / 1000);
+  if (s < 45) return "just now";
+  const m = Math.round(s / 60);
+  if (m < 60) return m === 1 ? "a minute ago" : `${m} minutes ago`;
+  const hr = Math.round(m / 60);
+  if (hr < 24) return hr === 1 ? "an hour ago" : `${hr} hours ago`;
+  return new Date(t).toLocaleDateString();
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+const iconPaths = {
+  FOLDER: "M1.5 3.5h4.5l1.5 1.5h7v8.5h-13z",
+  DOCUMENT: "M3.5 1.5h6l3 3v10h-9zM9.5 1.5v3h3M5.5 8.5h5M5.5 11h5",
+  CHANNEL: "M6.5 2 5 14M11.5 2 10 14M2.5 5.5h11.5M2 10.5h11.5",
+  TASK_LIST: "M2.5 2.5h11v11h-11zM5 8.2l2 2 4-4.2",
+};
+
+/** icon is the inline SVG glyph of a page type (decorative: hidden from screen readers). */
+export function icon(type) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 16 16");
+  svg.setAttribute("width", "16");
+  svg.setAttribute("height", "16");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "icon");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", iconPaths[type] || "M4 8h8");
+  path.setAttribute("fill", "none");
+  path.setAttribute("stroke", "currentColor");
+  path.setAttribute("stroke-width", "1.4");
+  path.setAttribute("stroke-linejoin", "round");
+  path.setAttribute("stroke-linecap", "round");
+  svg.append(path);
+  return svg;
+}

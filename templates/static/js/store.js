@@ -1,0 +1,63 @@
+// store.js: the UI's state and the functions that refetch it. Views render from the state and
+// re-render when it changes; they never patch themselves from a server answer. Live updates plug
+// in here: a socket handler calls the same refetch functions (or applies an event to the state
+// with set), and every view showing that state follows.
+
+/** createStore returns a store reading through api (api.js). */
+export function createStore(api) {
+  const state = {
+    user: null,
+    drives: null, // [drive] once loaded
+    driveId: null, // the drive in view
+    pages: null, // the tree listing of driveId: [Node]
+    trash: null, // the trash listing of driveId
+  };
+  const listeners = new Set();
+
+  function set(patch) {
+    Object.assign(state, patch);
+    for (const f of listeners) f(state);
+  }
+
+  return {
+    state,
+    set,
+    /** subscribe calls f(state) after every change; it returns an unsubscribe. */
+    subscribe(f) {
+      listeners.add(f);
+      return () => listeners.delete(f);
+    },
+    /** refetch functions: each reads one part of the state from the API and stores it. */
+    refetch: {
+      async drives() {
+        set({ drives: await api.listAll("/api/drives") });
+        return state.drives;
+      },
+      async pages(driveId) {
+        const pages = await api.listAll(`/api/drives/${encodeURIComponent(driveId)}/pages`);
+        if (driveId === state.driveId) set({ pages });
+        return pages;
+      },
+      async trash(driveId) {
+        const trash = await api.listAll(`/api/drives/${encodeURIComponent(driveId)}/trash`);
+        if (driveId === state.driveId) set({ trash });
+        return trash;
+      },
+    },
+    /** openDrive makes driveId the drive in view, loading its tree when it changes. */
+    async openDrive(driveId) {
+      if (state.driveId !== driveId) {
+        set({ driveId, pages: null, trash: null });
+      }
+      if (state.pages === null) await this.refetch.pages(driveId);
+    },
+    /** drive returns the drive with id from the loaded list, or null. */
+    drive(id) {
+      return (state.drives || []).find((d) => d.id === id) || null;
+    },
+    /** reset forgets everything (sign out). */
+    reset() {
+      set({ user: null, drives: null, driveId: null, pages: null, trash: null });
+    },
+  };
+}

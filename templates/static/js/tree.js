@@ -1,0 +1,59 @@
+// tree.js: the page tree built from the API's flat listing (sorted by parent, position, id).
+
+/** Page types, with the words the UI shows for each (dom.js draws their icons). */
+export const pageTypes = Object.freeze({
+  DOCUMENT: { label: "Document" },
+  FOLDER: { label: "Folder" },
+  CHANNEL: { label: "Channel" },
+  TASK_LIST: { label: "Task list" },
+});
+
+/** typeLabel is the words for a page type. */
+export function typeLabel(type) {
+  return pageTypes[type] ? pageTypes[type].label : String(type);
+}
+
+function byPosition(a, b) {
+  return a.position - b.position || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/**
+ * buildTree returns the root nodes, each with a children array, sorted by position then id. A node
+ * whose parent is not in the listing (detached, or its parent hidden) is a root.
+ */
+export function buildTree(nodes) {
+  const byID = new Map();
+  for (const n of nodes) byID.set(n.id, { ...n, children: [] });
+  const roots = [];
+  for (const n of byID.values()) {
+    const parent = n.parentId != null ? byID.get(n.parentId) : undefined;
+    (parent ? parent.children : roots).push(n);
+  }
+  const sort = (list) => {
+    list.sort(byPosition);
+    for (const n of list) sort(n.children);
+  };
+  sort(roots);
+  return roots;
+}
+
+/** flatten walks the tree depth first, giving each node its depth (0 for roots). */
+export function flatten(roots, depth = 0, out = []) {
+  for (const n of roots) {
+    out.push({ node: n, depth });
+    flatten(n.children, depth + 1, out);
+  }
+  return out;
+}
+
+/** ancestors returns the ids of the page's ancestors in the listing, nearest first. */
+export function ancestors(nodes, id) {
+  const byID = new Map(nodes.map((n) => [n.id, n]));
+  const out = [];
+  let n = byID.get(id);
+  while (n && n.parentId != null && byID.has(n.parentId) && !out.includes(n.parentId)) {
+    out.push(n.parentId);
+    n = byID.get(n.parentId);
+  }
+  return out;
+}

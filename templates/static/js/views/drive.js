@@ -1,0 +1,332 @@
+// views/drive.js: the drive list (home), a drive, its trash, one page, and "not found".
+
+import { h, replace, field, setFieldError, errorBox, busy, announce, confirmInline, ago, icon } from "../dom.js";
+import { describe, ApiError } from "../errors.js";
+import { paths } from "../router.js";
+import { buildTree, typeLabel } from "../tree.js";
+
+const loading = (label) => h("div", { class: "view", "aria-busy": "true" },
+  h("p", { class: "visually-hidden" }, `Loading ${label}…`),
+  h("div", { class: "skeleton-title", "aria-hidden": "true" }),
+  h("div", { class: "skeleton-lines", "aria-hidden": "true" }, h("span"), h("span"), h("span")));
+
+function heading(text) {
+  return h("h1", { tabindex: "-1" }, text);
+}
+
+function focusHeading(main) {
+  const h1 = main.querySelector("h1");
+  if (h1 && !main.contains(document.activeElement)) h1.focus({ preventScroll: true });
+}
+
+let renameNext = null; // a page whose view opens with its rename form (F2 in the tree)
+
+/** requestRename makes the next view of page id open with its title being renamed. */
+export function requestRename(id) {
+  renameNext = id;
+}
+
+/** notFoundView says what is missing and offers a way out. */
+export function notFoundView({ main, layout }, text) {
+  document.title = "Not found · pagespace";
+  replace(main, h("div", { class: "view" }, heading("Not found"), h("p", {}, text), h("p", {}, h("a", { href: "/" }, "Go to your drives"))));
+  focusHeading(main);
+}
+
+/** homeView lists the user's drives and creates one. */
+export async function homeView({ api, store, go, alive, main }) {
+  document.title = "Drives · pagespace";
+  if (store.state.drives === null) {
+    replace(main, loading("your drives"));
+    await store.refetch.drives();
+  } else {
+    store.refetch.drives().catch(() => {}); // shown at once, brought up to date
+  }
+  if (!alive()) return;
+  const list = h("div");
+  const renderList = () => {
+    const drives = store.state.drives || [];
+    replace(list, drives.length === 0
+      ? h("p", { class: "empty" }, "No drives yet. Create one to start.")
+      : h("ul", { class: "cards", role: "list" }, drives.map((d) => h("li", {},
+        h("a", { href: paths.drive(d.id), class: "card-link" }, h("span", { class: "card-title" }, d.name),
+          h("span", { class: "muted" }, d.role ? d.role.toLowerCase().replace(/^./, (c) => c.toUpperCase()) : "Shared with you"))))));
+  };
+  const name = field({ label: "Name", name: "name", required: true, maxlength: 100, autocomplete: "off", placeholder: "e.g. Team" });
+  const err = errorBox();
+  const form = h("form", { class: "inline-form", "aria-labelledby": "new-drive-title" }, name,
+    h("button", { type: "submit", class: "btn primary" }, "Create drive"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    err.show("");
+    setFieldError(name, "");
+    if (!name.input.value.trim()) {
+      setFieldError(name, "Give the drive a name.");
+      name.input.focus();
+      return;
+    }
+    try {
+      const drive = await busy(form, () => api.call("POST", "/api/drives", { name: name.input.value.trim() }));
+      name.input.value = "";
+      await store.refetch.drives();
+      announce(`Created drive “${drive.name}”.`);
+      go(paths.drive(drive.id));
+    } catch (e2) {
+      err.show(describe(e2));
+    }
+  });
+  const unsub = store.subscribe(() => (main.contains(list) ? renderList() : unsub()));
+  renderList();
+  replace(main, h("div", { class: "view" }, heading("Your drives"), list,
+    h("section", { class: "panel", "aria-labelledby": "new-drive-title" }, h("h2", { id: "new-drive-title" }, "New drive"), err, form)));
+  focusHeading(main);
+}
+
+/** openDrive loads the drive list and the drive's tree, showing the sidebar; null if not found. */
+async function openDrive({ store, layout }, driveId) {
+  layout.showSidebar(true);
+  if (store.state.drives === null || !store.drive(driveId)) await store.refetch.drives();
+  const drive = store.drive(driveId);
+  if (!drive) return null;
+  await store.openDrive(driveId);
+  layout.sidebar.render();
+  return drive;
+}
+
+/** driveView shows a drive: its name, what to do next, and its settings. */
+export async function driveView(ctx, driveId) {
+  const { api, store, go, alive, main, layout } = ctx;
+  if (store.state.driveId !== driveId) replace(main, loading("the drive"));
+  const drive = await openDrive(ctx, driveId);
+  if (!alive()) return;
+  if (!drive) {
+    layout.showSidebar(false);
+    return notFoundView(ctx, "This drive doesn't exist, or you no longer have access to it.");
+  }
+  document.title = `${drive.name} · pagespace`;
+  const count = (store.state.pages || []).length;
+  const canManage = drive.role === "OWNER" || drive.role === "ADMIN";
+  const intro = count === 0
+    ? h("p", { class: "empty" }, "This drive is empty. ",
+      drive.role && drive.role !== "VIEWER" ? h("button", { type: "button", class: "link", on: { click: () => { layout.shell.classList.add("drawer-open"); layout.sidebar.openNew(); } } }, "Create its first page.") : null)
+    : h("section", { "aria-labelledby": "top-pages" }, h("h2", { id: "top-pages" }, "Pages"), pageCards(buildTree(store.state.pages || [])));
+  const settings = [];
+  if (canManage) {
+    const name = field({ label: "Drive name", name: "name", value: drive.name, required: true, maxlength: 100, autocomplete: "off" });
+    const err = errorBox();
+    const form = h("form", { class: "inline-form", "aria-label": "Rename drive" }, name, h("button", { type: "submit", class: "btn" }, "Rename"));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      err.show("");
+      if (!name.input.value.trim()) {
+        setFieldError(name, "Give the drive a name.");
+        return;
+      }
+      setFieldError(name, "");
+      try {
+        const d = await busy(form, () => api.call("PATCH", `/api/drives/${encodeURIComponent(driveId)}`, { name: name.input.value.trim() }));
+        await store.refetch.drives();
+        main.querySelector("h1").textContent = d.name;
+        document.title = `${d.name} · pagespace`;
+        announce(`Renamed the drive to “${d.name}”.`);
+      } catch (e2) {
+        err.show(describe(e2));
+      }
+    });
+    settings.push(err, form);
+  }
+  if (drive.role === "OWNER") {
+    const del = h("button", { type: "button", class: "btn danger-text" }, "Delete drive…");
+    del.addEventListener("click", () => confirmInline(del, `Delete “${drive.name}” and all of its pages, messages and tasks? This cannot be undone.`, "Delete drive", async () => {
+      await api.call("DELETE", `/api/drives/${encodeURIComponent(driveId)}`);
+      store.set({ driveId: null, pages: null, trash: null });
+      await store.refetch.drives();
+      announce(`Deleted drive “${drive.name}”.`);
+      go("/");
+    }, (e) => describe(e)));
+    settings.push(h("div", { class: "row" }, del));
+  }
+  replace(main, h("div", { class: "view" }, heading(drive.name), intro,
+    settings.length ? h("section", { class: "panel", "aria-labelledby": "drive-settings" }, h("h2", { id: "drive-settings" }, "Drive settings"), settings) : null));
+  focusHeading(main);
+}
+
+/** trashView lists the drive's trash, with restore and delete for good. */
+export async function trashView(ctx, driveId) {
+  const { api, store, alive, main, layout } = ctx;
+  replace(main, loading("the trash"));
+  const drive = await openDrive(ctx, driveId);
+  if (!alive()) return;
+  if (!drive) {
+    layout.showSidebar(false);
+    return notFoundView(ctx, "This drive doesn't exist, or you no longer have access to it.");
+  }
+  await store.refetch.trash(driveId);
+  if (!alive()) return;
+  document.title = `Trash · ${drive.name} · pagespace`;
+  const list = h("div");
+  const renderList = () => {
+    const items = store.state.trash || [];
+    if (items.length === 0) {
+      replace(list, h("p", { class: "empty" }, "The trash is empty. Pages you move to the trash wait here until you restore them or delete them for good."));
+      return;
+    }
+    replace(list, h("ul", { class: "trash", role: "list" }, items.map((item) => {
+      const err = errorBox();
+      const restore = h("button", { type: "button", class: "btn" }, "Restore");
+      const remove = h("button", { type: "button", class: "btn danger-text" }, "Delete for good…");
+      const row = h("li", { class: "trash-item" },
+        h("div", { class: "trash-what" },
+          icon(item.type),
+          h("span", { class: "title" }, item.title),
+          h("span", { class: "muted" }, ` ${typeLabel(item.type)}, trashed ${ago(item.trashedAt)}`,
+            item.pageCount > 1 ? `, with ${item.pageCount - 1} ${item.pageCount === 2 ? "page" : "pages"} inside` : "")),
+        err, h("div", { class: "row" }, restore, remove));
+      restore.addEventListener("click", async () => {
+        err.show("");
+        try {
+          await busy(row, () => api.call("POST", `/api/pages/${encodeURIComponent(item.id)}/restore`));
+          await Promise.all([store.refetch.trash(driveId), store.refetch.pages(driveId)]);
+          announce(`Restored “${item.title}”.`);
+        } catch (e) {
+          err.show(describe(e, { share_required: "Restoring this page would show it to more people. Restore its folder first, or ask someone who can share it." }));
+        }
+      });
+      remove.addEventListener("click", () => confirmInline(remove, `Delete “${item.title}” for good? This cannot be undone.`, "Delete for good", async () => {
+        await api.call("DELETE", `/api/pages/${encodeURIComponent(item.id)}?permanent=true`);
+        await store.refetch.trash(driveId);
+        announce(`Deleted “${item.title}” for good.`);
+      }, (e) => describe(e)));
+      return row;
+    })));
+  };
+  const unsub = store.subscribe((s) => (main.contains(list) ? renderList() : unsub()));
+  renderList();
+  replace(main, h("div", { class: "view" }, heading("Trash"), list));
+  focusHeading(main);
+}
+
+/** pageView shows one page in its drive: title (renamable), trash, and its content. */
+export async function pageView(ctx, pageId) {
+  const { api, store, go, alive, main, layout } = ctx;
+  replace(main, loading("the page"));
+  let page;
+  try {
+    page = await api.call("GET", `/api/pages/${encodeURIComponent(pageId)}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) {
+      if (!alive()) return;
+      layout.showSidebar(store.state.driveId !== null);
+      return notFoundView(ctx, "This page doesn't exist, was moved to the trash, or you no longer have access to it.");
+    }
+    throw e;
+  }
+  const drive = await openDrive(ctx, page.driveId);
+  if (!alive()) return;
+  layout.sidebar.render(); // the current page is marked in the tree
+  document.title = `${page.title} · pagespace`;
+  const title = heading(page.title);
+  const head = h("div", { class: "page-head" }, h("span", { class: "type-badge" }, icon(page.type), ` ${typeLabel(page.type)}`), title);
+  const actions = h("div", { class: "row actions" });
+  const err = errorBox();
+  if (page.access.canEdit) {
+    const rename = h("button", { type: "button", class: "btn" }, "Rename");
+    rename.addEventListener("click", () => {
+      const f = field({ label: "Title", name: "title", value: page.title, required: true, maxlength: 200, autocomplete: "off" });
+      const cancel = h("button", { type: "button", class: "btn" }, "Cancel");
+      const form = h("form", { class: "inline-form rename-form", "aria-label": "Rename page" }, f, h("button", { type: "submit", class: "btn primary" }, "Save"), cancel);
+      const close = () => {
+        form.replaceWith(head);
+        actions.hidden = false;
+        rename.focus();
+      };
+      cancel.addEventListener("click", close);
+      form.addEventListener("keydown", (e) => {
+        if (e.key === "Escape") close();
+      });
+      form.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        err.show("");
+        const t = f.input.value.trim();
+        if (!t) {
+          setFieldError(f, "Give the page a title.");
+          return;
+        }
+        try {
+          page = await busy(form, () => api.call("PATCH", `/api/pages/${encodeURIComponent(page.id)}`, { title: t }));
+          title.textContent = page.title;
+          document.title = `${page.title} · pagespace`;
+          close();
+          announce(`Renamed to “${page.title}”.`);
+          await store.refetch.pages(page.driveId);
+        } catch (e2) {
+          err.show(describe(e2));
+        }
+      });
+      head.replaceWith(form);
+      actions.hidden = true;
+      f.input.select();
+    });
+    actions.append(rename);
+  }
+  if (page.access.canDelete) {
+    const trash = h("button", { type: "button", class: "btn danger-text" }, "Move to trash");
+    trash.addEventListener("click", async () => {
+      err.show("");
+      try {
+        await busy(actions, () => api.call("DELETE", `/api/pages/${encodeURIComponent(page.id)}`));
+        await store.refetch.pages(page.driveId);
+        announce(`Moved “${page.title}” to the trash.`);
+        go(paths.drive(page.driveId));
+      } catch (e) {
+        err.show(describe(e));
+      }
+    });
+    actions.append(trash);
+  }
+  replace(main, h("div", { class: "view" }, h("p", { class: "crumbs" }, h("a", { href: paths.drive(drive.id) }, drive.name)),
+    head, actions, err, pageBody(page, store)));
+  const renameNow = renameNext === page.id;
+  renameNext = null;
+  const renameButton = actions.querySelector("button");
+  if (renameNow && page.access.canEdit && renameButton) renameButton.click();
+  else focusHeading(main);
+}
+
+/** pageCards lists pages as links, with their type. */
+function pageCards(nodes) {
+  return h("ul", { class: "cards", role: "list" }, nodes.map((c) => h("li", {},
+    h("a", { href: paths.page(c.id), class: "card-link" },
+      h("span", { class: "card-title" }, icon(c.type), " ", c.title),
+      h("span", { class: "muted" }, typeLabel(c.type))))));
+}
+
+function pageBody(page, store) {
+  switch (page.type) {
+    case "FOLDER": {
+      const kids = buildTree(store.state.pages || []);
+      const find = (nodes) => {
+        for (const n of nodes) {
+          if (n.id === page.id) return n;
+          const f = find(n.children);
+          if (f) return f;
+        }
+        return null;
+      };
+      const node = find(kids);
+      const children = node ? node.children : [];
+      if (children.length === 0) return h("p", { class: "empty" }, "This folder is empty. Create a page inside it with “New page”.");
+      return pageCards(children);
+    }
+    case "DOCUMENT":
+      return page.content
+        ? h("div", { class: "doc-preview", "aria-label": "Document content" }, page.content)
+        : h("p", { class: "empty" }, "This document is empty. Editing in the browser arrives with live co-editing.");
+    case "CHANNEL":
+      return h("p", { class: "empty" }, "No messages to show here yet: channels open in the browser with the live update.");
+    case "TASK_LIST":
+      return h("p", { class: "empty" }, "No tasks to show here yet: task lists open in the browser with the live update.");
+    default:
+      return null;
+  }
+}
