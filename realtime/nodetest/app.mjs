@@ -3,6 +3,7 @@
 // PostgreSQL database (PAGESPACE_TEST_PG is the admin URL, as for the Go tests). The server can
 // be restarted on the same port, directory and database. Readiness is a condition (GET /readyz)
 // polled under a deadline.
+import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -130,4 +131,35 @@ export async function api(base, method, path, { token, body, expect } = {}) {
     throw new Error(`${method} ${path}: status ${res.status}, want ${expect}: ${text}`);
   }
   return text ? JSON.parse(text) : null;
+}
+
+let users = 0;
+
+/** Signs a new user up through the REST API: {id, name, token}. */
+export async function signup(base, name) {
+  const email = `${name.toLowerCase()}.${process.pid}.${Date.now()}.${users++}@example.com`;
+  const body = await api(base, "POST", "/api/auth/signup", {
+    body: { email, password: "correct horse", name },
+    expect: 201,
+  });
+  return { id: body.user.id, name, token: body.accessToken };
+}
+
+/** Posts a message to a channel page as user. */
+export function post(base, user, pageId, content) {
+  return api(base, "POST", `/api/pages/${pageId}/messages`, { token: user.token, body: { content }, expect: 201 });
+}
+
+/** Checks a new_message listener's arguments: the payload, then the offset, equal to eventId. */
+export function message(args, { content, pageId, actorId }) {
+  assert.equal(args.length, 2, `listener got ${JSON.stringify(args)}`);
+  const [payload, offset] = args;
+  assert.equal(typeof offset, "string");
+  assert.match(offset, /^\d+$/);
+  assert.equal(offset, payload.eventId);
+  assert.equal(payload.type, "new_message");
+  assert.equal(payload.pageId, pageId);
+  assert.equal(payload.actorId, actorId);
+  assert.equal(payload.message.content, content);
+  return BigInt(offset);
 }

@@ -59,6 +59,15 @@ export function record(socket, events) {
   };
 }
 
+/** Resolves with socket once it is connected (at once if it is), within 10 s. */
+export async function connected(s) {
+  if (!s.connected) await next(s, "connect", 10_000);
+  return s;
+}
+
+/** emitWithAck with a 5 s ack timeout. */
+export const call = (s, event, ...args) => s.timeout(5000).emitWithAck(event, ...args);
+
 /** Builds the Go server into a temporary directory, starts it and returns its base URL. */
 export async function startServer() {
   const dir = await mkdtemp(join(tmpdir(), "pagespace-nodetest-"));

@@ -8,8 +8,8 @@ import { after, before, describe, it } from "node:test";
 import { WebSocket as WS } from "ws";
 
 import { Socket, Status } from "../../../templates/static/js/socket.js";
-import { api, dialect, startApp } from "../app.mjs";
-import { next, record } from "../harness.mjs";
+import { api, dialect, message, post as postAt, signup as signupAt, startApp } from "../app.mjs";
+import { call, connected, next, record } from "../harness.mjs";
 
 let app;
 const sockets = new Set();
@@ -23,6 +23,9 @@ after(async () => {
   await app?.stop();
 });
 
+const signup = (name) => signupAt(app.url, name);
+const post = (user, pageId, content) => postAt(app.url, user, pageId, content);
+
 /** A WebSocket constructor that always fails, as when a proxy blocks WebSocket. */
 class BlockedWebSocket {
   constructor() {
@@ -35,16 +38,6 @@ class BlockedWebSocket {
   close() {}
 }
 
-let seq = 0;
-async function signup(name) {
-  const email = `${name.toLowerCase()}.${process.pid}.${Date.now()}.${seq++}@example.com`;
-  const body = await api(app.url, "POST", "/api/auth/signup", {
-    body: { email, password: "correct horse", name },
-    expect: 201,
-  });
-  return { id: body.user.id, name, token: body.accessToken };
-}
-
 function connect(user, opts = {}) {
   const s = new Socket(app.url, {
     WebSocket: WS,
@@ -55,30 +48,6 @@ function connect(user, opts = {}) {
   });
   sockets.add(s);
   return s;
-}
-
-async function connected(s) {
-  if (!s.connected) await next(s, "connect", 10_000);
-  return s;
-}
-
-const call = (s, event, ...args) => s.timeout(5000).emitWithAck(event, ...args);
-
-function post(user, pageId, content) {
-  return api(app.url, "POST", `/api/pages/${pageId}/messages`, { token: user.token, body: { content }, expect: 201 });
-}
-
-/** Checks a new_message listener's arguments: the payload, then the offset, equal to eventId. */
-function message(args, { content, pageId, actorId }) {
-  assert.equal(args.length, 2, `listener got ${JSON.stringify(args)}`);
-  const [payload, offset] = args;
-  assert.match(offset, /^\d+$/);
-  assert.equal(offset, payload.eventId);
-  assert.equal(payload.type, "new_message");
-  assert.equal(payload.pageId, pageId);
-  assert.equal(payload.actorId, actorId);
-  assert.equal(payload.message.content, content);
-  return BigInt(offset);
 }
 
 describe(`pagespace end to end with our socket client (${dialect})`, { timeout: 120_000 }, () => {

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { io } from "socket.io-client";
 
-import { api, dialect, startApp } from "../app.mjs";
-import { next, record } from "../harness.mjs";
+import { api, dialect, message, post as postAt, signup as signupAt, startApp } from "../app.mjs";
+import { call, connected, next, record } from "../harness.mjs";
 
 let app;
 const sockets = new Set();
@@ -21,15 +21,8 @@ after(async () => {
   await app?.stop();
 });
 
-let seq = 0;
-async function signup(name) {
-  const email = `${name.toLowerCase()}.${process.pid}.${Date.now()}.${seq++}@example.com`;
-  const body = await api(app.url, "POST", "/api/auth/signup", {
-    body: { email, password: "correct horse", name },
-    expect: 201,
-  });
-  return { id: body.user.id, name, token: body.accessToken };
-}
+const signup = (name) => signupAt(app.url, name);
+const post = (user, pageId, content) => postAt(app.url, user, pageId, content);
 
 /** A socket with the client's default transports; it reconnects quickly to keep tests short. */
 function connect(user, opts = {}) {
@@ -42,31 +35,6 @@ function connect(user, opts = {}) {
   });
   sockets.add(s);
   return s;
-}
-
-async function connected(s) {
-  if (!s.connected) await next(s, "connect", 10_000);
-  return s;
-}
-
-const call = (s, event, ...args) => s.timeout(5000).emitWithAck(event, ...args);
-
-function post(user, pageId, content) {
-  return api(app.url, "POST", `/api/pages/${pageId}/messages`, { token: user.token, body: { content }, expect: 201 });
-}
-
-/** Checks a new_message listener's arguments: the payload, then the offset, equal to eventId. */
-function message(args, { content, pageId, actorId }) {
-  assert.equal(args.length, 2, `listener got ${JSON.stringify(args)}`);
-  const [payload, offset] = args;
-  assert.equal(typeof offset, "string");
-  assert.match(offset, /^\d+$/);
-  assert.equal(offset, payload.eventId);
-  assert.equal(payload.type, "new_message");
-  assert.equal(payload.pageId, pageId);
-  assert.equal(payload.actorId, actorId);
-  assert.equal(payload.message.content, content);
-  return BigInt(offset);
 }
 
 describe(`pagespace end to end (${dialect})`, { timeout: 120_000 }, () => {
