@@ -97,11 +97,13 @@ func New(cfg Config) (*App, error) {
 	a.echo.StaticFS("/static", templates.Static())
 	api := a.echo.Group("/api")
 	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(a.auth))}
+	pageModule := pages.New(db, a.events, resolver, cfg.Doc)
+	a.broker.SetDocs(docs{pageModule.Service()})
 	for _, m := range []modules.Module{
 		auth.NewHandler(a.auth, modules.NewLimiter(a.cfg.AuthRateLimit).PerAddress()),
 		permissions.NewEventsHandler(a.events, resolver),
 		permissions.New(db, a.events, resolver, modules.NewLimiter(cfg.MemberEmailRateLimit)),
-		pages.New(db, a.events, resolver),
+		pageModule,
 		messages.New(db, a.events, resolver),
 		tasks.New(db, a.events, resolver),
 	} {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pagespace/pagespace/modules/auth"
+	"github.com/pagespace/pagespace/pages"
 	"github.com/pagespace/pagespace/realtime"
 )
 
@@ -49,6 +50,9 @@ type Config struct {
 
 	// Realtime holds the socket limits; the WS_* settings fill part of it.
 	Realtime realtime.Config
+	// Doc holds the live editing settings (ops kept per document, ops per revision); its zero
+	// value takes the defaults.
+	Doc pages.DocConfig
 
 	// PasswordHash is not an environment setting; tests lower it to keep signups fast.
 	PasswordHash auth.HashParams

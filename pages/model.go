@@ -60,6 +60,8 @@ type row struct {
 	TrashedAt   *time.Time
 	TrashedBy   *string
 	TrashRootID *string
+	// DocVersion is the live editing version of the content: how many ops made it.
+	DocVersion int64
 }
 
 func (row) TableName() string { return "pages" }

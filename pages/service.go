@@ -11,6 +11,7 @@ import (
 
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/modules/eventlog"
+	"github.com/pagespace/pagespace/pages/ot"
 	"github.com/pagespace/pagespace/permissions"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -44,11 +45,14 @@ type Service struct {
 	db     *gorm.DB
 	log    *eventlog.Log
 	access *permissions.Resolver
+	doc    DocConfig
 }
 
-// NewService returns the service on db, writing through log and asking r for access.
-func NewService(db *gorm.DB, log *eventlog.Log, r *permissions.Resolver) *Service {
-	return &Service{db: db, log: log, access: r}
+// NewService returns the service on db, writing through log and asking r for access, with the
+// live editing settings doc.
+func NewService(db *gorm.DB, log *eventlog.Log, r *permissions.Resolver, doc DocConfig) *Service {
+	doc.defaults()
+	return &Service{db: db, log: log, access: r, doc: doc}
 }
 
 // viewable resolves the caller on a page, answering ErrNotFound when it may not view it.
@@ -334,9 +338,11 @@ func (s *Service) update(ctx context.Context, pageID string, in UpdateInput) (Pa
 		}
 		expectRev := in.ExpectedRevision.Set && !in.ExpectedRevision.Null
 		read := tx
-		if !expectRev && tx.Dialector.Name() == "postgres" {
+		if (!expectRev || in.Content.Set) && tx.Dialector.Name() == "postgres" {
 			// Last write wins: wait for the row so that the conditional write below cannot
-			// lose to a concurrent writer again and again. (SQLite has one writer already.)
+			// lose to a concurrent writer again and again. A new content is a diff against the
+			// content at the document's current version, which live editors' ops change
+			// without changing the revision: hold it. (SQLite has one writer already.)
 			read = tx.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
 		cur, err := loadRow(read, pageID)
@@ -355,8 +361,13 @@ func (s *Service) update(ctx context.Context, pageID string, in UpdateInput) (Pa
 				changed = append(changed, "title")
 			}
 		}
+		var contentOp ot.Op
 		if in.Content.Set && in.Content.Value != cur.Content {
+			// The whole-text replace is an op on the document's current version, so that live
+			// editors transform their ops past it and no keystroke is lost.
+			contentOp = ot.Diff(cur.Content, in.Content.Value)
 			cur.Content, changes["content"] = in.Content.Value, in.Content.Value
+			changes["doc_version"] = cur.DocVersion + 1
 			changed = append(changed, "content")
 		}
 		if in.IsPrivate.Set && in.IsPrivate.Value != cur.IsPrivate {
@@ -372,7 +383,7 @@ func (s *Service) update(ctx context.Context, pageID string, in UpdateInput) (Pa
 		}
 		changes["revision"] = gorm.Expr("revision + 1")
 		changes["updated_at"] = now
-		res := tx.Model(&row{}).Where("id = ? AND revision = ? AND trashed_at IS NULL", pageID, cur.Revision).Updates(changes)
+		res := tx.Model(&row{}).Where("id = ? AND revision = ? AND doc_version = ? AND trashed_at IS NULL", pageID, cur.Revision, cur.DocVersion).Updates(changes)
 		if res.Error != nil {
 			return fmt.Errorf("pages: update: %w", res.Error)
 		}
@@ -392,6 +403,12 @@ func (s *Service) update(ctx context.Context, pageID string, in UpdateInput) (Pa
 		}
 		cur.Revision++
 		cur.UpdatedAt = now
+		if _, ok := changes["content"]; ok {
+			cur.DocVersion++
+			if err := s.storeOp(tx, rec, pageID, cur.DriveID, cur.DocVersion, uid, contentOp, RESTClientID, cur.DocVersion, now); err != nil {
+				return err
+			}
+		}
 		if err := tx.Create(&revisionRow{PageID: pageID, Revision: cur.Revision, Title: cur.Title, Content: cur.Content, AuthorID: &uid, CreatedAt: now}).Error; err != nil {
 			return fmt.Errorf("pages: store revision: %w", err)
 		}

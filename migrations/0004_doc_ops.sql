@@ -1,0 +1,19 @@
+-- Live co-editing of DOCUMENT pages: the document's version (the number of ops applied to its
+-- content since it was created; pages.content is always the text at that version) and the ops
+-- themselves, one row per version, kept for catch-up ("the ops after version v") and for
+-- transforming ops based on an older version. Old rows are pruned (the newest N per document
+-- stay); an op based on a pruned version is refused with too_old. (client_id, seq) makes a
+-- resubmitted op find the version it became instead of being applied twice.
+ALTER TABLE pages ADD COLUMN doc_version BIGINT NOT NULL DEFAULT 0;
+
+CREATE TABLE doc_ops (
+    page_id    TEXT NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
+    version    BIGINT NOT NULL,
+    op         TEXT NOT NULL,
+    user_id    TEXT,
+    client_id  TEXT NOT NULL,
+    seq        BIGINT NOT NULL,
+    created_at {{TS}} NOT NULL,
+    PRIMARY KEY (page_id, version)
+);
+CREATE UNIQUE INDEX doc_ops_client ON doc_ops (page_id, client_id, seq);
