@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"unicode/utf8"
 
@@ -86,7 +87,8 @@ type Client struct {
 	pageID, clientID string
 
 	mu       sync.Mutex
-	opened   bool // the text and version are known: arrivals may be applied
+	opened   bool  // the text and version are known: arrivals may be applied
+	hold     int64 // versions after hold wait (Hold)
 	sio      *sioclient.Client
 	text     string
 	version  int64
@@ -103,7 +105,7 @@ type Client struct {
 // Open opens pageID on the socket s as client clientID (a string unique to this editor; a
 // random one is fine).
 func Open(ctx context.Context, s *sioclient.Client, pageID, clientID string) (*Client, error) {
-	c := &Client{pageID: pageID, clientID: clientID, waiting: map[int64]arrival{}, changed: make(chan struct{})}
+	c := &Client{pageID: pageID, clientID: clientID, waiting: map[int64]arrival{}, changed: make(chan struct{}), hold: math.MaxInt64}
 	if err := c.attach(ctx, s, true); err != nil {
 		return nil, err
 	}
@@ -229,7 +231,7 @@ func (c *Client) drainLocked() {
 	progressed := false
 	for {
 		a, ok := c.waiting[c.version+1]
-		if !ok {
+		if !ok || c.version >= c.hold {
 			break
 		}
 		delete(c.waiting, c.version+1)
@@ -370,6 +372,16 @@ func (c *Client) EditWith(f func(text string) ot.Op) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.editLocked(f(c.text))
+}
+
+// Hold makes the client apply no version after v (remote ops and acks wait) until Hold is
+// called again with a later one; math.MaxInt64 releases it. A replay of a recorded trace uses
+// it to give a writer exactly the view it had; editors have no use for it.
+func (c *Client) Hold(v int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hold = v
+	c.drainLocked()
 }
 
 // Text is the local text.
