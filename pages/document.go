@@ -84,6 +84,7 @@ type opRow struct {
 	PageID    string `gorm:"primaryKey"`
 	Version   int64  `gorm:"primaryKey"`
 	Op        string
+	Inverse   string
 	UserID    *string
 	ClientID  string
 	Seq       int64
@@ -237,9 +238,9 @@ func lockDoc(tx *gorm.DB, pageID string) (docRow, error) {
 	return d, nil
 }
 
-// opsAfter returns the ops after version since up to version upTo, or ErrTooOld when some are
-// no longer kept.
-func opsAfter(db *gorm.DB, pageID string, since, upTo int64) ([]DocOp, error) {
+// opRows returns the op rows after version since up to version upTo, or ErrTooOld when some
+// are no longer kept.
+func opRows(db *gorm.DB, pageID string, since, upTo int64) ([]opRow, error) {
 	if since >= upTo {
 		return nil, nil
 	}
@@ -249,6 +250,16 @@ func opsAfter(db *gorm.DB, pageID string, since, upTo int64) ([]DocOp, error) {
 	}
 	if int64(len(rows)) != upTo-since {
 		return nil, ErrTooOld
+	}
+	return rows, nil
+}
+
+// opsAfter returns the ops after version since up to version upTo, or ErrTooOld when some are
+// no longer kept.
+func opsAfter(db *gorm.DB, pageID string, since, upTo int64) ([]DocOp, error) {
+	rows, err := opRows(db, pageID, since, upTo)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]DocOp, len(rows))
 	for i, r := range rows {
@@ -281,7 +292,7 @@ func (s *Service) apply(ctx context.Context, tx *gorm.DB, rec *eventlog.Recorder
 	if err := tx.Model(&row{}).Where("id = ?", d.ID).Updates(changes).Error; err != nil {
 		return 0, fmt.Errorf("pages: store content: %w", err)
 	}
-	if err := s.storeOp(tx, rec, d.ID, d.DriveID, version, userID, op, clientID, seq, now); err != nil {
+	if err := s.storeOp(tx, rec, d.ID, d.DriveID, version, userID, op, d.Content, clientID, seq, now); err != nil {
 		return 0, err
 	}
 	if snapshot {
@@ -292,10 +303,18 @@ func (s *Service) apply(ctx context.Context, tx *gorm.DB, rec *eventlog.Recorder
 	return version, nil
 }
 
-// storeOp stores op as the given version of a page's document, prunes the ops no longer kept
+// storeOp stores op (on the text before) as the given version of a page's document, prunes the ops no longer kept
 // and records the doc_op event. The caller has written the content.
-func (s *Service) storeOp(tx *gorm.DB, rec *eventlog.Recorder, pageID, driveID string, version int64, userID string, op ot.Op, clientID string, seq int64, now time.Time) error {
+func (s *Service) storeOp(tx *gorm.DB, rec *eventlog.Recorder, pageID, driveID string, version int64, userID string, op ot.Op, before, clientID string, seq int64, now time.Time) error {
 	opJSON, err := op.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("pages: encode op: %w", err)
+	}
+	inv, err := op.Invert(before)
+	if err != nil {
+		return fmt.Errorf("pages: invert op: %w", err)
+	}
+	invJSON, err := inv.MarshalJSON()
 	if err != nil {
 		return fmt.Errorf("pages: encode op: %w", err)
 	}
@@ -303,7 +322,7 @@ func (s *Service) storeOp(tx *gorm.DB, rec *eventlog.Recorder, pageID, driveID s
 	if userID != "" {
 		uid = &userID
 	}
-	if err := tx.Create(&opRow{PageID: pageID, Version: version, Op: string(opJSON), UserID: uid, ClientID: clientID, Seq: seq, CreatedAt: now}).Error; err != nil {
+	if err := tx.Create(&opRow{PageID: pageID, Version: version, Op: string(opJSON), Inverse: string(invJSON), UserID: uid, ClientID: clientID, Seq: seq, CreatedAt: now}).Error; err != nil {
 		return fmt.Errorf("pages: store op: %w", err)
 	}
 	if version > s.doc.KeepOps {
@@ -374,3 +393,35 @@ func (s *Service) OpsSince(ctx context.Context, userID, pageID string, since int
 // RESTClientID is the clientId of the ops that PATCH /api/pages/{pageId} makes of a new content;
 // their seq is the version they became.
 const RESTClientID = "rest"
+
+// rebase turns a whole-text replace of the text at version base into an op on current, the
+// text at version cur: it rebuilds the text at base from current with the inverses of the ops
+// after it, diffs it with text, and transforms the diff past those ops (the diff first on ties,
+// as a client's op). It answers ErrTooOld when the ops after base are no longer kept.
+func rebase(tx *gorm.DB, pageID string, base, cur int64, current, text string) (ot.Op, error) {
+	rows, err := opRows(tx, pageID, base, cur)
+	if err != nil {
+		return ot.Op{}, err
+	}
+	old := current
+	for i := len(rows) - 1; i >= 0; i-- {
+		inv, err := ot.ParseJSON([]byte(rows[i].Inverse))
+		if err == nil {
+			old, err = inv.Apply(old)
+		}
+		if err != nil {
+			return ot.Op{}, fmt.Errorf("pages: rebuild version %d: %w", rows[i].Version-1, err)
+		}
+	}
+	op := ot.Diff(old, text)
+	for _, r := range rows {
+		d, err := r.docOp()
+		if err == nil {
+			op, _, err = ot.Transform(op, d.Op)
+		}
+		if err != nil {
+			return ot.Op{}, fmt.Errorf("pages: rebase past version %d: %w", r.Version, err)
+		}
+	}
+	return op, nil
+}

@@ -261,6 +261,9 @@ type UpdateInput struct {
 	Content          modules.Optional[string] `json:"content"`
 	IsPrivate        modules.Optional[bool]   `json:"isPrivate"`
 	ExpectedRevision modules.Optional[int64]  `json:"expectedRevision"`
+	// DocVersion is the document version the new content was edited from (the page's
+	// docVersion when the caller read it): the edit is then merged with the ops since.
+	DocVersion modules.Optional[int64] `json:"docVersion"`
 }
 
 func (in *UpdateInput) validate() error {
@@ -278,6 +281,10 @@ func (in *UpdateInput) validate() error {
 	}
 	if in.ExpectedRevision.Set && !in.ExpectedRevision.Null {
 		v.Check(in.ExpectedRevision.Value >= 1, "expectedRevision", "must be a revision number (1 or more)")
+	}
+	if in.DocVersion.Set && !in.DocVersion.Null {
+		v.Check(in.Content.Set, "docVersion", "goes with content")
+		v.Check(in.DocVersion.Value >= 0, "docVersion", "must be a document version (0 or more)")
 	}
 	if err := v.Err(); err != nil {
 		return err
@@ -362,13 +369,33 @@ func (s *Service) update(ctx context.Context, pageID string, in UpdateInput) (Pa
 			}
 		}
 		var contentOp ot.Op
+		before := cur.Content
 		if in.Content.Set && in.Content.Value != cur.Content {
 			// The whole-text replace is an op on the document's current version, so that live
-			// editors transform their ops past it and no keystroke is lost.
-			contentOp = ot.Diff(cur.Content, in.Content.Value)
-			cur.Content, changes["content"] = in.Content.Value, in.Content.Value
-			changes["doc_version"] = cur.DocVersion + 1
-			changed = append(changed, "content")
+			// editors transform their ops past it. With docVersion it is the caller's edit of
+			// the text at that version, merged with the ops since, so none of them is lost.
+			text := in.Content.Value
+			if in.DocVersion.Set && !in.DocVersion.Null && in.DocVersion.Value != cur.DocVersion {
+				if in.DocVersion.Value > cur.DocVersion {
+					return modules.Invalid("docVersion is ahead of the document", map[string]any{"docVersion": cur.DocVersion})
+				}
+				if contentOp, err = rebase(tx, pageID, in.DocVersion.Value, cur.DocVersion, cur.Content, text); err != nil {
+					return err
+				}
+				if text, err = contentOp.Apply(cur.Content); err != nil {
+					return fmt.Errorf("pages: merge content: %w", err)
+				}
+				if len(text) > MaxContent {
+					return ErrDocTooLarge
+				}
+			} else {
+				contentOp = ot.Diff(cur.Content, text)
+			}
+			if text != cur.Content {
+				cur.Content, changes["content"] = text, text
+				changes["doc_version"] = cur.DocVersion + 1
+				changed = append(changed, "content")
+			}
 		}
 		if in.IsPrivate.Set && in.IsPrivate.Value != cur.IsPrivate {
 			if !pa.Share {
@@ -405,7 +432,7 @@ func (s *Service) update(ctx context.Context, pageID string, in UpdateInput) (Pa
 		cur.UpdatedAt = now
 		if _, ok := changes["content"]; ok {
 			cur.DocVersion++
-			if err := s.storeOp(tx, rec, pageID, cur.DriveID, cur.DocVersion, uid, contentOp, RESTClientID, cur.DocVersion, now); err != nil {
+			if err := s.storeOp(tx, rec, pageID, cur.DriveID, cur.DocVersion, uid, contentOp, before, RESTClientID, cur.DocVersion, now); err != nil {
 				return err
 			}
 		}
