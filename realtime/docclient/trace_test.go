@@ -15,6 +15,27 @@ import (
 	"github.com/pagespace/pagespace/realtime/docclient"
 )
 
+// logCost logs what the replay left in the database: rows of the event log and of doc_ops,
+// revisions, and the database's size per op.
+func logCost(t *testing.T, env *apptest.Env, ops int) {
+	db := env.App.DB()
+	var events, opRows, revisions int64
+	db.Table("events").Where("type = ?", "doc_op").Count(&events)
+	db.Table("doc_ops").Count(&opRows)
+	db.Table("page_revisions").Count(&revisions)
+	var size int64
+	if apptest.Dialect() == "postgres" {
+		db.Raw("SELECT pg_database_size(current_database())").Scan(&size)
+	} else {
+		var pages, pageSize int64
+		db.Raw("PRAGMA page_count").Scan(&pages)
+		db.Raw("PRAGMA page_size").Scan(&pageSize)
+		size = pages * pageSize
+	}
+	t.Logf("database: %d doc_op events, %d doc_ops rows, %d revisions, %d bytes (%d per op, schema and other tables included)",
+		events, opRows, revisions, size, size/int64(ops))
+}
+
 // tracePrefix is how many transactions of each trace the default test replays; the whole traces
 // (26,078 and 23,136 transactions, one server round trip each) run with PAGESPACE_TRACE_FULL=1.
 const tracePrefix = 1000
@@ -103,6 +124,7 @@ func TestTraceReplay(t *testing.T) {
 				t.Fatalf("server text after %d txns: %d code points, want %d", n, utf8.RuneCountInString(got), utf8.RuneCountInString(want))
 			}
 			t.Logf("%d of %d txns through the server (%s) in %v: %.0f ops/s", n, len(tr.Txns), apptest.Dialect(), elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
+			logCost(t, env, n)
 		})
 	}
 }
