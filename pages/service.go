@@ -410,7 +410,7 @@ func (s *Service) update(ctx context.Context, pageID string, in UpdateInput) (Pa
 		}
 		changes["revision"] = gorm.Expr("revision + 1")
 		changes["updated_at"] = now
-		res := tx.Model(&row{}).Where("id = ? AND revision = ? AND doc_version = ? AND trashed_at IS NULL", pageID, cur.Revision, cur.DocVersion).Updates(changes)
+		res := tx.Model(&row{}).Where("id = ? AND revision = ? AND trashed_at IS NULL", pageID, cur.Revision).Updates(changes)
 		if res.Error != nil {
 			return fmt.Errorf("pages: update: %w", res.Error)
 		}

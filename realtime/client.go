@@ -30,6 +30,7 @@ type client struct {
 	strikes    int
 	cursor     *cursorState
 	opLim      *rate.Limiter       // doc_op
+	selLim     *rate.Limiter       // doc_selection
 	docClients map[string]struct{} // clientIds of the doc_ops this socket submitted
 }
 
@@ -80,7 +81,8 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 	c := &client{s: s, userID: id.UserID, name: name, sessionID: id.SessionID, expires: exp, rooms: map[string]string{},
 		limiter: rate.NewLimiter(rate.Limit(b.cfg.EventRate), b.cfg.EventBurst),
 		presLim: rate.NewLimiter(rate.Limit(5*b.cfg.EventRate), 5*b.cfg.EventBurst),
-		opLim:   rate.NewLimiter(rate.Limit(b.cfg.DocOpRate), b.cfg.DocOpBurst)}
+		opLim:   rate.NewLimiter(rate.Limit(b.cfg.DocOpRate), b.cfg.DocOpBurst),
+		selLim:  rate.NewLimiter(rate.Limit(selectionRate), selectionRate)}
 	// The slot is taken here, under the lock, not in onConnect: the client gets its CONNECT reply
 	// before OnConnect runs, so a count taken at connect time would let a quick second dial in.
 	b.mu.Lock()

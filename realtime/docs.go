@@ -42,16 +42,17 @@ func (b *Broker) SetDocs(d Docs) { b.docs = d }
 // docTimeout bounds one doc_* call, the wait for its dispatch included.
 const docTimeout = 30 * time.Second
 
-// Limits of doc_selection.
+// Limits of doc_selection: ranges per update, updates per second per socket (and burst).
 const (
-	maxRanges = 100
+	maxRanges     = 100
+	selectionRate = 20
 )
 
 func (b *Broker) registerDocHandlers() {
 	b.ns.On("doc_open", b.handler(b.docOpen))
 	b.ns.On("doc_op", b.limited(b.docOp, func(c *client) *rate.Limiter { return c.opLim }))
 	b.ns.On("doc_ops", b.handler(b.docOps))
-	b.ns.On("doc_selection", b.presenceHandler(b.docSelection))
+	b.ns.On("doc_selection", b.limited(b.docSelection, func(c *client) *rate.Limiter { return c.selLim }))
 }
 
 func (b *Broker) docOpen(c *client, args socketio.Args, ack socketio.AckFunc) {
