@@ -41,6 +41,7 @@ type App struct {
 	events *eventlog.Log
 	auth   *auth.Service
 	broker *realtime.Broker
+	pages  *pages.Service
 
 	srv      *http.Server
 	listener net.Listener
@@ -98,7 +99,8 @@ func New(cfg Config) (*App, error) {
 	api := a.echo.Group("/api")
 	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(a.auth))}
 	pageModule := pages.New(db, a.events, resolver, cfg.Doc)
-	a.broker.SetDocs(docs{pageModule.Service()})
+	a.pages = pageModule.Service()
+	a.broker.SetDocs(docs{a.pages})
 	for _, m := range []modules.Module{
 		auth.NewHandler(a.auth, modules.NewLimiter(a.cfg.AuthRateLimit).PerAddress()),
 		permissions.NewEventsHandler(a.events, resolver),
@@ -288,6 +290,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 			err = a.srv.Shutdown(ctx)
 		}
 		a.bg.Wait()
+		a.pages.Close(ctx) // the revisions of documents still being edited
 		a.closeDB()
 		a.log.Info("stopped")
 	})

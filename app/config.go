@@ -179,6 +179,7 @@ var settings = []setting{
 		c.Doc.RevisionEvery = n
 		return nil
 	}},
+	{"DOC_PAUSE_REVISION", "10s", "a document with edits no revision holds becomes a revision (and page_updated) after this long without an op", durationSetting(func(c *Config) *time.Duration { return &c.Doc.PauseRevision })},
 	{"WS_MAX_UNAUTHENTICATED_PER_ADDRESS", "50", "Engine.IO sessions one client address may hold open before they authenticate", intSetting(func(c *Config) *int { return &c.Realtime.MaxUnauthenticatedPerAddr })},
 }
 

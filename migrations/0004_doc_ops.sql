@@ -6,6 +6,9 @@
 -- resubmitted op find the version it became instead of being applied twice. inverse undoes op
 -- (on the text op made), so that the text at a kept version can be rebuilt from the current one.
 ALTER TABLE pages ADD COLUMN doc_version BIGINT NOT NULL DEFAULT 0;
+-- The doc_version of the page's latest revision: a document whose doc_version is ahead of it has
+-- edits that no revision holds yet (a revision is made after a pause in typing, or every N ops).
+ALTER TABLE pages ADD COLUMN revision_doc_version BIGINT NOT NULL DEFAULT 0;
 
 CREATE TABLE doc_ops (
     page_id    TEXT NOT NULL REFERENCES pages(id) ON DELETE CASCADE,

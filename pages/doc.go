@@ -49,6 +49,7 @@
 // DocConfig.KeepOps ops of each document; an op or a catch-up based on an older version is
 // ErrTooOld. (page_id, client_id, seq) is unique: a resubmitted op returns the version it
 // became. Every DocConfig.RevisionEvery-th op is also a revision with page_updated, the
-// coalesced news for watchers of the drive. A PATCH of content is an op too (clientId "rest"),
+// coalesced news for watchers of the drive, and so is a pause of DocConfig.PauseRevision
+// (a timer per document in the process that took its last op; Close makes the pending ones). A PATCH of content is an op too (clientId "rest"),
 // merged with the ops since the caller's docVersion when it sends one (rebase).
 package pages

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -37,6 +38,10 @@ type DocConfig struct {
 	// page's history, its revision incremented and page_updated recorded (the coalesced news
 	// of typing for those who watch the drive and not the document). Default 100.
 	RevisionEvery int64
+	// PauseRevision makes a revision of a document with edits no revision holds once no op
+	// has come for this long, so that a short edit reaches the drive's watchers too. Default
+	// 10s.
+	PauseRevision time.Duration
 }
 
 func (c *DocConfig) defaults() {
@@ -45,6 +50,9 @@ func (c *DocConfig) defaults() {
 	}
 	if c.RevisionEvery <= 0 {
 		c.RevisionEvery = 100
+	}
+	if c.PauseRevision <= 0 {
+		c.PauseRevision = 10 * time.Second
 	}
 }
 
@@ -217,6 +225,7 @@ func (s *Service) Submit(ctx context.Context, userID, pageID string, base int64,
 	if err != nil {
 		return 0, fmt.Errorf("pages: submit: %w", err)
 	}
+	s.afterOp(pageID)
 	return version, nil
 }
 
@@ -288,6 +297,7 @@ func (s *Service) apply(ctx context.Context, tx *gorm.DB, rec *eventlog.Recorder
 	snapshot := version%s.doc.RevisionEvery == 0
 	if snapshot {
 		changes["revision"] = d.Revision + 1
+		changes["revision_doc_version"] = version
 	}
 	if err := tx.Model(&row{}).Where("id = ?", d.ID).Updates(changes).Error; err != nil {
 		return 0, fmt.Errorf("pages: store content: %w", err)
@@ -424,4 +434,96 @@ func rebase(tx *gorm.DB, pageID string, base, cur int64, current, text string) (
 		}
 	}
 	return op, nil
+}
+
+// pauses holds the timers of the pause revisions, one per document edited through this
+// process since its last pause.
+type pauses struct {
+	mu      sync.Mutex
+	timers  map[string]*time.Timer
+	running sync.WaitGroup
+	closed  bool
+}
+
+// afterOp (re)starts the pause timer of a document that just took an op.
+func (s *Service) afterOp(pageID string) {
+	p := &s.pauses
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	if t := p.timers[pageID]; t != nil && t.Stop() {
+		t.Reset(s.doc.PauseRevision)
+		return
+	}
+	p.timers[pageID] = time.AfterFunc(s.doc.PauseRevision, func() {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return
+		}
+		delete(p.timers, pageID)
+		p.running.Add(1)
+		p.mu.Unlock()
+		defer p.running.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = s.pauseRevision(ctx, pageID) // a failure leaves the edits for the next revision
+	})
+}
+
+// Close makes the revisions of the documents edited since their last pause, and stops the
+// pause timers. Call it before closing the database.
+func (s *Service) Close(ctx context.Context) {
+	p := &s.pauses
+	p.mu.Lock()
+	p.closed = true
+	var pending []string
+	for id, t := range p.timers {
+		if t.Stop() {
+			pending = append(pending, id)
+		}
+	}
+	p.timers = map[string]*time.Timer{}
+	p.mu.Unlock()
+	p.running.Wait()
+	for _, id := range pending {
+		_ = s.pauseRevision(ctx, id)
+	}
+}
+
+// pauseRevision makes a revision of a document whose edits no revision holds yet, with
+// page_updated, as the author of its last op. A trashed or deleted page gets none.
+func (s *Service) pauseRevision(ctx context.Context, pageID string) error {
+	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
+		if err := permissions.LockPageDrive(ctx, tx, pageID, permissions.Shared); err != nil {
+			return err
+		}
+		d, err := lockDoc(tx, pageID)
+		if err != nil {
+			return err
+		}
+		var r row
+		if err := tx.Select("revision_doc_version").Where("id = ?", pageID).Take(&r).Error; err != nil {
+			return fmt.Errorf("pages: read revision version: %w", err)
+		}
+		if d.TrashedAt != nil || d.DocVersion <= r.RevisionDocVersion {
+			return nil
+		}
+		var last []opRow
+		if err := tx.Where("page_id = ? AND version = ?", pageID, d.DocVersion).Limit(1).Find(&last).Error; err != nil {
+			return fmt.Errorf("pages: read last op: %w", err)
+		}
+		author := ""
+		if len(last) > 0 && last[0].UserID != nil {
+			author = *last[0].UserID
+		}
+		if err := tx.Model(&row{}).Where("id = ?", pageID).
+			Updates(map[string]any{"revision": d.Revision + 1, "revision_doc_version": d.DocVersion}).Error; err != nil {
+			return fmt.Errorf("pages: pause revision: %w", err)
+		}
+		return s.snapshot(ctx, tx, rec, pageID, author)
+	})
+	return err
 }

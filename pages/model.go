@@ -62,6 +62,8 @@ type row struct {
 	TrashRootID *string
 	// DocVersion is the live editing version of the content: how many ops made it.
 	DocVersion int64
+	// RevisionDocVersion is the DocVersion of the latest revision.
+	RevisionDocVersion int64
 }
 
 func (row) TableName() string { return "pages" }

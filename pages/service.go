@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/pagespace/pagespace/modules"
@@ -46,13 +47,16 @@ type Service struct {
 	log    *eventlog.Log
 	access *permissions.Resolver
 	doc    DocConfig
+	pauses pauses
 }
 
 // NewService returns the service on db, writing through log and asking r for access, with the
 // live editing settings doc.
 func NewService(db *gorm.DB, log *eventlog.Log, r *permissions.Resolver, doc DocConfig) *Service {
 	doc.defaults()
-	return &Service{db: db, log: log, access: r, doc: doc}
+	s := &Service{db: db, log: log, access: r, doc: doc}
+	s.pauses.timers = map[string]*time.Timer{}
+	return s
 }
 
 // viewable resolves the caller on a page, answering ErrNotFound when it may not view it.
@@ -394,6 +398,7 @@ func (s *Service) update(ctx context.Context, pageID string, in UpdateInput) (Pa
 			if text != cur.Content {
 				cur.Content, changes["content"] = text, text
 				changes["doc_version"] = cur.DocVersion + 1
+				changes["revision_doc_version"] = cur.DocVersion + 1
 				changed = append(changed, "content")
 			}
 		}

@@ -143,4 +143,4 @@ func converge(t *testing.T, env *apptest.Env, u apptest.User, pageID string, cli
 	return content
 }
 
-func fmtOps(n int) string { return fmt.Sprintf("%d ops", n) }
+func fmtInt(n int64) string { return fmt.Sprint(n) }
