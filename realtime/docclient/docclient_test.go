@@ -88,9 +88,6 @@ func TestStaleOpIsTransformed(t *testing.T) {
 	w := env.NewWorld()
 	page := w.Page("DOCUMENT", "Notes")
 	a, b, watcher := dial(t, env, w.Owner), dial(t, env, w.Member), dial(t, env, w.Viewer)
-	for _, s := range []any{a, b, watcher} {
-		_ = s
-	}
 	mustOK(t, call(t, a, "doc_open", map[string]string{"pageId": page}), "open a")
 	mustOK(t, call(t, b, "doc_open", map[string]string{"pageId": page}), "open b")
 	mustOK(t, call(t, watcher, "doc_open", map[string]string{"pageId": page}), "open watcher")
@@ -101,6 +98,9 @@ func TestStaleOpIsTransformed(t *testing.T) {
 	}
 	if _, text := serverDoc(t, env, w.Owner, page); text != "Xhello" {
 		t.Fatalf("server text %q", text)
+	}
+	if evs := env.EventsAfter(w.Owner, "0", "doc_op"); len(evs) != 0 {
+		t.Fatalf("GET /api/events lists %d doc_op events; they are live only", len(evs))
 	}
 	ctx := ctxT(t, 20*time.Second)
 	for v := int64(1); v <= 2; v++ {

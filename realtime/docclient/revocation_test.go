@@ -64,6 +64,13 @@ func TestRevocationDuringTypingStorm(t *testing.T) {
 		t.Fatalf("%d member_removed events", len(removed))
 	}
 	revocation, _ := strconv.ParseInt(removed[0].EventID, 10, 64)
+	// No op of the member committed after the revocation (its check holds the drive's access
+	// lock until commit, so it commits before the revocation or is refused after it).
+	var late int64
+	env.App.DB().Table("events").Where("type = ? AND actor_id = ? AND id > ?", "doc_op", w.Member.ID, revocation).Count(&late)
+	if late > 0 {
+		t.Fatalf("%d ops of the removed member committed after the revocation", late)
+	}
 
 	// Every op the owner made was dispatched before its ack; an ack on the watcher now comes
 	// after everything that was sent to it.
