@@ -41,6 +41,7 @@ type App struct {
 	events *eventlog.Log
 	auth   *auth.Service
 	broker *realtime.Broker
+	pages  *pages.Service
 
 	srv      *http.Server
 	listener net.Listener
@@ -102,11 +103,14 @@ func New(cfg Config) (*App, error) {
 	a.echo.StaticFS("/static", templates.Static())
 	api := a.echo.Group("/api")
 	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(a.auth))}
+	pageModule := pages.New(db, a.events, resolver, cfg.Doc)
+	a.pages = pageModule.Service()
+	a.broker.SetDocs(docs{a.pages})
 	for _, m := range []modules.Module{
 		auth.NewHandler(a.auth, modules.NewLimiter(a.cfg.AuthRateLimit).PerAddress(), a.cfg.AllowedOrigins),
 		permissions.NewEventsHandler(a.events, resolver),
 		permissions.New(db, a.events, resolver, modules.NewLimiter(cfg.MemberEmailRateLimit)),
-		pages.New(db, a.events, resolver),
+		pageModule,
 		messages.New(db, a.events, resolver),
 		tasks.New(db, a.events, resolver),
 	} {
@@ -291,6 +295,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 			err = a.srv.Shutdown(ctx)
 		}
 		a.bg.Wait()
+		a.pages.Close(ctx) // the revisions of documents still being edited
 		a.closeDB()
 		a.log.Info("stopped")
 	})

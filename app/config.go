@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pagespace/pagespace/modules/auth"
+	"github.com/pagespace/pagespace/pages"
 	"github.com/pagespace/pagespace/realtime"
 )
 
@@ -49,6 +50,9 @@ type Config struct {
 
 	// Realtime holds the socket limits; the WS_* settings fill part of it.
 	Realtime realtime.Config
+	// Doc holds the live editing settings (ops kept per document, ops per revision); its zero
+	// value takes the defaults.
+	Doc pages.DocConfig
 
 	// PasswordHash is not an environment setting; tests lower it to keep signups fast.
 	PasswordHash auth.HashParams
@@ -151,6 +155,31 @@ var settings = []setting{
 	{"READ_HEADER_TIMEOUT", "10s", "how long a client may take to send a request's headers", durationSetting(func(c *Config) *time.Duration { return &c.ReadHeaderTimeout })},
 	{"READ_BODY_TIMEOUT", "30s", "how long a client may take to send a request's body (408 and the connection closed beyond)", durationSetting(func(c *Config) *time.Duration { return &c.ReadBodyTimeout })},
 	{"IDLE_TIMEOUT", "120s", "how long an idle keep-alive connection stays open between requests", durationSetting(func(c *Config) *time.Duration { return &c.IdleTimeout })},
+	{"WS_DOC_OP_RATE", "50", "doc_op events (live editing ops) per second per socket (burst twice that)", func(c *Config, v string) error {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || n <= 0 {
+			return errors.New("must be a positive number")
+		}
+		c.Realtime.DocOpRate, c.Realtime.DocOpBurst = n, int(2*n)+1
+		return nil
+	}},
+	{"DOC_KEEP_OPS", "1000", "live editing ops kept per document for catch-up (older versions answer too_old)", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return errors.New("must be a whole number, 1 or more")
+		}
+		c.Doc.KeepOps = n
+		return nil
+	}},
+	{"DOC_REVISION_EVERY", "100", "every this many live editing ops of a document make a revision and a page_updated event", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return errors.New("must be a whole number, 1 or more")
+		}
+		c.Doc.RevisionEvery = n
+		return nil
+	}},
+	{"DOC_PAUSE_REVISION", "10s", "a document with edits no revision holds becomes a revision (and page_updated) after this long without an op", durationSetting(func(c *Config) *time.Duration { return &c.Doc.PauseRevision })},
 	{"WS_MAX_UNAUTHENTICATED_PER_ADDRESS", "50", "Engine.IO sessions one client address may hold open before they authenticate", intSetting(func(c *Config) *int { return &c.Realtime.MaxUnauthenticatedPerAddr })},
 }
 

@@ -1,7 +1,8 @@
 // Package pages owns the page tree of a drive: creating, reading and updating pages, their
 // order among siblings (float positions), moving them, the trash (a page is trashed with its
 // whole subtree and restored the same way), permanent deletion, and the revision history of
-// title and content. It owns the tables pages and page_revisions.
+// title and content, and live co-editing of a DOCUMENT's content (document.go). It owns the
+// tables pages, page_revisions and doc_ops.
 //
 // Access is never decided here: every check asks the permissions resolver (Page for one page,
 // Drive for a whole tree), inside the write's transaction for writes. A page the caller may not
@@ -34,6 +35,21 @@
 //
 // Every write goes through the event log in the same transaction: page_created, page_updated,
 // page_moved, page_deleted (trash, or "permanent": true) and page_restored, addressed to the
-// rooms page:<id> and drive:<driveId>. Events about a subtree are one event about its root that
+// rooms page:<id> and drive:<driveId>, and doc_op, addressed to page:<id> only. Events about a subtree are one event about its root that
 // lists every affected id in pageIds (each recipient sees the ids of the pages it may view).
+//
+// # Live co-editing
+//
+// A DOCUMENT's content has a version, pages.doc_version: the number of ops applied to it.
+// Submit transforms an op based on an older version past the stored ops after it (pages/ot,
+// the submitted op first on ties), applies it, and stores the op row (with its inverse), the
+// new content and version and a doc_op event in one transaction whose access check holds the
+// drive's shared access lock and whose page row is locked (PostgreSQL), so ops on one document
+// are serialised and none commits after a revocation of its author. doc_ops keeps the newest
+// DocConfig.KeepOps ops of each document; an op or a catch-up based on an older version is
+// ErrTooOld. (page_id, client_id, seq) is unique: a resubmitted op returns the version it
+// became. Every DocConfig.RevisionEvery-th op is also a revision with page_updated, the
+// coalesced news for watchers of the drive, and so is a pause of DocConfig.PauseRevision
+// (a timer per document in the process that took its last op; Close makes the pending ones). A PATCH of content is an op too (clientId "rest"),
+// merged with the ops since the caller's docVersion when it sends one (rebase).
 package pages

@@ -60,6 +60,10 @@ type row struct {
 	TrashedAt   *time.Time
 	TrashedBy   *string
 	TrashRootID *string
+	// DocVersion is the live editing version of the content: how many ops made it.
+	DocVersion int64
+	// RevisionDocVersion is the DocVersion of the latest revision.
+	RevisionDocVersion int64
 }
 
 func (row) TableName() string { return "pages" }
@@ -106,10 +110,12 @@ func (r row) node() Node {
 // Page is one page with its content, as GET /api/pages/{pageId} returns it.
 type Page struct {
 	Node
-	DriveID   string        `json:"driveId"`
-	Content   string        `json:"content"`
-	CreatedBy *string       `json:"createdBy"`
-	TrashedAt *modules.Time `json:"trashedAt"`
+	DriveID string `json:"driveId"`
+	Content string `json:"content"`
+	// DocVersion is the live editing version of Content (see realtime's doc_open).
+	DocVersion int64         `json:"docVersion"`
+	CreatedBy  *string       `json:"createdBy"`
+	TrashedAt  *modules.Time `json:"trashedAt"`
 	// Access is what the caller may do on the page.
 	Access permissions.Access `json:"access"`
 }
@@ -117,7 +123,7 @@ type Page struct {
 // page is the row as the user resolved in pa sees it: a parent they may not view is not named
 // (parentId null, detached), as in the tree listing.
 func (r row) page(pa permissions.PageAccess) Page {
-	p := Page{Node: r.node(), DriveID: r.DriveID, Content: r.Content, CreatedBy: r.CreatedBy,
+	p := Page{Node: r.node(), DriveID: r.DriveID, Content: r.Content, DocVersion: r.DocVersion, CreatedBy: r.CreatedBy,
 		TrashedAt: modules.TimePtr(r.TrashedAt), Access: pa.Access}
 	if pa.ParentHidden && p.ParentID != nil {
 		p.ParentID, p.Detached = nil, true

@@ -12,9 +12,10 @@ type Handler struct {
 	svc *Service
 }
 
-// New wires the package: its service on db, writing through the event log, asking r for access.
-func New(db *gorm.DB, log *eventlog.Log, r *permissions.Resolver) *Handler {
-	return &Handler{svc: NewService(db, log, r)}
+// New wires the package: its service on db, writing through the event log, asking r for access,
+// with the live editing settings doc.
+func New(db *gorm.DB, log *eventlog.Log, r *permissions.Resolver, doc DocConfig) *Handler {
+	return &Handler{svc: NewService(db, log, r, doc)}
 }
 
 var _ modules.Module = (*Handler)(nil)

@@ -7,10 +7,12 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/modules/eventlog"
+	"github.com/pagespace/pagespace/pages/ot"
 	"github.com/pagespace/pagespace/permissions"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -44,11 +46,17 @@ type Service struct {
 	db     *gorm.DB
 	log    *eventlog.Log
 	access *permissions.Resolver
+	doc    DocConfig
+	pauses pauses
 }
 
-// NewService returns the service on db, writing through log and asking r for access.
-func NewService(db *gorm.DB, log *eventlog.Log, r *permissions.Resolver) *Service {
-	return &Service{db: db, log: log, access: r}
+// NewService returns the service on db, writing through log and asking r for access, with the
+// live editing settings doc.
+func NewService(db *gorm.DB, log *eventlog.Log, r *permissions.Resolver, doc DocConfig) *Service {
+	doc.defaults()
+	s := &Service{db: db, log: log, access: r, doc: doc}
+	s.pauses.timers = map[string]*time.Timer{}
+	return s
 }
 
 // viewable resolves the caller on a page, answering ErrNotFound when it may not view it.
@@ -257,6 +265,9 @@ type UpdateInput struct {
 	Content          modules.Optional[string] `json:"content"`
 	IsPrivate        modules.Optional[bool]   `json:"isPrivate"`
 	ExpectedRevision modules.Optional[int64]  `json:"expectedRevision"`
+	// DocVersion is the document version the new content was edited from (the page's
+	// docVersion when the caller read it): the edit is then merged with the ops since.
+	DocVersion modules.Optional[int64] `json:"docVersion"`
 }
 
 func (in *UpdateInput) validate() error {
@@ -274,6 +285,10 @@ func (in *UpdateInput) validate() error {
 	}
 	if in.ExpectedRevision.Set && !in.ExpectedRevision.Null {
 		v.Check(in.ExpectedRevision.Value >= 1, "expectedRevision", "must be a revision number (1 or more)")
+	}
+	if in.DocVersion.Set && !in.DocVersion.Null {
+		v.Check(in.Content.Set, "docVersion", "goes with content")
+		v.Check(in.DocVersion.Value >= 0, "docVersion", "must be a document version (0 or more)")
 	}
 	if err := v.Err(); err != nil {
 		return err
@@ -334,9 +349,11 @@ func (s *Service) update(ctx context.Context, pageID string, in UpdateInput) (Pa
 		}
 		expectRev := in.ExpectedRevision.Set && !in.ExpectedRevision.Null
 		read := tx
-		if !expectRev && tx.Dialector.Name() == "postgres" {
+		if (!expectRev || in.Content.Set) && tx.Dialector.Name() == "postgres" {
 			// Last write wins: wait for the row so that the conditional write below cannot
-			// lose to a concurrent writer again and again. (SQLite has one writer already.)
+			// lose to a concurrent writer again and again. A new content is a diff against the
+			// content at the document's current version, which live editors' ops change
+			// without changing the revision: hold it. (SQLite has one writer already.)
 			read = tx.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
 		cur, err := loadRow(read, pageID)
@@ -355,9 +372,35 @@ func (s *Service) update(ctx context.Context, pageID string, in UpdateInput) (Pa
 				changed = append(changed, "title")
 			}
 		}
+		var contentOp ot.Op
+		before := cur.Content
 		if in.Content.Set && in.Content.Value != cur.Content {
-			cur.Content, changes["content"] = in.Content.Value, in.Content.Value
-			changed = append(changed, "content")
+			// The whole-text replace is an op on the document's current version, so that live
+			// editors transform their ops past it. With docVersion it is the caller's edit of
+			// the text at that version, merged with the ops since, so none of them is lost.
+			text := in.Content.Value
+			if in.DocVersion.Set && !in.DocVersion.Null && in.DocVersion.Value != cur.DocVersion {
+				if in.DocVersion.Value > cur.DocVersion {
+					return modules.Invalid("docVersion is ahead of the document", map[string]any{"docVersion": cur.DocVersion})
+				}
+				if contentOp, err = rebase(tx, pageID, in.DocVersion.Value, cur.DocVersion, cur.Content, text); err != nil {
+					return err
+				}
+				if text, err = contentOp.Apply(cur.Content); err != nil {
+					return fmt.Errorf("pages: merge content: %w", err)
+				}
+				if len(text) > MaxContent {
+					return ErrDocTooLarge
+				}
+			} else {
+				contentOp = ot.Diff(cur.Content, text)
+			}
+			if text != cur.Content {
+				cur.Content, changes["content"] = text, text
+				changes["doc_version"] = cur.DocVersion + 1
+				changes["revision_doc_version"] = cur.DocVersion + 1
+				changed = append(changed, "content")
+			}
 		}
 		if in.IsPrivate.Set && in.IsPrivate.Value != cur.IsPrivate {
 			if !pa.Share {
@@ -392,6 +435,12 @@ func (s *Service) update(ctx context.Context, pageID string, in UpdateInput) (Pa
 		}
 		cur.Revision++
 		cur.UpdatedAt = now
+		if _, ok := changes["content"]; ok {
+			cur.DocVersion++
+			if err := s.storeOp(tx, rec, pageID, cur.DriveID, cur.DocVersion, uid, contentOp, before, RESTClientID, cur.DocVersion, now); err != nil {
+				return err
+			}
+		}
 		if err := tx.Create(&revisionRow{PageID: pageID, Revision: cur.Revision, Title: cur.Title, Content: cur.Content, AuthorID: &uid, CreatedAt: now}).Error; err != nil {
 			return fmt.Errorf("pages: store revision: %w", err)
 		}

@@ -163,6 +163,9 @@ func (h *EventsHandler) list(c echo.Context) error {
 		for _, e := range batch {
 			scanned++
 			cursor = e.ID
+			if e.LiveOnly() {
+				continue
+			}
 			payload, ok, err := vis.Show(ctx, e)
 			if err != nil {
 				return err

@@ -53,6 +53,33 @@ func TestBadEventArguments(t *testing.T) {
 			raw(`{"pageId":` + quote(p) + `,"Position":1}`),
 			raw(`{"pageId":` + quote(p) + `,"position":1,"extra":1}`),
 		},
+		"doc_open": ids("pageId", p),
+		"doc_ops": {
+			raw(`{"pageId":"a\u0000b","since":0}`),
+			raw(`{"PageId":` + quote(p) + `,"since":0}`),
+			raw(`{"pageId":` + quote(p) + `,"since":0,"extra":1}`),
+			raw(`{"pageId":` + quote(p) + `,"since":1.5}`),
+			raw(`{"pageId":` + quote(p) + `,"since":"0"}`),
+			raw(`{"pageId":` + quote(p) + `,"since":-1}`),
+			raw(`{"pageId":` + quote(p) + `}`),
+		},
+		"doc_op": {
+			raw(`{"pageId":` + quote(p) + `,"version":0,"op":["a\u0000b"],"clientId":"c","seq":1}`),
+			raw(`{"pageId":` + quote(p) + `,"version":0,"op":["\ud800"],"clientId":"c","seq":1}`),
+			raw(`{"pageId":` + quote(p) + `,"version":0,"op":["a"],"clientId":"a\u0000b","seq":1}`),
+			raw(`{"pageId":` + quote(p) + `,"version":0,"op":[1e3],"clientId":"c","seq":1}`),
+			raw(`{"pageId":` + quote(p) + `,"version":0,"op":null,"clientId":"c","seq":1}`),
+			raw(`{"pageId":` + quote(p) + `,"version":0.5,"op":["a"],"clientId":"c","seq":1}`),
+			raw(`{"pageId":` + quote(p) + `,"version":0,"op":["a"],"clientId":"c","seq":-1}`),
+			raw(`{"pageId":` + quote(p) + `,"Version":0,"op":["a"],"clientId":"c","seq":1}`),
+			raw(`{"pageId":` + quote(p) + `,"version":0,"op":["a"],"clientId":"c","seq":1,"extra":1}`),
+		},
+		"doc_selection": {
+			raw(`{"pageId":` + quote(p) + `,"version":0,"ranges":[{"anchor":0,"head":0,"x":1}]}`),
+			raw(`{"pageId":` + quote(p) + `,"version":0,"ranges":[{"anchor":0.5,"head":0}]}`),
+			raw(`{"pageId":` + quote(p) + `,"version":0,"Ranges":[]}`),
+			raw(`{"pageId":"a\u0000b","version":0,"ranges":[]}`),
+		},
 		"refresh_auth": {
 			raw(`{"Token":` + quote(u.Token) + `}`),
 			raw(`{"token":"a\u0000b"}`),
@@ -76,6 +103,8 @@ func TestBadEventArguments(t *testing.T) {
 		"join_page": raw(`{"pageId":` + quote(p) + `}`), "join_drive": raw(quote(d)),
 		"typing_start": raw(`{"pageId":` + quote(p) + `}`), "cursor_move": raw(`{"pageId":` + quote(p) + `,"position":{"x":1}}`),
 		"refresh_auth": raw(`{"token":` + quote(u.Token) + `}`),
+		"doc_open":     raw(`{"pageId":` + quote(p) + `}`), "doc_ops": raw(`{"pageId":` + quote(p) + `,"since":0}`),
+		"doc_selection": raw(`{"pageId":` + quote(p) + `,"version":0,"ranges":[{"anchor":0,"head":0}]}`),
 	} {
 		if ack := s.call(event, arg); ack["ok"] != true {
 			t.Errorf("%s %s: ack %v, want ok", event, arg, ack)

@@ -68,6 +68,8 @@ type Config struct {
 	ViewersInterval  time.Duration // at most one viewers_updated per page per; default 250ms
 	AuthExpiringLead time.Duration // auth_expiring is sent this long before expiry; default 60s
 	Retention        time.Duration // how long recovery sessions are kept; default 7 days
+	DocOpRate        float64       // doc_op events per second per socket; default 50
+	DocOpBurst       int           // default 100
 	Logger           *slog.Logger
 
 	// MaxUnauthenticatedPerAddr caps the Engine.IO sessions one client address holds open before
@@ -106,6 +108,10 @@ func (c *Config) defaults() {
 	if c.EventRate <= 0 {
 		c.EventRate = 20
 	}
+	if c.DocOpRate <= 0 {
+		c.DocOpRate = 50
+	}
+	setInt(&c.DocOpBurst, 100)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -131,6 +137,8 @@ type Broker struct {
 	dirty   map[*client]struct{}              // sessions whose rooms changed during dispatch
 
 	presence *presence
+	docs     Docs
+	sel      selections
 
 	queue    chan struct{} // wakes the dispatcher
 	qmu      sync.Mutex
@@ -175,6 +183,7 @@ func New(cfg Config, db *gorm.DB, verify Verifier, access Access, events Log) *B
 	}
 	b.progress = sync.NewCond(&b.qmu)
 	b.presence = newPresence(b)
+	b.sel.pages = map[*client]map[string]struct{}{}
 	origins := map[string]bool{}
 	for _, o := range cfg.AllowedOrigins {
 		origins[o] = true

@@ -20,15 +20,18 @@ type client struct {
 	userID string
 	name   string
 
-	mu        sync.Mutex
-	sessionID string
-	expires   time.Time
-	expTimer  *time.Timer       // auth_expiring, then the disconnect at expiry
-	rooms     map[string]string // joined page/drive rooms → drive id
-	limiter   *rate.Limiter     // client events
-	presLim   *rate.Limiter     // cursor and typing, which are coalesced and so allowed faster
-	strikes   int
-	cursor    *cursorState
+	mu         sync.Mutex
+	sessionID  string
+	expires    time.Time
+	expTimer   *time.Timer       // auth_expiring, then the disconnect at expiry
+	rooms      map[string]string // joined page/drive rooms → drive id
+	limiter    *rate.Limiter     // client events
+	presLim    *rate.Limiter     // cursor and typing, which are coalesced and so allowed faster
+	strikes    int
+	cursor     *cursorState
+	opLim      *rate.Limiter       // doc_op
+	selLim     *rate.Limiter       // doc_selection
+	docClients map[string]struct{} // clientIds of the doc_ops this socket submitted
 }
 
 const clientKey = "client"
@@ -81,7 +84,9 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 	}
 	c := &client{s: s, userID: id.UserID, name: name, sessionID: id.SessionID, expires: exp, rooms: map[string]string{},
 		limiter: rate.NewLimiter(rate.Limit(b.cfg.EventRate), b.cfg.EventBurst),
-		presLim: rate.NewLimiter(rate.Limit(5*b.cfg.EventRate), 5*b.cfg.EventBurst)}
+		presLim: rate.NewLimiter(rate.Limit(5*b.cfg.EventRate), 5*b.cfg.EventBurst),
+		opLim:   rate.NewLimiter(rate.Limit(b.cfg.DocOpRate), b.cfg.DocOpBurst),
+		selLim:  rate.NewLimiter(rate.Limit(selectionRate), selectionRate)}
 	// The slot is taken here, under the lock, not in onConnect: the client gets its CONNECT reply
 	// before OnConnect runs, so a count taken at connect time would let a quick second dial in.
 	b.mu.Lock()
@@ -182,6 +187,7 @@ func (b *Broker) release(c *client) {
 	b.removeClientLocked(c)
 	b.mu.Unlock()
 	b.presence.dropClient(c)
+	b.clearSelection(c, "")
 }
 
 // addClientLocked counts c among its user's sockets. Caller holds b.mu.
@@ -295,6 +301,7 @@ func (b *Broker) registerHandlers() {
 	b.ns.On("typing_stop", b.presenceHandler(b.presence.typingStop))
 	b.ns.On("cursor_move", b.presenceHandler(b.presence.cursorMove))
 	b.ns.On("refresh_auth", b.handler(b.refreshAuth))
+	b.registerDocHandlers()
 }
 
 // decodeArg decodes argument i by the rules of a REST body (modules.DecodeJSON): exact keys,
@@ -420,6 +427,7 @@ func (b *Broker) leave(c *client, room string) {
 		b.saveSession(c)
 		if pageID, isPage := strings.CutPrefix(room, "page:"); isPage {
 			b.presence.leave(c, pageID)
+			b.clearSelection(c, pageID)
 		}
 	}
 }

@@ -399,6 +399,7 @@ func (b *Broker) reresolve(driveID, reason, pageID string, announced bool) map[s
 				told[c][room] = true
 				if pageID, isPage := strings.CutPrefix(room, "page:"); isPage {
 					b.presence.leave(c, pageID)
+					b.clearSelection(c, pageID)
 				}
 				b.dirty[c] = struct{}{}
 			}
@@ -446,9 +447,13 @@ func (b *Broker) deliver(e eventlog.Event, also map[string]permissions.DriveView
 	decided := map[string]permissions.Sight{} // per user: one decision for all its sockets
 	hidden := map[string]bool{}
 	var others []*socketio.Socket // sockets that get a redacted variant
+	opClient := ""
+	if e.Type == "doc_op" {
+		opClient = docOpClient(e.Payload)
+	}
 	keep := func(s *socketio.Socket) bool {
 		c := clientOf(s)
-		if c == nil {
+		if c == nil || opClient != "" && ownDocOp(c, opClient) {
 			return false
 		}
 		sight, seen := decided[c.userID]

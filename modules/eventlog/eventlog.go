@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +44,19 @@ func (e Event) RoomList() []string {
 	var rooms []string
 	_ = json.Unmarshal([]byte(e.Rooms), &rooms)
 	return rooms
+}
+
+// LiveOnly reports whether the event is addressed to page rooms only (the ops of live editing,
+// doc_op): it is for the sockets in those rooms, which catch up from their own store, and not
+// for the event feed, which would otherwise carry every keystroke.
+func (e Event) LiveOnly() bool {
+	rooms := e.RoomList()
+	for _, r := range rooms {
+		if !strings.HasPrefix(r, "page:") {
+			return false
+		}
+	}
+	return len(rooms) > 0
 }
 
 // JSON is the payload exactly as clients receive it, with eventId first.

@@ -1,0 +1,127 @@
+package docclient_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pagespace/pagespace/app/apptest"
+	"github.com/pagespace/pagespace/pages/ot"
+	"github.com/pagespace/pagespace/realtime/docclient"
+	"github.com/pagespace/pagespace/realtime/sioclient"
+)
+
+// Three clients type random edits (with emoji), sometimes waiting for their ack, dropping their
+// connection now and then and reconnecting; then the server restarts while they have ops in
+// flight, they keep typing offline, reconnect to the new process and type on. All end with the
+// server's text, and no client failed.
+func TestRandomEditsWithDropsAndRestart(t *testing.T) {
+	env := apptest.Start(t, fast)
+	w := env.NewWorld()
+	page := w.Page("DOCUMENT", "Notes")
+	users := []apptest.User{w.Owner, w.Admin, w.Member}
+	clients := make([]*docclient.Client, len(users))
+	var mu sync.Mutex
+	var socks []*sioclient.Client // every socket, closed at the end
+	dialOn := func(e *apptest.Env, u apptest.User) *sioclient.Client {
+		s, err := sioclient.Dial(ctxT(t, 20*time.Second), e.URL, map[string]any{"token": u.Token}, nil)
+		if err != nil {
+			t.Errorf("dial: %v", err)
+			return nil
+		}
+		mu.Lock()
+		socks = append(socks, s)
+		mu.Unlock()
+		return s
+	}
+	t.Cleanup(func() {
+		for _, s := range socks {
+			s.Close()
+		}
+	})
+	for i, u := range users {
+		c, err := docclient.Open(ctxT(t, 20*time.Second), dialOn(env, u), page, "random-"+strconv.Itoa(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients[i] = c
+	}
+	current := env
+	var sockOf = make([]*sioclient.Client, len(users))
+	for i := range users {
+		sockOf[i] = socks[i]
+	}
+	// phase types; online, it also drops connections and waits for acks now and then.
+	phase := func(seed uint64, edits int, drops bool) {
+		var wg sync.WaitGroup
+		for i, c := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(seed, uint64(i)))
+				for range edits {
+					if err := c.EditWith(func(text string) ot.Op { return randomEdit(rng, text) }); err != nil {
+						t.Error(err)
+						return
+					}
+					switch rng.IntN(10) {
+					case 0:
+						if drops {
+							sockOf[i].Close()
+							s := dialOn(current, users[i])
+							if s == nil || c.Reconnect(ctxT(t, 20*time.Second), s) != nil {
+								t.Errorf("client %d: reconnect failed", i)
+								return
+							}
+							sockOf[i] = s
+						}
+					case 1, 2:
+						if !drops {
+							continue // offline: nothing can be acknowledged
+						}
+						if err := c.WaitSynced(ctxT(t, 30*time.Second)); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if t.Failed() {
+			t.FailNow()
+		}
+	}
+	phase(1, 60, true)
+
+	// Restart: a new process on the same database. Clients keep editing while it is down.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := env.App.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sockOf {
+		<-s.Done
+	}
+	phase(2, 5, false) // offline: nothing can be acknowledged, so nothing waits for it
+	current = apptest.StartWith(t, env.Config)
+	for i, c := range clients {
+		s := dialOn(current, users[i])
+		if s == nil {
+			t.FailNow()
+		}
+		if err := c.Reconnect(ctxT(t, 20*time.Second), s); err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+		sockOf[i] = s
+	}
+	phase(3, 60, true)
+	text := converge(t, current, w.Owner, page, clients...)
+	t.Logf("%d code points after 3 × 125 edits", len([]rune(text)))
+	for _, c := range clients {
+		c.Close()
+	}
+}
