@@ -11,6 +11,10 @@ export function createStore(api) {
     driveId: null, // the drive in view
     pages: null, // the tree listing of driveId: [Node]
     trash: null, // the trash listing of driveId
+    page: null, // the open page (a Page), kept current by live events
+    channel: null, // the open channel (channel-state.js)
+    viewers: null, // {pageId, list: [{userId, name}]} of the open page
+    conn: { status: "connecting", nextTryAt: null, transport: null }, // the socket's state
   };
   const listeners = new Set();
 
@@ -57,7 +61,7 @@ export function createStore(api) {
     },
     /** reset forgets everything (sign out). */
     reset() {
-      set({ user: null, drives: null, driveId: null, pages: null, trash: null });
+      set({ user: null, drives: null, driveId: null, pages: null, trash: null, page: null, channel: null, viewers: null });
     },
   };
 }

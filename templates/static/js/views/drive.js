@@ -4,6 +4,7 @@ import { h, replace, field, setFieldError, errorBox, busy, announce, confirmInli
 import { describe, ApiError } from "../errors.js";
 import { paths } from "../router.js";
 import { buildTree, typeLabel } from "../tree.js";
+import { channelView } from "./channel.js";
 
 const loading = (label) => h("div", { class: "view", "aria-busy": "true" },
   h("p", { class: "visually-hidden" }, `Loading ${label}…`),
@@ -223,9 +224,20 @@ export async function pageView(ctx, pageId) {
   }
   const drive = await openDrive(ctx, page.driveId);
   if (!alive()) return;
+  store.set({ page });
+  ctx.live.setView({ driveId: page.driveId, pageId: page.id });
   layout.sidebar.render(); // the current page is marked in the tree
   document.title = `${page.title} · pagespace`;
   const title = heading(page.title);
+  // The title follows renames by others (live.js keeps state.page current).
+  const unsubTitle = store.subscribe((s) => {
+    if (!alive()) return unsubTitle();
+    if (s.page && s.page.id === page.id && s.page.title !== page.title) {
+      page = { ...page, title: s.page.title };
+      title.textContent = page.title;
+      document.title = `${page.title} · pagespace`;
+    }
+  });
   const head = h("div", { class: "page-head" }, h("span", { class: "type-badge" }, icon(page.type), ` ${typeLabel(page.type)}`), title);
   const actions = h("div", { class: "row actions" });
   const err = errorBox();
@@ -274,10 +286,15 @@ export async function pageView(ctx, pageId) {
     trash.addEventListener("click", async () => {
       err.show("");
       try {
-        await busy(actions, () => api.call("DELETE", `/api/pages/${encodeURIComponent(page.id)}`));
+        ctx.live.leavingPage(page.id, true);
+        await busy(actions, () => api.call("DELETE", `/api/pages/${encodeURIComponent(page.id)}`)).catch((e2) => {
+          ctx.live.leavingPage(page.id, false);
+          throw e2;
+        });
         await store.refetch.pages(page.driveId);
         announce(`Moved “${page.title}” to the trash.`);
-        go(paths.drive(page.driveId));
+        go(paths.drive(page.driveId)); // the page's room is left: later events about it pass by
+        ctx.live.leavingPage(page.id, false);
       } catch (e) {
         err.show(describe(e));
       }
@@ -285,7 +302,7 @@ export async function pageView(ctx, pageId) {
     actions.append(trash);
   }
   replace(main, h("div", { class: "view" }, h("p", { class: "crumbs" }, h("a", { href: paths.drive(drive.id) }, drive.name)),
-    head, actions, err, pageBody(page, store)));
+    head, actions, err, pageBody(page, ctx)));
   const renameNow = renameNext === page.id;
   renameNext = null;
   const renameButton = actions.querySelector("button");
@@ -301,7 +318,8 @@ function pageCards(nodes) {
       h("span", { class: "muted" }, typeLabel(c.type))))));
 }
 
-function pageBody(page, store) {
+function pageBody(page, ctx) {
+  const { store } = ctx;
   switch (page.type) {
     case "FOLDER": {
       const kids = buildTree(store.state.pages || []);
@@ -323,7 +341,7 @@ function pageBody(page, store) {
         ? h("div", { class: "doc-preview", "aria-label": "Document content" }, page.content)
         : h("p", { class: "empty" }, "This document is empty. Editing in the browser arrives with live co-editing.");
     case "CHANNEL":
-      return h("p", { class: "empty" }, "No messages to show here yet: channels open in the browser with the live update.");
+      return channelView(ctx, page);
     case "TASK_LIST":
       return h("p", { class: "empty" }, "No tasks to show here yet: task lists open in the browser with the live update.");
     default:

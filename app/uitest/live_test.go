@@ -1,0 +1,119 @@
+package uitest_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/pagespace/pagespace/app/apptest"
+)
+
+// signIn signs u in through the sign-in form (its password is apptest's) and waits for the app.
+func (tb *tab) signIn(env *apptest.Env, u apptest.User, path string) {
+	tb.t.Helper()
+	tb.run("sign in "+u.Name, chromedp.Navigate(env.URL+"/login?next="+path), waitText("h1", "Sign in"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), u.Email),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "correct horse"),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		waitFor(`document.querySelector("main h1") !== null && location.pathname !== "/login"`))
+}
+
+// setOffline cuts (or gives back) the tab's network: requests fail, open sockets close,
+// navigator.onLine follows.
+func (tb *tab) setOffline(off bool) {
+	tb.t.Helper()
+	if _, err := chromedp.Call(tb.ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		MatchedNetworkConditions: []*network.Conditions{{Offline: off, DownloadThroughput: -1, UploadThroughput: -1}}}); err != nil {
+		tb.t.Fatalf("%s: network conditions: %v", tb.name, err)
+	}
+	if _, err := chromedp.Call(tb.ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{
+		Offline: off, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+		tb.t.Fatalf("%s: network state: %v", tb.name, err)
+	}
+}
+
+// live waits for the connection indicator to say the socket is up.
+var live = waitFor(`document.querySelector('.conn[data-status="connected"]') !== null`)
+
+// A and B in a channel: the viewers, typing, a message without a reload, the tree following
+// renames and moves, a drop of B's network while A writes and B drafts, a page trashed under B,
+// and B's access revoked while reading the channel.
+func TestLiveChannel(t *testing.T) {
+	root := browser(t)
+	env := apptest.Start(t)
+	alice, bob := env.Signup("Alice Able"), env.Signup("Bob Baker")
+	drive := env.CreateDrive(alice, "Team")
+	folder := env.CreatePage(alice, drive, "FOLDER", "Specs", "")
+	doc := env.CreatePage(alice, drive, "DOCUMENT", "Plan", "")
+	channel := env.CreatePage(alice, drive, "CHANNEL", "general", "")
+	env.AddMember(alice, drive, bob, "MEMBER")
+
+	a := newTab(t, root, env.URL, "alice", true)
+	b := newTab(t, root, env.URL, "bob", true)
+	a.run("viewport", chromedp.EmulateViewport(1280, 800))
+	b.run("viewport", chromedp.EmulateViewport(1280, 800))
+	a.signIn(env, alice, "/p/"+channel)
+	b.signIn(env, bob, "/p/"+channel)
+	a.run("alice in the channel", waitText("main h1", "general"), waitText(".empty", "No messages yet"), live)
+	b.run("bob in the channel", waitText("main h1", "general"), live,
+		waitFor(`document.querySelector('.viewers .avatar[aria-label="Alice Able"][title="Alice Able"]') !== null`))
+	b.eval(`window.__noReload = "kept"; ""`)
+
+	// Typing, then the message, without a reload.
+	a.run("alice types", chromedp.SendKeys(chromedp.CSS(`.composer-input`), "Hello Bob,"))
+	b.run("bob sees alice typing", waitText(".typing", "Alice Able is typing…"))
+	a.run("alice posts", chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierShift)), chromedp.SendKeys(chromedp.CSS(`.composer-input`), "second line"),
+		chromedp.KeyEvent(kb.Enter), waitText(".msg-text", "Hello Bob,\nsecond line"), waitFor(`document.querySelector(".composer-input").value.trim() === ""`))
+	b.run("bob sees the message", waitText(".msg-text", "Hello Bob,\nsecond line"), waitGone(".typing", "typing"))
+	b.run("bob replies", clickText(".msg-actions button", "Reply"), waitText(".reply-banner", "Replying to Alice Able"),
+		chromedp.SendKeys(chromedp.CSS(`.composer-input`), "Hi Alice"), chromedp.KeyEvent(kb.Enter),
+		waitText(".replies .msg-text", "Hi Alice"))
+	a.run("alice sees the reply count", waitText(".thread-toggle", "1 reply"))
+	b.shot("desktop-10-channel")
+	b.a11y("the channel")
+
+	// The tree follows a rename and a move by Alice.
+	env.Do("PATCH", "/api/pages/"+doc, alice.Token, map[string]any{"title": "Roadmap"}).Expect(200)
+	env.Do("POST", "/api/pages/"+doc+"/move", alice.Token, map[string]any{"parentId": folder, "position": 1}).Expect(200)
+	b.run("bob's tree follows", waitText(".pages a.node", "Roadmap"), waitGone(".pages a.node", "Plan"),
+		waitFor(fmt.Sprintf(`document.querySelector('a.node[href="/p/%s"] + ul a.node[href="/p/%s"]') !== null`, folder, doc)))
+
+	// Bob's network drops while Alice writes and Bob drafts; it comes back and Bob catches up.
+	b.setOffline(true)
+	b.run("bob is offline", waitFor(`document.querySelector('.conn[data-status="connected"]') === null`),
+		waitFor(`/Reconnecting|Offline|Connecting/.test(document.querySelector(".conn").textContent)`))
+	a.run("alice posts while bob is away", chromedp.SendKeys(chromedp.CSS(`.composer-input`), "While you were away"), chromedp.KeyEvent(kb.Enter),
+		waitText(".msg-text", "While you were away"))
+	b.run("bob drafts offline", chromedp.SendKeys(chromedp.CSS(`.composer-input`), "Written offline"), chromedp.KeyEvent(kb.Enter),
+		waitText(".pending", "Written offline"))
+	b.shot("desktop-11-offline")
+	b.setOffline(false)
+	b.run("bob catches up", live, waitText(".msg-text", "While you were away"), waitText(".msgs .msg-text", "Written offline"),
+		waitFor(`document.querySelector(".outbox").hidden`))
+	a.run("alice gets bob's draft", waitText(".msg-text", "Written offline"))
+
+	// A page trashed under Bob's eyes.
+	b.run("bob opens the document", clickText(".pages a.node", "Roadmap"), waitText("main h1", "Roadmap"))
+	env.Trash(alice, doc)
+	b.run("bob is told", waitText(".flash", "moved to the trash"), waitText("main h1", "Team"), waitGone(".pages a.node", "Roadmap"))
+	b.shot("desktop-12-page-trashed")
+
+	// Bob's access goes while he reads the channel: the notice, and the messages leave the screen.
+	b.run("bob back in the channel", clickText(".pages a.node", "general"), waitText(".msg-text", "While you were away"), live)
+	b.run("phone", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile, chromedp.EmulateTouch), waitText(".msg-text", "Written offline"))
+	b.shot("phone-10-channel")
+	env.Do("DELETE", "/api/drives/"+drive+"/members/"+bob.ID, alice.Token, nil).Expect(204)
+	b.run("bob loses access", waitText(".flash", "You no longer have access"), waitGone(".msg-text", "While you were away"))
+	b.shot("phone-11-access-removed")
+	if p := b.path(); strings.Contains(p, channel) {
+		t.Fatalf("bob still on the channel's path %s", p)
+	}
+	if v := b.eval(`String(window.__noReload)`); v != "kept" {
+		t.Fatalf("the page reloaded (marker %q)", v)
+	}
+	a.clean()
+	b.clean()
+}
