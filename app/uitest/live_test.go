@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/pagespace/pagespace/app/apptest"
@@ -113,6 +114,83 @@ func TestLiveChannel(t *testing.T) {
 	}
 	if v := b.eval(`String(window.__noReload)`); v != "kept" {
 		t.Fatalf("the page reloaded (marker %q)", v)
+	}
+	a.clean()
+	b.clean()
+}
+
+// blockWebSocket makes every WebSocket the tab's pages open fail before its handshake, as a
+// proxy that does not pass WebSocket would (DevTools' URL blocking does not reach WebSocket
+// handshakes): the socket must fall back to long-polling.
+func (tb *tab) blockWebSocket() {
+	tb.t.Helper()
+	const blocked = `window.WebSocket = class BlockedWebSocket {
+		constructor(url) { this.url = url; this.readyState = 0; setTimeout(() => { this.readyState = 3; this.onerror && this.onerror(new Event("error")); this.onclose && this.onclose({ code: 1006, reason: "" }); }); }
+		send() {}
+		close() {}
+	};`
+	if _, err := chromedp.Call(tb.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: blocked}); err != nil {
+		tb.t.Fatalf("%s: block WebSocket: %v", tb.name, err)
+	}
+}
+
+// With WebSocket blocked for Bob, the channel works over long-polling: typing, messages both
+// ways, edits and deletes live; a long history loads as Bob scrolls up; a message that arrives
+// while he is scrolled up is marked unread, not scrolled into view.
+func TestChannelOverLongPolling(t *testing.T) {
+	root := browser(t)
+	env := apptest.Start(t)
+	alice, bob := env.Signup("Alice Able"), env.Signup("Bob Baker")
+	drive := env.CreateDrive(alice, "Team")
+	channel := env.CreatePage(alice, drive, "CHANNEL", "general", "")
+	env.AddMember(alice, drive, bob, "MEMBER")
+	for i := 1; i <= 60; i++ {
+		env.Do("POST", "/api/pages/"+channel+"/messages", alice.Token, map[string]any{"content": fmt.Sprintf("history %d", i)}).Expect(201)
+	}
+
+	a := newTab(t, root, env.URL, "alice", true)
+	b := newTab(t, root, env.URL, "bob", true)
+	a.run("viewport", chromedp.EmulateViewport(1280, 800))
+	b.run("viewport", chromedp.EmulateViewport(1280, 800))
+	b.blockWebSocket()
+	a.signIn(env, alice, "/p/"+channel)
+	b.signIn(env, bob, "/p/"+channel)
+	a.run("alice in the channel", waitText(".msg-text", "history 60"), live)
+	b.run("bob on long-polling", waitText(".msg-text", "history 60"), live, waitText(".conn", "Live (long-polling)"))
+
+	// The newest page is shown at the bottom; scrolling up loads the rest.
+	if got := b.eval(`String(document.querySelectorAll(".msgs .msg").length)`); got != "50" {
+		t.Errorf("first page: %s messages, want 50", got)
+	}
+	b.run("bob scrolls up", chromedp.Evaluate[chromedp.Void](`document.querySelector(".msg-scroll").scrollTop = 0`),
+		waitFor(`document.querySelectorAll(".msgs .msg").length === 60`), waitText(".msg-text", "history 1"),
+		waitFor(`document.querySelector(".load-older").hidden`))
+	b.run("bob reads the top", chromedp.Evaluate[chromedp.Void](`document.querySelector(".msg-scroll").scrollTop = 0`))
+
+	// Typing and a message from Alice, while Bob is scrolled up: unread, not scrolled into view.
+	a.run("alice types", chromedp.SendKeys(chromedp.CSS(`.composer-input`), "Over polling"))
+	b.run("bob sees alice typing", waitText(".typing", "Alice Able is typing…"))
+	a.run("alice posts", chromedp.KeyEvent(kb.Enter), waitText(".msg-text", "Over polling"))
+	b.run("bob is told of a new message", waitText(".jump", "1 new message"), waitFor(`document.querySelector(".unread-mark") !== null`),
+		waitFor(`document.querySelector(".msg-scroll").scrollTop < 100`))
+	b.shot("desktop-13-unread")
+	b.run("bob jumps to it", clickText(".jump", "new message"), waitFor(`document.querySelector(".jump").hidden`),
+		waitFor(`(() => { const s = document.querySelector(".msg-scroll"); return s.scrollHeight - s.scrollTop - s.clientHeight < 48; })()`))
+
+	// Bob answers over polling; Alice edits and deletes her own messages, live for Bob.
+	b.run("bob posts", chromedp.SendKeys(chromedp.CSS(`.composer-input`), "Polling works"), chromedp.KeyEvent(kb.Enter))
+	a.run("alice sees it", waitText(".msg-text", "Polling works"))
+	a.run("alice edits with arrow up", chromedp.Evaluate[chromedp.Void](`document.querySelector(".composer-input").value = ""`),
+		chromedp.Focus(chromedp.CSS(`.composer-input`)), chromedp.KeyEvent(kb.ArrowUp),
+		waitFor(`document.activeElement.matches(".edit-input") && document.activeElement.value === "Over polling"`),
+		chromedp.SendKeys(chromedp.CSS(`.edit-input`), " (edited)"), chromedp.KeyEvent(kb.Enter),
+		waitText(".msg-text", "Over polling (edited)"))
+	b.run("bob sees the edit", waitText(".msg-text", "Over polling (edited)"), waitText(".msg-meta", "(edited)"))
+	a.run("alice deletes it", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll(".msg")].find(m => m.textContent.includes("Over polling (edited)")).querySelector(".msg-actions .danger-text").click()`),
+		clickText(".confirm button", "Delete"), waitGone(".msg-text", "Over polling"))
+	b.run("bob sees it go", waitGone(".msg-text", "Over polling"))
+	if tr := b.eval(`document.querySelector(".conn").textContent`); !strings.Contains(tr, "long-polling") {
+		t.Errorf("bob's socket left polling with WebSocket blocked: %q", tr)
 	}
 	a.clean()
 	b.clean()

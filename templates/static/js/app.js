@@ -30,6 +30,9 @@ const live = createLive({
   api, store,
   onPageGone: (pageId, reason) => pageGone(pageId, reason),
   onDriveGone: (driveId) => {
+    const route = parse(location.pathname);
+    const shown = route.driveId === driveId || (route.name === "page" && store.state.driveId === driveId);
+    if (!shown) return; // the reader has moved on (or deleted the drive themself)
     flashNext("You no longer have access to this drive or its pages.");
     go("/", { replace: true });
   },

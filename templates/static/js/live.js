@@ -160,8 +160,13 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
         api.refresh().then(() => s.connect(), () => {}); // a refused refresh signs out
       }
     });
+    // The socket's token is about to expire. The API client renews its token before then by
+    // itself (and onSession hands the new one over); when it already has, hand that one over now.
+    // Refreshing here as well would renew twice, or, with tokens shorter than the server's
+    // one-minute notice, in a loop.
     s.on("auth_expiring", () => {
-      api.refresh().catch(() => {});
+      const t = api.accessToken();
+      if (t && t !== socketToken) sendToken(t);
     });
     for (const t of ["page_created", "page_updated", "page_moved", "page_deleted", "page_restored"]) s.on(t, (p) => onPageEvent(t, p));
     for (const t of ["drive_created", "drive_updated", "drive_deleted", "member_added", "member_removed", "member_role_changed"]) {
@@ -189,6 +194,14 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     });
   }
 
+  let socketToken = null; // the token the server holds for this socket
+
+  function sendToken(token) {
+    if (!socket || !socket.connected) return;
+    socketToken = token;
+    socket.emit("refresh_auth", { token });
+  }
+
   const online = () => socket && socket.connect();
   // The browser knows the network is gone: an open WebSocket would only notice at the next
   // missed ping, half a minute later. Close the transport now (as a drop, not a disconnect), so
@@ -201,11 +214,16 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     /** start opens the socket (signed in). */
     start() {
       if (socket) return;
-      socket = new Socket(location.origin, { auth: (cb) => cb({ token: api.accessToken() || "" }) });
+      socket = new Socket(location.origin, {
+        auth: (cb) => {
+          socketToken = api.accessToken();
+          cb({ token: socketToken || "" });
+        },
+      });
       wire(socket);
       // A new access token goes to the server on the live socket (refresh_auth).
       unsubs.push(api.onSession((sess) => {
-        if (socket && socket.connected) socket.emit("refresh_auth", { token: sess.accessToken });
+        sendToken(sess.accessToken);
       }));
       window.addEventListener("online", online);
       window.addEventListener("offline", offline);

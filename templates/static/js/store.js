@@ -3,6 +3,10 @@
 // in here: a socket handler calls the same refetch functions (or applies an event to the state
 // with set), and every view showing that state follows.
 
+function same(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 /** createStore returns a store reading through api (api.js). */
 export function createStore(api) {
   const state = {
@@ -39,7 +43,8 @@ export function createStore(api) {
       },
       async pages(driveId) {
         const pages = await api.listAll(`/api/drives/${encodeURIComponent(driveId)}/pages`);
-        if (driveId === state.driveId) set({ pages });
+        // Unchanged (live events got there first): no re-render under the reader's focus.
+        if (driveId === state.driveId && !(state.pages && same(state.pages, pages))) set({ pages });
         return pages;
       },
       async trash(driveId) {

@@ -75,8 +75,11 @@ export function applyPageEvent(nodes, type, payload) {
       if (p.detached) node.detached = true;
       const i = nodes.findIndex((n) => n.id === p.id);
       if (i < 0) return [...nodes, node];
+      const merged = { ...nodes[i], ...node };
+      if (!p.detached) delete merged.detached;
+      if (Object.keys(merged).every((k) => merged[k] === nodes[i][k])) return nodes; // nothing new
       const out = nodes.slice();
-      out[i] = { ...nodes[i], ...node };
+      out[i] = merged;
       return out;
     }
     case "page_deleted":

@@ -139,7 +139,13 @@ export async function driveView(ctx, driveId) {
   if (drive.role === "OWNER") {
     const del = h("button", { type: "button", class: "btn danger-text" }, "Delete drive…");
     del.addEventListener("click", () => confirmInline(del, `Delete “${drive.name}” and all of its pages, messages and tasks? This cannot be undone.`, "Delete drive", async () => {
-      await api.call("DELETE", `/api/drives/${encodeURIComponent(driveId)}`);
+      ctx.live.setView({}); // the reader leaves the drive: its deletion is no news to them
+      try {
+        await api.call("DELETE", `/api/drives/${encodeURIComponent(driveId)}`);
+      } catch (e) {
+        ctx.live.setView({ driveId });
+        throw e;
+      }
       store.set({ driveId: null, pages: null, trash: null });
       await store.refetch.drives();
       announce(`Deleted drive “${drive.name}”.`);
