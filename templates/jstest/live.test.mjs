@@ -49,6 +49,11 @@ test("channel: pages merge oldest first, events apply once, replies count", () =
   ch = applyMessageEvent(ch, "message_deleted", { message: msg("a", "1", { deletedAt: "9", content: "" }), removed: false });
   assert.equal(ch.items.find((m) => m.id === "a").deletedAt, "9", "a tombstone stays");
   assert.equal(applyMessageEvent(ch, "new_message", { message: { ...msg("o", "6"), pageId: "other" } }), ch);
+  // A refetch of the newest page after a reconnect drops what was deleted meanwhile in its span.
+  const before = withPage(emptyChannel("p"), { items: [msg("c", "3"), msg("b", "2"), msg("a", "1")], nextCursor: "k" });
+  const after = withPage(before, { items: [msg("c", "3"), msg("b2", "2")], nextCursor: "k2" }, { fresh: true });
+  assert.deepEqual(after.items.map((m) => m.id), ["a", "b2", "c"]);
+  assert.equal(after.nextCursor, "k");
 });
 
 test("typing: words for one, two and many", () => {

@@ -22,11 +22,21 @@ function merge(list, msgs) {
  * listing upwards, so its nextCursor becomes the channel's; otherwise (the newest page, e.g. a
  * refetch after a reconnect) the older cursor is kept unless nothing was loaded yet.
  */
-export function withPage(ch, page, { older = false } = {}) {
+export function withPage(ch, page, { older = false, fresh = false } = {}) {
   const first = ch.items === null;
+  let items = ch.items;
+  // fresh: the page is the server's truth from its oldest message on, so what we hold in that
+  // span and it lacks was deleted meanwhile (a refetch after a reconnect that did not recover).
+  if (fresh && items && page.items.length) {
+    const from = page.items.reduce((min, m) => (m.createdAt < min ? m.createdAt : min), page.items[0].createdAt);
+    const ids = new Set(page.items.map((m) => m.id));
+    items = items.filter((m) => m.createdAt < from || ids.has(m.id));
+  } else if (fresh && items && !page.items.length) {
+    items = [];
+  }
   return {
     ...ch,
-    items: merge(ch.items, page.items),
+    items: merge(items, page.items),
     nextCursor: older || first ? page.nextCursor : ch.nextCursor,
   };
 }

@@ -87,7 +87,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
       if (ch && ch.pageId === pageId && ch.items !== null) {
         jobs.push(api.call("GET", `/api/pages/${encodeURIComponent(pageId)}/messages?limit=50`).then((page) => {
           const now = store.state.channel;
-          if (now && now.pageId === pageId) store.set({ channel: withPage(now, page) });
+          if (now && now.pageId === pageId) store.set({ channel: withPage(now, page, { fresh: true }) });
         }));
       }
     }

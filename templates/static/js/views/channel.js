@@ -138,7 +138,7 @@ export function channelView(ctx, page) {
     if (ch && ch.pageId === pageId) store.set({ channel: applyMessageEvent(ch, type, { message, ...extra }) });
   }
 
-  function messageEl(m, { reply = false } = {}) {
+  function messageEl(m, { reply = false, cont = false } = {}) {
     const mine = me && m.author && m.author.id === me.id;
     const deleted = !!m.deletedAt;
     const actions = [];
@@ -152,7 +152,7 @@ export function channelView(ctx, page) {
       }, (e) => describe(e)));
       actions.push(del);
     }
-    const el = h("li", { class: `msg${mine ? " mine" : ""}${reply ? " reply" : ""}`, dataset: { id: m.id } },
+    const el = h("li", { class: `msg${mine ? " mine" : ""}${reply ? " reply" : ""}${cont ? " cont" : ""}`, dataset: { id: m.id } },
       h("span", { class: `avatar ${m.author ? hue(m.author.id) : "hue-11"}`, "aria-hidden": "true" }, initials(authorName(m))),
       h("div", { class: "msg-body" },
         h("div", { class: "msg-meta" }, h("strong", {}, authorName(m)), " ",
@@ -200,13 +200,19 @@ export function channelView(ctx, page) {
     } else {
       if (list.querySelector(".empty, .skeleton-lines")) replace(list);
       const want = [];
+      let prev = null;
       for (const m of ch.items) {
-        if (m.id === unreadFrom) want.push(unreadMark());
+        if (m.id === unreadFrom) {
+          want.push(unreadMark());
+          prev = null;
+        }
         const thread = ch.threads[m.id];
         const open = openThreads.has(m.id);
+        const cont = follows(prev, m);
+        prev = m;
         let c = cache.get(m.id);
-        if (!c || (editing !== m.id && (c.msg !== m || c.thread !== thread || c.open !== open))) {
-          c = { msg: m, thread, open, el: messageEl(m) };
+        if (!c || (editing !== m.id && (c.msg !== m || c.thread !== thread || c.open !== open || c.cont !== cont))) {
+          c = { msg: m, thread, open, cont, el: messageEl(m, { cont }) };
           cache.set(m.id, c);
         }
         want.push(c.el);
@@ -408,6 +414,13 @@ export function channelView(ctx, page) {
     if (canPost && alive()) input.focus({ preventScroll: true });
   });
   return el;
+}
+
+// follows reports whether m continues prev: same author, within five minutes, nothing between
+// (the name and avatar are then not repeated).
+function follows(prev, m) {
+  if (!prev || !prev.author || !m.author || prev.author.id !== m.author.id || prev.deletedAt || prev.repliesCount > 0) return false;
+  return Date.parse(m.createdAt) - Date.parse(prev.createdAt) < 5 * 60 * 1000;
 }
 
 function authorName(m) {
