@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -95,16 +96,24 @@ func TestLiveChannel(t *testing.T) {
 	b.run("bob catches up", live, waitText(".msg-text", "While you were away"), waitText(".msgs .msg-text", "Written offline"),
 		waitFor(`document.querySelector(".outbox").hidden`))
 	a.run("alice gets bob's draft", waitText(".msg-text", "Written offline"))
+	// The server kept Bob's session: the missed message came by replay, not by a refetch.
+	if v := b.eval(`document.querySelector(".conn").dataset.recovered`); v != "true" {
+		t.Errorf("bob's reconnect was not recovered (%s): the view caught up by refetching", v)
+	}
 
 	// A page trashed under Bob's eyes.
 	b.run("bob opens the document", clickText(".pages a.node", "Roadmap"), waitText("main h1", "Roadmap"))
 	env.Trash(alice, doc)
-	b.run("bob is told", waitText(".flash", "moved to the trash"), waitText("main h1", "Team"), waitGone(".pages a.node", "Roadmap"))
+	b.run("bob is told", waitText(".flash", "“Roadmap” was moved to the trash"), waitText("main h1", "Team"), waitGone(".pages a.node", "Roadmap"))
 	b.shot("desktop-12-page-trashed")
 
 	// Bob's access goes while he reads the channel: the notice, and the messages leave the screen.
 	b.run("bob back in the channel", clickText(".pages a.node", "general"), waitText(".msg-text", "While you were away"), live)
 	b.run("phone", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile, chromedp.EmulateTouch), waitText(".msg-text", "Written offline"))
+	if _, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
+		t.Fatalf("dark theme: %v", err)
+	}
 	b.shot("phone-10-channel")
 	env.Do("DELETE", "/api/drives/"+drive+"/members/"+bob.ID, alice.Token, nil).Expect(204)
 	b.run("bob loses access", waitText(".flash", "You no longer have access"), waitGone(".msg-text", "While you were away"))

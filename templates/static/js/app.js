@@ -28,7 +28,7 @@ const api = createApi({
 const store = createStore(api);
 const live = createLive({
   api, store,
-  onPageGone: (pageId, reason) => pageGone(pageId, reason),
+  onPageGone: (pageId, reason, title) => pageGone(pageId, reason, title),
   onDriveGone: (driveId) => {
     const route = parse(location.pathname);
     const shown = route.driveId === driveId || (route.name === "page" && store.state.driveId === driveId);
@@ -50,13 +50,14 @@ function flashNext(text) {
  * pageGone takes the reader off a page they may no longer see: its content leaves the screen at
  * once, a notice says why, and the drive view (or the drive list) takes its place.
  */
-function pageGone(pageId, reason) {
+function pageGone(pageId, reason, title) {
   if (!layout) return;
   const route = parse(location.pathname);
   if (route.name !== "page" || route.pageId !== pageId) return;
   const deleted = reason === "page_deleted" || reason === "page_deleted_permanently";
-  const text = deleted ? "This page was moved to the trash or deleted. You are back in its drive."
-    : "You no longer have access to this page.";
+  const what = title ? `“${title}”` : "This page";
+  const text = deleted ? `${what} was moved to the trash or deleted. You are back in its drive.`
+    : `You no longer have access to ${title ? what : "this page"}.`;
   renderSeq++; // a render of the page still under way stops writing
   replace(layout.main, h("div", { class: "view" }, h("h1", { tabindex: "-1" }, deleted ? "Page deleted" : "Access removed"), h("p", {}, text)));
   flashNext(text);

@@ -11,7 +11,7 @@ import { ApiError } from "./errors.js";
 const TYPING_TTL = 7000; // a typing mark without news goes by itself (the server stops at 5 s)
 
 /**
- * createLive returns {start, stop, setView, emit, socket}. onPageGone(pageId, reason) is called
+ * createLive returns the live connection of the page. onPageGone(pageId, reason, title) is called
  * once when the open page may no longer be seen (access revoked, trashed or deleted);
  * onDriveGone(driveId) when the open drive may no longer be seen.
  */
@@ -64,10 +64,12 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
 
   function pageGone(pageId, reason) {
     if (view.pageId !== pageId) return;
+    const open = store.state.page;
+    const title = open && open.id === pageId ? open.title : null;
     view = { ...view, pageId: null };
     joined = { ...joined, pageId: null };
     store.set({ viewers: null, channel: null, page: null });
-    if (!leaving.has(pageId)) onPageGone(pageId, reason);
+    if (!leaving.has(pageId)) onPageGone(pageId, reason, title);
   }
 
   /** catchUp refetches what is open: after a reconnect that did not recover the session. */
@@ -143,7 +145,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
   }
 
   function wire(s) {
-    s.on("state", (st) => store.set({ conn: { status: st.status, nextTryAt: st.nextTryAt, transport: st.transport } }));
+    s.on("state", (st) => store.set({ conn: { status: st.status, nextTryAt: st.nextTryAt, transport: st.transport, recovered: s.recovered } }));
     s.on("connect", () => {
       const first = !everConnected;
       everConnected = true;

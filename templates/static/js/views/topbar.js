@@ -36,6 +36,7 @@ export function createTopbarLive({ store, me }) {
     const c = store.state.conn;
     const text = connText(c, Date.now());
     conn.dataset.status = c.status;
+    conn.dataset.recovered = String(!!c.recovered); // how the last connect caught up (tests read it)
     if (label.textContent !== text) label.textContent = text;
     conn.title = c.status === "connected" ? "Changes by others appear as they happen" :
       c.status === "offline" || c.status === "reconnecting" ? "Offline: what you write is kept and sent when the connection is back" : "";
