@@ -105,6 +105,9 @@ func TestLiveChannel(t *testing.T) {
 	b.run("bob opens the document", clickText(".pages a.node", "Roadmap"), waitText("main h1", "Roadmap"))
 	env.Trash(alice, doc)
 	b.run("bob is told", waitText(".flash", "“Roadmap” was moved to the trash"), waitText("main h1", "Team"), waitGone(".pages a.node", "Roadmap"))
+	// The drive view follows the tree too.
+	env.CreatePage(alice, drive, "TASK_LIST", "Chores", "")
+	b.run("bob's drive view follows", waitText("main .card-link", "Chores"), waitText(".pages a.node", "Chores"))
 	b.shot("desktop-12-page-trashed")
 
 	// Bob's access goes while he reads the channel: the notice, and the messages leave the screen.

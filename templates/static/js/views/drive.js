@@ -105,12 +105,12 @@ export async function driveView(ctx, driveId) {
     return notFoundView(ctx, "This drive doesn't exist, or you no longer have access to it.");
   }
   document.title = `${drive.name} · pagespace`;
-  const count = (store.state.pages || []).length;
   const canManage = drive.role === "OWNER" || drive.role === "ADMIN";
-  const intro = count === 0
+  // The drive's top pages, following the tree as others change it.
+  const intro = followPages(ctx, (pages) => pages.length === 0
     ? h("p", { class: "empty" }, "This drive is empty. ",
       drive.role && drive.role !== "VIEWER" ? h("button", { type: "button", class: "link", on: { click: () => { layout.shell.classList.add("drawer-open"); layout.sidebar.openNew(); } } }, "Create its first page.") : null)
-    : h("section", { "aria-labelledby": "top-pages" }, h("h2", { id: "top-pages" }, "Pages"), pageCards(buildTree(store.state.pages || [])));
+    : h("section", { "aria-labelledby": "top-pages" }, h("h2", { id: "top-pages" }, "Pages"), pageCards(buildTree(pages))));
   const settings = [];
   if (canManage) {
     const name = field({ label: "Drive name", name: "name", value: drive.name, required: true, maxlength: 100, autocomplete: "off" });
@@ -316,6 +316,23 @@ export async function pageView(ctx, pageId) {
   else focusHeading(main);
 }
 
+/**
+ * followPages returns an element showing render(state.pages), rendered again whenever the tree
+ * listing changes (live events, refetches) while the view is up.
+ */
+function followPages({ store, alive }, render) {
+  const box = h("div", { class: "follow" });
+  let shown = store.state.pages;
+  replace(box, render(shown || []));
+  const unsub = store.subscribe((s) => {
+    if (!alive()) return unsub();
+    if (s.pages === shown || s.pages === null) return;
+    shown = s.pages;
+    replace(box, render(shown));
+  });
+  return box;
+}
+
 /** pageCards lists pages as links, with their type. */
 function pageCards(nodes) {
   return h("ul", { class: "cards", role: "list" }, nodes.map((c) => h("li", {},
@@ -325,23 +342,9 @@ function pageCards(nodes) {
 }
 
 function pageBody(page, ctx) {
-  const { store } = ctx;
   switch (page.type) {
-    case "FOLDER": {
-      const kids = buildTree(store.state.pages || []);
-      const find = (nodes) => {
-        for (const n of nodes) {
-          if (n.id === page.id) return n;
-          const f = find(n.children);
-          if (f) return f;
-        }
-        return null;
-      };
-      const node = find(kids);
-      const children = node ? node.children : [];
-      if (children.length === 0) return h("p", { class: "empty" }, "This folder is empty. Create a page inside it with “New page”.");
-      return pageCards(children);
-    }
+    case "FOLDER":
+      return followPages(ctx, (pages) => folderBody(page, pages));
     case "DOCUMENT":
       return page.content
         ? h("div", { class: "doc-preview", "aria-label": "Document content" }, page.content)
@@ -353,4 +356,20 @@ function pageBody(page, ctx) {
     default:
       return null;
   }
+}
+
+function folderBody(page, pages) {
+  const kids = buildTree(pages);
+  const find = (nodes) => {
+    for (const n of nodes) {
+      if (n.id === page.id) return n;
+      const f = find(n.children);
+      if (f) return f;
+    }
+    return null;
+  };
+  const node = find(kids);
+  const children = node ? node.children : [];
+  if (children.length === 0) return h("p", { class: "empty" }, "This folder is empty. Create a page inside it with “New page”.");
+  return pageCards(children);
 }
