@@ -90,16 +90,27 @@ func TestLiveChannel(t *testing.T) {
 	a.run("alice posts while bob is away", chromedp.SendKeys(chromedp.CSS(`.composer-input`), "While you were away"), chromedp.KeyEvent(kb.Enter),
 		waitText(".msg-text", "While you were away"))
 	b.run("bob drafts offline", chromedp.SendKeys(chromedp.CSS(`.composer-input`), "Written offline"), chromedp.KeyEvent(kb.Enter),
-		waitText(".pending", "Written offline"))
+		waitText(".pending", "Written offline"),
+		chromedp.SendKeys(chromedp.CSS(`.composer-input`), "half typed"))
 	b.shot("desktop-11-offline")
 	b.setOffline(false)
 	b.run("bob catches up", live, waitText(".msg-text", "While you were away"), waitText(".msgs .msg-text", "Written offline"),
-		waitFor(`document.querySelector(".outbox").hidden`))
+		waitFor(`document.querySelector(".outbox").hidden`),
+		waitFor(`document.querySelector(".composer-input").value.trim() === "half typed"`))
 	a.run("alice gets bob's draft", waitText(".msg-text", "Written offline"))
 	// The server kept Bob's session: the missed message came by replay, not by a refetch.
 	if v := b.eval(`document.querySelector(".conn").dataset.recovered`); v != "true" {
 		t.Errorf("bob's reconnect was not recovered (%s): the view caught up by refetching", v)
 	}
+
+	// A message sent offline is sent once the network is back even if Bob has left the channel.
+	b.run("clear the draft", chromedp.Evaluate[chromedp.Void](`document.querySelector(".composer-input").value = ""`))
+	b.setOffline(true)
+	b.run("bob writes offline again", waitFor(`document.querySelector('.conn[data-status="connected"]') === null`),
+		chromedp.SendKeys(chromedp.CSS(`.composer-input`), "Sent from afar"), chromedp.KeyEvent(kb.Enter),
+		waitText(".pending", "Sent from afar"), clickText(".crumbs a", "Team"), waitText("main h1", "Team"))
+	b.setOffline(false)
+	a.run("alice gets it", waitText(".msg-text", "Sent from afar"))
 
 	// A page trashed under Bob's eyes.
 	b.run("bob opens the document", clickText(".pages a.node", "Roadmap"), waitText("main h1", "Roadmap"))

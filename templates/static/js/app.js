@@ -13,6 +13,7 @@ import { homeView, driveView, trashView, pageView, notFoundView } from "./views/
 import { createSidebar } from "./views/sidebar.js";
 import { createLive } from "./live.js";
 import { createTopbarLive } from "./views/topbar.js";
+import { flushOutboxes } from "./views/channel.js";
 
 const root = document.getElementById("app");
 let notice = ""; // shown once on the next sign-in view (e.g. "your session has ended")
@@ -168,6 +169,8 @@ async function render() {
     layout = buildLayout(user);
     replace(root, layout.shell);
     live.start();
+    // Messages written offline are sent when the connection is back, whatever view is up.
+    live.onConnect(() => flushOutboxes({ api, store }));
   }
   layout.closeDrawer();
   if (flashKeep) flashKeep = false;
@@ -210,6 +213,7 @@ async function render() {
 async function boot() {
   document.addEventListener("click", onLinkClick);
   window.addEventListener("popstate", () => render());
+  window.addEventListener("online", () => api.user() && flushOutboxes({ api, store }));
   try {
     store.set({ user: await api.resume() });
   } catch (err) {

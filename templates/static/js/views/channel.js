@@ -10,8 +10,56 @@ import { emptyChannel, withPage, withThread, applyMessageEvent, typingText } fro
 
 const PAGE = 50;
 const drafts = new Map(); // pageId → composer text not sent yet (kept across views)
-const outboxes = new Map(); // pageId → [{key, content, parentId, state, error}]
+const outboxes = new Map(); // pageId → [{key, content, parentId, state, error}], in order
+const flushing = new Set(); // pageIds being sent
+const outboxViews = new Map(); // pageId → {render(), sent(message)} of the view showing it
 let outboxSeq = 0;
+
+/**
+ * flushOutbox posts the page's waiting messages in order, whichever view is on screen; a network
+ * failure leaves them waiting for the next try, a refusal marks the message failed (shown with
+ * Try again / Edit in its channel).
+ */
+export async function flushOutbox(pageId, { api, store }) {
+  const outbox = outboxes.get(pageId);
+  if (!outbox || flushing.has(pageId)) return;
+  flushing.add(pageId);
+  const view = () => outboxViews.get(pageId);
+  try {
+    while (outbox.length) {
+      const item = outbox[0];
+      if (item.state === "failed") break;
+      item.state = "sending";
+      if (view()) view().render();
+      try {
+        const body = { content: item.content };
+        if (item.parentId) body.parentId = item.parentId;
+        const m = await api.call("POST", msgPath(pageId), body);
+        outbox.shift();
+        const ch = store.state.channel;
+        if (ch && ch.pageId === pageId) store.set({ channel: applyMessageEvent(ch, "new_message", { message: m }) });
+        if (view()) view().sent(m);
+      } catch (e) {
+        if (e instanceof ApiError) {
+          item.state = "failed";
+          item.error = `Not sent: ${describe(e)}`;
+        } else {
+          item.state = "waiting"; // the network: try again when the connection is back
+        }
+        break;
+      }
+    }
+  } finally {
+    flushing.delete(pageId);
+    if (outbox.length === 0) outboxes.delete(pageId);
+    if (view()) view().render();
+  }
+}
+
+/** flushOutboxes tries every channel's waiting messages (on connect, on "online"). */
+export function flushOutboxes(deps) {
+  for (const pageId of [...outboxes.keys()]) flushOutbox(pageId, deps);
+}
 
 const msgPath = (pageId, id) => `/api/pages/${encodeURIComponent(pageId)}/messages${id ? `/${encodeURIComponent(id)}` : ""}`;
 
@@ -269,12 +317,10 @@ export function channelView(ctx, page) {
     }
   }
 
-  // The outbox: what was sent and not yet accepted, in order.
-  const outbox = outboxes.get(pageId) || [];
-  outboxes.set(pageId, outbox);
-  let flushing = false;
-
+  // The outbox: what was sent and not yet accepted, in order (kept across views).
+  const flush = () => flushOutbox(pageId, { api, store });
   function renderOutbox() {
+    const outbox = outboxes.get(pageId) || [];
     outboxEl.hidden = outbox.length === 0;
     replace(outboxEl, outbox.map((item) => h("li", { class: `pending ${item.state}` },
       h("p", { class: "msg-text" }, item.content),
@@ -282,44 +328,19 @@ export function channelView(ctx, page) {
         ? "Not sent yet: it will be sent when the connection is back." : item.error),
       item.state === "failed" ? h("div", { class: "row" },
         h("button", { type: "button", class: "link", on: { click: () => { item.state = "waiting"; flush(); } } }, "Try again"),
-        h("button", { type: "button", class: "link", on: { click: () => { outbox.splice(outbox.indexOf(item), 1); if (!input.value) input.value = item.content; renderOutbox(); } } }, "Edit")) : null)));
+        h("button", { type: "button", class: "link", on: { click: () => { outbox.splice(outbox.indexOf(item), 1); if (!outbox.length) outboxes.delete(pageId); if (!input.value) input.value = item.content; renderOutbox(); } } }, "Edit")) : null)));
     if (atBottom()) toBottom();
   }
 
-  async function flush() {
-    if (flushing) return;
-    flushing = true;
-    try {
-      while (outbox.length) {
-        const item = outbox[0];
-        if (item.state === "failed") break;
-        item.state = "sending";
-        renderOutbox();
-        try {
-          const body = { content: item.content };
-          if (item.parentId) body.parentId = item.parentId;
-          const m = await api.call("POST", msgPath(pageId), body);
-          outbox.shift();
-          applyLocal("new_message", m);
-          if (m.parentId && !openThreads.has(m.parentId)) {
-            const parent = (store.state.channel.items || []).find((x) => x.id === m.parentId);
-            if (parent) toggleThread(parent);
-          }
-        } catch (e) {
-          if (e instanceof ApiError) {
-            item.state = "failed";
-            item.error = `Not sent: ${describe(e)}`;
-          } else {
-            item.state = "waiting"; // the network: try again when the connection is back
-          }
-          break;
-        }
+  outboxViews.set(pageId, {
+    render: renderOutbox,
+    sent(m) {
+      if (m.parentId && !openThreads.has(m.parentId)) {
+        const parent = (store.state.channel && store.state.channel.items || []).find((x) => x.id === m.parentId);
+        if (parent) toggleThread(parent);
       }
-    } finally {
-      flushing = false;
-      renderOutbox();
-    }
-  }
+    },
+  });
 
   // Events of the composer.
   let typingSent = 0;
@@ -356,7 +377,8 @@ export function channelView(ctx, page) {
     e.preventDefault();
     const content = input.value.trim();
     if (!content) return;
-    outbox.push({ key: ++outboxSeq, content, parentId: replyTo ? replyTo.id : null, state: "waiting" });
+    if (!outboxes.has(pageId)) outboxes.set(pageId, []);
+    outboxes.get(pageId).push({ key: ++outboxSeq, content, parentId: replyTo ? replyTo.id : null, state: "waiting" });
     input.value = "";
     drafts.delete(pageId);
     autosize(input);
@@ -385,13 +407,10 @@ export function channelView(ctx, page) {
     if (!alive()) return stop();
     render();
   });
-  const unsubConnect = live.onConnect(() => flush());
-  const onOnline = () => flush();
-  window.addEventListener("online", onOnline);
+  // (The outbox is retried on connect and "online" by app.js, whatever view is up.)
   function stop() {
     unsub();
-    unsubConnect();
-    window.removeEventListener("online", onOnline);
+    if (outboxViews.get(pageId) && outboxViews.get(pageId).render === renderOutbox) outboxViews.delete(pageId);
   }
 
   // The newest messages.
@@ -404,7 +423,7 @@ export function channelView(ctx, page) {
 
   render();
   renderOutbox();
-  if (outbox.length) flush();
+  if (outboxes.has(pageId)) flush();
   const el = h("section", { class: "channel", "aria-label": "Channel" }, scroll, jump, errLine, outboxEl,
     canPost ? composer : h("p", { class: "muted" }, "You can read this channel but not post in it."),
     typingLine, announcer);
