@@ -80,6 +80,8 @@ func TestLiveChannel(t *testing.T) {
 	// The tree follows a rename and a move by Alice.
 	env.Do("PATCH", "/api/pages/"+doc, alice.Token, map[string]any{"title": "Roadmap"}).Expect(200)
 	env.Do("POST", "/api/pages/"+doc+"/move", alice.Token, map[string]any{"parentId": folder, "position": 1}).Expect(200)
+	env.Do("PATCH", "/api/pages/"+channel, alice.Token, map[string]any{"title": "general chat"}).Expect(200)
+	b.run("bob's open page follows a rename", waitText("main h1", "general chat"), waitFor(`document.title.startsWith("general chat")`))
 	b.run("bob's tree follows", waitText(".pages a.node", "Roadmap"), waitGone(".pages a.node", "Plan"),
 		waitFor(fmt.Sprintf(`document.querySelector('a.node[href="/p/%s"] + ul a.node[href="/p/%s"]') !== null`, folder, doc)))
 
@@ -113,7 +115,8 @@ func TestLiveChannel(t *testing.T) {
 	a.run("alice gets it", waitText(".msg-text", "Sent from afar"))
 
 	// A page trashed under Bob's eyes.
-	b.run("bob opens the document", clickText(".pages a.node", "Roadmap"), waitText("main h1", "Roadmap"))
+	b.run("bob opens the document", clickText(".pages a.node", "Roadmap"), waitText("main h1", "Roadmap"),
+		waitFor(`document.querySelector(".viewers").hidden`)) // nobody else on this page
 	env.Trash(alice, doc)
 	b.run("bob is told", waitText(".flash", "“Roadmap” was moved to the trash"), waitText("main h1", "Team"), waitGone(".pages a.node", "Roadmap"))
 	// The drive view follows the tree too.

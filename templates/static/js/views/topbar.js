@@ -49,10 +49,15 @@ export function createTopbarLive({ store, me }) {
     }
   }
 
+  let lastLive = null;
+
   function renderViewers() {
-    const v = store.state.viewers;
-    if (v === lastViewers) return;
+    // Who is here is only known while connected: offline, the avatars would be a guess.
+    const up = store.state.conn.status === "connected";
+    const v = up ? store.state.viewers : null;
+    if (v === lastViewers && up === lastLive) return;
     lastViewers = v;
+    lastLive = up;
     const self = me() ? me().id : null;
     const others = v ? v.list.filter((x) => x.userId !== self) : [];
     viewers.hidden = others.length === 0;
