@@ -4,7 +4,7 @@
 // replayed events do it when the session was recovered, a refetch of the open views otherwise.
 
 import { Socket } from "./socket.js";
-import { applyPageEvent, removePages } from "./tree.js";
+import { applyPageEvent } from "./tree.js";
 import { applyMessageEvent, withPage, withTyping } from "./channel-state.js";
 import { ApiError } from "./errors.js";
 
@@ -117,7 +117,9 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     const [kind, id] = String(room).split(/:(.*)/s);
     const s = store.state;
     if (kind === "page") {
-      if (s.pages !== null) store.set({ pages: removePages(s.pages, [id]) });
+      // Only that page: the server says so for each page lost, and a page below it that is still
+      // visible (by a grant) stays, at the top of the tree as the server shows it (detached).
+      if (s.pages !== null && s.pages.some((n) => n.id === id)) store.set({ pages: s.pages.filter((n) => n.id !== id) });
       pageGone(id, reason);
     } else if (kind === "drive") {
       if (joined.driveId === id) joined = { ...joined, driveId: null };
