@@ -83,7 +83,8 @@ func newTab(t *testing.T, root context.Context, base, name string, fresh bool) *
 			}
 			tb.mu.Lock()
 			switch {
-			case m.Source == "network" && strings.Contains(m.Text, "status of 4"):
+			case m.Source == "network" && (strings.Contains(m.Text, "status of 4") || strings.Contains(m.Text, "ERR_INTERNET_DISCONNECTED")):
+				// 4xx answers the UI expects, and requests refused while a test has cut the network
 				tb.network = append(tb.network, m.Text)
 			case m.IsException() || m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning ||
 				strings.Contains(m.Text, "Content Security Policy"):

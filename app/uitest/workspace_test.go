@@ -100,7 +100,7 @@ func TestWorkspaceFlow(t *testing.T) {
 		waitText("main h1", "Roadmap"), waitText(".pages a.node", "Roadmap"), waitGone(".pages a.node", "Plan"))
 	// The tree by keyboard: ↓ moves to the next page, F2 opens its rename, Esc closes it.
 	a.run("keyboard in the tree",
-		chromedp.Focus(chromedp.CSS(`.pages a.node`)),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector(".pages a.node").focus()`), // by script: live updates may rebuild the tree
 		chromedp.KeyEvent(kb.ArrowDown),
 		waitFor(`document.activeElement.matches("a.node") && document.activeElement.textContent.includes("Roadmap")`),
 		chromedp.KeyEvent(kb.F2),

@@ -11,6 +11,9 @@ import { h, replace, errorBox, hue, initials } from "./dom.js";
 import { authView, accountView } from "./views/auth.js";
 import { homeView, driveView, trashView, pageView, notFoundView } from "./views/drive.js";
 import { createSidebar } from "./views/sidebar.js";
+import { createLive } from "./live.js";
+import { createTopbarLive } from "./views/topbar.js";
+import { flushOutboxes } from "./views/channel.js";
 
 const root = document.getElementById("app");
 let notice = ""; // shown once on the next sign-in view (e.g. "your session has ended")
@@ -24,6 +27,48 @@ const api = createApi({
   },
 });
 const store = createStore(api);
+const live = createLive({
+  api, store,
+  onPageGone: (pageId, reason, title) => pageGone(pageId, reason, title),
+  onDriveGone: (driveId) => {
+    const route = parse(location.pathname);
+    const shown = route.driveId === driveId || (route.name === "page" && store.state.driveId === driveId);
+    if (!shown) return; // the reader has moved on (or deleted the drive themself)
+    flashNext("You no longer have access to this drive or its pages.");
+    go("/", { replace: true });
+  },
+});
+
+let flashKeep = false; // the flash survives the next render (it explains a navigation)
+
+function flashNext(text) {
+  if (!layout) return;
+  layout.flash(text);
+  flashKeep = true;
+}
+
+/**
+ * pageGone takes the reader off a page they may no longer see: its content leaves the screen at
+ * once, a notice says why, and the drive view (or the drive list) takes its place.
+ */
+function pageGone(pageId, reason, title) {
+  if (!layout) return;
+  const route = parse(location.pathname);
+  if (route.name !== "page" || route.pageId !== pageId) return;
+  const deleted = reason === "page_deleted" || reason === "page_deleted_permanently";
+  const what = title ? `“${title}”` : "This page";
+  const text = deleted ? `${what} was moved to the trash or deleted. You are back in its drive.`
+    : `You no longer have access to ${title ? what : "this page"}.`;
+  renderSeq++; // a render of the page still under way stops writing
+  replace(layout.main, h("div", { class: "view" }, h("h1", { tabindex: "-1" }, deleted ? "Page deleted" : "Access removed"), h("p", {}, text)));
+  flashNext(text);
+  const driveId = store.state.driveId;
+  store.refetch.drives().catch(() => {}).then(() => {
+    if (parse(location.pathname).pageId !== pageId) return; // the reader moved on
+    flashNext(text);
+    go(driveId && store.drive(driveId) ? paths.drive(driveId) : "/", { replace: true });
+  });
+}
 
 let renderSeq = 0;
 let layout = null; // the signed-in layout, built once per sign-in
@@ -49,9 +94,13 @@ function buildLayout(user) {
     h("span", { "aria-hidden": "true" }, "☰"), " Menu");
   const sidebar = createSidebar({ api, store, go });
   const me = h("a", { href: paths.account(), class: "me" });
+  const top = createTopbarLive({ store, me: () => api.user() });
+  const flashText = h("p", {});
+  const flash = h("div", { class: "flash", role: "alert", hidden: true }, flashText,
+    h("button", { type: "button", class: "btn", on: { click: () => { flash.hidden = true; main.focus(); } } }, "Dismiss"));
   const shell = h("div", { class: "shell" },
-    h("header", { class: "topbar" }, menu, h("a", { href: "/", class: "brand" }, "pagespace"), h("span", { class: "spacer" }), me),
-    h("div", { class: "layout" }, sidebar.el, main));
+    h("header", { class: "topbar" }, menu, h("a", { href: "/", class: "brand" }, "pagespace"), h("span", { class: "spacer" }), top.viewers, top.conn, me),
+    h("div", { class: "layout" }, sidebar.el, h("div", { class: "main-col" }, flash, main)));
   const setOpen = (open) => {
     shell.classList.toggle("drawer-open", open);
     menu.setAttribute("aria-expanded", String(open));
@@ -77,6 +126,11 @@ function buildLayout(user) {
       me.setAttribute("aria-label", `Account: ${u.name}`);
     },
     closeDrawer: () => setOpen(false),
+    /** flash shows a notice above the view ("" hides it). */
+    flash(text) {
+      flashText.textContent = text;
+      flash.hidden = !text;
+    },
     showSidebar(on) {
       shell.classList.toggle("with-sidebar", on);
       menu.hidden = !on;
@@ -104,6 +158,7 @@ async function render() {
   root.removeAttribute("aria-busy");
   root.className = "";
   if (!user) {
+    live.stop();
     layout = null;
     const shown = notice;
     notice = "";
@@ -113,9 +168,16 @@ async function render() {
   if (!layout) {
     layout = buildLayout(user);
     replace(root, layout.shell);
+    live.start();
+    // Messages written offline are sent when the connection is back, whatever view is up.
+    live.onConnect(() => flushOutboxes({ api, store }));
   }
   layout.closeDrawer();
-  const ctx = { api, store, go, alive, main: layout.main, layout };
+  if (flashKeep) flashKeep = false;
+  else layout.flash("");
+  // Until a page view has loaded its page, no page is open (its room is left, its state cleared).
+  live.setView({ driveId: route.driveId || (route.name === "page" ? store.state.driveId : null) });
+  const ctx = { api, store, go, alive, main: layout.main, layout, live };
   try {
     switch (route.name) {
       case "home":
@@ -151,6 +213,7 @@ async function render() {
 async function boot() {
   document.addEventListener("click", onLinkClick);
   window.addEventListener("popstate", () => render());
+  window.addEventListener("online", () => api.user() && flushOutboxes({ api, store }));
   try {
     store.set({ user: await api.resume() });
   } catch (err) {

@@ -3,6 +3,10 @@
 // in here: a socket handler calls the same refetch functions (or applies an event to the state
 // with set), and every view showing that state follows.
 
+function same(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 /** createStore returns a store reading through api (api.js). */
 export function createStore(api) {
   const state = {
@@ -11,6 +15,10 @@ export function createStore(api) {
     driveId: null, // the drive in view
     pages: null, // the tree listing of driveId: [Node]
     trash: null, // the trash listing of driveId
+    page: null, // the open page (a Page), kept current by live events
+    channel: null, // the open channel (channel-state.js)
+    viewers: null, // {pageId, list: [{userId, name}]} of the open page
+    conn: { status: "connecting", nextTryAt: null, transport: null }, // the socket's state
   };
   const listeners = new Set();
 
@@ -35,7 +43,8 @@ export function createStore(api) {
       },
       async pages(driveId) {
         const pages = await api.listAll(`/api/drives/${encodeURIComponent(driveId)}/pages`);
-        if (driveId === state.driveId) set({ pages });
+        // Unchanged (live events got there first): no re-render under the reader's focus.
+        if (driveId === state.driveId && !(state.pages && same(state.pages, pages))) set({ pages });
         return pages;
       },
       async trash(driveId) {
@@ -57,7 +66,7 @@ export function createStore(api) {
     },
     /** reset forgets everything (sign out). */
     reset() {
-      set({ user: null, drives: null, driveId: null, pages: null, trash: null });
+      set({ user: null, drives: null, driveId: null, pages: null, trash: null, page: null, channel: null, viewers: null });
     },
   };
 }

@@ -57,3 +57,50 @@ export function ancestors(nodes, id) {
   }
   return out;
 }
+
+/**
+ * applyPageEvent returns the tree listing after a page event (page_created, page_updated,
+ * page_moved: the event's page replaces or joins the listing; page_deleted: pageIds leave it), or
+ * null when the listing cannot follow by itself and must be refetched (page_restored brings back
+ * pages the event does not carry). The listing is not changed in place.
+ */
+export function applyPageEvent(nodes, type, payload) {
+  switch (type) {
+    case "page_created":
+    case "page_updated":
+    case "page_moved": {
+      const p = payload.page;
+      if (!p || !p.id) return nodes;
+      const node = { id: p.id, parentId: p.parentId ?? null, title: p.title, type: p.type, position: p.position, isPrivate: !!p.isPrivate };
+      if (p.detached) node.detached = true;
+      const i = nodes.findIndex((n) => n.id === p.id);
+      if (i < 0) return [...nodes, node];
+      const merged = { ...nodes[i], ...node };
+      if (!p.detached) delete merged.detached;
+      if (Object.keys(merged).every((k) => merged[k] === nodes[i][k])) return nodes; // nothing new
+      const out = nodes.slice();
+      out[i] = merged;
+      return out;
+    }
+    case "page_deleted":
+      return removePages(nodes, payload.pageIds || [payload.pageId]);
+    default:
+      return null;
+  }
+}
+
+/** removePages returns the listing without ids and every page under them. */
+export function removePages(nodes, ids) {
+  const gone = new Set(ids);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const n of nodes) {
+      if (!gone.has(n.id) && n.parentId != null && gone.has(n.parentId)) {
+        gone.add(n.id);
+        grew = true;
+      }
+    }
+  }
+  return nodes.filter((n) => !gone.has(n.id));
+}

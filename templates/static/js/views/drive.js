@@ -4,6 +4,7 @@ import { h, replace, field, setFieldError, errorBox, busy, announce, confirmInli
 import { describe, ApiError } from "../errors.js";
 import { paths } from "../router.js";
 import { buildTree, typeLabel } from "../tree.js";
+import { channelView } from "./channel.js";
 
 const loading = (label) => h("div", { class: "view", "aria-busy": "true" },
   h("p", { class: "visually-hidden" }, `Loading ${label}…`),
@@ -104,12 +105,12 @@ export async function driveView(ctx, driveId) {
     return notFoundView(ctx, "This drive doesn't exist, or you no longer have access to it.");
   }
   document.title = `${drive.name} · pagespace`;
-  const count = (store.state.pages || []).length;
   const canManage = drive.role === "OWNER" || drive.role === "ADMIN";
-  const intro = count === 0
+  // The drive's top pages, following the tree as others change it.
+  const intro = followPages(ctx, (pages) => pages.length === 0
     ? h("p", { class: "empty" }, "This drive is empty. ",
       drive.role && drive.role !== "VIEWER" ? h("button", { type: "button", class: "link", on: { click: () => { layout.shell.classList.add("drawer-open"); layout.sidebar.openNew(); } } }, "Create its first page.") : null)
-    : h("section", { "aria-labelledby": "top-pages" }, h("h2", { id: "top-pages" }, "Pages"), pageCards(buildTree(store.state.pages || [])));
+    : h("section", { "aria-labelledby": "top-pages" }, h("h2", { id: "top-pages" }, "Pages"), pageCards(buildTree(pages))));
   const settings = [];
   if (canManage) {
     const name = field({ label: "Drive name", name: "name", value: drive.name, required: true, maxlength: 100, autocomplete: "off" });
@@ -138,7 +139,13 @@ export async function driveView(ctx, driveId) {
   if (drive.role === "OWNER") {
     const del = h("button", { type: "button", class: "btn danger-text" }, "Delete drive…");
     del.addEventListener("click", () => confirmInline(del, `Delete “${drive.name}” and all of its pages, messages and tasks? This cannot be undone.`, "Delete drive", async () => {
-      await api.call("DELETE", `/api/drives/${encodeURIComponent(driveId)}`);
+      ctx.live.setView({}); // the reader leaves the drive: its deletion is no news to them
+      try {
+        await api.call("DELETE", `/api/drives/${encodeURIComponent(driveId)}`);
+      } catch (e) {
+        ctx.live.setView({ driveId });
+        throw e;
+      }
       store.set({ driveId: null, pages: null, trash: null });
       await store.refetch.drives();
       announce(`Deleted drive “${drive.name}”.`);
@@ -223,9 +230,20 @@ export async function pageView(ctx, pageId) {
   }
   const drive = await openDrive(ctx, page.driveId);
   if (!alive()) return;
+  store.set({ page });
+  ctx.live.setView({ driveId: page.driveId, pageId: page.id });
   layout.sidebar.render(); // the current page is marked in the tree
   document.title = `${page.title} · pagespace`;
   const title = heading(page.title);
+  // The title follows renames by others (live.js keeps state.page current).
+  const unsubTitle = store.subscribe((s) => {
+    if (!alive()) return unsubTitle();
+    if (s.page && s.page.id === page.id && s.page.title !== page.title) {
+      page = { ...page, title: s.page.title };
+      title.textContent = page.title;
+      document.title = `${page.title} · pagespace`;
+    }
+  });
   const head = h("div", { class: "page-head" }, h("span", { class: "type-badge" }, icon(page.type), ` ${typeLabel(page.type)}`), title);
   const actions = h("div", { class: "row actions" });
   const err = errorBox();
@@ -274,10 +292,15 @@ export async function pageView(ctx, pageId) {
     trash.addEventListener("click", async () => {
       err.show("");
       try {
-        await busy(actions, () => api.call("DELETE", `/api/pages/${encodeURIComponent(page.id)}`));
+        ctx.live.leavingPage(page.id, true);
+        await busy(actions, () => api.call("DELETE", `/api/pages/${encodeURIComponent(page.id)}`)).catch((e2) => {
+          ctx.live.leavingPage(page.id, false);
+          throw e2;
+        });
         await store.refetch.pages(page.driveId);
         announce(`Moved “${page.title}” to the trash.`);
-        go(paths.drive(page.driveId));
+        go(paths.drive(page.driveId)); // the page's room is left: later events about it pass by
+        ctx.live.leavingPage(page.id, false);
       } catch (e) {
         err.show(describe(e));
       }
@@ -285,12 +308,29 @@ export async function pageView(ctx, pageId) {
     actions.append(trash);
   }
   replace(main, h("div", { class: "view" }, h("p", { class: "crumbs" }, h("a", { href: paths.drive(drive.id) }, drive.name)),
-    head, actions, err, pageBody(page, store)));
+    head, actions, err, pageBody(page, ctx)));
   const renameNow = renameNext === page.id;
   renameNext = null;
   const renameButton = actions.querySelector("button");
   if (renameNow && page.access.canEdit && renameButton) renameButton.click();
   else focusHeading(main);
+}
+
+/**
+ * followPages returns an element showing render(state.pages), rendered again whenever the tree
+ * listing changes (live events, refetches) while the view is up.
+ */
+function followPages({ store, alive }, render) {
+  const box = h("div", { class: "follow" });
+  let shown = store.state.pages;
+  replace(box, render(shown || []));
+  const unsub = store.subscribe((s) => {
+    if (!alive()) return unsub();
+    if (s.pages === shown || s.pages === null) return;
+    shown = s.pages;
+    replace(box, render(shown));
+  });
+  return box;
 }
 
 /** pageCards lists pages as links, with their type. */
@@ -301,32 +341,35 @@ function pageCards(nodes) {
       h("span", { class: "muted" }, typeLabel(c.type))))));
 }
 
-function pageBody(page, store) {
+function pageBody(page, ctx) {
   switch (page.type) {
-    case "FOLDER": {
-      const kids = buildTree(store.state.pages || []);
-      const find = (nodes) => {
-        for (const n of nodes) {
-          if (n.id === page.id) return n;
-          const f = find(n.children);
-          if (f) return f;
-        }
-        return null;
-      };
-      const node = find(kids);
-      const children = node ? node.children : [];
-      if (children.length === 0) return h("p", { class: "empty" }, "This folder is empty. Create a page inside it with “New page”.");
-      return pageCards(children);
-    }
+    case "FOLDER":
+      return followPages(ctx, (pages) => folderBody(page, pages));
     case "DOCUMENT":
       return page.content
         ? h("div", { class: "doc-preview", "aria-label": "Document content" }, page.content)
         : h("p", { class: "empty" }, "This document is empty. Editing in the browser arrives with live co-editing.");
     case "CHANNEL":
-      return h("p", { class: "empty" }, "No messages to show here yet: channels open in the browser with the live update.");
+      return channelView(ctx, page);
     case "TASK_LIST":
       return h("p", { class: "empty" }, "No tasks to show here yet: task lists open in the browser with the live update.");
     default:
       return null;
   }
+}
+
+function folderBody(page, pages) {
+  const kids = buildTree(pages);
+  const find = (nodes) => {
+    for (const n of nodes) {
+      if (n.id === page.id) return n;
+      const f = find(n.children);
+      if (f) return f;
+    }
+    return null;
+  };
+  const node = find(kids);
+  const children = node ? node.children : [];
+  if (children.length === 0) return h("p", { class: "empty" }, "This folder is empty. Create a page inside it with “New page”.");
+  return pageCards(children);
 }

@@ -77,8 +77,13 @@ export function createSidebar({ api, store, go }) {
     h("a", { href: "/", class: "all-drives" }, "All drives"),
     nav, details, trashLink);
 
-  function renderTree(state) {
+  let shown = null; // what the sidebar shows: re-rendered only when that changes
+
+  function renderTree(state, force = false) {
     const route = parse(location.pathname);
+    const key = { drives: state.drives, driveId: state.driveId, pages: state.pages, path: location.pathname };
+    if (!force && shown && Object.keys(key).every((k) => key[k] === shown[k])) return;
+    shown = key;
     const drive = store.drive(state.driveId);
     // The switcher.
     replace(switcher, (state.drives || []).map((d) => h("option", { value: d.id, selected: d.id === state.driveId }, d.name)));
@@ -112,13 +117,19 @@ export function createSidebar({ api, store, go }) {
         h("span", { class: "title" }, n.title),
         n.isPrivate ? h("span", { class: "chip" }, "private") : null),
       n.children.length ? list(n.children) : null)));
+    // A tree rebuilt under the reader's keyboard (a live change by someone else) keeps its focus.
+    const focused = tree.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
     replace(tree, list(roots));
+    if (focused) {
+      const again = [...tree.querySelectorAll("a.node")].find((a) => a.getAttribute("href") === focused);
+      if (again) again.focus({ preventScroll: true });
+    }
   }
-  store.subscribe(renderTree);
+  store.subscribe((state) => renderTree(state));
 
   return {
     el,
-    render: () => renderTree(store.state),
+    render: () => renderTree(store.state, true),
     focus: () => switcher.focus(),
     /** openNew opens "New page" and puts the focus on its title. */
     openNew() {
