@@ -100,7 +100,10 @@ func New(cfg Config) (*App, error) {
 	for _, p := range templates.UIPaths {
 		a.echo.GET(p, shell)
 	}
-	a.echo.StaticFS("/static", templates.Static())
+	// Scripts and styles are text that compresses to about a quarter; the shell page stays
+	// uncompressed (small, and it carries no secrets either way).
+	static := a.echo.Group("/static", middleware.GzipWithConfig(middleware.GzipConfig{Level: 6, MinLength: 1024}))
+	static.StaticFS("/", templates.Static())
 	api := a.echo.Group("/api")
 	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(a.auth))}
 	pageModule := pages.New(db, a.events, resolver, cfg.Doc)
