@@ -658,10 +658,17 @@ func TestGetAfterUpgradePacket(t *testing.T) {
 	if _, s := read(t, ws); s != "3probe" {
 		t.Fatalf("probe answer %q", s)
 	}
+	// The handler runs on the read loop's goroutine; upgraded is closed once its write of the
+	// upgrade packet has returned, so the test's own write below never overlaps it (gorilla
+	// allows one concurrent writer only, and the server may answer the GET while the handler's
+	// WriteMessage is still finishing).
 	var pinged atomic.Int32
+	upgraded := make(chan struct{})
 	ws.SetPingHandler(func(data string) error {
 		if pinged.Add(1) == 1 {
-			if err := ws.WriteMessage(websocket.TextMessage, []byte("5")); err != nil {
+			err := ws.WriteMessage(websocket.TextMessage, []byte("5"))
+			close(upgraded)
+			if err != nil {
 				return err
 			}
 		}
@@ -673,7 +680,9 @@ func TestGetAfterUpgradePacket(t *testing.T) {
 	if status != http.StatusBadRequest {
 		t.Fatalf("GET after the upgrade packet: %d %q, want 400", status, body)
 	}
-	if pinged.Load() == 0 {
+	select {
+	case <-upgraded:
+	case <-time.After(wait):
 		t.Fatal("no ping for the GET")
 	}
 	write(t, ws, websocket.TextMessage, "4hello")
