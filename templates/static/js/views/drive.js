@@ -5,17 +5,18 @@ import { describe, ApiError } from "../errors.js";
 import { paths } from "../router.js";
 import { buildTree, typeLabel } from "../tree.js";
 import { channelView } from "./channel.js";
+import { openShare } from "./share.js";
 
-const loading = (label) => h("div", { class: "view", "aria-busy": "true" },
+export const loading = (label) => h("div", { class: "view", "aria-busy": "true" },
   h("p", { class: "visually-hidden" }, `Loading ${label}…`),
   h("div", { class: "skeleton-title", "aria-hidden": "true" }),
   h("div", { class: "skeleton-lines", "aria-hidden": "true" }, h("span"), h("span"), h("span")));
 
-function heading(text) {
+export function heading(text) {
   return h("h1", { tabindex: "-1" }, text);
 }
 
-function focusHeading(main) {
+export function focusHeading(main) {
   const h1 = main.querySelector("h1");
   if (h1 && !main.contains(document.activeElement)) h1.focus({ preventScroll: true });
 }
@@ -84,7 +85,7 @@ export async function homeView({ api, store, go, alive, main }) {
 }
 
 /** openDrive loads the drive list and the drive's tree, showing the sidebar; null if not found. */
-async function openDrive({ store, layout }, driveId) {
+export async function openDrive({ store, layout }, driveId) {
   layout.showSidebar(true);
   if (store.state.drives === null || !store.drive(driveId)) await store.refetch.drives();
   const drive = store.drive(driveId);
@@ -235,16 +236,25 @@ export async function pageView(ctx, pageId) {
   layout.sidebar.render(); // the current page is marked in the tree
   document.title = `${page.title} · pagespace`;
   const title = heading(page.title);
-  // The title follows renames by others (live.js keeps state.page current).
+  const priv = h("span", { class: "chip", hidden: !page.isPrivate }, "private");
+  // The title follows renames by others (live.js keeps state.page current); new rights (a role or
+  // grant changed) show the page again as the reader may now use it.
   const unsubTitle = store.subscribe((s) => {
     if (!alive()) return unsubTitle();
-    if (s.page && s.page.id === page.id && s.page.title !== page.title) {
+    if (!s.page || s.page.id !== page.id) return;
+    if (s.page.access && JSON.stringify(s.page.access) !== JSON.stringify(page.access)) {
+      unsubTitle();
+      ctx.rerender();
+      return;
+    }
+    priv.hidden = !s.page.isPrivate;
+    if (s.page.title !== page.title) {
       page = { ...page, title: s.page.title };
       title.textContent = page.title;
       document.title = `${page.title} · pagespace`;
     }
   });
-  const head = h("div", { class: "page-head" }, h("span", { class: "type-badge" }, icon(page.type), ` ${typeLabel(page.type)}`), title);
+  const head = h("div", { class: "page-head" }, h("span", { class: "type-badge" }, icon(page.type), ` ${typeLabel(page.type)} `, priv), title);
   const actions = h("div", { class: "row actions" });
   const err = errorBox();
   if (page.access.canEdit) {
@@ -286,6 +296,9 @@ export async function pageView(ctx, pageId) {
       f.input.select();
     });
     actions.append(rename);
+  }
+  if (page.access.canShare) {
+    actions.append(h("button", { type: "button", class: "btn", "aria-haspopup": "dialog", on: { click: () => openShare(ctx, store.state.page || page) } }, "Share"));
   }
   if (page.access.canDelete) {
     const trash = h("button", { type: "button", class: "btn danger-text" }, "Move to trash");
