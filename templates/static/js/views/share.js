@@ -40,11 +40,15 @@ export function dateOf(iso) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
 }
 
-const words = (over) => (e) => describe(e, {
-  forbidden: "You can't give or change rights you don't hold yourself.",
-  conflict: "This page is in the trash: restore it before changing who may see it.",
-  ...over,
-});
+/** words is what a failed change of sharing says: a grantor's limits in their own terms. */
+export function words(e) {
+  const until = e && e.details && e.details.fields && e.details.fields.expiresAt;
+  if (e && e.code === "forbidden" && until) return `Your own access ends ${until.replace(/^.*?(\d{4}-\d\d-\d\d).*$/, "on $1")}: a grant you give must end by then.`;
+  return describe(e, {
+    forbidden: "You can't give or change rights you don't hold yourself.",
+    conflict: "This page is in the trash: restore it before changing who may see it.",
+  });
+}
 
 function levelSelect(value, label, g) {
   const opts = levels.map(([k, text]) => h("option", { value: k, selected: k === value }, text));
@@ -64,7 +68,7 @@ export function openShare({ api, store }, page) {
       announce(priv.checked ? "The page is private." : "The page is visible to the drive's members.");
     } catch (e) {
       priv.checked = !priv.checked; // the page is as it was
-      err.show(words({})(e));
+      err.show(words(e));
     }
   });
   const list = h("ul", { class: "grants", role: "list", "aria-label": "People with a grant" });
@@ -106,6 +110,8 @@ export function openShare({ api, store }, page) {
     stop();
     dialog.remove();
   });
+  const back = document.activeElement; // the focus goes back where it came from
+  dialog.addEventListener("close", () => back && back.isConnected && back.focus());
   document.body.append(dialog);
   store.set({ grants: { pageId: page.id, list: null } });
   render(store.state);
@@ -138,7 +144,7 @@ function grantRow({ api, store }, page, path, g) {
       announce(`Saved ${who}'s access.`);
       await store.refetch.grants(page.id);
     } catch (e) {
-      err.show(words({})(e)); // the row keeps what was chosen: change it again to retry
+      err.show(words(e)); // the row keeps what was chosen: change it again to retry
     }
   };
   level.addEventListener("change", save);
@@ -150,7 +156,7 @@ function grantRow({ api, store }, page, path, g) {
       announce(`Removed ${who}'s grant.`);
       await store.refetch.grants(page.id);
     } catch (e) {
-      err.show(words({})(e));
+      err.show(words(e));
     }
   });
   return row;
@@ -177,7 +183,7 @@ function addForm({ api, store }, page, path) {
       until.input.value = "";
       await store.refetch.grants(page.id);
     } catch (e2) {
-      err.show(words({})(e2)); // the form keeps the person, the access and the date
+      err.show(words(e2)); // the form keeps the person, the access and the date
     }
   });
   function render(list) {
