@@ -5,7 +5,6 @@ import { describe, ApiError } from "../errors.js";
 import { paths } from "../router.js";
 import { buildTree, typeLabel } from "../tree.js";
 import { channelView } from "./channel.js";
-import { openShare } from "./share.js";
 
 export const loading = (label) => h("div", { class: "view", "aria-busy": "true" },
   h("p", { class: "visually-hidden" }, `Loading ${label}…`),
@@ -85,7 +84,7 @@ export async function homeView({ api, store, go, alive, main }) {
 }
 
 /** openDrive loads the drive list and the drive's tree, showing the sidebar; null if not found. */
-export async function openDrive({ store, layout }, driveId) {
+async function openDrive({ store, layout }, driveId) {
   layout.showSidebar(true);
   if (store.state.drives === null || !store.drive(driveId)) await store.refetch.drives();
   const drive = store.drive(driveId);
@@ -95,16 +94,23 @@ export async function openDrive({ store, layout }, driveId) {
   return drive;
 }
 
+/** driveOrNotFound opens the drive of a drive's view, or shows "not found" and returns null. */
+export async function driveOrNotFound(ctx, driveId) {
+  const drive = await openDrive(ctx, driveId);
+  if (!ctx.alive()) return null;
+  if (!drive) {
+    ctx.layout.showSidebar(false);
+    notFoundView(ctx, "This drive doesn't exist, or you no longer have access to it.");
+  }
+  return drive;
+}
+
 /** driveView shows a drive: its name, what to do next, and its settings. */
 export async function driveView(ctx, driveId) {
   const { api, store, go, alive, main, layout } = ctx;
   if (store.state.driveId !== driveId) replace(main, loading("the drive"));
-  const drive = await openDrive(ctx, driveId);
-  if (!alive()) return;
-  if (!drive) {
-    layout.showSidebar(false);
-    return notFoundView(ctx, "This drive doesn't exist, or you no longer have access to it.");
-  }
+  const drive = await driveOrNotFound(ctx, driveId);
+  if (!drive) return;
   document.title = `${drive.name} · pagespace`;
   const canManage = drive.role === "OWNER" || drive.role === "ADMIN";
   // The drive's top pages, following the tree as others change it.
@@ -154,21 +160,18 @@ export async function driveView(ctx, driveId) {
     }, (e) => describe(e)));
     settings.push(h("div", { class: "row" }, del));
   }
-  replace(main, h("div", { class: "view" }, heading(drive.name), intro,
+  replace(main, h("div", { class: "view" }, heading(drive.name),
+    h("p", {}, h("a", { href: paths.members(drive.id) }, canManage ? "Members: invite people and set their roles" : "Members")), intro,
     settings.length ? h("section", { class: "panel", "aria-labelledby": "drive-settings" }, h("h2", { id: "drive-settings" }, "Drive settings"), settings) : null));
   focusHeading(main);
 }
 
 /** trashView lists the drive's trash, with restore and delete for good. */
 export async function trashView(ctx, driveId) {
-  const { api, store, alive, main, layout } = ctx;
+  const { api, store, alive, main } = ctx;
   replace(main, loading("the trash"));
-  const drive = await openDrive(ctx, driveId);
-  if (!alive()) return;
-  if (!drive) {
-    layout.showSidebar(false);
-    return notFoundView(ctx, "This drive doesn't exist, or you no longer have access to it.");
-  }
+  const drive = await driveOrNotFound(ctx, driveId);
+  if (!drive) return;
   await store.refetch.trash(driveId);
   if (!alive()) return;
   document.title = `Trash · ${drive.name} · pagespace`;
@@ -298,7 +301,9 @@ export async function pageView(ctx, pageId) {
     actions.append(rename);
   }
   if (page.access.canShare) {
-    actions.append(h("button", { type: "button", class: "btn", "aria-haspopup": "dialog", on: { click: () => openShare(ctx, store.state.page || page) } }, "Share"));
+    // The sharing dialog loads when first asked for: most visits never open it.
+    const share = () => import("./share.js").then((m) => m.openShare(ctx, store.state.page || page), (e) => err.show(describe(e)));
+    actions.append(h("button", { type: "button", class: "btn", "aria-haspopup": "dialog", on: { click: share } }, "Share"));
   }
   if (page.access.canDelete) {
     const trash = h("button", { type: "button", class: "btn danger-text" }, "Move to trash");

@@ -6,7 +6,7 @@
 import { h, replace, field, errorBox, busy, announce, confirmInline, hue, initials } from "../dom.js";
 import { describe } from "../errors.js";
 import { paths, parse } from "../router.js";
-import { openDrive, loading, heading, focusHeading, notFoundView } from "./drive.js";
+import { driveOrNotFound, loading, heading, focusHeading } from "./drive.js";
 
 const ROLES = ["ADMIN", "MEMBER", "VIEWER"];
 export const roleName = (r) => (r ? r[0] + r.slice(1).toLowerCase() : "Guest");
@@ -101,14 +101,10 @@ function memberRow(ctx, drive, m, myRole) {
 
 /** membersView shows the members of a drive. */
 export async function membersView(ctx, driveId) {
-  const { store, alive, main, layout } = ctx;
+  const { store, alive, main } = ctx;
   if (store.state.driveId !== driveId || store.state.members === null) replace(main, loading("the members"));
-  const drive = await openDrive(ctx, driveId);
-  if (!alive()) return;
-  if (!drive) {
-    layout.showSidebar(false);
-    return notFoundView(ctx, "This drive doesn't exist, or you no longer have access to it.");
-  }
+  const drive = await driveOrNotFound(ctx, driveId);
+  if (!drive) return;
   await store.refetch.members(driveId);
   if (!alive()) return;
   document.title = `Members · ${drive.name} · pagespace`;
