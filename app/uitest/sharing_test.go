@@ -71,7 +71,8 @@ func TestSharingMembersAndGrants(t *testing.T) {
 	a.run("bob becomes a viewer", change(`select[aria-label="Role of Bob Baker"]`, "VIEWER"),
 		waitFor(`document.querySelector('select[aria-label="Role of Bob Baker"]').value === "VIEWER"`))
 	b.run("bob's channel is read-only", waitText(".channel .muted", "You can read this channel but not post in it"),
-		waitFor(`document.querySelector(".composer-input") === null`), waitText("main h1", "general"))
+		waitFor(`document.querySelector(".composer-input") === null`), waitText("main h1", "general"),
+		waitFor(`document.querySelector("details.new-page").hidden`))
 	b.shot("phone-20-read-only")
 
 	// A opens the channel's sharing dialog; B is viewing it, which A's sidebar shows.

@@ -161,7 +161,7 @@ export async function driveView(ctx, driveId) {
     settings.push(h("div", { class: "row" }, del));
   }
   replace(main, h("div", { class: "view" }, heading(drive.name),
-    h("p", {}, h("a", { href: paths.members(drive.id) }, canManage ? "Members: invite people and set their roles" : "Members")), intro,
+    drive.role ? h("p", {}, h("a", { href: paths.members(drive.id) }, canManage ? "Members: invite people and set their roles" : "Members")) : null, intro,
     settings.length ? h("section", { class: "panel", "aria-labelledby": "drive-settings" }, h("h2", { id: "drive-settings" }, "Drive settings"), settings) : null));
   focusHeading(main);
 }

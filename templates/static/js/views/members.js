@@ -67,7 +67,7 @@ function memberRow(ctx, drive, m, myRole) {
     });
   }
   if (mayManage(myRole, m) && !me) {
-    const rm = h("button", { type: "button", class: "btn danger-text" }, "Remove…");
+    const rm = h("button", { type: "button", class: "btn danger-text", "aria-label": `Remove ${m.name}…` }, "Remove…");
     rm.addEventListener("click", () => confirmInline(rm, `Remove ${m.name} from “${drive.name}”? Grants they hold on its pages stay until revoked.`, "Remove", async () => {
       await api.call("DELETE", path);
       announce(`Removed ${m.name}.`);
@@ -140,7 +140,9 @@ export function membersNav({ store, api }) {
   let asked = null;
   store.subscribe((s) => {
     const d = s.driveId;
-    if (d && s.members === null && asked !== d) {
+    if (d !== asked) asked = null; // another drive, or the same one again later
+    const drive = store.drive(d);
+    if (drive && drive.role && s.members === null && !asked) { // a grantee may not list them
       asked = d;
       store.refetch.members(d);
     }
