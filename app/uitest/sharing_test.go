@@ -58,6 +58,8 @@ func TestSharingMembersAndGrants(t *testing.T) {
 		waitFor(`document.querySelector('main input[name="email"]').value === ""`),
 		waitFor(`document.querySelector('select[aria-label="Role of Bob Baker"]').value === "MEMBER"`))
 	a.shot("desktop-20-members")
+	a.run("the drive links to its members", clickText(".crumbs a", "Team"), waitText("main h1", "Team"),
+		clickText("main a", "Members"), waitText("main h1", "Members"))
 	a.a11y("the members")
 
 	// B signs in and finds the drive and its channel; he may post.
@@ -98,8 +100,10 @@ func TestSharingMembersAndGrants(t *testing.T) {
 	a.run("phone-sized dialog", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile, chromedp.EmulateTouch), waitText(".grant", "Bob Baker"))
 	a.shot("phone-22-share")
 	a.run("back to desktop", chromedp.EmulateViewport(1280, 800))
-	b.run("bob gets it back", clickText("button.menu", "Menu"), waitText(".pages a.node", "general"), waitText(".pages a.node .chip", "shared"),
-		clickText(".pages a.node", "general"), waitText("main h1", "general"), live)
+	b.run("bob gets it back", clickText("button.menu", "Menu"), waitText(".pages a.node", "general"), waitText(".pages a.node .chip", "shared"))
+	b.shot("phone-22-drawer-shared")
+	b.a11y("the drawer with a shared page")
+	b.run("bob opens it", clickText(".pages a.node", "general"), waitText("main h1", "general"), live)
 
 	// A takes the grant back while B reads: the notice again.
 	a.run("revoke bob", clickText(".grant button", "Remove"), waitText(".grants", "Nobody has a grant"))
