@@ -64,7 +64,8 @@ export function openShare({ api, store }, page) {
   priv.addEventListener("change", async () => {
     err.show("");
     try {
-      await busy(dialog, () => api.call("PATCH", path, { isPrivate: priv.checked }));
+      const p = await busy(dialog, () => api.call("PATCH", path, { isPrivate: priv.checked }));
+      if (store.state.page && store.state.page.id === p.id) store.set({ page: p }); // ahead of the event
       announce(priv.checked ? "The page is private." : "The page is visible to the drive's members.");
     } catch (e) {
       priv.checked = !priv.checked; // the page is as it was
