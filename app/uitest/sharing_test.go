@@ -111,6 +111,7 @@ func TestSharingMembersAndGrants(t *testing.T) {
 
 	// B leaves the drive; A's members view follows.
 	a.run("alice's members view", chromedp.KeyEvent(kb.Escape), waitFor(`document.querySelector("dialog") === null`),
+		waitFor(`document.activeElement.textContent === "Share"`), // the focus is back on the opener
 		clickText(".sidebar a.members-link", "Members"), waitText(".member", "Bob Baker"))
 	b.run("bob's members view", clickText("button.menu", "Menu"), clickText(".sidebar a.members-link", "Members"), waitText("main h1", "Members"),
 		waitText(".member .role", "Viewer"), waitFor(`[...document.querySelectorAll("main select, main input")].every(e => e.offsetParent === null)`))

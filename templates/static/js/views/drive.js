@@ -302,8 +302,9 @@ export async function pageView(ctx, pageId) {
   }
   if (page.access.canShare) {
     // The sharing dialog loads when first asked for: most visits never open it.
-    const share = () => import("./share.js").then((m) => m.openShare(ctx, store.state.page || page), (e) => err.show(describe(e)));
-    actions.append(h("button", { type: "button", class: "btn", "aria-haspopup": "dialog", on: { click: share } }, "Share"));
+    const btn = h("button", { type: "button", class: "btn", "aria-haspopup": "dialog" }, "Share");
+    btn.addEventListener("click", () => import("./share.js").then((m) => m.openShare(ctx, store.state.page || page, btn), (e) => err.show(describe(e))));
+    actions.append(btn);
   }
   if (page.access.canDelete) {
     const trash = h("button", { type: "button", class: "btn danger-text" }, "Move to trash");

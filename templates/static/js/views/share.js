@@ -56,8 +56,8 @@ function levelSelect(value, label, g) {
   return h("select", { "aria-label": label }, opts);
 }
 
-/** openShare shows the sharing dialog of page (the reader holds share on it). */
-export function openShare({ api, store }, page) {
+/** openShare shows the sharing dialog of page (the reader holds share on it); closed, the focus goes back to opener. */
+export function openShare({ api, store }, page, opener) {
   const path = `/api/pages/${encodeURIComponent(page.id)}`;
   const err = errorBox();
   const priv = h("input", { type: "checkbox", role: "switch", id: "share-private", checked: !!page.isPrivate });
@@ -111,8 +111,7 @@ export function openShare({ api, store }, page) {
     stop();
     dialog.remove();
   });
-  const back = document.activeElement; // the focus goes back where it came from
-  dialog.addEventListener("close", () => back && back.isConnected && back.focus());
+  dialog.addEventListener("close", () => opener && opener.isConnected && opener.focus());
   document.body.append(dialog);
   store.set({ grants: { pageId: page.id, list: null } });
   render(store.state);
