@@ -129,3 +129,24 @@ func TestSharingMembersAndGrants(t *testing.T) {
 	a.clean()
 	b.clean()
 }
+
+// An admin demoted while looking at the drive loses its settings at once, without a reload.
+func TestDriveViewFollowsRole(t *testing.T) {
+	root := browser(t)
+	env := apptest.Start(t)
+	alice, bob := env.Signup("Alice Able"), env.Signup("Bob Baker")
+	drive := env.CreateDrive(alice, "Team")
+	env.AddMember(alice, drive, bob, "ADMIN")
+	b := newTab(t, root, env.URL, "bob", true)
+	b.signIn(env, bob, "/d/"+drive)
+	b.run("bob manages the drive", waitText("main h1", "Team"), live, waitText("main h2", "Drive settings"),
+		waitText("main a", "Members: invite people"))
+	b.eval(`window.__noReload = "kept"; ""`)
+	env.SetRole(alice, drive, bob, "MEMBER")
+	b.run("bob no longer does", waitGone("main h2", "Drive settings"), waitText("main a", "Members"), waitGone("main a", "invite people"),
+		waitText("main h1", "Team"))
+	if v := b.eval(`String(window.__noReload)`); v != "kept" {
+		t.Fatalf("the page reloaded (marker %q)", v)
+	}
+	b.clean()
+}

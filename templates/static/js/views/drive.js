@@ -113,6 +113,15 @@ export async function driveView(ctx, driveId) {
   if (!drive) return;
   document.title = `${drive.name} · pagespace`;
   const canManage = drive.role === "OWNER" || drive.role === "ADMIN";
+  // A new role (changed by an admin meanwhile) shows the drive again with what it now allows.
+  const unsubRole = store.subscribe(() => {
+    const now = store.drive(driveId);
+    if (!alive()) unsubRole();
+    else if (now && now.role !== drive.role) {
+      unsubRole();
+      ctx.rerender();
+    }
+  });
   // The drive's top pages, following the tree as others change it.
   const intro = followPages(ctx, (pages) => pages.length === 0
     ? h("p", { class: "empty" }, "This drive is empty. ",
