@@ -5,6 +5,7 @@ import { describe, ApiError } from "../errors.js";
 import { paths } from "../router.js";
 import { buildTree, typeLabel } from "../tree.js";
 import { channelView } from "./channel.js";
+import { documentView } from "./document.js";
 
 const loading = (label) => h("div", { class: "view", "aria-busy": "true" },
   h("p", { class: "visually-hidden" }, `Loading ${label}…`),
@@ -346,9 +347,7 @@ function pageBody(page, ctx) {
     case "FOLDER":
       return followPages(ctx, (pages) => folderBody(page, pages));
     case "DOCUMENT":
-      return page.content
-        ? h("div", { class: "doc-preview", "aria-label": "Document content" }, page.content)
-        : h("p", { class: "empty" }, "This document is empty. Editing in the browser arrives with live co-editing.");
+      return documentView(ctx, page);
     case "CHANNEL":
       return channelView(ctx, page);
     case "TASK_LIST":
