@@ -100,7 +100,12 @@ func TestDocumentCoediting(t *testing.T) {
 		r.setStart(document.querySelector(".doc-layer"), 0); r.setEndBefore(c); return r.toString(); })()`); got != "Bob says " {
 		t.Errorf("bob's caret on alice's screen after %q, want after %q", got, "Bob says ")
 	}
+	// A selection is tinted on the other's screen; its name flag fades once it stays still.
+	b.run("bob selects Hello", chromedp.Evaluate[chromedp.Void](`(() => { const t = document.querySelector(".doc-text");
+		t.focus(); t.setSelectionRange(9, 14); t.dispatchEvent(new Event("select")); })()`))
+	a.run("alice sees bob's selection", waitText(".doc-layer .doc-sel", "Hello"), waitFor(`document.querySelector(".doc-flag.still") === null`))
 	a.shot("desktop-20-document-coediting")
+	a.run("bob's flag fades", waitFor(`document.querySelector(".doc-layer .doc-flag.still") !== null`))
 	b.shot("desktop-21-document-coediting")
 	a.a11y("the document")
 
@@ -171,6 +176,10 @@ func TestDocumentCoediting(t *testing.T) {
 	if !strings.Contains(b.eval(`document.querySelector(".doc-status").textContent`), "Saved") {
 		t.Errorf("bob's status: %s", b.eval(`document.querySelector(".doc-status").textContent`))
 	}
+
+	// Bob leaves the document: his cursor leaves Alice's screen.
+	b.run("bob leaves", clickText(".crumbs a", "Team"), waitText("main h1", "Team"))
+	a.run("bob's cursor is gone", waitGone(".doc-layer .doc-flag", "Bob Baker"))
 	a.clean()
 	b.clean()
 }

@@ -122,6 +122,10 @@ export function documentView(ctx, page) {
         m.flag ? h("span", { class: `doc-flag ${hue(m.caret.userId)}${still ? " still" : ""}` }, m.caret.name || "Someone") : null);
     }));
     fit();
+    // Redraw when the next flag is due to fade.
+    const due = Math.min(...[...moved.values()].map((t) => t + FLAG_MS).filter((t) => t > now));
+    clearTimeout(fadeTimer);
+    if (due < Infinity) fadeTimer = setTimeout(queueDraw, due - now + 20);
   };
   const queueDraw = () => {
     if (!drawQueued) queueMicrotask(draw);
@@ -129,9 +133,8 @@ export function documentView(ctx, page) {
   };
   const onSelection = (m) => {
     if (!m || m.pageId !== page.id) return;
-    moved.set(m.userId, Date.now());
-    clearTimeout(fadeTimer);
-    fadeTimer = setTimeout(queueDraw, FLAG_MS);
+    if (Array.isArray(m.ranges) && m.ranges.length) moved.set(m.userId, Date.now());
+    else moved.delete(m.userId);
   };
   socket.on("doc_selection", onSelection);
   client.on("selections", queueDraw);
