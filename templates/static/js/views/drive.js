@@ -5,7 +5,6 @@ import { describe, ApiError } from "../errors.js";
 import { paths } from "../router.js";
 import { buildTree, typeLabel } from "../tree.js";
 import { channelView } from "./channel.js";
-import { documentView } from "./document.js";
 
 const loading = (label) => h("div", { class: "view", "aria-busy": "true" },
   h("p", { class: "visually-hidden" }, `Loading ${label}…`),
@@ -347,7 +346,7 @@ function pageBody(page, ctx) {
     case "FOLDER":
       return followPages(ctx, (pages) => folderBody(page, pages));
     case "DOCUMENT":
-      return documentView(ctx, page);
+      return documentBody(ctx, page);
     case "CHANNEL":
       return channelView(ctx, page);
     case "TASK_LIST":
@@ -355,6 +354,17 @@ function pageBody(page, ctx) {
     default:
       return null;
   }
+}
+
+/** documentBody loads the co-editing modules (with the first document opened) and the editor. */
+function documentBody(ctx, page) {
+  const box = h("div", { class: "doc", "aria-busy": "true" }, h("p", { class: "doc-status muted" }, "Loading the editor…"));
+  import("./document.js").then((m) => {
+    if (ctx.alive() && box.isConnected) box.replaceWith(m.documentView(ctx, page));
+  }, () => {
+    replace(box, h("p", { class: "form-error", role: "alert" }, "The editor could not be loaded. Check your connection, then reload the page."));
+  });
+  return box;
 }
 
 function folderBody(page, pages) {
