@@ -177,6 +177,15 @@ func TestDocumentCoediting(t *testing.T) {
 		t.Errorf("bob's status: %s", b.eval(`document.querySelector(".doc-status").textContent`))
 	}
 
+	// Bob's edit right goes while he types: his letter is refused and taken back, the text
+	// becomes read-only and he is told.
+	env.Do("PATCH", "/api/drives/"+drive+"/members/"+bob.ID, alice.Token, map[string]any{"role": "VIEWER"}).Expect(200)
+	b.run("bob types without the right", typeAt(-1), chromedp.KeyEvent("?"), waitText(".doc .form-error", "permission"),
+		waitFor(`document.querySelector(".doc-text").readOnly`), docValue("Hi. Hello, phone"), waitText(".doc-status", "Read only"))
+	if got := serverContent(env, alice, doc); got != "Hi. Hello, phone" {
+		t.Fatalf("server content %q after a refused edit", got)
+	}
+
 	// Bob leaves the document: his cursor leaves Alice's screen.
 	b.run("bob leaves", clickText(".crumbs a", "Team"), waitText("main h1", "Team"))
 	a.run("bob's cursor is gone", waitGone(".doc-layer .doc-flag", "Bob Baker"))

@@ -62,7 +62,7 @@ export function marks(value, users) {
 /** documentView returns the element of a DOCUMENT page and keeps it live while the view is. */
 export function documentView(ctx, page) {
   const { api, store, alive, live } = ctx;
-  const canEdit = !!page.access.canEdit;
+  let canEdit = !!page.access.canEdit;
   const id = `doc-${page.id}`;
   const status = h("p", { class: "doc-status muted" }, "Connecting…");
   const err = errorBox();
@@ -87,7 +87,12 @@ export function documentView(ctx, page) {
     return root;
   }
   const client = new DocClient({ transport: socket, pageId: page.id });
-  if (!canEdit) client.setSelection = () => {}; // a reader's caret is nobody else's business
+  const readOnly = () => {
+    canEdit = false;
+    area.readOnly = true;
+    client.setSelection = () => {}; // a reader's caret is nobody else's business
+  };
+  if (!canEdit) readOnly();
   let binding = null;
   let lastConn = null;
   client.on("status", (s) => {
@@ -96,7 +101,11 @@ export function documentView(ctx, page) {
     if (lastConn && conn !== lastConn) announce(conn === "offline" ? "Document offline: your edits are kept." : "Document back online.");
     lastConn = conn;
   });
-  client.on("error", (e) => err.show(`Not saved: ${describe(new ApiError(0, e.code, e.message))} Your text was reloaded.`));
+  client.on("error", (e) => {
+    if (e.code === "forbidden") readOnly(); // the edit right was taken away meanwhile
+    err.show(`Not saved: ${describe(new ApiError(0, e.code, e.message))} Your text was reloaded.`);
+    status.textContent = docStatus(client.status, client.state, canEdit);
+  });
 
   // Others' cursors: the layer copies the textarea's box and text (transparent) so that a caret
   // and a tint land on the letters they belong to; it scrolls with the textarea.
