@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/pagespace/pagespace/app"
 	"github.com/pagespace/pagespace/app/apptest"
@@ -171,6 +172,10 @@ func TestDocumentCoediting(t *testing.T) {
 	a.run("alice sees it", docValue("Hello, phone"))
 	a.run("alice moves", typeAt(0), chromedp.KeyEvent("Hi. "))
 	b.run("bob sees alice's cursor", docValue("Hi. Hello, phone"), waitText(".doc-layer .doc-flag", "Alice Able"))
+	if _, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
+		t.Fatalf("dark theme: %v", err)
+	}
 	b.shot("phone-20-document")
 	b.a11y("the document on a phone")
 	if !strings.Contains(b.eval(`document.querySelector(".doc-status").textContent`), "Saved") {
