@@ -12,6 +12,9 @@ import (
 	"github.com/pagespace/pagespace/app/apptest"
 )
 
+// revisionsPage is how many revisions the history lists at a time.
+const revisionsPage = 20
+
 // typeAt puts the caret of the tab's document at code unit pos (-1: the end) and focuses it.
 func typeAt(pos int) chromedp.Action[chromedp.Void] {
 	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const t = document.querySelector(".doc-text");
@@ -152,10 +155,19 @@ func TestDocumentCoediting(t *testing.T) {
 		t.Fatalf("server content %q, want %q", got, merged)
 	}
 
-	// The history: Alice restores revision 2 (the first with text); Bob's editor follows.
-	a.run("alice opens the history", clickText(".doc-bar button", "History"), waitText(".revs", "Revision 2"),
-		waitFor(`document.querySelectorAll(".revs li").length >= 2`))
-	a.run("alice views revision 2", clickText(".revs button", "Revision 2"), waitText(".rev-view h3", "Revision 2"),
+	// The history: Alice restores revision 2 (the first with text); Bob's editor follows. Renames
+	// push it to the history's second page.
+	for i := 1; i <= revisionsPage; i++ {
+		env.Do("PATCH", "/api/pages/"+doc, alice.Token, map[string]any{"title": fmt.Sprintf("Plan %d", i)}).Expect(200)
+	}
+	env.Do("PATCH", "/api/pages/"+doc, alice.Token, map[string]any{"title": "Plan"}).Expect(200)
+	rev2 := `[...document.querySelectorAll(".revs button")].find((b) => b.textContent === "Revision 2")`
+	a.run("alice opens the history", waitFor(`document.querySelector("main h1").textContent === "Plan"`), clickText(".doc-bar button", "History"),
+		waitFor(fmt.Sprintf(`document.querySelectorAll(".revs li").length === %d`, revisionsPage)), waitFor("!"+rev2),
+		clickText(".doc-history button", "Load older revisions"), waitFor(rev2+" !== undefined"),
+		waitGone(".doc-history button", "Load older revisions"), waitText(".revs li", "“Plan 7”"))
+	a.shot("desktop-24-document-history")
+	a.run("alice views revision 2", chromedp.Evaluate[chromedp.Void](rev2+".click()"), waitText(".rev-view h3", "Revision 2"),
 		waitText(".rev-text", "Hello"))
 	a.shot("desktop-23-document-revision")
 	a.a11y("a revision")

@@ -66,7 +66,8 @@ export function documentView(ctx, page) {
   const id = `doc-${page.id}`;
   const status = h("p", { class: "doc-status muted" }, "Connecting…");
   const err = errorBox();
-  const area = h("textarea", { id, class: "doc-text", spellcheck: "true", readonly: true });
+  const area = h("textarea", { id, class: "doc-text", spellcheck: "true", readonly: true,
+    placeholder: canEdit ? "Start writing. Others who open this page see your words as you type." : "This document is empty." });
   area.value = page.content || "";
   const layer = h("div", { class: "doc-layer", "aria-hidden": "true" });
   const editor = h("div", { class: "doc-editor" },
@@ -201,7 +202,7 @@ function historyPanel({ api }, page, canEdit) {
       if (!next) replace(list);
       list.append(...res.items.map((r) => h("li", {},
         h("button", { type: "button", class: "link", on: { click: () => view(r.revision) } }, `Revision ${r.revision}`),
-        h("span", { class: "muted" }, ` · ${ago(r.createdAt)}`))));
+        h("span", { class: "muted" }, ` · “${r.title}”, ${ago(r.createdAt)}`))));
       cursor = res.nextCursor;
       more.hidden = !cursor;
     } catch (e) {
@@ -225,10 +226,13 @@ function historyPanel({ api }, page, canEdit) {
       more.hidden = !cursor;
       replace(shown);
     };
-    back.addEventListener("click", () => {
-      close();
+    const focusList = () => {
       const b = list.querySelector("button");
       if (b) b.focus();
+    };
+    back.addEventListener("click", () => {
+      close();
+      focusList();
     });
     if (restore) {
       restore.addEventListener("click", async () => {
@@ -238,6 +242,7 @@ function historyPanel({ api }, page, canEdit) {
           announce(`Restored revision ${n}.`);
           close();
           await load();
+          focusList();
         } catch (e) {
           err.show(describe(e));
         }
