@@ -287,6 +287,8 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     emitNow(event, arg) {
       if (socket && socket.connected) socket.emit(event, arg);
     },
+    /** transport is the socket (null when signed out), for a document's DocClient. */
+    transport: () => socket,
     /** connected reports whether the socket is live. */
     connected: () => !!(socket && socket.connected),
     /** onConnect registers f for every connect; it returns an unsubscribe. */

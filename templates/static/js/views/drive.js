@@ -374,9 +374,7 @@ function pageBody(page, ctx) {
     case "FOLDER":
       return followPages(ctx, (pages) => folderBody(page, pages));
     case "DOCUMENT":
-      return page.content
-        ? h("div", { class: "doc-preview", "aria-label": "Document content" }, page.content)
-        : h("p", { class: "empty" }, "This document is empty. Editing in the browser arrives with live co-editing.");
+      return documentBody(ctx, page);
     case "CHANNEL":
       return channelView(ctx, page);
     case "TASK_LIST":
@@ -384,6 +382,17 @@ function pageBody(page, ctx) {
     default:
       return null;
   }
+}
+
+/** documentBody loads the co-editing modules (with the first document opened) and the editor. */
+function documentBody(ctx, page) {
+  const box = h("div", { class: "doc", "aria-busy": "true" }, h("p", { class: "doc-status muted" }, "Loading the editor…"));
+  import("./document.js").then((m) => {
+    if (ctx.alive() && box.isConnected) box.replaceWith(m.documentView(ctx, page));
+  }, () => {
+    replace(box, h("p", { class: "form-error", role: "alert" }, "The editor could not be loaded. Check your connection, then reload the page."));
+  });
+  return box;
 }
 
 function folderBody(page, pages) {
