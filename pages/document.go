@@ -171,21 +171,22 @@ func checkClient(clientID string, seq int64) error {
 // with the new content and recorded as a doc_op event in one transaction, whose access check
 // holds the drive's access lock until commit. It returns the version the op became. An op
 // already applied under the same (clientID, seq) changes nothing and returns the version it
-// became then. It needs edit on a DOCUMENT page not in the trash. Errors: invalid input,
+// became then. It also returns the id of the last event the transaction recorded (0 for an op
+// applied before, which records none), for a caller that must know when the op was dispatched:
+// the event log's Flush after commit gives up when ctx ends. It needs edit on a DOCUMENT page not in the trash. Errors: invalid input,
 // ErrNotFound, ErrNotDocument, ErrForbidden, ErrTooOld, ErrOpMismatch, ErrOpTooLarge,
 // ErrDocTooLarge.
-func (s *Service) Submit(ctx context.Context, userID, pageID string, base int64, op ot.Op, clientID string, seq int64) (int64, error) {
+func (s *Service) Submit(ctx context.Context, userID, pageID string, base int64, op ot.Op, clientID string, seq int64) (version, eventID int64, err error) {
 	if err := checkClient(clientID, seq); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if base < 0 {
-		return 0, modules.Invalid("version must be 0 or more", nil)
+		return 0, 0, modules.Invalid("version must be 0 or more", nil)
 	}
 	if op.Len() > MaxOpComponents || op.InsertedBytes() > MaxOpInsert {
-		return 0, ErrOpTooLarge
+		return 0, 0, ErrOpTooLarge
 	}
-	var version int64
-	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
+	events, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		pa, err := documentAccess(ctx, s.access.In(tx), userID, pageID)
 		if err != nil {
 			return err
@@ -223,10 +224,13 @@ func (s *Service) Submit(ctx context.Context, userID, pageID string, base int64,
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("pages: submit: %w", err)
+		return 0, 0, fmt.Errorf("pages: submit: %w", err)
 	}
 	s.afterOp(pageID)
-	return version, nil
+	if len(events) > 0 {
+		eventID = events[len(events)-1].ID
+	}
+	return version, eventID, nil
 }
 
 // lockDoc reads a page for a write of its content, holding its row until commit (PostgreSQL;

@@ -18,9 +18,10 @@ import (
 type Docs interface {
 	// Open returns the content and version of a DOCUMENT page the user may view.
 	Open(ctx context.Context, userID, pageID string) (version int64, content string, err error)
-	// Submit applies op, based on version base; it returns the version the op became, after
-	// its doc_op event has been dispatched (the event log's Flush).
-	Submit(ctx context.Context, userID, pageID string, base int64, op ot.Op, clientID string, seq int64) (int64, error)
+	// Submit applies op, based on version base; it returns the version the op became and the
+	// id of the last event its transaction recorded (0 for an op applied before, which records
+	// none). It may return before that event was dispatched.
+	Submit(ctx context.Context, userID, pageID string, base int64, op ot.Op, clientID string, seq int64) (version, eventID int64, err error)
 	// OpsSince returns the current version and the ops after since (code too_old when they are
 	// no longer kept).
 	OpsSince(ctx context.Context, userID, pageID string, since int64) (int64, []DocOp, error)
@@ -126,13 +127,27 @@ func (b *Broker) docOp(c *client, args socketio.Args, ack socketio.AckFunc) {
 	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), docTimeout)
 	defer cancel()
-	version, err := b.docs.Submit(ctx, c.userID, in.PageID, *in.Version, op, in.ClientID, *in.Seq)
+	version, eventID, err := b.docs.Submit(ctx, c.userID, in.PageID, *in.Version, op, in.ClientID, *in.Seq)
 	if err != nil {
 		b.failErr(ack, err)
 		return
 	}
-	// Submit returned after its event was dispatched, so every earlier op is queued to this
-	// socket before this ack.
+	if eventID == 0 {
+		// Applied before: its event and those of the ops before it were committed before this
+		// submission's read, so they are at most the log's latest.
+		if eventID, err = b.events.Latest(ctx); err != nil {
+			b.failErr(ack, err)
+			return
+		}
+	}
+	// The ack goes after every op before it was queued to this socket, or not at all: when the
+	// dispatch did not get that far in time (or the server is stopping), the transport is closed
+	// instead, and the client reconnects, catches up and sends the op again, which is then
+	// acknowledged without being applied twice.
+	if !b.dispatched(ctx, eventID) {
+		c.s.CloseTransport(socketio.ReasonTransportError)
+		return
+	}
 	ok(ack, map[string]any{"version": version})
 }
 

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/pagespace/pagespace/pages/ot"
@@ -67,12 +68,26 @@ type Remote struct {
 	UserID   string `json:"userId"`
 	ClientID string `json:"clientId"`
 	Seq      int64  `json:"seq"`
+	// Applied is when the client applied it (not on the wire).
+	Applied time.Time `json:"-"`
 }
 
 type inflight struct {
-	op   ot.Op
-	seq  int64
-	sent bool // on the current socket
+	op     ot.Op
+	seq    int64
+	sent   bool      // on the current socket
+	edited time.Time // the first local edit the op holds
+	sentAt time.Time // first sent
+}
+
+// Ack is one of the client's ops the server acknowledged (by an ack, or seen in catch-up after
+// a reconnect), with when it happened.
+type Ack struct {
+	Seq     int64
+	Version int64     // the version the op became
+	Edited  time.Time // the first local edit the op holds was made
+	Sent    time.Time // the op was first sent
+	Acked   time.Time // the client applied the ack
 }
 
 // arrival is a remote op or an ack, waiting for its version's turn.
@@ -99,6 +114,8 @@ type Client struct {
 	err      error
 	changed  chan struct{} // closed and replaced on every change
 	remotes  []Remote      // every remote op applied, in order
+	acks     []Ack         // every own op acknowledged, in order
+	bufEdit  time.Time     // the first local edit the buffer holds
 	wg       sync.WaitGroup
 }
 
@@ -243,9 +260,11 @@ func (c *Client) drainLocked() {
 				return
 			}
 			c.version++
+			f := c.inflight
+			c.acks = append(c.acks, Ack{Seq: f.seq, Version: c.version, Edited: f.edited, Sent: f.sentAt, Acked: time.Now()})
 			c.inflight = nil
 			if c.buffer != nil {
-				c.inflight = &inflight{op: *c.buffer, seq: c.nextSeq()}
+				c.inflight = &inflight{op: *c.buffer, seq: c.nextSeq(), edited: c.bufEdit}
 				c.buffer = nil
 			}
 			continue
@@ -280,6 +299,7 @@ func (c *Client) applyRemoteLocked(r Remote) error {
 		return fmt.Errorf("docclient: apply version %d: %w", r.Version, err)
 	}
 	c.version = r.Version
+	r.Applied = time.Now()
 	c.remotes = append(c.remotes, r)
 	return nil
 }
@@ -309,6 +329,9 @@ func (c *Client) sendLocked() {
 		return
 	}
 	f.sent = true
+	if f.sentAt.IsZero() {
+		f.sentAt = time.Now()
+	}
 	s, base, op, seq := c.sio, c.version, f.op, f.seq
 	c.wg.Add(1)
 	go func() {
@@ -349,12 +372,14 @@ func (c *Client) editLocked(op ot.Op) error {
 		return fmt.Errorf("docclient: edit: %w", err)
 	}
 	c.text = text
+	now := time.Now()
 	switch {
 	case c.inflight == nil:
-		c.inflight = &inflight{op: op, seq: c.nextSeq()}
+		c.inflight = &inflight{op: op, seq: c.nextSeq(), edited: now}
 		c.sendLocked()
 	case c.buffer == nil:
 		c.buffer = &op
+		c.bufEdit = now
 	default:
 		b, err := ot.Compose(*c.buffer, op)
 		if err != nil {
@@ -426,6 +451,13 @@ func (c *Client) Remotes() []Remote {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]Remote(nil), c.remotes...)
+}
+
+// Acks returns the client's ops acknowledged so far, in version order.
+func (c *Client) Acks() []Ack {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Ack(nil), c.acks...)
 }
 
 // Wait waits until cond holds, the client fails, or ctx ends. cond may call the client's
