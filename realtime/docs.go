@@ -218,8 +218,13 @@ func (b *Broker) docSelection(c *client, args socketio.Args, ack socketio.AckFun
 			return
 		}
 	}
-	if !inPage(c, in.PageID) {
+	if b.docs == nil || !inPage(c, in.PageID) {
 		fail(ack, "not_found", "open the document first (doc_open)")
+		return
+	}
+	version, ranges, err := b.currentSelection(c, in.PageID, *in.Version, in.Ranges)
+	if err != nil {
+		b.failErr(ack, err)
 		return
 	}
 	b.sel.mu.Lock()
@@ -229,8 +234,34 @@ func (b *Broker) docSelection(c *client, args socketio.Args, ack socketio.AckFun
 	b.sel.pages[c][in.PageID] = struct{}{}
 	b.sel.mu.Unlock()
 	_ = c.s.To(modules.PageRoom(in.PageID)).Emit("doc_selection", map[string]any{"pageId": in.PageID, "userId": c.userID,
-		"name": c.name, "version": *in.Version, "ranges": in.Ranges})
-	ok(ack, nil)
+		"name": c.name, "version": version, "ranges": ranges})
+	ok(ack, map[string]any{"version": version})
+}
+
+// currentSelection brings ranges at version to the document's current version, through the
+// ops since (the sender's own ops push a caret they insert at forward, as its editor does;
+// others' leave it in front). Errors: not_found, too_old, invalid_request (a version ahead).
+func (b *Broker) currentSelection(c *client, pageID string, version int64, ranges []selRange) (int64, []selRange, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), docTimeout)
+	defer cancel()
+	current, ops, err := b.docs.OpsSince(ctx, c.userID, pageID, version)
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(ops) == 0 {
+		return current, ranges, nil
+	}
+	out := make([]selRange, len(ranges))
+	for i, r := range ranges {
+		anchor, head := int(r.Anchor), int(r.Head)
+		for _, o := range ops {
+			own := o.UserID == c.userID
+			anchor = ot.TransformPosition(anchor, o.Op, own)
+			head = ot.TransformPosition(head, o.Op, own)
+		}
+		out[i] = selRange{Anchor: int64(anchor), Head: int64(head)}
+	}
+	return current, out, nil
 }
 
 // clearSelection tells the page's room that c's selection is gone (it left the page), if c
