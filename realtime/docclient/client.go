@@ -105,7 +105,9 @@ type Client struct {
 	opened   bool  // the text and version are known: arrivals may be applied
 	hold     int64 // versions after hold wait (Hold)
 	sio      *sioclient.Client
-	text     string
+	text     string // the local text, but for lazy
+	textLen  int    // code points of text
+	lazy     *ot.Op // local edits not yet applied to text (see textLocked)
 	version  int64
 	seq      int64
 	inflight *inflight
@@ -175,7 +177,8 @@ func (c *Client) attach(ctx context.Context, s *sioclient.Client, fresh bool) er
 	}
 	if fresh {
 		c.mu.Lock()
-		c.text, c.version, c.opened = opened.Content, opened.Version, true
+		c.text, c.lazy, c.version, c.opened = opened.Content, nil, opened.Version, true
+		c.textLen = utf8.RuneCountInString(c.text)
 		for v := range c.waiting {
 			if v <= c.version {
 				delete(c.waiting, v)
@@ -295,9 +298,10 @@ func (c *Client) applyRemoteLocked(r Remote) error {
 		}
 		c.buffer = &b
 	}
-	if c.text, err = op.Apply(c.text); err != nil {
+	if c.text, err = op.Apply(c.textLocked()); err != nil {
 		return fmt.Errorf("docclient: apply version %d: %w", r.Version, err)
 	}
+	c.textLen = op.TargetLen()
 	c.version = r.Version
 	r.Applied = time.Now()
 	c.remotes = append(c.remotes, r)
@@ -367,11 +371,9 @@ func (c *Client) editLocked(op ot.Op) error {
 	if c.err != nil {
 		return c.err
 	}
-	text, err := op.Apply(c.text)
-	if err != nil {
+	if err := c.applyLocal(op); err != nil {
 		return fmt.Errorf("docclient: edit: %w", err)
 	}
-	c.text = text
 	now := time.Now()
 	switch {
 	case c.inflight == nil:
@@ -391,12 +393,62 @@ func (c *Client) editLocked(op ot.Op) error {
 	return nil
 }
 
+// The most components and inserted bytes the composed local edits may have before they are
+// applied to the text: composing a keystroke costs the components (and copies the inserted text
+// of the component it extends) of what it is composed with; applying costs the whole text.
+const (
+	lazyLimit = 64
+	lazyBytes = 2048
+)
+
+// applyLocal applies a local edit to the text. Applying costs the whole text, which a client
+// replaying a long trace as fast as it can would pay per keystroke, so edits are composed and
+// applied when the text is read or a remote op arrives (or lazyLimit). Caller holds c.mu.
+func (c *Client) applyLocal(op ot.Op) error {
+	if c.lazy == nil {
+		if op.BaseLen() != c.lenLocked() {
+			return fmt.Errorf("the op's base length is %d, the text's %d", op.BaseLen(), c.lenLocked())
+		}
+		c.lazy = &op
+	} else {
+		l, err := ot.Compose(*c.lazy, op)
+		if err != nil {
+			return err
+		}
+		c.lazy = &l
+	}
+	if c.lazy.Len() > lazyLimit || c.lazy.InsertedBytes() > lazyBytes {
+		c.textLocked()
+	}
+	return nil
+}
+
+// textLocked returns the local text, applying the composed local edits first. Caller holds
+// c.mu.
+func (c *Client) textLocked() string {
+	if c.lazy != nil {
+		// The edits were checked against the text's length when composed.
+		c.text, _ = c.lazy.Apply(c.text)
+		c.textLen = c.lazy.TargetLen()
+		c.lazy = nil
+	}
+	return c.text
+}
+
+// lenLocked is the local text's length in code points. Caller holds c.mu.
+func (c *Client) lenLocked() int {
+	if c.lazy != nil {
+		return c.lazy.TargetLen()
+	}
+	return c.textLen
+}
+
 // EditWith makes a local edit from the current text: f returns an op on text, applied as Edit
 // applies it, with no remote op in between.
 func (c *Client) EditWith(f func(text string) ot.Op) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.editLocked(f(c.text))
+	return c.editLocked(f(c.textLocked()))
 }
 
 // Hold makes the client apply no version after v (remote ops and acks wait) until Hold is
@@ -413,11 +465,15 @@ func (c *Client) Hold(v int64) {
 func (c *Client) Text() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.text
+	return c.textLocked()
 }
 
 // Len is the local text's length in code points.
-func (c *Client) Len() int { return utf8.RuneCountInString(c.Text()) }
+func (c *Client) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lenLocked()
+}
 
 // Version is the last server version the client has applied.
 func (c *Client) Version() int64 {

@@ -20,6 +20,20 @@ type selection struct {
 	} `json:"ranges"`
 }
 
+// nextSelection waits for the next doc_selection on s.
+func nextSelection(t *testing.T, s *sioclient.Client) selection {
+	t.Helper()
+	ev, _, err := s.WaitFor(ctxT(t, 20*time.Second), "doc_selection")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sel selection
+	if err := ev.Decode(0, &sel); err != nil {
+		t.Fatal(err)
+	}
+	return sel
+}
+
 // Selections reach the others in the page's room with the sender's name, and are cleared (empty
 // ranges) when the sender leaves the page or disconnects.
 func TestSelections(t *testing.T) {
@@ -42,19 +56,7 @@ func TestSelections(t *testing.T) {
 	many := make([][2]int, 101)
 	wantCode(t, call(t, a, "doc_selection", sel(many...)), "payload_too_large", "101 ranges")
 	mustOK(t, call(t, a, "doc_selection", sel([2]int{0, 0}, [2]int{1, 3})), "selection")
-	ctx := ctxT(t, 20*time.Second)
-	next := func() selection {
-		t.Helper()
-		ev, _, err := b.WaitFor(ctx, "doc_selection")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var s selection
-		if err := ev.Decode(0, &s); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	next := func() selection { return nextSelection(t, b) }
 	if s := next(); s.UserID != w.Member.ID || s.Name != w.Member.Name || s.PageID != page || len(s.Ranges) != 2 || s.Ranges[1].Head != 3 {
 		t.Fatalf("selection %+v", s)
 	}
@@ -105,19 +107,7 @@ func TestSelectionTransformed(t *testing.T) {
 	for _, s := range []*sioclient.Client{a, b, r} {
 		mustOK(t, call(t, s, "doc_open", map[string]string{"pageId": page}), "open")
 	}
-	ctx := ctxT(t, 20*time.Second)
-	next := func() selection {
-		t.Helper()
-		ev, _, err := r.WaitFor(ctx, "doc_selection")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var s selection
-		if err := ev.Decode(0, &s); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	next := func() selection { return nextSelection(t, r) }
 	sel := func(s *sioclient.Client, version int64, anchor, head int) reply {
 		return call(t, s, "doc_selection", map[string]any{"pageId": page, "version": version,
 			"ranges": []map[string]int{{"anchor": anchor, "head": head}}})
@@ -134,7 +124,7 @@ func TestSelectionTransformed(t *testing.T) {
 	}
 	want(next(), w.Admin.ID, 1, 0, 0) // a's insert at b's caret leaves it in front
 	mustOK(t, sel(a, 0, 0, 0), "a at 0")
-	want(next(), w.Member.ID, 1, 2, 2) // a's own insert pushes a's caret on
+	want(next(), w.Member.ID, 1, 2, 2)                                                  // a's own insert pushes a's caret on
 	mustOK(t, call(t, b, "doc_op", docOp(page, 1, []any{1, "XYZ", 1}, "b", 1)), "op 2") // "aXYZb"
 	mustOK(t, sel(a, 1, 0, 2), "a at 1")
 	want(next(), w.Member.ID, 2, 0, 5)
