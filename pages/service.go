@@ -48,6 +48,10 @@ type Service struct {
 	access *permissions.Resolver
 	doc    DocConfig
 	pauses pauses
+	// batches queues the ops of each document for group commit (batch.go).
+	batches batches
+	// contents keeps the content of the documents edited last (batch.go).
+	contents contents
 }
 
 // NewService returns the service on db, writing through log and asking r for access, with the
@@ -56,6 +60,7 @@ func NewService(db *gorm.DB, log *eventlog.Log, r *permissions.Resolver, doc Doc
 	doc.defaults()
 	s := &Service{db: db, log: log, access: r, doc: doc}
 	s.pauses.timers = map[string]*time.Timer{}
+	s.batches.queues = map[string][]*submission{}
 	return s
 }
 
