@@ -17,6 +17,7 @@ export function createStore(api) {
     trash: null, // the trash listing of driveId
     page: null, // the open page (a Page), kept current by live events
     channel: null, // the open channel (channel-state.js)
+    tasks: null, // the open task list (task-state.js)
     viewers: null, // {pageId, list: [{userId, name}]} of the open page
     conn: { status: "connecting", nextTryAt: null, transport: null }, // the socket's state
   };
@@ -66,7 +67,7 @@ export function createStore(api) {
     },
     /** reset forgets everything (sign out). */
     reset() {
-      set({ user: null, drives: null, driveId: null, pages: null, trash: null, page: null, channel: null, viewers: null });
+      set({ user: null, drives: null, driveId: null, pages: null, trash: null, page: null, channel: null, tasks: null, viewers: null });
     },
   };
 }

@@ -5,6 +5,7 @@ import { describe, ApiError } from "../errors.js";
 import { paths } from "../router.js";
 import { buildTree, typeLabel } from "../tree.js";
 import { channelView } from "./channel.js";
+import { taskView } from "./tasks.js";
 
 const loading = (label) => h("div", { class: "view", "aria-busy": "true" },
   h("p", { class: "visually-hidden" }, `Loading ${label}…`),
@@ -352,7 +353,7 @@ function pageBody(page, ctx) {
     case "CHANNEL":
       return channelView(ctx, page);
     case "TASK_LIST":
-      return h("p", { class: "empty" }, "No tasks to show here yet: task lists open in the browser with the live update.");
+      return taskView(ctx, page);
     default:
       return null;
   }

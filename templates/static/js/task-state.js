@@ -1,0 +1,74 @@
+// task-state.js: the state of an open task list and the pure functions that apply the API's
+// answers, the socket's events and the reader's own writes to it (they run in Node's tests too).
+//
+// A task list: {pageId, items (tasks by position, then id; null until loaded), gone (ids deleted:
+// a late event never brings one back), early (events that came before the first listing)}.
+
+/** emptyTasks is a task list with nothing loaded. */
+export function emptyTasks(pageId) {
+  return { pageId, items: null, gone: {}, early: [] };
+}
+
+const byPosition = (a, b) => a.position - b.position || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** withTasks stores a full listing (the server's truth) and applies what came before it. */
+export function withTasks(st, items) {
+  let out = { ...st, items: items.filter((t) => !st.gone[t.id]).sort(byPosition), early: [] };
+  for (const [type, payload] of st.early) out = applyTaskEvent(out, type, payload);
+  return out;
+}
+
+/**
+ * applyTaskEvent applies task_created, task_updated, task_completed or task_deleted (or the
+ * reader's own write, in the same shape). A copy older than the one held (by updatedAt) is
+ * ignored, so a write answered after a later event does not undo it, and one seen twice (its
+ * answer and its event) changes nothing the second time.
+ */
+export function applyTaskEvent(st, type, payload) {
+  const t = payload && payload.task;
+  if (!t || t.pageId !== st.pageId) return st;
+  if (st.items === null) return { ...st, early: [...st.early, [type, payload]] };
+  const old = st.items.find((x) => x.id === t.id);
+  if (type === "task_deleted") {
+    return { ...st, items: st.items.filter((x) => x.id !== t.id), gone: { ...st.gone, [t.id]: true } };
+  }
+  if (st.gone[t.id] || (old && (old.updatedAt > t.updatedAt || JSON.stringify(old) === JSON.stringify(t)))) return st;
+  return { ...st, items: [...st.items.filter((x) => x.id !== t.id), t].sort(byPosition) };
+}
+
+/** withoutTask removes a task that never was (a new task the server refused). */
+export function withoutTask(st, id) {
+  return st.items ? { ...st, items: st.items.filter((x) => x.id !== id) } : st;
+}
+
+/** matches reports whether t passes the filter {status: ""|"open"|status, assignee: ""|"none"|userId}. */
+export function matches(t, { status, assignee }) {
+  if (status === "open" ? t.status === "done" : status && t.status !== status) return false;
+  if (assignee === "none" ? t.assigneeId : assignee && t.assigneeId !== assignee) return false;
+  return true;
+}
+
+/** between is a position strictly between a and b (either may be null: an end), or null if none is. */
+export function between(a, b) {
+  if (a === null && b === null) return 1;
+  if (a === null) return Math.floor(b) - 1;
+  if (b === null) return Math.floor(a) + 1;
+  const m = (a + b) / 2;
+  return m > a && m < b ? m : null;
+}
+
+/**
+ * placeAt is the position that puts task id at index to of shown (the tasks on screen, a filtered
+ * subset of items in the same order) once id is out of it: just after the task shown before it,
+ * or just before the one shown after it. Tasks hidden by a filter keep their places.
+ */
+export function placeAt(items, shown, id, to) {
+  const vis = shown.filter((t) => t.id !== id);
+  const all = items.filter((t) => t.id !== id);
+  const prev = vis[to - 1];
+  const next = vis[to];
+  const pos = (t) => (t ? t.position : null);
+  if (prev) return between(prev.position, pos(all[all.indexOf(prev) + 1]));
+  if (next) return between(pos(all[all.indexOf(next) - 1]), next.position);
+  return null;
+}
