@@ -129,6 +129,23 @@ func TestLiveTasks(t *testing.T) {
 	b.a11y("the filtered task list")
 	b.run("bob clears the filters", clickText(".task-filters button", "Clear filters"), taskOrder("Write the full spec|Review it|Ship it"))
 
+	// Bob's network drops while Alice completes a task. His own edit meanwhile fails, says why
+	// and keeps what he typed; back online, his list catches up and the edit goes through.
+	b.setOffline(true)
+	b.run("bob is offline", waitFor(`document.querySelector('.conn[data-status="connected"]') === null`))
+	a.run("alice completes a task", inTask("Write the full spec", `task.querySelector(".check").click()`),
+		taskHas("Write the full spec", `task.classList.contains("done") && !task.classList.contains("pending")`))
+	b.run("bob edits offline", inTask("Ship it", `task.querySelector(".task-title").click()`),
+		setField("Description", "Kept while offline"), clickText(".task-editor button", "Save"),
+		waitText(".task-editor .form-error", "Can't reach the server"),
+		waitFor(`document.querySelector(".task-editor textarea").value === "Kept while offline"`))
+	b.shot("desktop-23-task-edit-failed")
+	b.setOffline(false)
+	b.run("bob catches up", live, taskHas("Write the full spec", `task.querySelector(".check").checked`),
+		clickText(".task-editor button", "Save"), waitGone(".task-editor", ""),
+		taskHas("Ship it", `task.textContent.includes("Kept while offline")`))
+	a.run("alice sees bob's edit", taskHas("Ship it", `task.textContent.includes("Kept while offline")`))
+
 	// A refused add (the network is gone) says why and keeps the title.
 	a.run("alice is live again", live)
 	a.setOffline(true)

@@ -211,16 +211,16 @@ export function taskView(ctx, page) {
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       err.show("");
-      const now = find(t.id) || t;
+      // Only what the reader changed: a field someone else changed meanwhile keeps their value.
       const body = {};
       const text = title.input.value.trim();
       if (!text) return err.show("Give the task a title.");
-      if (text !== now.title) body.title = text;
-      if (desc.input.value !== (now.description || "")) body.description = desc.input.value;
-      if (status.input.value !== now.status) body.status = status.input.value;
-      if (prio.input.value !== now.priority) body.priority = prio.input.value;
-      if (who.input.value !== (now.assigneeId || "")) body.assigneeId = who.input.value || null;
-      if (due.input.value !== dueDay(now.dueDate)) body.dueDate = due.input.value ? `${due.input.value}T00:00:00.000Z` : null;
+      if (text !== t.title) body.title = text;
+      if (desc.input.value !== (t.description || "")) body.description = desc.input.value;
+      if (status.input.value !== t.status) body.status = status.input.value;
+      if (prio.input.value !== t.priority) body.priority = prio.input.value;
+      if (who.input.value !== (t.assigneeId || "")) body.assigneeId = who.input.value || null;
+      if (due.input.value !== dueDay(t.dueDate)) body.dueDate = due.input.value ? `${due.input.value}T00:00:00.000Z` : null;
       if (!Object.keys(body).length) return closeEditor();
       try {
         const res = await busy(form, () => api.call("PATCH", taskPath(pageId, t.id), body));
@@ -254,7 +254,12 @@ export function taskView(ctx, page) {
       return;
     }
     renderWho();
-    const shown = s.items.filter((t) => matches(t, f));
+    if (editing && !find(editing)) {
+      editing = null;
+      errLine.show("The task you were editing was deleted by someone else.");
+    }
+    // The task being edited stays on screen even if a change takes it out of the filter.
+    const shown = s.items.filter((t) => matches(t, f) || t.id === editing);
     const filtered = f.status || f.assignee;
     clear.hidden = !filtered;
     count.textContent = filtered ? `${shown.length} of ${s.items.length} tasks` : `${s.items.length} ${s.items.length === 1 ? "task" : "tasks"}`;
