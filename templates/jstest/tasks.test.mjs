@@ -55,12 +55,15 @@ test("tasks: positions between neighbours, at the ends, and none when there is n
   assert.equal(between(1, 1), null);
   assert.equal(between(1, 1 + Number.EPSILON), null);
   const items = [task("a", 1), task("b", 2), task("c", 3), task("d", 4)];
-  assert.equal(placeAt(items, items, "a", 1), 2.5, "a down one: between b and c");
-  assert.equal(placeAt(items, items, "d", 0), 0, "d to the top");
-  assert.equal(placeAt(items, items, "a", 3), 5, "a to the end");
+  assert.deepEqual(placeAt(items, items, "a", 1), { afterId: "b", position: 2.5 }, "a down one: between b and c");
+  assert.deepEqual(placeAt(items, items, "d", 0), { afterId: null, position: 0 }, "d to the top");
+  assert.deepEqual(placeAt(items, items, "a", 3), { afterId: "d", position: 5 }, "a to the end");
   // Filtered: b is hidden; moving d just below a puts it between a and b, b keeps its place.
   const shown = [items[0], items[2], items[3]];
-  assert.equal(placeAt(items, shown, "d", 1), 1.5);
-  assert.equal(placeAt(items, shown, "a", 1), 3.5, "below c, before d");
-  assert.equal(placeAt(items, [items[1]], "b", 0), null, "alone: nowhere to go");
+  assert.deepEqual(placeAt(items, shown, "d", 1), { afterId: "a", position: 1.5 });
+  assert.deepEqual(placeAt(items, shown, "a", 1), { afterId: "c", position: 3.5 }, "below c, before d");
+  assert.deepEqual(placeAt(items, [items[2]], "d", 0), { afterId: "b", position: 2.5 }, "just before the first shown");
+  // No number between the neighbours: the server will renumber; nothing to show meanwhile.
+  const tied = [task("a", 1), task("b", 1), task("c", 2)];
+  assert.deepEqual(placeAt(tied, tied, "c", 1), { afterId: "a", position: null });
 });

@@ -58,17 +58,16 @@ export function between(a, b) {
 }
 
 /**
- * placeAt is the position that puts task id at index to of shown (the tasks on screen, a filtered
- * subset of items in the same order) once id is out of it: just after the task shown before it,
- * or just before the one shown after it. Tasks hidden by a filter keep their places.
+ * placeAt says where task id goes to be at index to of shown (the tasks on screen, a filtered
+ * subset of items in the same order) once it is out of it: {afterId} for the server's move
+ * (just after the task shown before it, or just before the one shown after it: tasks hidden by
+ * a filter keep their places), and the position to show meanwhile (null if no number is left
+ * between the neighbours: the server then renumbers the list).
  */
 export function placeAt(items, shown, id, to) {
   const vis = shown.filter((t) => t.id !== id);
   const all = items.filter((t) => t.id !== id);
-  const prev = vis[to - 1];
-  const next = vis[to];
+  const at = to > 0 ? all.indexOf(vis[to - 1]) + 1 : Math.max(0, all.indexOf(vis[0]));
   const pos = (t) => (t ? t.position : null);
-  if (prev) return between(prev.position, pos(all[all.indexOf(prev) + 1]));
-  if (next) return between(pos(all[all.indexOf(next) - 1]), next.position);
-  return null;
+  return { afterId: at > 0 ? all[at - 1].id : null, position: between(pos(all[at - 1]), pos(all[at])) };
 }

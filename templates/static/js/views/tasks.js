@@ -75,12 +75,12 @@ export function taskView(ctx, page) {
   // A write shown at once, confirmed by the answer or rolled back with a message. Writes to one
   // task go one after the other: two in flight at once could commit in the other order.
   const queues = new Map(); // id → the last write's promise
-  function patch(t, changes, what) {
+  function write(t, changes, what, request = () => api.call("PATCH", taskPath(pageId, t.id), changes)) {
     pending.set(t.id, (pending.get(t.id) || 0) + 1);
     local("task_updated", { ...t, ...changes });
     const send = async () => {
       try {
-        local("task_updated", await api.call("PATCH", taskPath(pageId, t.id), changes));
+        local("task_updated", await request());
       } catch (e) {
         local("task_updated", t); // unless someone changed it meanwhile
         errLine.show(`${what}: ${describe(e)}`);
@@ -98,9 +98,10 @@ export function taskView(ctx, page) {
   function move(t, to) {
     const s = state();
     const shown = s.items.filter((x) => matches(x, f));
-    const position = placeAt(s.items, shown, t.id, to);
-    if (position === null) return say("There is no room to move the task there. Move a neighbouring task first.");
-    patch(t, { position }, `“${t.title}” was not moved`);
+    const { afterId, position } = placeAt(s.items, shown, t.id, to);
+    // The server picks the position (and renumbers the list when no number is left between).
+    write(t, position === null ? {} : { position }, `“${t.title}” was not moved`,
+      () => api.call("POST", `${taskPath(pageId, t.id)}/move`, { afterId }));
     say(`Moved “${t.title}” to position ${to + 1} of ${shown.length}.`);
   }
 
@@ -162,7 +163,7 @@ export function taskView(ctx, page) {
     const done = t.status === "done";
     const li = h("li", { class: `task${done ? " done" : ""}${isBusy ? " pending" : ""}`, dataset: { id: t.id }, "aria-busy": isBusy ? "true" : null });
     const check = h("input", { type: "checkbox", class: "check", checked: done, disabled: !canEdit, "aria-label": `Done: ${t.title}`, dataset: { role: "check" } });
-    check.addEventListener("change", () => patch(t, { status: check.checked ? "done" : "todo" },
+    check.addEventListener("change", () => write(t, { status: check.checked ? "done" : "todo" },
       check.checked ? `“${t.title}” was not marked done` : `“${t.title}” was not reopened`));
     const title = canEdit
       ? h("button", { type: "button", class: "task-title", "aria-expanded": "false", "aria-describedby": hint.id, dataset: { role: "title" }, on: { click: () => openEditor(t, li) } }, t.title)
