@@ -40,12 +40,9 @@ func (s *Service) Move(ctx context.Context, pageID, taskID string, in MoveInput)
 	}
 	var out View
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		pa, err := taskList(ctx, s.r.In(tx), uid, pageID)
+		pa, err := editableList(ctx, s.r.In(tx), uid, pageID)
 		if err != nil {
 			return err
-		}
-		if !pa.Edit {
-			return ErrCannotEdit
 		}
 		var order []Task
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "position").
