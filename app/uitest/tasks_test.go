@@ -80,6 +80,7 @@ func TestLiveTasks(t *testing.T) {
 		clickText(".task-editor button", "Save"), waitGone(".task-editor", ""),
 		taskHas("Ship it", `task.textContent.includes("Alice Able") && task.textContent.includes("Due Jan 31, 2030")`))
 	a.run("alice sees both", taskHas("Review it", `task.querySelector(".check").checked`),
+		waitText(".task-list [aria-live]", "Bob Baker completed “Review it”."),
 		taskHas("Ship it", `task.querySelector(".chip.who").textContent === "AAAlice Able" && task.textContent.includes("High")`))
 
 	// Alice edits a title and a description; Bob sees the edit.
@@ -174,7 +175,8 @@ func TestLiveTasks(t *testing.T) {
 	a.run("alice deletes a task", inTask("Book the room", `task.querySelector(".task-title").click()`),
 		clickText(".task-editor button", "Delete…"), clickText(".confirm button", "Delete"),
 		taskOrder("Write the full spec|Review it|Ship it"))
-	c.run("carol sees it go", taskOrder("Write the full spec|Review it|Ship it"))
+	c.run("carol sees it go", taskOrder("Write the full spec|Review it|Ship it"),
+		waitText(".task-list [aria-live]", "Alice Able deleted “Book the room”."))
 	c.shot("phone-20-tasks-read-only")
 	c.a11y("the read-only task list")
 	if w := c.eval(`String(document.documentElement.scrollWidth)`); w != "375" {

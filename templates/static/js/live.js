@@ -201,8 +201,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     for (const t of ["task_created", "task_updated", "task_completed", "task_deleted"]) {
       s.on(t, (p) => {
         const ts = store.state.tasks;
-        const next = ts && applyTaskEvent(ts, t, p);
-        if (next !== ts) store.set({ tasks: next });
+        if (ts) store.set({ tasks: applyTaskEvent(ts, t, p), lastEvent: { type: t, task: p.task, actorId: p.actorId } });
       });
     }
     s.on("user_typing", (p) => onTyping(p, true));

@@ -346,8 +346,16 @@ export function taskView(ctx, page) {
     });
   }
 
-  const unsub = store.subscribe(() => {
+  // Others' changes are announced: added, completed, deleted (not every edit or move).
+  const told = { task_created: "added", task_completed: "completed", task_deleted: "deleted" };
+  let lastEvent = store.state.lastEvent;
+  const unsub = store.subscribe((st) => {
     if (!alive()) return unsub();
+    const ev = st.lastEvent;
+    if (ev !== lastEvent && ev && ev.task && ev.task.pageId === pageId && told[ev.type] && (!me || ev.actorId !== me.id)) {
+      say(`${people().get(ev.actorId) || "Someone"} ${told[ev.type]} “${ev.task.title}”.`);
+    }
+    lastEvent = ev;
     render();
   });
 
@@ -362,12 +370,10 @@ export function taskView(ctx, page) {
     });
   };
   if (store.state.tasks.items === null) load();
-  if (canEdit) {
-    api.listAll(`/api/drives/${encodeURIComponent(page.driveId)}/members`).then((m) => {
-      members = m;
-      render();
-    }, () => {}); // a guest of the page may not list the drive's members: assign to who is known
-  }
+  api.listAll(`/api/drives/${encodeURIComponent(page.driveId)}/members`).then((m) => {
+    members = m;
+    render();
+  }, () => {}); // a guest of the page may not list the drive's members: assign to who is known
   render();
   return h("section", { class: "task-list", "aria-label": "Tasks" }, addForm,
     canEdit ? null : h("p", { class: "muted" }, "You can see these tasks but not change them."),
