@@ -5,7 +5,6 @@ import { describe, ApiError } from "../errors.js";
 import { paths } from "../router.js";
 import { buildTree, typeLabel } from "../tree.js";
 import { channelView } from "./channel.js";
-import { taskView } from "./tasks.js";
 
 const loading = (label) => h("div", { class: "view", "aria-busy": "true" },
   h("p", { class: "visually-hidden" }, `Loading ${label}…`),
@@ -352,8 +351,13 @@ function pageBody(page, ctx) {
         : h("p", { class: "empty" }, "This document is empty. Editing in the browser arrives with live co-editing.");
     case "CHANNEL":
       return channelView(ctx, page);
-    case "TASK_LIST":
-      return taskView(ctx, page);
+    case "TASK_LIST": {
+      // The task list's view loads with the first task list opened, not with the app.
+      const box = h("div", { class: "skeleton-lines", "aria-hidden": "true" }, h("span"), h("span"), h("span"));
+      import("./tasks.js").then((m) => ctx.alive() && box.replaceWith(m.taskView(ctx, page)),
+        (e) => ctx.alive() && box.replaceWith(h("p", { class: "form-error", role: "alert" }, describe(e))));
+      return box;
+    }
     default:
       return null;
   }
