@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/pagespace/pagespace/app/apptest"
@@ -117,8 +118,14 @@ func TestLiveTasks(t *testing.T) {
 	})()`)), &box); err != nil {
 		t.Fatalf("handle position: %v", err)
 	}
-	a.run("alice drags a task to the end", chromedp.DragAndDropXY(box[0], box[1], box[2], box[3]),
-		taskOrder("Write the full spec|Review it|Ship it"), waitFor(`document.querySelectorAll(".task.pending, .task.dragging").length === 0`))
+	down := func(p *input.DispatchMouseEventParams) { p.Button, p.Buttons, p.ClickCount = input.MouseButtonLeft, 1, 1 }
+	up := func(p *input.DispatchMouseEventParams) { p.Button, p.ClickCount = input.MouseButtonLeft, 1 }
+	a.run("alice drags a task", chromedp.MouseEvent(chromedp.MousePressed, box[0], box[1], down),
+		chromedp.MouseEvent(chromedp.MouseMoved, box[0], box[1]+20, down), chromedp.MouseEvent(chromedp.MouseMoved, box[2], box[3], down),
+		waitFor(`document.querySelector(".task.dragging") !== null && document.querySelector(".task.drop-after") !== null`))
+	a.shot("desktop-22-task-drag")
+	a.run("alice drops it at the end", chromedp.MouseEvent(chromedp.MouseReleased, box[2], box[3], up),
+		taskOrder("Write the full spec|Review it|Ship it"), waitFor(`document.querySelectorAll(".task.pending, .task.dragging, .drop-after, .drop-before").length === 0`))
 	b.run("bob sees the drag", taskOrder("Write the full spec|Review it|Ship it"))
 	a.run("the order survives a reload", chromedp.Reload(), waitText("main h1", "Launch"), taskOrder("Write the full spec|Review it|Ship it"))
 
@@ -153,7 +160,7 @@ func TestLiveTasks(t *testing.T) {
 	a.run("alice adds offline", chromedp.SendKeys(chromedp.CSS(`.task-add input`), "Book the room"), chromedp.KeyEvent(kb.Enter),
 		waitText(".task-add .form-error", "Not added: Can't reach the server"),
 		waitFor(`document.querySelector(".task-add input").value === "Book the room"`), taskOrder("Write the full spec|Review it|Ship it"))
-	a.shot("desktop-22-task-not-added")
+	a.shot("desktop-24-task-not-added")
 	a.setOffline(false)
 	a.run("alice adds it back online", live, chromedp.Focus(chromedp.CSS(`.task-add input`)), chromedp.KeyEvent(kb.Enter),
 		taskOrder("Write the full spec|Review it|Ship it|Book the room"), waitGone(".task-add .form-error", "Not added"))
