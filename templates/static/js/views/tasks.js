@@ -77,6 +77,7 @@ export function taskView(ctx, page) {
   const queues = new Map(); // id → the last write's promise
   function write(t, changes, what, request = () => api.call("PATCH", taskPath(pageId, t.id), changes)) {
     pending.set(t.id, (pending.get(t.id) || 0) + 1);
+    errLine.show("");
     local("task_updated", { ...t, ...changes });
     const send = async () => {
       try {
