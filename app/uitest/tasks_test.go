@@ -160,6 +160,9 @@ func TestLiveTasks(t *testing.T) {
 	a.run("alice adds offline", chromedp.SendKeys(chromedp.CSS(`.task-add input`), "Book the room"), chromedp.KeyEvent(kb.Enter),
 		waitText(".task-add .form-error", "Not added: Can't reach the server"),
 		waitFor(`document.querySelector(".task-add input").value === "Book the room"`), taskOrder("Write the full spec|Review it|Ship it"))
+	a.run("alice completes a task offline", inTask("Ship it", `task.querySelector(".check").click()`),
+		waitText(".task-list .form-error", "“Ship it” was not marked done: Can't reach the server"),
+		taskHas("Ship it", `!task.querySelector(".check").checked && !task.classList.contains("pending")`))
 	a.shot("desktop-24-task-not-added")
 	a.setOffline(false)
 	a.run("alice adds it back online", live, chromedp.Focus(chromedp.CSS(`.task-add input`)), chromedp.KeyEvent(kb.Enter),

@@ -1,7 +1,7 @@
 // The task list's state: events, the reader's own writes, filters and positions.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { emptyTasks, withTasks, applyTaskEvent, withoutTask, matches, between, placeAt } from "../static/js/task-state.js";
+import { emptyTasks, withTasks, applyTaskEvent, withoutTask, overlaid, matches, between, placeAt } from "../static/js/task-state.js";
 
 const task = (id, position, more = {}) => ({ id, pageId: "p", title: id, status: "todo", assigneeId: null, position, updatedAt: "2030-01-01T00:00:00.000Z", ...more });
 const ids = (st) => st.items.map((t) => t.id);
@@ -66,4 +66,19 @@ test("tasks: positions between neighbours, at the ends, and none when there is n
   // No number between the neighbours: the server will renumber; nothing to show meanwhile.
   const tied = [task("a", 1), task("b", 1), task("c", 2)];
   assert.deepEqual(placeAt(tied, tied, "c", 1), { afterId: "a", position: null });
+});
+
+test("tasks: the reader's writes on the way lie over the server's copy", () => {
+  const items = [task("a", 1), task("b", 2), task("c", 3)];
+  const memo = new Map();
+  assert.equal(overlaid(items, new Map(), memo), items);
+  const overlay = new Map([["c", [{ position: 1.5 }, { position: 0, status: "done" }]]]);
+  const seen = overlaid(items, overlay, memo);
+  assert.deepEqual(seen.map((t) => `${t.id}${t.position}${t.status}`), ["c0done", "a1todo", "b2todo"]);
+  assert.equal(items[2].position, 3, "the server's copy is untouched");
+  assert.equal(overlaid(items, overlay, memo)[0], seen[0], "the same object while nothing changed");
+  // The first write's answer arrives: the second's change still shows.
+  const answered = [items[0], items[1], { ...items[2], position: 1.5 }];
+  overlay.set("c", [{ position: 0, status: "done" }]);
+  assert.deepEqual(overlaid(answered, overlay, memo).map((t) => t.id), ["c", "a", "b"]);
 });

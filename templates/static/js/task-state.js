@@ -41,6 +41,26 @@ export function withoutTask(st, id) {
   return st.items ? { ...st, items: st.items.filter((x) => x.id !== id) } : st;
 }
 
+/**
+ * overlaid is items as the reader sees them: each task with the changes of the reader's writes
+ * still on the way (overlay: id → [changes], oldest first) laid over the server's copy, in
+ * position order. The server's answers and events keep arriving underneath, so a write answered
+ * while a later one waits does not make the list jump back. memo (id → {base, changes, task})
+ * keeps one object per unchanged task, so views redraw only what changed.
+ */
+export function overlaid(items, overlay, memo) {
+  if (!overlay.size) return items;
+  return items.map((t) => {
+    const changes = overlay.get(t.id);
+    if (!changes) return t;
+    const m = memo.get(t.id);
+    if (m && m.base === t && m.changes === changes) return m.task;
+    const task = Object.assign({}, t, ...changes);
+    memo.set(t.id, { base: t, changes, task });
+    return task;
+  }).sort(byPosition);
+}
+
 /** matches reports whether t passes the filter {status: ""|"open"|status, assignee: ""|"none"|userId}. */
 export function matches(t, { status, assignee }) {
   if (status === "open" ? t.status === "done" : status && t.status !== status) return false;

@@ -5,7 +5,7 @@
 
 import { h, replace, field, errorBox, busy, confirmInline, hue, initials } from "../dom.js";
 import { describe } from "../errors.js";
-import { emptyTasks, withTasks, applyTaskEvent, withoutTask, matches, placeAt } from "../task-state.js";
+import { emptyTasks, withTasks, applyTaskEvent, withoutTask, overlaid, matches, placeAt } from "../task-state.js";
 
 const STATUS = { todo: "To do", in_progress: "In progress", done: "Done" };
 const PRIORITY = { none: "No priority", low: "Low", medium: "Medium", high: "High", urgent: "Urgent" };
@@ -26,7 +26,8 @@ export function taskView(ctx, page) {
   if (!filters.has(pageId)) filters.set(pageId, { status: "", assignee: "" });
   const f = filters.get(pageId);
   let members = []; // [{userId, name}] of the drive: who may be assigned
-  const pending = new Map(); // id → writes on the way
+  const overlay = new Map(); // id → [changes of each write on the way], shown over the server's copy
+  const memo = new Map();
   const cache = new Map(); // id → {task, busy, el}
   let editing = null; // the task whose editor is open
   let dragging = null; // the task being dragged
@@ -36,7 +37,9 @@ export function taskView(ctx, page) {
     const s = state();
     if (s) store.set({ tasks: applyTaskEvent(s, type, { task }) });
   };
-  const find = (id) => (state() && state().items || []).find((t) => t.id === id);
+  // The tasks as the reader sees them: the server's, with the reader's writes on the way.
+  const items = () => (state() && state().items ? overlaid(state().items, overlay, memo) : []);
+  const find = (id) => items().find((t) => t.id === id);
 
   const announcer = h("div", { class: "visually-hidden", "aria-live": "polite" });
   const say = (text) => replace(announcer, h("p", {}, text));
@@ -53,7 +56,7 @@ export function taskView(ctx, page) {
   let whoKey = "";
   function people() {
     const out = new Map(members.map((m) => [m.userId, m.name]));
-    for (const t of state() && state().items || []) if (t.assignee) out.set(t.assignee.id, t.assignee.name);
+    for (const t of items()) if (t.assignee) out.set(t.assignee.id, t.assignee.name);
     if (me && !out.has(me.id)) out.set(me.id, me.name);
     return out;
   }
@@ -72,23 +75,23 @@ export function taskView(ctx, page) {
   } } }, "Clear filters");
   const filterBar = h("div", { class: "task-filters", role: "group", "aria-label": "Filter tasks" }, statusF, whoF, clear);
 
-  // A write shown at once, confirmed by the answer or rolled back with a message. Writes to one
-  // task go one after the other: two in flight at once could commit in the other order.
+  // A write shows at once (over the server's copy) and goes when the one before it on the same
+  // task is answered: two in flight at once could commit in the other order. A refusal takes it
+  // off the screen with a message.
   const queues = new Map(); // id → the last write's promise
   function write(t, changes, what, request = () => api.call("PATCH", taskPath(pageId, t.id), changes)) {
-    pending.set(t.id, (pending.get(t.id) || 0) + 1);
+    overlay.set(t.id, [...(overlay.get(t.id) || []), changes]);
     errLine.show("");
-    local("task_updated", { ...t, ...changes });
+    render();
     const send = async () => {
       try {
         local("task_updated", await request());
       } catch (e) {
-        local("task_updated", t); // unless someone changed it meanwhile
         errLine.show(`${what}: ${describe(e)}`);
       }
-      const n = pending.get(t.id) - 1;
-      if (n) pending.set(t.id, n);
-      else pending.delete(t.id);
+      const rest = overlay.get(t.id).slice(1);
+      if (rest.length) overlay.set(t.id, rest);
+      else overlay.delete(t.id);
       if (queues.get(t.id) === done) queues.delete(t.id);
       render();
     };
@@ -97,9 +100,9 @@ export function taskView(ctx, page) {
   }
 
   function move(t, to) {
-    const s = state();
-    const shown = s.items.filter((x) => matches(x, f));
-    const { afterId, position } = placeAt(s.items, shown, t.id, to);
+    const all = items();
+    const shown = all.filter((x) => matches(x, f));
+    const { afterId, position } = placeAt(all, shown, t.id, to);
     // The server picks the position (and renumbers the list when no number is left between).
     write(t, position === null ? {} : { position }, `“${t.title}” was not moved`,
       () => api.call("POST", `${taskPath(pageId, t.id)}/move`, { afterId }));
@@ -261,13 +264,14 @@ export function taskView(ctx, page) {
       errLine.show("The task you were editing was deleted by someone else.");
     }
     // The task being edited stays on screen even if a change takes it out of the filter.
-    const shown = s.items.filter((t) => matches(t, f) || t.id === editing);
+    const all = items();
+    const shown = all.filter((t) => matches(t, f) || t.id === editing);
     const filtered = f.status || f.assignee;
     clear.hidden = !filtered;
-    count.textContent = filtered ? `${shown.length} of ${s.items.length} tasks` : `${s.items.length} ${s.items.length === 1 ? "task" : "tasks"}`;
+    count.textContent = filtered ? `${shown.length} of ${all.length} tasks` : `${all.length} ${all.length === 1 ? "task" : "tasks"}`;
     if (shown.length === 0) {
       cache.clear();
-      replace(list, h("li", { class: "empty" }, s.items.length ? "No tasks match these filters." : canEdit ? "No tasks yet. Add the first one above." : "No tasks yet."));
+      replace(list, h("li", { class: "empty" }, all.length ? "No tasks match these filters." : canEdit ? "No tasks yet. Add the first one above." : "No tasks yet."));
       return;
     }
     if (list.querySelector(".empty, .skeleton-lines")) replace(list);
@@ -276,7 +280,7 @@ export function taskView(ctx, page) {
     const at = list.contains(active) && active.closest("li.task");
     const back = at && active.dataset.role ? [at.dataset.id, active.dataset.role] : null;
     const want = shown.map((t) => {
-      const isBusy = pending.has(t.id);
+      const isBusy = overlay.has(t.id) || t.id.startsWith("new-");
       let c = cache.get(t.id);
       if (!c || (editing !== t.id && dragging !== t.id && (c.task !== t || c.busy !== isBusy))) {
         c = { task: t, busy: isBusy, el: row(t, isBusy) };
@@ -303,7 +307,7 @@ export function taskView(ctx, page) {
     const t = li && find(li.dataset.id);
     if (!t) return;
     e.preventDefault();
-    const shown = state().items.filter((x) => matches(x, f));
+    const shown = items().filter((x) => matches(x, f));
     const to = shown.indexOf(t) + (e.key === "ArrowUp" ? -1 : 1);
     if (to < 0 || to >= shown.length) return say(to < 0 ? "Already at the top." : "Already at the bottom.");
     move(t, to);
@@ -319,6 +323,7 @@ export function taskView(ctx, page) {
     addForm.addEventListener("submit", async (e) => {
       e.preventDefault();
       addErr.show("");
+      errLine.show("");
       const title = addInput.value.trim();
       if (!title) return addErr.show("Give the task a title.");
       const s = state();
@@ -327,7 +332,6 @@ export function taskView(ctx, page) {
       const now = new Date().toISOString();
       const tmp = { id: `new-${++tempSeq}`, pageId, title, description: "", status: "todo", priority: "none", assigneeId: null, assignee: null,
         dueDate: null, position: last ? Math.floor(last.position) + 1 : 1, createdAt: now, updatedAt: now };
-      pending.set(tmp.id, 1);
       local("task_created", tmp);
       addInput.value = "";
       try {
@@ -341,8 +345,6 @@ export function taskView(ctx, page) {
         if (!addInput.value) addInput.value = title;
         addErr.show(`Not added: ${describe(e2)}`);
         addInput.focus();
-      } finally {
-        pending.delete(tmp.id);
       }
     });
   }
