@@ -118,7 +118,9 @@ func TestLiveTasks(t *testing.T) {
 	})()`)), &box); err != nil {
 		t.Fatalf("handle position: %v", err)
 	}
-	down := func(p *input.DispatchMouseEventParams) { p.Button, p.Buttons, p.ClickCount = input.MouseButtonLeft, 1, 1 }
+	down := func(p *input.DispatchMouseEventParams) {
+		p.Button, p.Buttons, p.ClickCount = input.MouseButtonLeft, 1, 1
+	}
 	up := func(p *input.DispatchMouseEventParams) { p.Button, p.ClickCount = input.MouseButtonLeft, 1 }
 	a.run("alice drags a task", chromedp.MouseEvent(chromedp.MousePressed, box[0], box[1], down),
 		chromedp.MouseEvent(chromedp.MouseMoved, box[0], box[1]+20, down), chromedp.MouseEvent(chromedp.MouseMoved, box[2], box[3], down),

@@ -143,26 +143,6 @@ export function taskView(ctx, page) {
     handle.addEventListener("pointercancel", end);
   }
 
-  function chips(t) {
-    const out = [];
-    if (t.status === "in_progress") out.push(h("span", { class: "chip status" }, "In progress"));
-    if (t.priority && t.priority !== "none") out.push(h("span", { class: `chip prio-${t.priority}` }, PRIORITY[t.priority]));
-    if (t.dueDate) {
-      const day = dueDay(t.dueDate);
-      const now = new Date();
-      const today = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
-      const late = day < today && t.status !== "done";
-      const text = new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC", year: day.slice(0, 4) === today.slice(0, 4) ? undefined : "numeric" });
-      out.push(h("span", { class: `chip due${late ? " late" : ""}` }, late ? `Overdue: ${text}` : `Due ${text}`));
-    }
-    if (t.assignee) {
-      out.push(h("span", { class: "chip who", title: t.assignee.name },
-        h("span", { class: `avatar ${hue(t.assignee.id)}`, "aria-hidden": "true" }, initials(t.assignee.name)),
-        h("span", { class: "who-name" }, t.assignee.name)));
-    }
-    return out;
-  }
-
   function row(t, isBusy) {
     const done = t.status === "done";
     const li = h("li", { class: `task${done ? " done" : ""}${isBusy ? " pending" : ""}`, dataset: { id: t.id }, "aria-busy": isBusy ? "true" : null });
@@ -381,4 +361,25 @@ export function taskView(ctx, page) {
   return h("section", { class: "task-list", "aria-label": "Tasks" }, addForm,
     canEdit ? null : h("p", { class: "muted" }, "You can see these tasks but not change them."),
     h("div", { class: "task-bar" }, filterBar, count), errLine, list, hint, announcer);
+}
+
+/** chips are a task's small marks: in progress, priority, due date (overdue in red), assignee. */
+function chips(t) {
+  const out = [];
+  if (t.status === "in_progress") out.push(h("span", { class: "chip status" }, "In progress"));
+  if (t.priority && t.priority !== "none") out.push(h("span", { class: `chip prio-${t.priority}` }, PRIORITY[t.priority]));
+  if (t.dueDate) {
+    const day = dueDay(t.dueDate);
+    const now = new Date();
+    const today = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+    const late = day < today && t.status !== "done";
+    const text = new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC", year: day.slice(0, 4) === today.slice(0, 4) ? undefined : "numeric" });
+    out.push(h("span", { class: `chip due${late ? " late" : ""}` }, late ? `Overdue: ${text}` : `Due ${text}`));
+  }
+  if (t.assignee) {
+    out.push(h("span", { class: "chip who", title: t.assignee.name },
+      h("span", { class: `avatar ${hue(t.assignee.id)}`, "aria-hidden": "true" }, initials(t.assignee.name)),
+      h("span", { class: "who-name" }, t.assignee.name)));
+  }
+  return out;
 }
