@@ -1,10 +1,12 @@
 package tasks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pagespace/pagespace/modules"
@@ -46,9 +48,14 @@ func (s *Service) Move(ctx context.Context, pageID, taskID string, in MoveInput)
 		}
 		var order []Task
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "position").
-			Where("page_id = ?", pageID).Order("position, id").Find(&order).Error; err != nil {
+			Where("page_id = ?", pageID).Find(&order).Error; err != nil {
 			return err
 		}
+		// Sorted here, not by the query: PostgreSQL sorts before it waits for a row's lock, and
+		// hands over the row as the move it waited for left it, in the old row's place.
+		slices.SortFunc(order, func(a, b Task) int {
+			return cmp.Or(cmp.Compare(a.Position, b.Position), strings.Compare(a.ID, b.ID))
+		})
 		from := slices.IndexFunc(order, func(t Task) bool { return t.ID == taskID })
 		if from < 0 {
 			return ErrNotFound

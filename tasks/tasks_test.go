@@ -566,3 +566,41 @@ func TestMoveRefusals(t *testing.T) {
 		t.Fatalf("order: %s", g)
 	}
 }
+
+// Moves on one list run one at a time: many at once into one gap leave every task in its own
+// place (no two at one position), in the order the moves committed.
+func TestConcurrentMoves(t *testing.T) {
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	tl := w.Page("TASK_LIST", "busy")
+	a := create(t, env, w.Member, tl, map[string]any{"title": "a"})
+	create(t, env, w.Member, tl, map[string]any{"title": "b"})
+	var movers []string
+	for i := range 8 {
+		movers = append(movers, create(t, env, w.Member, tl, map[string]any{"title": fmt.Sprintf("m%d", i)}).ID)
+	}
+	errs := make(chan error, len(movers))
+	for _, id := range movers {
+		go func() {
+			st, body, err := env.Send("POST", path(tl, "/", id, "/move"), w.Member.Token, map[string]any{"afterId": a.ID})
+			if err == nil && st != 200 {
+				err = fmt.Errorf("move %s: %d %s", id, st, body)
+			}
+			errs <- err
+		}()
+	}
+	for range movers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := list(t, env, w.Viewer, tl, "").Items
+	if len(got) != 10 || got[0].Title != "a" || got[9].Title != "b" {
+		t.Fatalf("order: %s", titles(got))
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Position <= got[i-1].Position {
+			t.Fatalf("two tasks share a place: %s at %v, %s at %v", got[i-1].Title, got[i-1].Position, got[i].Title, got[i].Position)
+		}
+	}
+}
