@@ -199,6 +199,7 @@ func TestLiveTasks(t *testing.T) {
 	b.run("bob on a phone", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile, chromedp.EmulateTouch), taskOrder("Write the full spec|Review it|Ship it"))
 	b.shot("phone-21-tasks")
 	b.run("bob opens the editor", inTask("Ship it", `task.querySelector(".task-title").click()`), waitFor(`document.querySelector(".task-editor") !== null`))
+	b.run("bob scrolls to the editor's buttons", chromedp.Evaluate[chromedp.Void](`document.querySelector(".task-editor").scrollIntoView({block: "end"})`))
 	b.shot("phone-22-task-editor")
 	b.a11y("the task editor on a phone")
 	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "375" {
