@@ -25,7 +25,6 @@ export function taskView(ctx, page) {
   if (!store.state.tasks || store.state.tasks.pageId !== pageId) store.set({ tasks: emptyTasks(pageId) });
   if (!filters.has(pageId)) filters.set(pageId, { status: "", assignee: "" });
   const f = filters.get(pageId);
-  let members = []; // [{userId, name}] of the drive: who may be assigned
   const overlay = new Map(); // id → [changes of each write on the way], shown over the server's copy
   const memo = new Map();
   const cache = new Map(); // id → {task, busy, el}
@@ -55,7 +54,8 @@ export function taskView(ctx, page) {
   whoF.input.addEventListener("change", () => { f.assignee = whoF.input.value; render(); });
   let whoKey = "";
   function people() {
-    const out = new Map(members.map((m) => [m.userId, m.name]));
+    const ms = store.state.members;
+    const out = new Map((ms && ms.driveId === page.driveId && ms.list || []).map((m) => [m.userId, m.name]));
     for (const t of items()) if (t.assignee) out.set(t.assignee.id, t.assignee.name);
     if (me && !out.has(me.id)) out.set(me.id, me.name);
     return out;
@@ -353,10 +353,11 @@ export function taskView(ctx, page) {
     });
   };
   if (store.state.tasks.items === null) load();
-  api.listAll(`/api/drives/${encodeURIComponent(page.driveId)}/members`).then((m) => {
-    members = m;
-    render();
-  }, () => {}); // a guest of the page may not list the drive's members: assign to who is known
+  // The drive's members may be assigned (kept current by live.js). A guest of the page may not
+  // list them: they assign to who is known.
+  const drive = store.drive(page.driveId);
+  const ms = store.state.members;
+  if (drive && drive.role && !(ms && ms.driveId === page.driveId)) store.refetch.members(page.driveId);
   render();
   return h("section", { class: "task-list", "aria-label": "Tasks" }, addForm,
     canEdit ? null : h("p", { class: "muted" }, "You can see these tasks but not change them."),
