@@ -90,7 +90,7 @@ func TestLiveTasks(t *testing.T) {
 		chromedp.Evaluate[chromedp.Void](`document.activeElement.value = ""`),
 		chromedp.SendKeys(chromedp.CSS(`.task-editor input`), "Write the full spec"),
 		setField("Description", "Two pages, with examples."))
-	a.shot("desktop-20-task-editor")
+	a.shot("desktop-30-task-editor")
 	a.a11y("the task editor")
 	a.run("alice saves", clickText(".task-editor button", "Save"), waitGone(".task-editor", ""),
 		taskHas("Write the full spec", `task.textContent.includes("Two pages, with examples.")`),
@@ -125,7 +125,7 @@ func TestLiveTasks(t *testing.T) {
 	a.run("alice drags a task", chromedp.MouseEvent(chromedp.MousePressed, box[0], box[1], down),
 		chromedp.MouseEvent(chromedp.MouseMoved, box[0], box[1]+20, down), chromedp.MouseEvent(chromedp.MouseMoved, box[2], box[3], down),
 		waitFor(`document.querySelector(".task.dragging") !== null && document.querySelector(".task.drop-after") !== null`))
-	a.shot("desktop-22-task-drag")
+	a.shot("desktop-31-task-drag")
 	a.run("alice drops it at the end", chromedp.MouseEvent(chromedp.MouseReleased, box[2], box[3], up),
 		taskOrder("Write the full spec|Review it|Ship it"), waitFor(`document.querySelectorAll(".task.pending, .task.dragging, .drop-after, .drop-before").length === 0`))
 	b.run("bob sees the drag", taskOrder("Write the full spec|Review it|Ship it"))
@@ -135,7 +135,7 @@ func TestLiveTasks(t *testing.T) {
 	b.run("bob filters done", setFilter("Status", "done"), taskOrder("Review it"), waitText(".task-count", "1 of 3 tasks"))
 	b.run("bob filters not done", setFilter("Status", "open"), taskOrder("Write the full spec|Ship it"))
 	b.run("bob filters by assignee", setFilter("Status", ""), setFilter("Assignee", alice.ID), taskOrder("Ship it"))
-	b.shot("desktop-21-task-filter")
+	b.shot("desktop-32-task-filter")
 	b.a11y("the filtered task list")
 	b.run("bob clears the filters", clickText(".task-filters button", "Clear filters"), taskOrder("Write the full spec|Review it|Ship it"))
 
@@ -149,7 +149,7 @@ func TestLiveTasks(t *testing.T) {
 		setField("Description", "Kept while offline"), clickText(".task-editor button", "Save"),
 		waitText(".task-editor .form-error", "Can't reach the server"),
 		waitFor(`document.querySelector(".task-editor textarea").value === "Kept while offline"`))
-	b.shot("desktop-23-task-edit-failed")
+	b.shot("desktop-33-task-edit-failed")
 	b.setOffline(false)
 	b.run("bob catches up", live, taskHas("Write the full spec", `task.querySelector(".check").checked`),
 		clickText(".task-editor button", "Save"), waitGone(".task-editor", ""),
@@ -165,7 +165,7 @@ func TestLiveTasks(t *testing.T) {
 	a.run("alice completes a task offline", inTask("Ship it", `task.querySelector(".check").click()`),
 		waitText(".task-list .form-error", "“Ship it” was not marked done: Can't reach the server"),
 		taskHas("Ship it", `!task.querySelector(".check").checked && !task.classList.contains("pending")`))
-	a.shot("desktop-24-task-not-added")
+	a.shot("desktop-34-task-not-added")
 	a.setOffline(false)
 	a.run("alice adds it back online", live, chromedp.Focus(chromedp.CSS(`.task-add input`)), chromedp.KeyEvent(kb.Enter),
 		taskOrder("Write the full spec|Review it|Ship it|Book the room"), waitGone(".task-add .form-error", "Not added"))
@@ -189,7 +189,7 @@ func TestLiveTasks(t *testing.T) {
 		taskOrder("Write the full spec|Review it|Ship it"))
 	c.run("carol sees it go", taskOrder("Write the full spec|Review it|Ship it"),
 		waitText(".task-list [aria-live]", "Alice Able deleted “Book the room”."))
-	c.shot("phone-20-tasks-read-only")
+	c.shot("phone-30-tasks-read-only")
 	c.a11y("the read-only task list")
 	if w := c.eval(`String(document.documentElement.scrollWidth)`); w != "375" {
 		t.Errorf("the read-only task list scrolls sideways: %s px wide", w)
@@ -197,10 +197,10 @@ func TestLiveTasks(t *testing.T) {
 
 	// Bob on a phone: the list and the editor fit.
 	b.run("bob on a phone", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile, chromedp.EmulateTouch), taskOrder("Write the full spec|Review it|Ship it"))
-	b.shot("phone-21-tasks")
+	b.shot("phone-31-tasks")
 	b.run("bob opens the editor", inTask("Ship it", `task.querySelector(".task-title").click()`), waitFor(`document.querySelector(".task-editor") !== null`))
 	b.run("bob scrolls to the editor's buttons", chromedp.Evaluate[chromedp.Void](`document.querySelector(".task-editor").scrollIntoView({block: "end"})`))
-	b.shot("phone-22-task-editor")
+	b.shot("phone-32-task-editor")
 	b.a11y("the task editor on a phone")
 	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "375" {
 		t.Errorf("the task list scrolls sideways on a phone: %s px wide", w)
