@@ -6,6 +6,7 @@
 import { Socket } from "./socket.js";
 import { applyPageEvent } from "./tree.js";
 import { applyMessageEvent, withPage, withTyping } from "./channel-state.js";
+import { applyTaskEvent, withTasks } from "./task-state.js";
 import { ApiError } from "./errors.js";
 
 const TYPING_TTL = 7000; // a typing mark without news goes by itself (the server stops at 5 s)
@@ -68,7 +69,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     const title = open && open.id === pageId ? open.title : null;
     view = { ...view, pageId: null };
     joined = { ...joined, pageId: null };
-    store.set({ viewers: null, channel: null, page: null });
+    store.set({ viewers: null, channel: null, tasks: null, page: null });
     if (!leaving.has(pageId)) onPageGone(pageId, reason, title);
   }
 
@@ -99,6 +100,12 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
         jobs.push(api.call("GET", `/api/pages/${encodeURIComponent(pageId)}/messages?limit=50`).then((page) => {
           const now = store.state.channel;
           if (now && now.pageId === pageId) store.set({ channel: withPage(now, page, { fresh: true }) });
+        }));
+      }
+      if (s.tasks && s.tasks.pageId === pageId && s.tasks.items !== null) {
+        jobs.push(api.listAll(`/api/pages/${encodeURIComponent(pageId)}/tasks`).then((items) => {
+          const now = store.state.tasks;
+          if (now && now.pageId === pageId) store.set({ tasks: withTasks(now, items) });
         }));
       }
     }
@@ -216,6 +223,12 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
         if (next !== store.state.channel) store.set({ channel: next, lastEvent: { type: t, message: p.message } });
       });
     }
+    for (const t of ["task_created", "task_updated", "task_completed", "task_deleted"]) {
+      s.on(t, (p) => {
+        const ts = store.state.tasks;
+        if (ts) store.set({ tasks: applyTaskEvent(ts, t, p), lastEvent: { type: t, task: p.task, actorId: p.actorId } });
+      });
+    }
     s.on("user_typing", (p) => onTyping(p, true));
     s.on("user_stopped_typing", (p) => onTyping(p, false));
     s.on("viewers_updated", (p) => {
@@ -271,7 +284,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     },
     /** setView says which drive and page are on screen (null for none); rooms follow. */
     setView({ driveId = null, pageId = null } = {}) {
-      if (view.pageId !== pageId) store.set({ viewers: null, ...(pageId ? {} : { page: null, channel: null }) });
+      if (view.pageId !== pageId) store.set({ viewers: null, ...(pageId ? {} : { page: null, channel: null, tasks: null }) });
       view = { driveId, pageId };
       if (socket) syncRooms();
     },

@@ -17,6 +17,7 @@ export function createStore(api) {
     trash: null, // the trash listing of driveId
     page: null, // the open page (a Page), kept current by live events
     channel: null, // the open channel (channel-state.js)
+    tasks: null, // the open task list (task-state.js)
     viewers: null, // {pageId, list: [{userId, name}]} of the open page
     members: null, // {driveId, list: [member]} of driveId, or {driveId, error} (a grantee may not list them)
     grants: null, // {pageId, list: [grant]} of the page whose sharing dialog is open
@@ -83,7 +84,7 @@ export function createStore(api) {
     },
     /** reset forgets everything (sign out). */
     reset() {
-      set({ user: null, drives: null, driveId: null, pages: null, trash: null, page: null, channel: null, viewers: null, members: null, grants: null });
+      set({ user: null, drives: null, driveId: null, pages: null, trash: null, page: null, channel: null, tasks: null, viewers: null, members: null, grants: null });
     },
   };
 }

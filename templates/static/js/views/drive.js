@@ -378,7 +378,7 @@ function pageBody(page, ctx) {
     case "CHANNEL":
       return channelView(ctx, page);
     case "TASK_LIST":
-      return h("p", { class: "empty" }, "No tasks to show here yet: task lists open in the browser with the live update.");
+      return taskBody(ctx, page);
     default:
       return null;
   }
@@ -391,6 +391,17 @@ function documentBody(ctx, page) {
     if (ctx.alive() && box.isConnected) box.replaceWith(m.documentView(ctx, page));
   }, () => {
     replace(box, h("p", { class: "form-error", role: "alert" }, "The editor could not be loaded. Check your connection, then reload the page."));
+  });
+  return box;
+}
+
+/** taskBody loads the task list's view (with the first task list opened) and shows it. */
+function taskBody(ctx, page) {
+  const box = h("div", { class: "skeleton-lines", "aria-hidden": "true" }, h("span"), h("span"), h("span"));
+  import("./tasks.js").then((m) => {
+    if (ctx.alive() && box.isConnected) box.replaceWith(m.taskView(ctx, page));
+  }, () => {
+    box.replaceWith(h("p", { class: "form-error", role: "alert" }, "The task list could not be loaded. Check your connection, then reload the page."));
   });
   return box;
 }
