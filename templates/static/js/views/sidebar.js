@@ -1,11 +1,13 @@
 // views/sidebar.js: the drive sidebar: drive switcher, the page tree, "New page" and the trash
-// link. It renders from the store, so it follows every refetch (and, later, live events).
+// link. It renders from the store, so it follows every refetch and live event. Pages move by drag
+// and drop (onto a folder: into it; between two pages: there) and by Alt+arrows (tree-move.js).
 
 import { h, replace, field, errorBox, busy, announce, icon } from "../dom.js";
 import { describe } from "../errors.js";
 import { paths, parse } from "../router.js";
 import { buildTree, flatten, pageTypes } from "../tree.js";
 import { requestRename } from "./drive.js";
+import { treeMoves } from "./tree-move.js";
 
 export function createSidebar({ api, store, go }) {
   const switcher = h("select", { id: "drive-switch" });
@@ -55,11 +57,19 @@ export function createSidebar({ api, store, go }) {
     }
   });
 
-  const nav = h("nav", { class: "pages", "aria-label": "Pages" }, tree);
-  // Keyboard: ↑/↓/Home/End move through the tree, Enter opens (a link), F2 renames.
+  const moveErr = errorBox();
+  const help = h("p", { id: "tree-help", class: "visually-hidden" }, "Alt and the arrow keys move the focused page: up, down, into the folder above, out of its folder.");
+  const nav = h("nav", { class: "pages", "aria-label": "Pages", "aria-describedby": "tree-help" }, help, moveErr, tree);
+  const moves = treeMoves({ api, store, tree, err: moveErr });
+  // Keyboard: ↑/↓/Home/End move through the tree, Enter opens (a link), F2 renames; with Alt the
+  // arrows move the page itself.
   nav.addEventListener("keydown", (e) => {
     const nodes = [...nav.querySelectorAll("a.node")];
     const i = nodes.indexOf(document.activeElement);
+    if (i >= 0 && e.altKey && !e.ctrlKey && !e.metaKey && !e.shiftKey && moves.key(nodes[i].dataset.id, e.key)) {
+      e.preventDefault();
+      return;
+    }
     if (i < 0 || e.altKey || e.ctrlKey || e.metaKey) return;
     const to = { ArrowDown: Math.min(i + 1, nodes.length - 1), ArrowUp: Math.max(i - 1, 0), Home: 0, End: nodes.length - 1 }[e.key];
     if (to !== undefined) {
@@ -111,8 +121,9 @@ export function createSidebar({ api, store, go }) {
       return;
     }
     const current = route.name === "page" ? route.pageId : null;
+    const draggable = canCreate ? null : "false"; // a viewer moves nothing (links drag by default)
     const list = (nodes) => h("ul", { role: "list" }, nodes.map((n) => h("li", {},
-      h("a", { href: paths.page(n.id), class: "node", "aria-current": n.id === current ? "page" : null, dataset: { type: n.type } },
+      h("a", { href: paths.page(n.id), class: "node", draggable, "aria-current": n.id === current ? "page" : null, dataset: { type: n.type, id: n.id } },
         icon(n.type),
         h("span", { class: "title" }, n.title),
         n.isPrivate ? h("span", { class: "chip" }, "private") : null),
