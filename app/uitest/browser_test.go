@@ -83,8 +83,10 @@ func newTab(t *testing.T, root context.Context, base, name string, fresh bool) *
 			}
 			tb.mu.Lock()
 			switch {
-			case m.Source == "network" && (strings.Contains(m.Text, "status of 4") || strings.Contains(m.Text, "ERR_INTERNET_DISCONNECTED")):
+			case m.Source == "network" && (strings.Contains(m.Text, "status of 4") || strings.Contains(m.Text, "ERR_INTERNET_DISCONNECTED") ||
+				strings.Contains(m.Text, "ERR_BLOCKED_BY_CLIENT")):
 				// 4xx answers the UI expects, and requests refused while a test has cut the network
+				// or blocked an endpoint
 				tb.network = append(tb.network, m.Text)
 			case m.IsException() || m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning ||
 				strings.Contains(m.Text, "Content Security Policy"):

@@ -45,7 +45,7 @@ func drag(src, dst, where string, drop bool) chromedp.Action[chromedp.Void] {
 }
 
 // A reorders and moves pages by keyboard and by drag and drop; each move persists (a reload
-// shows it) and B's tree follows live. A move the server refuses (share_required) puts the page
+// shows it) and B's tree follows live (B on long-polling: WebSocket blocked). A move the server refuses (share_required) puts the page
 // back and says why in words.
 func TestTreeMoves(t *testing.T) {
 	root := browser(t)
@@ -62,10 +62,11 @@ func TestTreeMoves(t *testing.T) {
 	b := newTab(t, root, env.URL, "bob", true)
 	a.run("viewport", chromedp.EmulateViewport(1280, 800))
 	b.run("viewport", chromedp.EmulateViewport(1280, 800))
+	b.blockWebSocket() // Bob's tree follows over long-polling
 	a.signIn(env, alice, "/d/"+drive)
 	b.signIn(env, bob, "/d/"+drive)
 	a.run("alice in the drive", waitText("main h1", "Team"), waitTree("Specs/0 Alpha/0 Beta/0 Gamma/0"), live)
-	b.run("bob in the drive", waitText("main h1", "Team"), waitTree("Specs/0 Alpha/0 Beta/0 Gamma/0"), live)
+	b.run("bob in the drive", waitText("main h1", "Team"), waitTree("Specs/0 Alpha/0 Beta/0 Gamma/0"), live, waitText(".conn", "Live (long-polling)"))
 	a.eval(`window.__noReload = "kept"; ""`)
 
 	// Keyboard: Alt+↑ reorders, Alt+→ goes into the folder above, Alt+← back out; the focus stays

@@ -9,7 +9,33 @@ import { describe, ApiError } from "../errors.js";
 import { emptyChannel, withPage, withThread, applyMessageEvent, typingText } from "../channel-state.js";
 
 const PAGE = 50;
-const drafts = new Map(); // pageId → composer text not sent yet (kept across views)
+
+// drafts: the composer's text not sent yet, per user and page, kept across views and reloads of
+// the tab (sessionStorage; in memory only where storage is refused).
+const drafts = {
+  mem: new Map(),
+  key: (userId, pageId) => `pagespace.draft.${userId}.${pageId}`,
+  get(userId, pageId) {
+    const k = this.key(userId, pageId);
+    if (this.mem.has(k)) return this.mem.get(k);
+    try {
+      return globalThis.sessionStorage.getItem(k) || "";
+    } catch {
+      return "";
+    }
+  },
+  set(userId, pageId, text) {
+    const k = this.key(userId, pageId);
+    if (text) this.mem.set(k, text);
+    else this.mem.delete(k);
+    try {
+      if (text) globalThis.sessionStorage.setItem(k, text);
+      else globalThis.sessionStorage.removeItem(k);
+    } catch {
+      /* storage refused or full: the draft lives as long as the page */
+    }
+  },
+};
 const outboxes = new Map(); // pageId → [{key, content, parentId, state, error}], in order
 const flushing = new Set(); // pageIds being sent
 const outboxViews = new Map(); // pageId → {render(), sent(message)} of the view showing it
@@ -83,7 +109,9 @@ export function channelView(ctx, page) {
 
   // The composer.
   const input = h("textarea", { class: "composer-input", rows: "1", maxlength: "10000", "aria-label": `Message ${page.title}`, placeholder: `Message ${page.title}` });
-  input.value = drafts.get(pageId) || "";
+  const draftUser = me ? me.id : "";
+  input.value = drafts.get(draftUser, pageId);
+  autosize(input);
   const replyBanner = h("div", { class: "reply-banner", hidden: true });
   const sendBtn = h("button", { type: "submit", class: "btn primary" }, "Send");
   const composer = h("form", { class: "composer", "aria-label": "New message" }, replyBanner, h("div", { class: "composer-row" }, input, sendBtn));
@@ -345,7 +373,7 @@ export function channelView(ctx, page) {
   // Events of the composer.
   let typingSent = 0;
   input.addEventListener("input", () => {
-    drafts.set(pageId, input.value);
+    drafts.set(draftUser, pageId, input.value);
     autosize(input);
     if (input.value.trim() && Date.now() - typingSent > 2000) {
       typingSent = Date.now();
@@ -380,7 +408,7 @@ export function channelView(ctx, page) {
     if (!outboxes.has(pageId)) outboxes.set(pageId, []);
     outboxes.get(pageId).push({ key: ++outboxSeq, content, parentId: replyTo ? replyTo.id : null, state: "waiting" });
     input.value = "";
-    drafts.delete(pageId);
+    drafts.set(draftUser, pageId, "");
     autosize(input);
     setReply(null);
     if (typingSent) live.emitNow("typing_stop", { pageId });
