@@ -114,7 +114,7 @@ func compressible(ct string) bool {
 func gzipBytes(b []byte) []byte {
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level: no error
-	zw.Write(b)                                             // a bytes.Buffer does not fail
+	zw.Write(b)                                              // a bytes.Buffer does not fail
 	zw.Close()
 	if buf.Len() >= len(b) {
 		return nil

@@ -18,13 +18,24 @@ import (
 // test when PAGESPACE_SKIP_BROWSER=1. A missing browser fails the test: it never passes silently.
 func browser(t *testing.T) context.Context {
 	t.Helper()
+	return browserFor(t, 3*time.Minute)
+}
+
+// chromium is the browser's executable.
+func chromium() string {
+	if exe := os.Getenv("PAGESPACE_CHROMIUM"); exe != "" {
+		return exe
+	}
+	return "/usr/bin/chromium"
+}
+
+// browserFor is browser for a test or benchmark that may take up to limit.
+func browserFor(t testing.TB, limit time.Duration) context.Context {
+	t.Helper()
 	if os.Getenv("PAGESPACE_SKIP_BROWSER") == "1" {
 		t.Skip("PAGESPACE_SKIP_BROWSER=1: the browser tests of the web UI are skipped")
 	}
-	exe := os.Getenv("PAGESPACE_CHROMIUM")
-	if exe == "" {
-		exe = "/usr/bin/chromium"
-	}
+	exe := chromium()
 	if _, err := os.Stat(exe); err != nil {
 		t.Fatalf("no browser at %s (install Debian's chromium: apt-get install -y chromium; scripts/test does), "+
 			"or set PAGESPACE_SKIP_BROWSER=1 to skip the browser tests: %v", exe, err)
@@ -37,7 +48,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.WindowSize(1280, 800),
 		chromedp.UserDataDir(t.TempDir()),
 	)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	t.Cleanup(cancel)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancelAlloc)
@@ -52,7 +63,7 @@ func browser(t *testing.T) context.Context {
 // tab is one browser tab (in a browser context of its own when fresh, so with its own cookies),
 // recording what its pages write to the console.
 type tab struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	base string
 	name string
@@ -63,7 +74,7 @@ type tab struct {
 	network  []string      // failed requests the browser logged (expected 4xx answers)
 }
 
-func newTab(t *testing.T, root context.Context, base, name string, fresh bool) *tab {
+func newTab(t testing.TB, root context.Context, base, name string, fresh bool) *tab {
 	t.Helper()
 	var opts []chromedp.ContextOption
 	if fresh {
@@ -167,7 +178,7 @@ func (tb *tab) shot(name string) {
 
 var screenshotOnce sync.Map
 
-func screenshotDir(t *testing.T) string {
+func screenshotDir(t testing.TB) string {
 	dir := os.Getenv("PAGESPACE_SCREENSHOTS")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "testdata", "screenshots")

@@ -295,10 +295,26 @@ export function channelView(ctx, page) {
       }
       for (const id of cache.keys()) if (!lastIds.has(id)) cache.delete(id);
       // Put the elements in order, touching only what moved (a focused edit box stays put).
-      want.forEach((el, i) => {
-        if (list.children[i] !== el) list.insertBefore(el, list.children[i] || null);
-      });
-      while (list.children.length > want.length) list.lastElementChild.remove();
+      // Walked by sibling, not by index, and what goes in between two kept elements goes in at
+      // once: a long history stays cheap to patch.
+      let at = list.firstElementChild;
+      let batch = null;
+      for (const el of want) {
+        if (el !== at) {
+          if (!batch) batch = document.createDocumentFragment();
+          batch.append(el);
+          continue;
+        }
+        if (batch) list.insertBefore(batch, at);
+        batch = null;
+        at = at.nextElementSibling;
+      }
+      if (batch) list.insertBefore(batch, at);
+      while (at) {
+        const next = at.nextElementSibling;
+        at.remove();
+        at = next;
+      }
     }
     const names = Object.values(ch.typing);
     typingLine.textContent = typingText(names);

@@ -122,19 +122,53 @@ export function createSidebar({ api, store, go }) {
     }
     const current = route.name === "page" ? route.pageId : null;
     const draggable = canCreate ? null : "false"; // a viewer moves nothing (links drag by default)
-    const list = (nodes) => h("ul", { role: "list" }, nodes.map((n) => h("li", {},
-      h("a", { href: paths.page(n.id), class: "node", draggable, "aria-current": n.id === current ? "page" : null, dataset: { type: n.type, id: n.id } },
-        icon(n.type),
-        h("span", { class: "title" }, n.title),
-        n.isPrivate ? h("span", { class: "chip" }, "private") : null),
-      n.children.length ? list(n.children) : null)));
-    // A tree rebuilt under the reader's keyboard (a live change by someone else) keeps its focus.
-    const focused = tree.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
-    replace(tree, list(roots));
-    if (focused) {
-      const again = [...tree.querySelectorAll("a.node")].find((a) => a.getAttribute("href") === focused);
-      if (again) again.focus({ preventScroll: true });
+    // A tree rebuilt under the reader's keyboard (a live change by someone else, a move) keeps
+    // its focus: moving a focused element in the DOM drops the focus.
+    const focused = tree.contains(document.activeElement) ? document.activeElement.dataset.id : null;
+    if (tree.firstChild !== rootList || tree.childNodes.length !== 1) replace(tree, rootList);
+    const seen = new Set();
+    patchList(rootList, roots, { current, draggable, seen });
+    for (const id of items.keys()) if (!seen.has(id)) items.delete(id);
+    if (focused && !(document.activeElement && document.activeElement.dataset.id === focused)) {
+      const again = items.get(focused);
+      if (again) again.a.focus({ preventScroll: true });
     }
+  }
+
+  // The tree is patched, not rebuilt: one item per page id, redrawn only when what it shows
+  // changes, and moved only when its place does (a tree of thousands of pages stays quick).
+  const rootList = h("ul", { role: "list" });
+  const items = new Map(); // id → {li, a, sig, ul}
+
+  function patchList(ul, nodes, ctx) {
+    nodes.forEach((n, i) => {
+      ctx.seen.add(n.id);
+      const sig = `${n.type}\u0000${n.title}\u0000${!!n.isPrivate}\u0000${n.id === ctx.current}\u0000${ctx.draggable}`;
+      let it = items.get(n.id);
+      if (!it) {
+        it = { li: h("li"), a: null, sig: null, ul: null };
+        items.set(n.id, it);
+      }
+      if (it.sig !== sig) {
+        const a = h("a", { href: paths.page(n.id), class: "node", draggable: ctx.draggable, "aria-current": n.id === ctx.current ? "page" : null, dataset: { type: n.type, id: n.id } },
+          icon(n.type),
+          h("span", { class: "title" }, n.title),
+          n.isPrivate ? h("span", { class: "chip" }, "private") : null);
+        if (it.a) it.a.replaceWith(a);
+        else it.li.prepend(a);
+        it.a = a;
+        it.sig = sig;
+      }
+      if (n.children.length) {
+        if (!it.ul) it.li.append((it.ul = h("ul", { role: "list" })));
+        patchList(it.ul, n.children, ctx);
+      } else if (it.ul) {
+        it.ul.remove();
+        it.ul = null;
+      }
+      if (ul.children[i] !== it.li) ul.insertBefore(it.li, ul.children[i] || null);
+    });
+    while (ul.children.length > nodes.length) ul.lastElementChild.remove();
   }
   store.subscribe((state) => renderTree(state));
 
