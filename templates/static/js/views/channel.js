@@ -366,6 +366,10 @@ export function channelView(ctx, page) {
   function renderOutbox() {
     const outbox = outboxes.get(pageId) || [];
     outboxEl.hidden = outbox.length === 0;
+    // The list makes room for the outbox (a class, not :has(): that would recheck the whole
+    // history on every message added).
+    const box = outboxEl.parentElement;
+    if (box) box.classList.toggle("with-outbox", outbox.length > 0);
     replace(outboxEl, outbox.map((item) => h("li", { class: `pending ${item.state}` },
       h("p", { class: "msg-text" }, item.content),
       h("p", { class: "muted pending-state" }, item.state === "sending" ? "Sending…" : item.state === "waiting"
@@ -471,6 +475,7 @@ export function channelView(ctx, page) {
   const el = h("section", { class: "channel", "aria-label": "Channel" }, scroll, jump, errLine, outboxEl,
     canPost ? composer : h("p", { class: "muted" }, "You can read this channel but not post in it."),
     typingLine, announcer);
+  el.classList.toggle("with-outbox", outboxes.has(pageId));
   // Once on screen: start at the newest message.
   requestAnimationFrame(() => {
     toBottom();
