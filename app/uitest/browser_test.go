@@ -228,3 +228,17 @@ func (tb *tab) a11y(view string) {
 		tb.t.Errorf("%s: accessibility of %s: %s", tb.name, view, got)
 	}
 }
+
+// team signs up Alice, who owns the drive "Team", and Bob, a member of it, and opens a desktop
+// tab (1280×800) for each, not signed in yet.
+func team(t *testing.T, root context.Context, env *apptest.Env) (alice, bob apptest.User, drive string, a, b *tab) {
+	t.Helper()
+	alice, bob = env.Signup("Alice Able"), env.Signup("Bob Baker")
+	drive = env.CreateDrive(alice, "Team")
+	env.AddMember(alice, drive, bob, "MEMBER")
+	a = newTab(t, root, env.URL, "alice", true)
+	b = newTab(t, root, env.URL, "bob", true)
+	a.run("viewport", chromedp.EmulateViewport(1280, 800))
+	b.run("viewport", chromedp.EmulateViewport(1280, 800))
+	return alice, bob, drive, a, b
+}

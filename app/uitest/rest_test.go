@@ -19,11 +19,7 @@ func (tb *tab) blockRealtime(block bool) {
 	const standIn = `(() => {
 		const Real = window.WebSocket;
 		window.__wsBlocked = true;
-		class Blocked {
-			constructor(url) { this.url = url; this.readyState = 0; setTimeout(() => { this.readyState = 3; this.onerror && this.onerror(new Event("error")); this.onclose && this.onclose({ code: 1006, reason: "" }); }); }
-			send() {}
-			close() {}
-		}
+		const Blocked = ` + blockedWebSocket + `;
 		function WebSocket(url, protocols) { return window.__wsBlocked ? new Blocked(url) : new Real(url, protocols); }
 		Object.assign(WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
 		WebSocket.prototype = Real.prototype;
@@ -53,15 +49,8 @@ var rest = waitFor(`document.querySelector('.conn[data-rest="true"]') !== null &
 func TestRealtimeUnreachable(t *testing.T) {
 	root := browser(t)
 	env := apptest.Start(t)
-	alice, bob := env.Signup("Alice Able"), env.Signup("Bob Baker")
-	drive := env.CreateDrive(alice, "Team")
+	alice, bob, drive, a, b := team(t, root, env)
 	channel := env.CreatePage(alice, drive, "CHANNEL", "general", "")
-	env.AddMember(alice, drive, bob, "MEMBER")
-
-	a := newTab(t, root, env.URL, "alice", true)
-	b := newTab(t, root, env.URL, "bob", true)
-	a.run("viewport", chromedp.EmulateViewport(1280, 800))
-	b.run("viewport", chromedp.EmulateViewport(1280, 800))
 	b.blockRealtime(true)
 	a.signIn(env, alice, "/p/"+channel)
 	b.signIn(env, bob, "/p/"+channel)

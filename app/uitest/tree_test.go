@@ -50,18 +50,11 @@ func drag(src, dst, where string, drop bool) chromedp.Action[chromedp.Void] {
 func TestTreeMoves(t *testing.T) {
 	root := browser(t)
 	env := apptest.Start(t)
-	alice, bob := env.Signup("Alice Able"), env.Signup("Bob Baker")
-	drive := env.CreateDrive(alice, "Team")
+	alice, bob, drive, a, b := team(t, root, env)
 	env.CreatePage(alice, drive, "FOLDER", "Specs", "")
 	env.CreatePage(alice, drive, "DOCUMENT", "Alpha", "")
 	env.CreatePage(alice, drive, "DOCUMENT", "Beta", "")
 	env.CreatePage(alice, drive, "CHANNEL", "Gamma", "")
-	env.AddMember(alice, drive, bob, "MEMBER")
-
-	a := newTab(t, root, env.URL, "alice", true)
-	b := newTab(t, root, env.URL, "bob", true)
-	a.run("viewport", chromedp.EmulateViewport(1280, 800))
-	b.run("viewport", chromedp.EmulateViewport(1280, 800))
 	b.blockWebSocket() // Bob's tree follows over long-polling
 	a.signIn(env, alice, "/d/"+drive)
 	b.signIn(env, bob, "/d/"+drive)
