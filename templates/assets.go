@@ -140,6 +140,17 @@ func (a *Assets) Sizes() (source, served, gzipped int) {
 	return source, served, gzipped
 }
 
+// Served reports the bytes served (uncompressed) for each script and stylesheet, by path.
+func (a *Assets) Served() map[string]int {
+	out := map[string]int{}
+	for name, f := range a.files {
+		if minifiable(name) != "" {
+			out[name] = len(f.body)
+		}
+	}
+	return out
+}
+
 // Minified reports whether the file at name (e.g. "js/app.js") is served minified.
 func (a *Assets) Minified(name string) bool {
 	f := a.files[name]

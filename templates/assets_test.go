@@ -5,8 +5,10 @@ import (
 	"compress/gzip"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -27,6 +29,11 @@ func TestAssetsWithinBudget(t *testing.T) {
 	t.Logf("scripts and stylesheets: %d bytes as written, %d minified, %d minified and gzip-compressed", source, served, gzipped)
 	if served > budget {
 		t.Errorf("the web UI ships %d bytes of JavaScript and CSS, over the budget of %d", served, budget)
+		files := a.Served()
+		names := slices.SortedFunc(maps.Keys(files), func(x, y string) int { return files[y] - files[x] })
+		for _, name := range names[:min(10, len(names))] {
+			t.Logf("%7d %s", files[name], name)
+		}
 	}
 	for _, name := range []string{"js/app.js", "app.css", "js/socket.js"} {
 		if !a.Minified(name) {
