@@ -100,10 +100,16 @@ func New(cfg Config) (*App, error) {
 	for _, p := range templates.UIPaths {
 		a.echo.GET(p, shell)
 	}
-	// Scripts and styles are text that compresses to about a quarter; the shell page stays
+	// Scripts and styles are minified and compressed once, here; the shell page stays
 	// uncompressed (small, and it carries no secrets either way).
-	static := a.echo.Group("/static", middleware.GzipWithConfig(middleware.GzipConfig{Level: 6, MinLength: 1024}))
-	static.StaticFS("/", templates.Static())
+	assets, err := templates.NewAssets(templates.Static(), log)
+	if err != nil {
+		closeDB(db)
+		return nil, err
+	}
+	serveAssets := echo.WrapHandler(http.StripPrefix("/static", assets))
+	a.echo.GET("/static/*", serveAssets)
+	a.echo.HEAD("/static/*", serveAssets)
 	api := a.echo.Group("/api")
 	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(a.auth))}
 	pageModule := pages.New(db, a.events, resolver, cfg.Doc)

@@ -18,13 +18,24 @@ import (
 // test when PAGESPACE_SKIP_BROWSER=1. A missing browser fails the test: it never passes silently.
 func browser(t *testing.T) context.Context {
 	t.Helper()
+	return browserFor(t, 3*time.Minute)
+}
+
+// chromium is the browser's executable.
+func chromium() string {
+	if exe := os.Getenv("PAGESPACE_CHROMIUM"); exe != "" {
+		return exe
+	}
+	return "/usr/bin/chromium"
+}
+
+// browserFor is browser for a test or benchmark that may take up to limit.
+func browserFor(t testing.TB, limit time.Duration) context.Context {
+	t.Helper()
 	if os.Getenv("PAGESPACE_SKIP_BROWSER") == "1" {
 		t.Skip("PAGESPACE_SKIP_BROWSER=1: the browser tests of the web UI are skipped")
 	}
-	exe := os.Getenv("PAGESPACE_CHROMIUM")
-	if exe == "" {
-		exe = "/usr/bin/chromium"
-	}
+	exe := chromium()
 	if _, err := os.Stat(exe); err != nil {
 		t.Fatalf("no browser at %s (install Debian's chromium: apt-get install -y chromium; scripts/test does), "+
 			"or set PAGESPACE_SKIP_BROWSER=1 to skip the browser tests: %v", exe, err)
@@ -37,7 +48,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.WindowSize(1280, 800),
 		chromedp.UserDataDir(t.TempDir()),
 	)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	t.Cleanup(cancel)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancelAlloc)
@@ -52,7 +63,7 @@ func browser(t *testing.T) context.Context {
 // tab is one browser tab (in a browser context of its own when fresh, so with its own cookies),
 // recording what its pages write to the console.
 type tab struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	base string
 	name string
@@ -63,7 +74,7 @@ type tab struct {
 	network  []string      // failed requests the browser logged (expected 4xx answers)
 }
 
-func newTab(t *testing.T, root context.Context, base, name string, fresh bool) *tab {
+func newTab(t testing.TB, root context.Context, base, name string, fresh bool) *tab {
 	t.Helper()
 	var opts []chromedp.ContextOption
 	if fresh {
@@ -83,8 +94,10 @@ func newTab(t *testing.T, root context.Context, base, name string, fresh bool) *
 			}
 			tb.mu.Lock()
 			switch {
-			case m.Source == "network" && (strings.Contains(m.Text, "status of 4") || strings.Contains(m.Text, "ERR_INTERNET_DISCONNECTED")):
+			case m.Source == "network" && (strings.Contains(m.Text, "status of 4") || strings.Contains(m.Text, "ERR_INTERNET_DISCONNECTED") ||
+				strings.Contains(m.Text, "ERR_BLOCKED_BY_CLIENT")):
 				// 4xx answers the UI expects, and requests refused while a test has cut the network
+				// or blocked an endpoint
 				tb.network = append(tb.network, m.Text)
 			case m.IsException() || m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning ||
 				strings.Contains(m.Text, "Content Security Policy"):
@@ -165,7 +178,7 @@ func (tb *tab) shot(name string) {
 
 var screenshotOnce sync.Map
 
-func screenshotDir(t *testing.T) string {
+func screenshotDir(t testing.TB) string {
 	dir := os.Getenv("PAGESPACE_SCREENSHOTS")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "testdata", "screenshots")
@@ -214,4 +227,18 @@ func (tb *tab) a11y(view string) {
 	if got != "" {
 		tb.t.Errorf("%s: accessibility of %s: %s", tb.name, view, got)
 	}
+}
+
+// team signs up Alice, who owns the drive "Team", and Bob, a member of it, and opens a desktop
+// tab (1280×800) for each, not signed in yet.
+func team(t *testing.T, root context.Context, env *apptest.Env) (alice, bob apptest.User, drive string, a, b *tab) {
+	t.Helper()
+	alice, bob = env.Signup("Alice Able"), env.Signup("Bob Baker")
+	drive = env.CreateDrive(alice, "Team")
+	env.AddMember(alice, drive, bob, "MEMBER")
+	a = newTab(t, root, env.URL, "alice", true)
+	b = newTab(t, root, env.URL, "bob", true)
+	a.run("viewport", chromedp.EmulateViewport(1280, 800))
+	b.run("viewport", chromedp.EmulateViewport(1280, 800))
+	return alice, bob, drive, a, b
 }

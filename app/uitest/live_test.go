@@ -145,16 +145,20 @@ func TestLiveChannel(t *testing.T) {
 	b.clean()
 }
 
+// blockedWebSocket is a class (JavaScript) that stands in for WebSocket and fails every
+// connection before its handshake.
+const blockedWebSocket = `class BlockedWebSocket {
+	constructor(url) { this.url = url; this.readyState = 0; setTimeout(() => { this.readyState = 3; this.onerror && this.onerror(new Event("error")); this.onclose && this.onclose({ code: 1006, reason: "" }); }); }
+	send() {}
+	close() {}
+}`
+
 // blockWebSocket makes every WebSocket the tab's pages open fail before its handshake, as a
 // proxy that does not pass WebSocket would (DevTools' URL blocking does not reach WebSocket
 // handshakes): the socket must fall back to long-polling.
 func (tb *tab) blockWebSocket() {
 	tb.t.Helper()
-	const blocked = `window.WebSocket = class BlockedWebSocket {
-		constructor(url) { this.url = url; this.readyState = 0; setTimeout(() => { this.readyState = 3; this.onerror && this.onerror(new Event("error")); this.onclose && this.onclose({ code: 1006, reason: "" }); }); }
-		send() {}
-		close() {}
-	};`
+	const blocked = `window.WebSocket = ` + blockedWebSocket + `;`
 	if _, err := chromedp.Call(tb.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: blocked}); err != nil {
 		tb.t.Fatalf("%s: block WebSocket: %v", tb.name, err)
 	}
@@ -166,18 +170,11 @@ func (tb *tab) blockWebSocket() {
 func TestChannelOverLongPolling(t *testing.T) {
 	root := browser(t)
 	env := apptest.Start(t)
-	alice, bob := env.Signup("Alice Able"), env.Signup("Bob Baker")
-	drive := env.CreateDrive(alice, "Team")
+	alice, bob, drive, a, b := team(t, root, env)
 	channel := env.CreatePage(alice, drive, "CHANNEL", "general", "")
-	env.AddMember(alice, drive, bob, "MEMBER")
 	for i := 1; i <= 60; i++ {
 		env.Do("POST", "/api/pages/"+channel+"/messages", alice.Token, map[string]any{"content": fmt.Sprintf("history %d", i)}).Expect(201)
 	}
-
-	a := newTab(t, root, env.URL, "alice", true)
-	b := newTab(t, root, env.URL, "bob", true)
-	a.run("viewport", chromedp.EmulateViewport(1280, 800))
-	b.run("viewport", chromedp.EmulateViewport(1280, 800))
 	b.blockWebSocket()
 	a.signIn(env, alice, "/p/"+channel)
 	b.signIn(env, bob, "/p/"+channel)

@@ -133,8 +133,11 @@ export function createApi(opts = {}) {
     }
   }
 
-  /** listAll follows nextCursor to the end of a list. */
-  async function listAll(path) {
+  /**
+   * listAll follows nextCursor to the end of a list. onPage, if given, gets the items so far
+   * after every page but the last (to show a long list as it arrives).
+   */
+  async function listAll(path, onPage) {
     const items = [];
     let cursor = null;
     const sep = path.includes("?") ? "&" : "?";
@@ -142,6 +145,7 @@ export function createApi(opts = {}) {
       const page = await call("GET", `${path}${sep}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
       items.push(...page.items);
       cursor = page.nextCursor;
+      if (cursor && onPage) onPage(items.slice());
     } while (cursor);
     return items;
   }

@@ -2,6 +2,9 @@
 // become state (store.js). Views tell it what is open (setView); it joins drive:<id> and
 // page:<id>, applies events to the store, and after a reconnect the store catches up: the
 // replayed events do it when the session was recovered, a refetch of the open views otherwise.
+// When the socket cannot connect at all (the realtime endpoint blocked or failing), the UI goes
+// on by REST: the open views are refetched every REST_EVERY ms and when the window gets the
+// focus, until the socket connects again.
 
 import { Socket } from "./socket.js";
 import { applyPageEvent } from "./tree.js";
@@ -10,6 +13,13 @@ import { applyTaskEvent, withTasks } from "./task-state.js";
 import { ApiError } from "./errors.js";
 
 const TYPING_TTL = 7000; // a typing mark without news goes by itself (the server stops at 5 s)
+
+/** REST_EVERY is how often (ms) the open views are refetched while the socket cannot connect. */
+export const REST_EVERY = 10000;
+
+// REST_AFTER is how many attempts in a row the socket fails before the views are refetched by
+// REST: a blip (a server restart) reconnects and recovers before that.
+const REST_AFTER = 2;
 
 /**
  * createLive returns the live connection of the page. onPageGone(pageId, reason, title) is called
@@ -84,7 +94,10 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     });
   }
 
-  /** catchUp refetches what is open: after a reconnect that did not recover the session. */
+  /**
+   * catchUp refetches what is open: after a reconnect that did not recover the session, and
+   * while the socket cannot connect. It reports whether the server answered.
+   */
   async function catchUp() {
     const s = store.state;
     const jobs = [store.refetch.drives()];
@@ -109,7 +122,49 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
         }));
       }
     }
-    await Promise.allSettled(jobs);
+    const [drives] = await Promise.allSettled(jobs);
+    return drives.status === "fulfilled";
+  }
+
+  // REST mode: {timer, ok (the last refetch got answers), busy} while the socket cannot connect.
+  let rest = null;
+
+  function publishConn() {
+    if (!socket) return;
+    const st = socket.state;
+    store.set({ conn: { status: st.status, nextTryAt: st.nextTryAt, transport: st.transport, recovered: socket.recovered, rest: !!(rest && rest.ok) } });
+  }
+
+  async function restPoll() {
+    const r = rest;
+    if (!r || r.busy || document.visibilityState === "hidden") return;
+    r.busy = true;
+    const ok = await catchUp();
+    r.busy = false;
+    if (rest !== r) return;
+    if (ok !== r.ok) {
+      r.ok = ok;
+      publishConn();
+    }
+  }
+  const restNow = () => restPoll();
+
+  function restStart() {
+    if (rest) return;
+    rest = { timer: setInterval(restPoll, REST_EVERY), ok: false, busy: false };
+    window.addEventListener("focus", restNow);
+    document.addEventListener("visibilitychange", restNow);
+    restPoll();
+  }
+
+  /** restStop leaves REST mode; it reports whether it was on. */
+  function restStop() {
+    if (!rest) return false;
+    clearInterval(rest.timer);
+    rest = null;
+    window.removeEventListener("focus", restNow);
+    document.removeEventListener("visibilitychange", restNow);
+    return true;
   }
 
   function onPageEvent(type, p) {
@@ -163,16 +218,22 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
   }
 
   function wire(s) {
-    s.on("state", (st) => store.set({ conn: { status: st.status, nextTryAt: st.nextTryAt, transport: st.transport, recovered: s.recovered } }));
+    s.on("state", (st) => {
+      if (s !== socket) return;
+      if (st.status !== "connected" && st.attempt >= REST_AFTER) restStart();
+      publishConn();
+    });
     s.on("connect", () => {
       const first = !everConnected;
       everConnected = true;
+      const wasRest = restStop();
+      publishConn();
       if (s.recovered) {
         syncRooms(); // rooms restored and missed events replayed: only what changed meanwhile
         return;
       }
       syncRooms(true);
-      if (!first) catchUp();
+      if (!first || wasRest) catchUp();
     });
     s.on("connect_error", (err) => {
       const code = err && err.data && err.data.code;
@@ -263,6 +324,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
         },
       });
       wire(socket);
+      publishConn();
       // A new access token goes to the server on the live socket (refresh_auth).
       unsubs.push(api.onSession((sess) => {
         sendToken(sess.accessToken);
@@ -273,8 +335,11 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     /** stop closes the socket (signed out). */
     stop() {
       if (!socket) return;
-      socket.disconnect();
-      socket = null;
+      const s = socket;
+      socket = null; // first: its last state change is no news
+      restStop();
+      s.disconnect();
+      store.set({ conn: { status: "offline", nextTryAt: null, transport: null, rest: false } });
       for (const u of unsubs.splice(0)) u();
       window.removeEventListener("online", online);
       window.removeEventListener("offline", offline);

@@ -44,8 +44,27 @@ export function createStore(api) {
         set({ drives: await api.listAll("/api/drives") });
         return state.drives;
       },
-      async pages(driveId) {
-        const pages = await api.listAll(`/api/drives/${encodeURIComponent(driveId)}/pages`);
+      /**
+       * pages reads the drive's tree listing. A first load shows the tree as it arrives (the
+       * listing comes roots first; a page whose parent has not arrived yet waits for it), and
+       * onShown() is called once something is on screen.
+       */
+      async pages(driveId, onShown = () => {}) {
+        let shown = null; // the partial listing on screen during a first load
+        const onPage = state.pages === null && driveId === state.driveId ? (part) => {
+          if (driveId !== state.driveId || state.pages !== shown) return; // moved on, or an event changed it
+          const ids = new Set(part.map((n) => n.id));
+          shown = part.filter((n) => n.parentId == null || ids.has(n.parentId));
+          set({ pages: shown });
+          onShown();
+        } : undefined;
+        let pages;
+        try {
+          pages = await api.listAll(`/api/drives/${encodeURIComponent(driveId)}/pages`, onPage);
+        } catch (err) {
+          if (shown && state.pages === shown) set({ pages: null }); // half a tree: load it again next time
+          throw err;
+        }
         // Unchanged (live events got there first): no re-render under the reader's focus.
         if (driveId === state.driveId && !(state.pages && same(state.pages, pages))) set({ pages });
         return pages;
@@ -71,12 +90,18 @@ export function createStore(api) {
         return trash;
       },
     },
-    /** openDrive makes driveId the drive in view, loading its tree when it changes. */
+    /**
+     * openDrive makes driveId the drive in view, loading its tree when it changes. It returns
+     * once the tree is on screen, at least its first part: the rest follows (a large drive).
+     */
     async openDrive(driveId) {
       if (state.driveId !== driveId) {
         set({ driveId, pages: null, trash: null, members: null });
       }
-      if (state.pages === null) await this.refetch.pages(driveId);
+      if (state.pages !== null) return;
+      await new Promise((resolve, reject) => {
+        this.refetch.pages(driveId, resolve).then(resolve, (err) => (state.pages === null ? reject(err) : resolve()));
+      });
     },
     /** drive returns the drive with id from the loaded list, or null. */
     drive(id) {

@@ -114,3 +114,90 @@ export function removePages(nodes, ids) {
   }
   return nodes.filter((n) => !gone.has(n.id));
 }
+
+// Moving pages (drag and drop, Alt+arrows in the sidebar). The server orders siblings by position
+// then id; a move sends the position between the new neighbours' (docs/api.md, Move).
+
+function siblingsOf(nodes, parentId) {
+  return nodes.filter((n) => (n.parentId ?? null) === parentId).sort(byPosition);
+}
+
+/** positionBetween is a position after before and ahead of after (either may be null: an end). */
+export function positionBetween(before, after) {
+  if (before == null && after == null) return 1;
+  if (before == null) return after - 1;
+  if (after == null) return Math.floor(before) + 1;
+  return (before + after) / 2;
+}
+
+/** isInside reports whether id is target or one of its ancestors (a move there is a cycle). */
+export function isInside(nodes, target, id) {
+  return target === id || ancestors(nodes, target).includes(id);
+}
+
+/**
+ * dropPlan returns where page id goes when dropped on target: "before" or "after" it (among its
+ * siblings) or "inside" it (its last child). The answer is {parentId, position}, or null when
+ * the drop goes nowhere (onto itself or under itself, or where it already is).
+ */
+export function dropPlan(nodes, id, target, where) {
+  const page = nodes.find((n) => n.id === id);
+  const t = nodes.find((n) => n.id === target);
+  if (!page || !t || isInside(nodes, target, id)) return null;
+  if (where === "inside") {
+    const kids = siblingsOf(nodes, t.id).filter((n) => n.id !== id);
+    if (page.parentId === t.id && (!kids.length || byPosition(page, kids[kids.length - 1]) > 0)) return null; // already last there
+    return { parentId: t.id, position: positionBetween(kids.length ? kids[kids.length - 1].position : null, null) };
+  }
+  const parentId = t.parentId ?? null;
+  const sibs = siblingsOf(nodes, parentId).filter((n) => n.id !== id);
+  const i = sibs.findIndex((n) => n.id === t.id);
+  const at = where === "before" ? i : i + 1; // the index the page takes among the others
+  const prev = sibs[at - 1] || null;
+  const next = sibs[at] || null;
+  // Already there: same parent, between the same neighbours.
+  const now = siblingsOf(nodes, parentId);
+  const j = now.findIndex((n) => n.id === id);
+  if (j >= 0 && (now[j - 1] || null) === prev && (now[j + 1] || null) === next) return null;
+  return { parentId, position: positionBetween(prev && prev.position, next && next.position) };
+}
+
+/**
+ * keyPlan returns where Alt+arrow moves page id: "up" or "down" past the neighbouring sibling,
+ * "in" to the end of the previous sibling when it is a folder, "out" to just after its parent.
+ * The answer is {parentId, position}, or null when there is nowhere to go.
+ */
+export function keyPlan(nodes, id, dir) {
+  const page = nodes.find((n) => n.id === id);
+  if (!page) return null;
+  const sibs = siblingsOf(nodes, page.parentId ?? null);
+  const i = sibs.findIndex((n) => n.id === id);
+  switch (dir) {
+    case "up":
+      return i > 0 ? dropPlan(nodes, id, sibs[i - 1].id, "before") : null;
+    case "down":
+      return i < sibs.length - 1 ? dropPlan(nodes, id, sibs[i + 1].id, "after") : null;
+    case "in":
+      return i > 0 && sibs[i - 1].type === "FOLDER" ? dropPlan(nodes, id, sibs[i - 1].id, "inside") : null;
+    case "out": {
+      const parent = page.parentId != null && nodes.find((n) => n.id === page.parentId);
+      return parent ? dropPlan(nodes, id, parent.id, "after") : null;
+    }
+    default:
+      return null;
+  }
+}
+
+/** withMove returns the listing with page id moved (shown at once, before the server answers). */
+export function withMove(nodes, id, { parentId, position }) {
+  return nodes.map((n) => (n.id === id ? { ...n, parentId, position } : n));
+}
+
+/** placeOf describes where page id is, for the screen reader: "2 of 3 in “Specs”". */
+export function placeOf(nodes, id) {
+  const page = nodes.find((n) => n.id === id);
+  if (!page) return "";
+  const sibs = siblingsOf(nodes, page.parentId ?? null);
+  const parent = page.parentId != null ? nodes.find((n) => n.id === page.parentId) : null;
+  return `${sibs.findIndex((n) => n.id === id) + 1} of ${sibs.length} ${parent ? `in “${parent.title}”` : "at the top level"}`;
+}

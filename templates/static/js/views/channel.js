@@ -9,7 +9,33 @@ import { describe, ApiError } from "../errors.js";
 import { emptyChannel, withPage, withThread, applyMessageEvent, typingText } from "../channel-state.js";
 
 const PAGE = 50;
-const drafts = new Map(); // pageId → composer text not sent yet (kept across views)
+
+// drafts: the composer's text not sent yet, per user and page, kept across views and reloads of
+// the tab (sessionStorage; in memory only where storage is refused).
+const drafts = {
+  mem: new Map(),
+  key: (userId, pageId) => `pagespace.draft.${userId}.${pageId}`,
+  get(userId, pageId) {
+    const k = this.key(userId, pageId);
+    if (this.mem.has(k)) return this.mem.get(k);
+    try {
+      return globalThis.sessionStorage.getItem(k) || "";
+    } catch {
+      return "";
+    }
+  },
+  set(userId, pageId, text) {
+    const k = this.key(userId, pageId);
+    if (text) this.mem.set(k, text);
+    else this.mem.delete(k);
+    try {
+      if (text) globalThis.sessionStorage.setItem(k, text);
+      else globalThis.sessionStorage.removeItem(k);
+    } catch {
+      /* storage refused or full: the draft lives as long as the page */
+    }
+  },
+};
 const outboxes = new Map(); // pageId → [{key, content, parentId, state, error}], in order
 const flushing = new Set(); // pageIds being sent
 const outboxViews = new Map(); // pageId → {render(), sent(message)} of the view showing it
@@ -83,7 +109,9 @@ export function channelView(ctx, page) {
 
   // The composer.
   const input = h("textarea", { class: "composer-input", rows: "1", maxlength: "10000", "aria-label": `Message ${page.title}`, placeholder: `Message ${page.title}` });
-  input.value = drafts.get(pageId) || "";
+  const draftUser = me ? me.id : "";
+  input.value = drafts.get(draftUser, pageId);
+  autosize(input);
   const replyBanner = h("div", { class: "reply-banner", hidden: true });
   const sendBtn = h("button", { type: "submit", class: "btn primary" }, "Send");
   const composer = h("form", { class: "composer", "aria-label": "New message" }, replyBanner, h("div", { class: "composer-row" }, input, sendBtn));
@@ -267,10 +295,26 @@ export function channelView(ctx, page) {
       }
       for (const id of cache.keys()) if (!lastIds.has(id)) cache.delete(id);
       // Put the elements in order, touching only what moved (a focused edit box stays put).
-      want.forEach((el, i) => {
-        if (list.children[i] !== el) list.insertBefore(el, list.children[i] || null);
-      });
-      while (list.children.length > want.length) list.lastElementChild.remove();
+      // Walked by sibling, not by index, and what goes in between two kept elements goes in at
+      // once: a long history stays cheap to patch.
+      let at = list.firstElementChild;
+      let batch = null;
+      for (const el of want) {
+        if (el !== at) {
+          if (!batch) batch = document.createDocumentFragment();
+          batch.append(el);
+          continue;
+        }
+        if (batch) list.insertBefore(batch, at);
+        batch = null;
+        at = at.nextElementSibling;
+      }
+      if (batch) list.insertBefore(batch, at);
+      while (at) {
+        const next = at.nextElementSibling;
+        at.remove();
+        at = next;
+      }
     }
     const names = Object.values(ch.typing);
     typingLine.textContent = typingText(names);
@@ -322,6 +366,10 @@ export function channelView(ctx, page) {
   function renderOutbox() {
     const outbox = outboxes.get(pageId) || [];
     outboxEl.hidden = outbox.length === 0;
+    // The list makes room for the outbox (a class, not :has(): that would recheck the whole
+    // history on every message added).
+    const box = outboxEl.parentElement;
+    if (box) box.classList.toggle("with-outbox", outbox.length > 0);
     replace(outboxEl, outbox.map((item) => h("li", { class: `pending ${item.state}` },
       h("p", { class: "msg-text" }, item.content),
       h("p", { class: "muted pending-state" }, item.state === "sending" ? "Sending…" : item.state === "waiting"
@@ -345,7 +393,7 @@ export function channelView(ctx, page) {
   // Events of the composer.
   let typingSent = 0;
   input.addEventListener("input", () => {
-    drafts.set(pageId, input.value);
+    drafts.set(draftUser, pageId, input.value);
     autosize(input);
     if (input.value.trim() && Date.now() - typingSent > 2000) {
       typingSent = Date.now();
@@ -380,7 +428,7 @@ export function channelView(ctx, page) {
     if (!outboxes.has(pageId)) outboxes.set(pageId, []);
     outboxes.get(pageId).push({ key: ++outboxSeq, content, parentId: replyTo ? replyTo.id : null, state: "waiting" });
     input.value = "";
-    drafts.delete(pageId);
+    drafts.set(draftUser, pageId, "");
     autosize(input);
     setReply(null);
     if (typingSent) live.emitNow("typing_stop", { pageId });
@@ -427,6 +475,7 @@ export function channelView(ctx, page) {
   const el = h("section", { class: "channel", "aria-label": "Channel" }, scroll, jump, errLine, outboxEl,
     canPost ? composer : h("p", { class: "muted" }, "You can read this channel but not post in it."),
     typingLine, announcer);
+  el.classList.toggle("with-outbox", outboxes.has(pageId));
   // Once on screen: start at the newest message.
   requestAnimationFrame(() => {
     toBottom();

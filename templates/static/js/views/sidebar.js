@@ -1,11 +1,13 @@
 // views/sidebar.js: the drive sidebar: drive switcher, the page tree, "New page" and the trash
-// link. It renders from the store, so it follows every refetch (and, later, live events).
+// link. It renders from the store, so it follows every refetch and live event. Pages move by drag
+// and drop (onto a folder: into it; between two pages: there) and by Alt+arrows (tree-move.js).
 
 import { h, replace, field, errorBox, busy, announce, icon } from "../dom.js";
 import { describe } from "../errors.js";
 import { paths, parse } from "../router.js";
 import { buildTree, flatten, pageTypes, sharedWithMe } from "../tree.js";
 import { requestRename } from "./drive.js";
+import { treeMoves } from "./tree-move.js";
 import { membersNav } from "./members.js";
 
 export function createSidebar({ api, store, go }) {
@@ -56,11 +58,19 @@ export function createSidebar({ api, store, go }) {
     }
   });
 
-  const nav = h("nav", { class: "pages", "aria-label": "Pages" }, tree);
-  // Keyboard: ↑/↓/Home/End move through the tree, Enter opens (a link), F2 renames.
+  const moveErr = errorBox();
+  const help = h("p", { id: "tree-help", class: "visually-hidden" }, "Alt and the arrow keys move the focused page: up, down, into the folder above, out of its folder.");
+  const nav = h("nav", { class: "pages", "aria-label": "Pages", "aria-describedby": "tree-help" }, help, moveErr, tree);
+  const moves = treeMoves({ api, store, tree, err: moveErr });
+  // Keyboard: ↑/↓/Home/End move through the tree, Enter opens (a link), F2 renames; with Alt the
+  // arrows move the page itself.
   nav.addEventListener("keydown", (e) => {
     const nodes = [...nav.querySelectorAll("a.node")];
     const i = nodes.indexOf(document.activeElement);
+    if (i >= 0 && e.altKey && !e.ctrlKey && !e.metaKey && !e.shiftKey && moves.key(nodes[i].dataset.id, e.key)) {
+      e.preventDefault();
+      return;
+    }
     if (i < 0 || e.altKey || e.ctrlKey || e.metaKey) return;
     const to = { ArrowDown: Math.min(i + 1, nodes.length - 1), ArrowUp: Math.max(i - 1, 0), Home: 0, End: nodes.length - 1 }[e.key];
     if (to !== undefined) {
@@ -112,19 +122,56 @@ export function createSidebar({ api, store, go }) {
       return;
     }
     const current = route.name === "page" ? route.pageId : null;
-    const list = (nodes) => h("ul", { role: "list" }, nodes.map((n) => h("li", {},
-      h("a", { href: paths.page(n.id), class: "node", "aria-current": n.id === current ? "page" : null, dataset: { type: n.type } },
-        icon(n.type),
-        h("span", { class: "title" }, n.title),
-        drive && sharedWithMe(n, drive.role) ? h("span", { class: "chip shared" }, "shared") : n.isPrivate ? h("span", { class: "chip" }, "private") : null),
-      n.children.length ? list(n.children) : null)));
-    // A tree rebuilt under the reader's keyboard (a live change by someone else) keeps its focus.
-    const focused = tree.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
-    replace(tree, list(roots));
-    if (focused) {
-      const again = [...tree.querySelectorAll("a.node")].find((a) => a.getAttribute("href") === focused);
-      if (again) again.focus({ preventScroll: true });
+    const draggable = canCreate ? null : "false"; // a viewer moves nothing (links drag by default)
+    const role = drive ? drive.role : null;
+    // A tree rebuilt under the reader's keyboard (a live change by someone else, a move) keeps
+    // its focus: moving a focused element in the DOM drops the focus.
+    const focused = tree.contains(document.activeElement) ? document.activeElement.dataset.id : null;
+    if (tree.firstChild !== rootList || tree.childNodes.length !== 1) replace(tree, rootList);
+    const seen = new Set();
+    patchList(rootList, roots, { current, draggable, role, seen });
+    for (const id of items.keys()) if (!seen.has(id)) items.delete(id);
+    if (focused && !(document.activeElement && document.activeElement.dataset.id === focused)) {
+      const again = items.get(focused);
+      if (again) again.a.focus({ preventScroll: true });
     }
+  }
+
+  // The tree is patched, not rebuilt: one item per page id, redrawn only when what it shows
+  // changes, and moved only when its place does (a tree of thousands of pages stays quick).
+  const rootList = h("ul", { role: "list" });
+  const items = new Map(); // id → {li, a, sig, ul}
+
+  function patchList(ul, nodes, ctx) {
+    nodes.forEach((n, i) => {
+      ctx.seen.add(n.id);
+      const shared = sharedWithMe(n, ctx.role);
+      const sig = `${n.type}\u0000${n.title}\u0000${!!n.isPrivate}\u0000${shared}\u0000${n.id === ctx.current}\u0000${ctx.draggable}`;
+      let it = items.get(n.id);
+      if (!it) {
+        it = { li: h("li"), a: null, sig: null, ul: null };
+        items.set(n.id, it);
+      }
+      if (it.sig !== sig) {
+        const a = h("a", { href: paths.page(n.id), class: "node", draggable: ctx.draggable, "aria-current": n.id === ctx.current ? "page" : null, dataset: { type: n.type, id: n.id } },
+          icon(n.type),
+          h("span", { class: "title" }, n.title),
+          shared ? h("span", { class: "chip shared" }, "shared") : n.isPrivate ? h("span", { class: "chip" }, "private") : null);
+        if (it.a) it.a.replaceWith(a);
+        else it.li.prepend(a);
+        it.a = a;
+        it.sig = sig;
+      }
+      if (n.children.length) {
+        if (!it.ul) it.li.append((it.ul = h("ul", { role: "list" })));
+        patchList(it.ul, n.children, ctx);
+      } else if (it.ul) {
+        it.ul.remove();
+        it.ul = null;
+      }
+      if (ul.children[i] !== it.li) ul.insertBefore(it.li, ul.children[i] || null);
+    });
+    while (ul.children.length > nodes.length) ul.lastElementChild.remove();
   }
   store.subscribe((state) => renderTree(state));
 

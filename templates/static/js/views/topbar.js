@@ -1,6 +1,7 @@
 // views/topbar.js: the live parts of the top bar: who else is viewing the open page (avatars from
 // the join_page ack and viewers_updated) and the connection state (live / reconnecting with the
-// next try / offline), both rendered from the store.
+// next try / offline, or "not live" while the socket cannot connect and the views are refetched
+// by REST), both rendered from the store.
 
 import { h, replace, hue, initials } from "../dom.js";
 
@@ -8,6 +9,7 @@ const MAX_AVATARS = 3;
 
 /** connText is the indicator's words for a socket state; now is Date.now(). */
 export function connText(conn, now) {
+  if (conn.status !== "connected" && conn.rest) return "Not live: refreshing every 10 s";
   switch (conn.status) {
     case "connected":
       return conn.transport === "polling" ? "Live (long-polling)" : "Live";
@@ -37,9 +39,11 @@ export function createTopbarLive({ store, me }) {
     const text = connText(c, Date.now());
     conn.dataset.status = c.status;
     conn.dataset.recovered = String(!!c.recovered); // how the last connect caught up (tests read it)
+    conn.dataset.rest = String(c.status !== "connected" && !!c.rest);
     if (label.textContent !== text) label.textContent = text;
     conn.title = c.status === "connected" ? "Changes by others appear as they happen" :
-      c.status === "offline" || c.status === "reconnecting" ? "Offline: what you write is kept and sent when the connection is back" : "";
+      c.rest ? "The live connection can't be made: what you write is saved as usual, and others' changes show when the page refreshes" :
+        c.status === "offline" || c.status === "reconnecting" ? "Offline: what you write is kept and sent when the connection is back" : "";
     conn.setAttribute("aria-label", `Connection: ${text}`);
     // Count the seconds down while waiting for the next try.
     if (c.status === "reconnecting" && c.nextTryAt && !tick) tick = setInterval(renderConn, 500);
