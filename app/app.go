@@ -104,6 +104,10 @@ func New(cfg Config) (*App, error) {
 	// uncompressed (small, and it carries no secrets either way).
 	static := a.echo.Group("/static", middleware.GzipWithConfig(middleware.GzipConfig{Level: 6, MinLength: 1024}))
 	static.StaticFS("/", templates.Static())
+	if err := a.mountDescriptions(); err != nil {
+		closeDB(db)
+		return nil, err
+	}
 	api := a.echo.Group("/api")
 	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(a.auth))}
 	pageModule := pages.New(db, a.events, resolver, cfg.Doc)

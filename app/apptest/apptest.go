@@ -17,13 +17,16 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the admin connection that creates test databases
 	"github.com/pagespace/pagespace/app"
+	"github.com/pagespace/pagespace/app/apispec/apicheck"
 	"github.com/pagespace/pagespace/modules/auth"
+	"github.com/pagespace/pagespace/realtime/sioclient"
 )
 
 // Env is a running server under test.
@@ -84,7 +87,9 @@ func StartWith(t testing.TB, cfg app.Config) *Env {
 	if err := a.Start(); err != nil {
 		t.Fatalf("app.Start: %v", err)
 	}
-	env := &Env{T: t, App: a, URL: "http://" + a.Addr(), Client: &http.Client{Timeout: 30 * time.Second}, Config: cfg}
+	// Every answer a test receives through Client is checked against openapi.json.
+	check := apicheck.Transport(http.DefaultTransport.(*http.Transport).Clone(), func(err error) { t.Errorf("openapi: %v", err) })
+	env := &Env{T: t, App: a, URL: "http://" + a.Addr(), Client: &http.Client{Timeout: 30 * time.Second, Transport: check}, Config: cfg}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -94,6 +99,48 @@ func StartWith(t testing.TB, cfg app.Config) *Env {
 		env.Client.CloseIdleConnections()
 	})
 	return env
+}
+
+// Dial opens a Socket.IO client to the server (see sioclient.Dial). Every event and ack it
+// receives is checked against asyncapi.json; a mismatch fails the test.
+func (e *Env) Dial(ctx context.Context, auth any, header http.Header) (*sioclient.Client, error) {
+	return sioclient.DialOptions(ctx, e.URL, auth, SocketChecks(e.T, header))
+}
+
+// SocketChecks are sioclient options that check every event and ack against asyncapi.json,
+// failing t on a mismatch (until t's cleanup begins: a socket may outlive its test by a moment).
+func SocketChecks(t testing.TB, header http.Header) sioclient.Options {
+	var mu sync.Mutex
+	done := false
+	t.Cleanup(func() {
+		mu.Lock()
+		done = true
+		mu.Unlock()
+	})
+	report := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			t.Errorf("asyncapi: %v", err)
+		}
+	}
+	check, err := apicheck.AsyncAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sioclient.Options{
+		Header: header,
+		OnEvent: func(ev sioclient.Event) {
+			if err := check.Event(ev.Name, ev.Args, ev.Offset); err != nil {
+				report(err)
+			}
+		},
+		OnAck: func(event string, args []json.RawMessage) {
+			if err := check.Ack(event, args); err != nil {
+				report(err)
+			}
+		},
+	}
 }
 
 // NewPostgresDB creates a fresh database and drops it when the test ends. It returns its URL.
