@@ -15,7 +15,7 @@ const asyncAPIURL = "https://pagespace.invalid/asyncapi.json"
 
 // Socket validates Socket.IO events and acks against the AsyncAPI description.
 type Socket struct {
-	received map[string]receivedEvent     // events the server sends
+	received map[string]receivedEvent      // events the server sends
 	acks     map[string]*jsonschema.Schema // by the name of the event a client sends
 	ackError *jsonschema.Schema
 }
