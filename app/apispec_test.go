@@ -1,12 +1,13 @@
 package app_test
 
 import (
-	"path/filepath"
+	"encoding/json"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/pagespace/pagespace/app/apispec"
 	"github.com/pagespace/pagespace/app/apispec/apicheck"
 	"github.com/pagespace/pagespace/app/apptest"
 )
@@ -82,26 +83,16 @@ func TestAsyncAPIDescribesEveryEvent(t *testing.T) {
 	recorded := regexp.MustCompile(`Event[A-Z]\w*\s*=\s*"([a-z_]+)"`)
 	emitted := regexp.MustCompile(`\.Emit\("([a-z_]+)"`)
 	on := regexp.MustCompile(`\.On\("([a-z_]+)"`)
-	for _, dir := range []string{"../modules/auth", "../permissions", "../pages", "../messages", "../tasks", "../realtime"} {
-		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			src := readDoc(t, f)
-			for _, re := range []*regexp.Regexp{recorded, emitted} {
-				for _, m := range re.FindAllStringSubmatch(src, -1) {
-					sent[m[1]] = true
-				}
-			}
-			for _, m := range on.FindAllStringSubmatch(src, -1) {
-				handled[m[1]] = true
+	eachSource(t, func(_, src string) {
+		for _, re := range []*regexp.Regexp{recorded, emitted} {
+			for _, m := range re.FindAllStringSubmatch(src, -1) {
+				sent[m[1]] = true
 			}
 		}
-	}
+		for _, m := range on.FindAllStringSubmatch(src, -1) {
+			handled[m[1]] = true
+		}
+	})
 	if len(sent) < 25 || len(handled) < 10 {
 		t.Fatalf("found %d sent and %d handled event names in the source; the patterns no longer match", len(sent), len(handled))
 	}
@@ -119,4 +110,85 @@ func TestAsyncAPIDescribesEveryEvent(t *testing.T) {
 	}
 	compare("server", sent, check.Received())
 	compare("client", handled, check.Accepted())
+}
+
+// The examples in asyncapi.json match their own schemas (docs/client.md shows them).
+func TestAsyncAPIExamplesMatch(t *testing.T) {
+	check, err := apicheck.AsyncAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Messages map[string]struct {
+				Examples []struct {
+					Payload json.RawMessage `json:"payload"`
+				} `json:"examples"`
+			} `json:"messages"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(apispec.AsyncAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for key, m := range doc.Components.Messages {
+		if len(m.Examples) == 0 {
+			t.Errorf("message %s has no example", key)
+		}
+		for _, ex := range m.Examples {
+			if err := check.Message(key, ex.Payload); err != nil {
+				t.Errorf("example of %s: %v", key, err)
+			}
+		}
+	}
+}
+
+// docs/client.md shows an example of every event (and of every client event's argument and
+// ack), and each matches its schema in asyncapi.json.
+func TestClientDocShowsEveryEvent(t *testing.T) {
+	check, err := apicheck.AsyncAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := readDoc(t, "../docs/client.md")
+	_, events, ok := strings.Cut(doc, "### Server to client")
+	if !ok {
+		t.Fatal("docs/client.md has no Server to client section")
+	}
+	events, sends, ok := strings.Cut(events, "### Client to server")
+	if !ok {
+		t.Fatal("docs/client.md has no Client to server section")
+	}
+	blocks := func(section string) map[string][]string {
+		out := map[string][]string{}
+		for _, part := range strings.Split(section, "#### `")[1:] {
+			name, rest, _ := strings.Cut(part, "`")
+			for _, b := range strings.Split(rest, "```json\n")[1:] {
+				code, _, _ := strings.Cut(b, "```")
+				out[name] = append(out[name], code)
+			}
+		}
+		return out
+	}
+	shown := blocks(events)
+	for _, name := range check.Received() {
+		if len(shown[name]) != 1 {
+			t.Errorf("docs/client.md shows %d examples of %s, want 1", len(shown[name]), name)
+			continue
+		}
+		if err := check.Message(name, []byte(shown[name][0])); err != nil {
+			t.Errorf("docs/client.md: %v", err)
+		}
+	}
+	shown = blocks(sends)
+	for _, name := range check.Accepted() {
+		if len(shown[name]) != 2 {
+			t.Errorf("docs/client.md shows %d blocks for %s, want its argument and its ack", len(shown[name]), name)
+			continue
+		}
+		for i, key := range []string{name + "_request", name + "_ack"} {
+			if err := check.Message(key, []byte(shown[name][i])); err != nil {
+				t.Errorf("docs/client.md: %v", err)
+			}
+		}
+	}
 }

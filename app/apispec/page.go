@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -83,10 +84,10 @@ func Page() ([]byte, error) {
 	for _, t := range v.Tags {
 		slices.SortFunc(t.Ops, func(a, b opView) int { return strings.Compare(a.Path+" "+a.Method, b.Path+" "+b.Method) })
 	}
-	for _, name := range sortedKeys(doc.Components.Schemas) {
+	for _, name := range slices.Sorted(maps.Keys(doc.Components.Schemas)) {
 		s := doc.Components.Schemas[name]
 		sv := schemaView{Name: name, Description: s.Description, Type: s.summary()}
-		for _, f := range sortedKeys(s.Properties) {
+		for _, f := range slices.Sorted(maps.Keys(s.Properties)) {
 			p := s.Properties[f]
 			sv.Fields = append(sv.Fields, fieldView{Name: f, Type: p.summary(), Required: slices.Contains(s.Required, f), Description: p.Description})
 		}
@@ -198,15 +199,6 @@ func (s schema) summary() template.HTML {
 		typ += " (" + lo + "–" + hi + ")"
 	}
 	return template.HTML(esc(typ))
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 type pageView struct {

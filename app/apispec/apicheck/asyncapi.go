@@ -3,6 +3,7 @@ package apicheck
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ type Socket struct {
 	received map[string]receivedEvent      // events the server sends
 	acks     map[string]*jsonschema.Schema // by the name of the event a client sends
 	ackError *jsonschema.Schema
+	messages map[string]*jsonschema.Schema // every message's payload, by its key
 }
 
 type receivedEvent struct {
@@ -59,7 +61,12 @@ func compileAsyncAPI(src []byte) (*Socket, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Socket{received: map[string]receivedEvent{}, acks: map[string]*jsonschema.Schema{}}
+	s := &Socket{received: map[string]receivedEvent{}, acks: map[string]*jsonschema.Schema{}, messages: map[string]*jsonschema.Schema{}}
+	for key := range doc.Components.Messages {
+		if s.messages[key], err = c.Compile(asyncAPIURL + "#/components/messages/" + escape(key) + "/payload"); err != nil {
+			return nil, fmt.Errorf("apicheck: asyncapi.json: message %s: %w", key, err)
+		}
+	}
 	if s.ackError, err = c.Compile(asyncAPIURL + "#/components/schemas/AckError"); err != nil {
 		return nil, fmt.Errorf("apicheck: asyncapi.json: AckError: %w", err)
 	}
@@ -67,8 +74,10 @@ func compileAsyncAPI(src []byte) (*Socket, error) {
 	// component messages of the same key.
 	payload := func(ref string) (string, *jsonschema.Schema, error) {
 		key := ref[strings.LastIndex(ref, "/")+1:]
-		sch, err := c.Compile(asyncAPIURL + "#/components/messages/" + escape(key) + "/payload")
-		return key, sch, err
+		if s.messages[key] == nil {
+			return key, nil, fmt.Errorf("no message %s", key)
+		}
+		return key, s.messages[key], nil
 	}
 	for id, op := range doc.Operations {
 		if len(op.Messages) != 1 {
@@ -97,18 +106,20 @@ func compileAsyncAPI(src []byte) (*Socket, error) {
 }
 
 // Received lists the events the description says the server sends, sorted.
-func (s *Socket) Received() []string { return sortedNames(s.received) }
+func (s *Socket) Received() []string { return slices.Sorted(maps.Keys(s.received)) }
 
 // Accepted lists the events the description says a client may send, sorted.
-func (s *Socket) Accepted() []string { return sortedNames(s.acks) }
+func (s *Socket) Accepted() []string { return slices.Sorted(maps.Keys(s.acks)) }
 
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+// Message validates data against the payload of a described message, by its key in the
+// document's messages: an event the server sends by its name, or "<event>_request" and
+// "<event>_ack" for an event a client sends and its ack.
+func (s *Socket) Message(key string, data []byte) error {
+	sch, ok := s.messages[key]
+	if !ok {
+		return fmt.Errorf("message %s is not in asyncapi.json", key)
 	}
-	slices.Sort(out)
-	return out
+	return validate(sch, key, data)
 }
 
 // Event validates an event the server sent: a described name, one payload argument matching
