@@ -29,7 +29,6 @@ func TestPongBot(t *testing.T) {
 	botSocket.Join(channel)
 	aliceSocket.Join(channel)
 	go pongBot(srv, bot, botSocket)
-
 	srv.PostMessage(alice, channel, "ping")
 	for _, want := range []string{"ping", "pong"} { // Alice sees her ping, then the answer
 		var got struct{ Message struct{ Content string } }
