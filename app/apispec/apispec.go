@@ -1,12 +1,3 @@
-// Package apispec holds the machine-readable descriptions of pagespace's public contract, embedded
-// in the binary: openapi.json (OpenAPI 3.1, the REST API of docs/api.md) and asyncapi.json
-// (AsyncAPI 3, the Socket.IO events, payloads and acks of docs/realtime.md). The server serves
-// them at /api/openapi.json and /api/asyncapi.json and renders the first as a page at /api/docs.
-//
-// The Markdown documents stay the prose contract; these files are the same contract for
-// machines. They are kept true by the tests: package apicheck validates every answer and socket
-// event the end-to-end tests receive against them, and app's tests check that every served
-// route and every event name is described.
 package apispec
 
 import (
