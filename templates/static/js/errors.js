@@ -30,7 +30,7 @@ const words = {
   internal: "Something went wrong on the server. Try again; if it keeps happening, tell your administrator.",
 };
 
-const fieldNames = { email: "Email", password: "Password", name: "Name", title: "Title", type: "Type" };
+const fieldNames = { email: "Email", password: "Password", name: "Name", title: "Title", type: "Type", role: "Role", expiresAt: "The end date" };
 
 function sentence(s) {
   s = String(s || "").trim();

@@ -72,19 +72,28 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     if (!leaving.has(pageId)) onPageGone(pageId, reason, title);
   }
 
+  /** refreshPage reads the open page again (its access may have changed); a 404 is a lost page. */
+  function refreshPage() {
+    const pageId = view.pageId;
+    if (!pageId) return Promise.resolve();
+    return api.call("GET", `/api/pages/${encodeURIComponent(pageId)}`).then((page) => {
+      if (view.pageId === pageId) store.set({ page });
+    }, (err) => {
+      if (err instanceof ApiError && err.status === 404) pageGone(pageId, "permission_changed");
+    });
+  }
+
   /** catchUp refetches what is open: after a reconnect that did not recover the session. */
   async function catchUp() {
     const s = store.state;
     const jobs = [store.refetch.drives()];
     if (s.driveId) jobs.push(store.refetch.pages(s.driveId));
     if (s.driveId && s.trash !== null) jobs.push(store.refetch.trash(s.driveId));
+    if (s.driveId && s.members !== null) jobs.push(store.refetch.members(s.driveId));
+    if (s.grants) jobs.push(store.refetch.grants(s.grants.pageId));
     const pageId = view.pageId;
     if (pageId) {
-      jobs.push(api.call("GET", `/api/pages/${encodeURIComponent(pageId)}`).then((page) => {
-        if (view.pageId === pageId) store.set({ page });
-      }, (err) => {
-        if (err instanceof ApiError && err.status === 404) pageGone(pageId, "permission_changed");
-      }));
+      jobs.push(refreshPage());
       const ch = s.channel;
       if (ch && ch.pageId === pageId && ch.items !== null) {
         jobs.push(api.call("GET", `/api/pages/${encodeURIComponent(pageId)}/messages?limit=50`).then((page) => {
@@ -178,7 +187,23 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
         store.refetch.drives().then(() => {
           if (view.driveId && view.driveId === p.driveId && !store.drive(view.driveId)) onDriveGone(view.driveId, t);
         }, () => {});
-        if (p.driveId && p.driveId === store.state.driveId && t.startsWith("member_")) store.refetch.pages(p.driveId).catch(() => {});
+        if (!t.startsWith("member_")) return;
+        if (p.driveId && p.driveId === store.state.driveId) {
+          store.refetch.pages(p.driveId).catch(() => {});
+          if (store.state.members !== null) store.refetch.members(p.driveId);
+        }
+        if (p.userId === me()) refreshPage(); // the open page's rights follow the role
+      });
+    }
+    // Grants: a sharer's dialog follows; the grantee's drives, tree and open page follow.
+    for (const t of ["permission_granted", "permission_revoked"]) {
+      s.on(t, (p) => {
+        const g = store.state.grants;
+        if (g && g.pageId === p.pageId) store.refetch.grants(p.pageId).catch(() => {});
+        if (p.userId !== me()) return;
+        store.refetch.drives().catch(() => {});
+        if (p.driveId === store.state.driveId) store.refetch.pages(p.driveId).catch(() => {});
+        refreshPage();
       });
     }
     s.on("access_revoked", onRevoked);
@@ -262,6 +287,8 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     emitNow(event, arg) {
       if (socket && socket.connected) socket.emit(event, arg);
     },
+    /** transport is the socket (null when signed out), for a document's DocClient. */
+    transport: () => socket,
     /** connected reports whether the socket is live. */
     connected: () => !!(socket && socket.connected),
     /** onConnect registers f for every connect; it returns an unsubscribe. */
