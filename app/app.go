@@ -110,6 +110,10 @@ func New(cfg Config) (*App, error) {
 	serveAssets := echo.WrapHandler(http.StripPrefix("/static", assets))
 	a.echo.GET("/static/*", serveAssets)
 	a.echo.HEAD("/static/*", serveAssets)
+	if err := a.mountDescriptions(); err != nil {
+		closeDB(db)
+		return nil, err
+	}
 	api := a.echo.Group("/api")
 	routes := modules.Routes{Public: modules.NewRouter(api), Authed: modules.NewRouter(api, auth.Middleware(a.auth))}
 	pageModule := pages.New(db, a.events, resolver, cfg.Doc)

@@ -27,7 +27,7 @@ func TestDocsDescribeEveryRoute(t *testing.T) {
 			t.Errorf("docs/api.md names %s, which is not served", route)
 		}
 	}
-	for _, name := range []string{"../README.md", "../docs/api.md", "../docs/realtime.md"} {
+	for _, name := range []string{"../README.md", "../docs/api.md", "../docs/realtime.md", "../docs/client.md", "../docs/testing.md"} {
 		text := readDoc(t, name)
 		for _, bad := range []string{"CONTRACT.md", "../shared", "steering"} {
 			if strings.Contains(text, bad) {
@@ -53,31 +53,37 @@ func TestDocsDescribeEveryEvent(t *testing.T) {
 	recorded := regexp.MustCompile(`Event[A-Z]\w*\s*=\s*"([a-z_]+)"`)
 	emitted := regexp.MustCompile(`\.Emit\("([a-z_]+)"`)
 	found := 0
+	eachSource(t, func(f, src string) {
+		for _, m := range recorded.FindAllStringSubmatch(src, -1) {
+			found++
+			if !strings.Contains(realtimeDoc, "`"+m[1]+"`") || !strings.Contains(apiDoc, "`"+m[1]+"`") {
+				t.Errorf("event %s (%s) is missing from docs/realtime.md or docs/api.md", m[1], f)
+			}
+		}
+		for _, m := range emitted.FindAllStringSubmatch(src, -1) {
+			found++
+			if !strings.Contains(realtimeDoc, "`"+m[1]) {
+				t.Errorf("socket event %s (%s) is missing from docs/realtime.md", m[1], f)
+			}
+		}
+	})
+	if found < 20 {
+		t.Fatalf("found only %d event names in the source; the pattern no longer matches", found)
+	}
+}
+
+// eachSource calls fn with every non-test Go file of the packages that record or emit events.
+func eachSource(t *testing.T, fn func(file, src string)) {
+	t.Helper()
 	for _, dir := range []string{"../modules/auth", "../permissions", "../pages", "../messages", "../tasks", "../realtime"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			src := readDoc(t, f)
-			for _, m := range recorded.FindAllStringSubmatch(src, -1) {
-				found++
-				if !strings.Contains(realtimeDoc, "`"+m[1]+"`") || !strings.Contains(apiDoc, "`"+m[1]+"`") {
-					t.Errorf("event %s (%s) is missing from docs/realtime.md or docs/api.md", m[1], f)
-				}
-			}
-			for _, m := range emitted.FindAllStringSubmatch(src, -1) {
-				found++
-				if !strings.Contains(realtimeDoc, "`"+m[1]) {
-					t.Errorf("socket event %s (%s) is missing from docs/realtime.md", m[1], f)
-				}
+			if !strings.HasSuffix(f, "_test.go") {
+				fn(f, readDoc(t, f))
 			}
 		}
-	}
-	if found < 20 {
-		t.Fatalf("found only %d event names in the source; the pattern no longer matches", found)
 	}
 }

@@ -19,9 +19,9 @@ func from(t *testing.T, env *apptest.Env, ip string) *apptest.Env {
 		return d.DialContext(ctx, network, addr)
 	}}}
 	t.Cleanup(c.CloseIdleConnections)
-	e := *env
-	e.Client = c
-	return &e
+	srv := *env.Server
+	srv.Client = c
+	return &apptest.Env{Server: &srv}
 }
 
 // TestAddMemberByEmailRateLimited: whether an email has an account shows in the answer to adding

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/pagespace/pagespace/app"
-	"github.com/pagespace/pagespace/realtime/sioclient"
 )
 
 // TestBadEventArguments sends every client event arguments that no REST body may hold either
@@ -138,7 +137,7 @@ func TestBadRecoveryPID(t *testing.T) {
 	r := start(t, func(c *app.Config) { c.LogOutput = logs })
 	u := r.Signup("Pid")
 	for _, pid := range []string{"a\x00b", strings.Repeat("p", 200)} {
-		s, err := sioclient.Dial(ctxT(t), r.URL, map[string]any{"token": u.Token, "pid": pid, "offset": "1"}, nil)
+		s, err := r.Dial(ctxT(t), map[string]any{"token": u.Token, "pid": pid, "offset": "1"}, nil)
 		if err != nil {
 			t.Fatalf("dial with pid %q: %v", pid, err)
 		}

@@ -43,7 +43,7 @@ type sock struct {
 
 func (r *rt) dial(u apptest.User) *sock {
 	r.t.Helper()
-	c, err := sioclient.Dial(ctxT(r.t), r.URL, map[string]any{"token": u.Token}, nil)
+	c, err := r.Dial(ctxT(r.t), map[string]any{"token": u.Token}, nil)
 	if err != nil {
 		r.t.Fatalf("dial: %v", err)
 	}

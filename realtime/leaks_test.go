@@ -150,7 +150,7 @@ func (s *sock) away() func() []sioclient.Event {
 	return func() []sioclient.Event {
 		s.r.t.Helper()
 		s.r.Do("PATCH", "/api/pages/"+s.barrier, s.u.Token, map[string]any{"title": "b " + time.Now().String()}).Expect(200)
-		c, err := sioclient.Dial(ctxT(s.r.t), s.r.URL, map[string]any{"token": s.u.Token, "pid": pid, "offset": offset}, nil)
+		c, err := s.r.Dial(ctxT(s.r.t), map[string]any{"token": s.u.Token, "pid": pid, "offset": offset}, nil)
 		if err != nil {
 			s.r.t.Fatalf("recover: %v", err)
 		}

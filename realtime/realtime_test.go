@@ -24,12 +24,12 @@ func TestConnectAuth(t *testing.T) {
 	r := start(t)
 	u := r.Signup("Ann")
 	ctx := ctxT(t)
-	_, err := sioclient.Dial(ctx, r.URL, map[string]any{"token": "garbage"}, nil)
+	_, err := r.Dial(ctx, map[string]any{"token": "garbage"}, nil)
 	var ce *sioclient.ConnectError
 	if !errors.As(err, &ce) || ce.Message != "unauthorized" || ce.Code() != "invalid_token" {
 		t.Fatalf("bad token: %v", err)
 	}
-	_, err = sioclient.Dial(ctx, r.URL, nil, nil)
+	_, err = r.Dial(ctx, nil, nil)
 	if !errors.As(err, &ce) || ce.Code() != "invalid_token" {
 		t.Fatalf("no auth: %v", err)
 	}
@@ -38,18 +38,18 @@ func TestConnectAuth(t *testing.T) {
 		t.Fatalf("connect reply without sid/pid: %+v", s.Client)
 	}
 	// The web UI's cookie works in place of auth.token.
-	ck, err := sioclient.Dial(ctx, r.URL, nil, header("Cookie", "ps_access="+u.Token, "Origin", r.URL))
+	ck, err := r.Dial(ctx, nil, header("Cookie", "ps_access="+u.Token, "Origin", r.URL))
 	if err != nil {
 		t.Fatalf("cookie auth: %v", err)
 	}
 	ck.Close()
 	// ... but only from the server's own pages: a request of unknown origin is not trusted.
-	_, err = sioclient.Dial(ctx, r.URL, nil, header("Cookie", "ps_access="+u.Token))
+	_, err = r.Dial(ctx, nil, header("Cookie", "ps_access="+u.Token))
 	if !errors.As(err, &ce) || ce.Code() != "invalid_token" {
 		t.Fatalf("cookie without origin: %v", err)
 	}
 	// Refused origins never reach the handshake.
-	_, err = sioclient.Dial(ctx, r.URL, map[string]any{"token": u.Token}, header("Origin", "https://evil.example"))
+	_, err = r.Dial(ctx, map[string]any{"token": u.Token}, header("Origin", "https://evil.example"))
 	if err == nil {
 		t.Fatal("foreign origin accepted")
 	}
@@ -69,7 +69,7 @@ func TestExpiredTokenRefused(t *testing.T) {
 	if s.Reason() != "io server disconnect" {
 		t.Fatalf("reason %q", s.Reason())
 	}
-	_, err := sioclient.Dial(ctxT(t), r.URL, map[string]any{"token": u.Token}, nil)
+	_, err := r.Dial(ctxT(t), map[string]any{"token": u.Token}, nil)
 	var ce *sioclient.ConnectError
 	// The token is past exp; the 30 s leeway may still accept it, so only a refusal's code is checked.
 	if err != nil && (!errors.As(err, &ce) || (ce.Code() != "token_expired" && ce.Code() != "invalid_token")) {
@@ -371,7 +371,7 @@ func TestRecoveryAfterDroppedTransport(t *testing.T) {
 	for i := range 5 {
 		r.Do("POST", "/api/pages/"+ch+"/messages", w.Token, map[string]any{"content": fmt.Sprint("missed ", i)}).Expect(201)
 	}
-	c, err := sioclient.Dial(ctxT(t), r.URL, map[string]any{"token": u.Token, "pid": s.PID, "offset": first.Offset}, nil)
+	c, err := r.Dial(ctxT(t), map[string]any{"token": u.Token, "pid": s.PID, "offset": first.Offset}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +409,7 @@ func TestRecoveryAfterDroppedTransport(t *testing.T) {
 	}
 	// Someone else's pid is not recovered.
 	o := r.Signup("Thief")
-	c2, err := sioclient.Dial(ctxT(t), r.URL, map[string]any{"token": o.Token, "pid": s.PID, "offset": "0"}, nil)
+	c2, err := r.Dial(ctxT(t), map[string]any{"token": o.Token, "pid": s.PID, "offset": "0"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +443,7 @@ func TestRecoveryAcrossRestart(t *testing.T) {
 	env2 := apptest.StartWith(t, cfg)
 	r2 := &rt{Env: env2, t: t}
 	r2.Do("POST", "/api/pages/"+ch+"/messages", w.Token, map[string]any{"content": "two"}).Expect(201)
-	c, err := sioclient.Dial(ctxT(t), env2.URL, map[string]any{"token": u.Token, "pid": s.PID, "offset": first.Offset}, nil)
+	c, err := env2.Dial(ctxT(t), map[string]any{"token": u.Token, "pid": s.PID, "offset": first.Offset}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +473,7 @@ func TestLimitsAndValidation(t *testing.T) {
 	p1, p2, p3 := r.CreatePage(u, d, "DOCUMENT", "1", ""), r.CreatePage(u, d, "DOCUMENT", "2", ""), r.CreatePage(u, d, "DOCUMENT", "3", "")
 	s := r.dial(u)
 	r.dial(u)
-	_, err := sioclient.Dial(ctxT(t), r.URL, map[string]any{"token": u.Token}, nil)
+	_, err := r.Dial(ctxT(t), map[string]any{"token": u.Token}, nil)
 	var ce *sioclient.ConnectError
 	if !errors.As(err, &ce) || ce.Code() != "too_many_connections" {
 		t.Fatalf("third connection: %v", err)
@@ -549,7 +549,7 @@ func TestConnectionLimitForQuickDials(t *testing.T) {
 	u := r.Signup("Racer")
 	ctx := ctxT(t)
 	dial := func() (*sioclient.Client, error) {
-		return sioclient.Dial(ctx, r.URL, map[string]any{"token": u.Token}, nil)
+		return r.Dial(ctx, map[string]any{"token": u.Token}, nil)
 	}
 	refused := func(err error) bool {
 		var ce *sioclient.ConnectError
@@ -622,7 +622,7 @@ func TestRecoveryIgnoresOffsetsBeforeTheSession(t *testing.T) {
 	s.Close()
 	<-s.Done
 	r.Do("POST", "/api/pages/"+ch+"/messages", w.Token, map[string]any{"content": "missed"}).Expect(201)
-	c, err := sioclient.Dial(ctxT(t), r.URL, map[string]any{"token": u.Token, "pid": s.PID, "offset": "0"}, nil)
+	c, err := r.Dial(ctxT(t), map[string]any{"token": u.Token, "pid": s.PID, "offset": "0"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

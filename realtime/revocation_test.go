@@ -345,7 +345,7 @@ func TestRecoveryTellsOfRoomsLostWhileAway(t *testing.T) {
 	r.Do("POST", "/api/pages/"+ch+"/messages", owner.Token, map[string]any{"content": "secret"}).Expect(201)
 	r.Do("PATCH", "/api/pages/"+doc, owner.Token, map[string]any{"title": "still public"}).Expect(200)
 
-	c, err := sioclient.Dial(ctxT(t), r.URL, map[string]any{"token": member.Token, "pid": s.PID, "offset": first.Offset}, nil)
+	c, err := r.Dial(ctxT(t), map[string]any{"token": member.Token, "pid": s.PID, "offset": first.Offset}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

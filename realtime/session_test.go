@@ -47,14 +47,14 @@ func TestEndedSessionRefused(t *testing.T) {
 			r.Do("GET", "/api/auth/me", u.Token, nil).Expect(401) // REST already refuses it
 
 			var ce *sioclient.ConnectError
-			c, err := sioclient.Dial(ctxT(t), r.URL, map[string]any{"token": u.Token}, nil)
+			c, err := r.Dial(ctxT(t), map[string]any{"token": u.Token}, nil)
 			if err == nil {
 				c.Close()
 			}
 			if !errors.As(err, &ce) || ce.Code() != "invalid_token" {
 				t.Fatalf("connect with an ended session's token: %v", err)
 			}
-			c, err = sioclient.Dial(ctxT(t), r.URL, map[string]any{"token": u.Token, "pid": s.PID, "offset": first.Offset}, nil)
+			c, err = r.Dial(ctxT(t), map[string]any{"token": u.Token, "pid": s.PID, "offset": first.Offset}, nil)
 			if err == nil {
 				c.Close()
 				t.Fatalf("recovery with an ended session's token connected (recovered: %v)", c.PID == s.PID)

@@ -30,7 +30,7 @@ func fast(c *app.Config) { c.Realtime.DocOpRate, c.Realtime.DocOpBurst = 1e6, 1e
 
 func dial(t testing.TB, env *apptest.Env, u apptest.User) *sioclient.Client {
 	t.Helper()
-	s, err := sioclient.Dial(ctxT(t, 20*time.Second), env.URL, map[string]any{"token": u.Token}, nil)
+	s, err := env.Dial(ctxT(t, 20*time.Second), map[string]any{"token": u.Token}, nil)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}

@@ -31,7 +31,7 @@ func TestRandomEditsWithDropsAndRestart(t *testing.T) {
 	var mu sync.Mutex
 	var socks []*sioclient.Client // every socket, closed at the end
 	dialOn := func(e *apptest.Env, u apptest.User) *sioclient.Client {
-		s, err := sioclient.Dial(ctxT(t, 20*time.Second), e.URL, map[string]any{"token": u.Token}, nil)
+		s, err := e.Dial(ctxT(t, 20*time.Second), map[string]any{"token": u.Token}, nil)
 		if err != nil {
 			t.Errorf("dial: %v", err)
 			return nil

@@ -66,6 +66,19 @@ type Client struct {
 	offset  string
 	reason  string
 	closed  bool
+	onEvent func(Event)
+	onAck   func(event string, args []json.RawMessage)
+}
+
+// Options are the settings of DialOptions.
+type Options struct {
+	Header http.Header // sent with the WebSocket handshake, e.g. Origin or cookies
+	// OnEvent, if set, sees every event the server sends, before it is queued on Events (e.g. to
+	// validate it against a description). It runs on the read loop and must not block.
+	OnEvent func(Event)
+	// OnAck, if set, sees every ack with the name of the event it answers, on the goroutine of
+	// EmitAck, before EmitAck returns it.
+	OnAck func(event string, args []json.RawMessage)
 }
 
 // ErrClosed is returned when the connection ended.
@@ -74,8 +87,13 @@ var ErrClosed = errors.New("sioclient: connection closed")
 // Dial connects to base (http://host:port) with auth (marshalled as the CONNECT payload). header
 // may carry Origin or cookies. The returned client has received its CONNECT reply.
 func Dial(ctx context.Context, base string, auth any, header http.Header) (*Client, error) {
+	return DialOptions(ctx, base, auth, Options{Header: header})
+}
+
+// DialOptions is Dial with options.
+func DialOptions(ctx context.Context, base string, auth any, opts Options) (*Client, error) {
 	u := strings.Replace(base, "http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
-	ws, resp, err := websocket.DefaultDialer.DialContext(ctx, u, header)
+	ws, resp, err := websocket.DefaultDialer.DialContext(ctx, u, opts.Header)
 	if err != nil {
 		if resp != nil {
 			return nil, fmt.Errorf("sioclient: dial: %w (HTTP %d)", err, resp.StatusCode)
@@ -84,7 +102,8 @@ func Dial(ctx context.Context, base string, auth any, header http.Header) (*Clie
 	}
 	stop := context.AfterFunc(ctx, func() { ws.Close() })
 	defer stop()
-	c := &Client{ws: ws, Events: make(chan Event, 4096), Done: make(chan struct{}), acks: map[uint64]chan []json.RawMessage{}}
+	c := &Client{ws: ws, Events: make(chan Event, 4096), Done: make(chan struct{}), acks: map[uint64]chan []json.RawMessage{},
+		onEvent: opts.OnEvent, onAck: opts.OnAck}
 	if _, _, err := ws.ReadMessage(); err != nil { // the open packet
 		ws.Close()
 		return nil, fmt.Errorf("sioclient: open: %w", err)
@@ -180,6 +199,9 @@ func (c *Client) readLoop() {
 					}
 				}
 			}
+			if c.onEvent != nil {
+				c.onEvent(ev)
+			}
 			c.Events <- ev
 		case strings.HasPrefix(s, "43"):
 			rest := s[2:]
@@ -258,6 +280,9 @@ func (c *Client) EmitAck(ctx context.Context, event string, args ...any) ([]json
 	case arr, ok := <-ch:
 		if !ok {
 			return nil, ErrClosed
+		}
+		if c.onAck != nil {
+			c.onAck(event, arr)
 		}
 		return arr, nil
 	case <-ctx.Done():
