@@ -110,6 +110,9 @@ func (s *sock) sync() []sioclient.Event {
 		if pageIDOf(ev) == s.barrier || payload(ev)["driveId"] == s.bdrive {
 			continue // the barrier's own set-up
 		}
+		if ev.Name == "presence_changed" {
+			continue // drive presence is not in the log: a barrier does not order it
+		}
 		before = append(before, ev)
 	}
 }
