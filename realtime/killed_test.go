@@ -2,13 +2,16 @@ package realtime_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -143,5 +146,91 @@ func TestKilledProcess(t *testing.T) {
 			t.Fatalf("after recovery: %v, want m%02d", got, next)
 		}
 		next++
+	}
+}
+
+// A process whose PostgreSQL connections are all terminated (and may not come back for a
+// while) answers /readyz 503, heals by itself once the database takes connections again, and
+// delivers to its sockets every event committed meanwhile through another process, once and in
+// order.
+func TestDatabaseConnectionsTerminated(t *testing.T) {
+	cfg := leaseConfig(t, 5*time.Second)
+	a := &rt{Env: apptest.StartWith(t, cfg), t: t}
+	vcfg := cfg
+	vcfg.DatabaseURL += "&application_name=pagespace_victim"
+	v := &rt{Env: apptest.StartWith(t, vcfg), t: t}
+	owner, member := a.Signup("Owner"), a.Signup("Member")
+	d := a.CreateDrive(owner, "D")
+	a.AddMember(owner, d, member, "MEMBER")
+	ch := a.CreatePage(owner, d, "CHANNEL", "chat", "")
+	mV := v.dial(member)
+	mV.join(ch)
+	post := func(i int) {
+		a.Do("POST", "/api/pages/"+ch+"/messages", owner.Token, map[string]any{"content": fmt.Sprintf("m%02d", i)}).Expect(201)
+	}
+	expect := func(i int) {
+		if got := payload(mV.await("new_message"))["message"].(map[string]any)["content"]; got != fmt.Sprintf("m%02d", i) {
+			t.Fatalf("received %v, want m%02d", got, i)
+		}
+	}
+	post(0)
+	expect(0)
+
+	admin, err := sql.Open("pgx", adminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	u, _ := url.Parse(cfg.DatabaseURL)
+	name := strings.TrimPrefix(u.Path, "/")
+	if _, err := admin.Exec("ALTER DATABASE " + name + " WITH ALLOW_CONNECTIONS false"); err != nil {
+		t.Fatal(err)
+	}
+	allow := func() {
+		if _, err := admin.Exec("ALTER DATABASE " + name + " WITH ALLOW_CONNECTIONS true"); err != nil {
+			t.Error(err)
+		}
+	}
+	t.Cleanup(allow) // before the database is dropped
+	if _, err := admin.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pagespace_victim'"); err != nil {
+		t.Fatal(err)
+	}
+	v.waitReady(http.StatusServiceUnavailable)
+	for i := 1; i < 10; i++ {
+		post(i) // through the other process, whose connections stay
+	}
+	allow()
+	v.waitReady(http.StatusOK)
+	for i := 1; i < 10; i++ {
+		expect(i)
+	}
+	post(10)
+	expect(10)
+}
+
+// adminURL is the PostgreSQL server's maintenance database, as apptest uses it.
+func adminURL() string {
+	if u := os.Getenv("PAGESPACE_TEST_PG"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// waitReady polls /readyz until it answers status.
+func (r *rt) waitReady(status int) {
+	r.t.Helper()
+	ctx := ctxT(r.t)
+	for {
+		if resp, err := http.Get(r.URL + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == status {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			r.t.Fatalf("/readyz never answered %d", status)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }
