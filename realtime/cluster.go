@@ -41,11 +41,13 @@ type cluster struct {
 	bus   Bus
 	id    string
 	out   chan busMsg
+	in    chan string // received, handled on their own goroutine (never the listener's)
 	stop  chan struct{}
 	done  sync.WaitGroup
 	mu    sync.Mutex
 	peers map[string]time.Time // process → last heard from
 	stale bool                 // a message was lost: share everything again
+	deaf  bool                 // a received message was dropped: ask everyone to share again
 
 	lagMillis  int64 // relay lag of the last message received
 	reconnects int64 // listener (re)connects after the first
@@ -56,13 +58,14 @@ type cluster struct {
 // SetBus links the broker to the other processes; call it before Start.
 func (b *Broker) SetBus(bus Bus) {
 	b.cluster = &cluster{b: b, bus: bus, id: modules.NewID(), out: make(chan busMsg, 4096),
-		stop: make(chan struct{}), peers: map[string]time.Time{}}
+		in: make(chan string, 4096), stop: make(chan struct{}), peers: map[string]time.Time{}}
 }
 
 func (k *cluster) start() {
-	k.done.Add(2)
+	k.done.Add(3)
 	go k.sendLoop()
 	go k.leaseLoop()
+	go k.receiveLoop()
 }
 
 // shutdown tells the others this process is gone and stops the loops.
@@ -130,8 +133,8 @@ func (k *cluster) leaseLoop() {
 		case <-t.C:
 		}
 		k.mu.Lock()
-		stale := k.stale
-		k.stale = false
+		stale, deaf := k.stale, k.deaf
+		k.stale, k.deaf = false, false
 		var dead []string
 		for p, heard := range k.peers {
 			if time.Since(heard) > k.b.cfg.LeaseTTL {
@@ -141,6 +144,9 @@ func (k *cluster) leaseLoop() {
 		}
 		k.mu.Unlock()
 		k.enqueue(busMsg{Kind: "hb"})
+		if deaf {
+			k.enqueue(busMsg{Kind: "hello"})
+		}
 		if stale {
 			k.shareAll()
 		}
@@ -196,12 +202,38 @@ func (b *Broker) BusConnected() {
 	k.shareAll()
 }
 
-// Receive handles a message from the bus (from any process, this one included).
+// Receive takes a message from the bus (from any process, this one included). It does not
+// block: the listener that calls it also hands over the event log's notifications.
 func (b *Broker) Receive(msg string) {
 	k := b.cluster
 	if k == nil {
 		return
 	}
+	select {
+	case k.in <- msg:
+	default:
+		k.mu.Lock()
+		k.deaf = true
+		k.lost++
+		k.mu.Unlock()
+	}
+}
+
+func (k *cluster) receiveLoop() {
+	defer k.done.Done()
+	for {
+		select {
+		case <-k.stop:
+			return
+		case msg := <-k.in:
+			k.receive(msg)
+		}
+	}
+}
+
+// receive handles one message; it may read memberships from the database.
+func (k *cluster) receive(msg string) {
+	b := k.b
 	var m busMsg
 	if json.Unmarshal([]byte(msg), &m) != nil || m.Proc == "" || m.Proc == k.id {
 		return

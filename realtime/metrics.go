@@ -57,6 +57,6 @@ func (b *Broker) ServeMetrics(w http.ResponseWriter, _ *http.Request) {
 		put("pagespace_realtime_bus_leases", "gauge", "Other processes whose lease (heartbeat) is current.", int64(peers))
 		put("pagespace_realtime_bus_relay_lag_milliseconds", "gauge", "Time from send to receipt of the last ephemeral message from another process (clocks permitting).", lag)
 		put("pagespace_realtime_bus_reconnects_total", "counter", "Reconnects of the listening connection.", reconnects)
-		put("pagespace_realtime_bus_lost_total", "counter", "Ephemeral messages not sent (queue full or database error); state is shared again.", lost)
+		put("pagespace_realtime_bus_lost_total", "counter", "Ephemeral messages not sent or not handled (a full queue, a database error); state is shared again.", lost)
 	}
 }

@@ -66,6 +66,9 @@ func TestEphemeralAcrossProcesses(t *testing.T) {
 	a := &rt{Env: apptest.StartWith(t, cfg), t: t}
 	b := &rt{Env: apptest.StartWith(t, cfg), t: t}
 	c := &rt{Env: apptest.StartWith(t, cfg), t: t}
+	for _, p := range []*rt{a, b, c} {
+		p.waitMetric("pagespace_realtime_bus_leases 2\n") // each holds the others' leases
+	}
 	owner, member, viewer := a.Signup("Owner"), a.Signup("Member"), a.Signup("Viewer")
 	d := a.CreateDrive(owner, "D")
 	a.AddMember(owner, d, member, "MEMBER")
