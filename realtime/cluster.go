@@ -348,7 +348,7 @@ func (r *roster) setRemoteLocked(userID string, u *presenceUser, proc string, s 
 	if s == nil {
 		delete(u.remote, proc)
 		if u.conns == 0 && len(u.remote) == 0 {
-			r.seen[userID] = time.Now()
+			r.seen[userID] = lastSight{at: time.Now(), name: u.name}
 		}
 	} else {
 		if s.Pages == nil {

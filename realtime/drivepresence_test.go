@@ -88,8 +88,9 @@ func TestDrivePresence(t *testing.T) {
 		t.Fatalf("snapshot %+v", snap)
 	}
 	m := r.dial(member)
-	m.call("join_drive", d)
-	m.watchPresence(is(member.ID, realtime.StatusOnline))
+	if me := membersOf(t, m.call("join_drive", d))[member.ID]; me.Status != realtime.StatusOnline {
+		t.Fatalf("the member's own entry: %+v", me)
+	}
 	v.watchPresence(is(member.ID, realtime.StatusOnline))
 
 	// A grantee joins the drive room but does not see the member list.
@@ -138,8 +139,8 @@ func TestDrivePresence(t *testing.T) {
 	var seen *time.Time
 	for _, e := range v.watchPresence(is(owner.ID, realtime.StatusOffline)) {
 		if e.UserID == owner.ID && e.Status == realtime.StatusOffline {
-			if e.LastSeenAt == nil {
-				t.Fatalf("offline without lastSeenAt: %+v", e)
+			if e.LastSeenAt == nil || e.Name != "Owner" {
+				t.Fatalf("offline without lastSeenAt or name: %+v", e)
 			}
 			at := time.Time(*e.LastSeenAt)
 			seen = &at

@@ -79,7 +79,7 @@ func TestKilledProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server command")
 	}
-	cfg := leaseConfig(t, time.Second)
+	cfg := leaseConfig(t, 2*time.Second)
 	a := &rt{Env: apptest.StartWith(t, cfg), t: t}
 	b := &rt{Env: apptest.StartWith(t, cfg), t: t}
 	base, proc := serverProcess(t, cfg.DatabaseURL, cfg.JWTSecret)

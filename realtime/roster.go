@@ -41,7 +41,7 @@ type roster struct {
 	b      *Broker
 	mu     sync.Mutex
 	users  map[string]*presenceUser // users with a socket here or elsewhere
-	seen   map[string]time.Time     // users who went offline while this process ran: when
+	seen   map[string]lastSight     // users who went offline while this process ran
 	drives map[string]*driveNews    // driveID → presence_changed coalescing
 	conns  map[*client]struct{}     // sockets counted in users
 
@@ -56,6 +56,12 @@ type presenceUser struct {
 	conns  int                 // this process's sockets
 	idle   *time.Timer
 	remote map[string]procState // other processes holding a socket of the user, by process id
+}
+
+// lastSight is when a user went offline, and under which name.
+type lastSight struct {
+	at   time.Time
+	name string
 }
 
 // procState is one process's view of a user.
@@ -81,7 +87,7 @@ type merged struct {
 }
 
 func newRoster(b *Broker) *roster {
-	return &roster{b: b, users: map[string]*presenceUser{}, seen: map[string]time.Time{},
+	return &roster{b: b, users: map[string]*presenceUser{}, seen: map[string]lastSight{},
 		drives: map[string]*driveNews{}, conns: map[*client]struct{}{}, remotePages: map[string]map[string]int{}}
 }
 
@@ -211,8 +217,13 @@ type memberEntry struct {
 func (r *roster) entryLocked(userID, name, driveID string, stored *time.Time) memberEntry {
 	e := memberEntry{MemberPresence: MemberPresence{UserID: userID, Name: name, Status: StatusOffline}}
 	seen := stored
-	if t, ok := r.seen[userID]; ok && (seen == nil || t.After(*seen)) {
-		seen = &t
+	if last, ok := r.seen[userID]; ok {
+		if seen == nil || last.at.After(*seen) {
+			seen = &last.at
+		}
+		if e.Name == "" {
+			e.Name = last.name
+		}
 	}
 	if u := r.users[userID]; u != nil {
 		m := u.merge()
@@ -410,7 +421,7 @@ func (r *roster) disconnect(c *client) {
 		if u.conns == 0 {
 			last = true
 			u.local = procState{Pages: map[string]string{}}
-			r.seen[c.userID] = now
+			r.seen[c.userID] = lastSight{at: now, name: c.name}
 		}
 	})
 	r.mu.Unlock()
