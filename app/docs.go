@@ -18,7 +18,7 @@ func (d docs) Open(ctx context.Context, userID, pageID string) (int64, string, e
 	return doc.Version, doc.Content, err
 }
 
-func (d docs) Submit(ctx context.Context, userID, pageID string, base int64, op ot.Op, clientID string, seq int64) (int64, error) {
+func (d docs) Submit(ctx context.Context, userID, pageID string, base int64, op ot.Op, clientID string, seq int64) (int64, int64, error) {
 	return d.svc.Submit(ctx, userID, pageID, base, op, clientID, seq)
 }
 

@@ -45,10 +45,15 @@
 // the submitted op first on ties), applies it, and stores the op row (with its inverse), the
 // new content and version and a doc_op event in one transaction whose access check holds the
 // drive's shared access lock and whose page row is locked (PostgreSQL), so ops on one document
-// are serialised and none commits after a revocation of its author. doc_ops keeps the newest
+// are serialised and none commits after a revocation of its author. The ops that arrive at a
+// document while a transaction of its ops runs are committed together by the next one (group
+// commit, batch.go: one row lock, content write and commit for the group, each op still checked,
+// transformed, stored and recorded on its own), and the content of the documents edited last is
+// kept in memory by version, so that a transaction reads the row's version, not its content.
+// doc_ops keeps the newest
 // DocConfig.KeepOps ops of each document; an op or a catch-up based on an older version is
 // ErrTooOld. (page_id, client_id, seq) is unique: a resubmitted op returns the version it
-// became. Every DocConfig.RevisionEvery-th op is also a revision with page_updated, the
+// became. Every DocConfig.RevisionEvery ops make a revision with page_updated, the
 // coalesced news for watchers of the drive, and so is a pause of DocConfig.PauseRevision
 // (a timer per document in the process that took its last op; Close makes the pending ones). A PATCH of content is an op too (clientId "rest"),
 // merged with the ops since the caller's docVersion when it sends one (rebase).

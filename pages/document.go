@@ -34,8 +34,9 @@ type DocConfig struct {
 	// transforming ops based on an older version; an op based on an older version is refused
 	// with ErrTooOld. Default 1,000.
 	KeepOps int64
-	// RevisionEvery makes every RevisionEvery-th op a revision: the content is kept in the
-	// page's history, its revision incremented and page_updated recorded (the coalesced news
+	// RevisionEvery makes a revision every RevisionEvery ops (of the content after the group
+	// of ops, see batch.go, that reaches a multiple of it): the content is kept in the page's
+	// history, its revision incremented and page_updated recorded (the coalesced news
 	// of typing for those who watch the drive and not the document). Default 100.
 	RevisionEvery int64
 	// PauseRevision makes a revision of a document with edits no revision holds once no op
@@ -169,75 +170,55 @@ func checkClient(clientID string, seq int64) error {
 // Submit applies op, based on version base, to a DOCUMENT page: it is transformed past every
 // op applied after base (the submitted op first on ties, see ot.Transform), applied, stored
 // with the new content and recorded as a doc_op event in one transaction, whose access check
-// holds the drive's access lock until commit. It returns the version the op became. An op
+// holds the drive's access lock until commit. Ops submitted to one document while a transaction
+// of its ops is running are committed together in the next (group commit, see batch.go), each
+// checked, transformed and stored as if alone. It returns the version the op became. An op
 // already applied under the same (clientID, seq) changes nothing and returns the version it
-// became then. It needs edit on a DOCUMENT page not in the trash. Errors: invalid input,
-// ErrNotFound, ErrNotDocument, ErrForbidden, ErrTooOld, ErrOpMismatch, ErrOpTooLarge,
-// ErrDocTooLarge.
-func (s *Service) Submit(ctx context.Context, userID, pageID string, base int64, op ot.Op, clientID string, seq int64) (int64, error) {
+// became then. It also returns the id of the last event the transaction recorded (0 for an op
+// applied before, when nothing else was committed with it), for a caller that must know when the
+// op was dispatched: the event log's Flush after commit gives up when ctx ends. It needs edit on
+// a DOCUMENT page not in the trash. Errors: invalid input, ErrNotFound, ErrNotDocument,
+// ErrForbidden, ErrTooOld, ErrOpMismatch, ErrOpTooLarge, ErrDocTooLarge.
+func (s *Service) Submit(ctx context.Context, userID, pageID string, base int64, op ot.Op, clientID string, seq int64) (version, eventID int64, err error) {
 	if err := checkClient(clientID, seq); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if base < 0 {
-		return 0, modules.Invalid("version must be 0 or more", nil)
+		return 0, 0, modules.Invalid("version must be 0 or more", nil)
 	}
 	if op.Len() > MaxOpComponents || op.InsertedBytes() > MaxOpInsert {
-		return 0, ErrOpTooLarge
+		return 0, 0, ErrOpTooLarge
 	}
-	var version int64
-	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		pa, err := documentAccess(ctx, s.access.In(tx), userID, pageID)
-		if err != nil {
-			return err
-		}
-		if !pa.Edit {
-			return ErrForbidden
-		}
-		d, err := lockDoc(tx, pageID)
-		if err != nil {
-			return err
-		}
-		// After the row lock, so that a concurrent resubmission of the same op sees this one.
-		var prev []int64
-		if err := tx.Model(&opRow{}).Where("page_id = ? AND client_id = ? AND seq = ?", pageID, clientID, seq).
-			Limit(1).Pluck("version", &prev).Error; err != nil {
-			return fmt.Errorf("pages: find resubmitted op: %w", err)
-		}
-		if len(prev) > 0 {
-			version = prev[0]
-			return nil
-		}
-		if base > d.DocVersion {
-			return modules.Invalid("version is ahead of the document", map[string]any{"version": d.DocVersion})
-		}
-		after, err := opsAfter(tx, pageID, base, d.DocVersion)
-		if err != nil {
-			return err
-		}
-		for _, applied := range after {
-			if op, _, err = ot.Transform(op, applied.Op); err != nil {
-				return ErrOpMismatch
-			}
-		}
-		version, err = s.apply(ctx, tx, rec, d, userID, op, clientID, seq)
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("pages: submit: %w", err)
+	sub := &submission{userID: userID, base: base, op: op, clientID: clientID, seq: seq, done: make(chan struct{})}
+	if err := s.batches.enqueue(s, pageID, sub); err != nil {
+		return 0, 0, err
 	}
-	s.afterOp(pageID)
-	return version, nil
+	select {
+	case <-sub.done:
+	case <-ctx.Done():
+		// The op may still be committed; the client learns it by catch-up or resubmission.
+		return 0, 0, fmt.Errorf("pages: submit: %w", ctx.Err())
+	}
+	if sub.err != nil {
+		return 0, 0, fmt.Errorf("pages: submit: %w", sub.err)
+	}
+	return sub.version, sub.eventID, nil
 }
 
 // lockDoc reads a page for a write of its content, holding its row until commit (PostgreSQL;
 // SQLite has one writer).
 func lockDoc(tx *gorm.DB, pageID string) (docRow, error) {
+	return lockColumns(tx, pageID, "id, drive_id, type, title, content, revision, doc_version, trashed_at")
+}
+
+// lockColumns is lockDoc reading only the given columns of docRow.
+func lockColumns(tx *gorm.DB, pageID, columns string) (docRow, error) {
 	q := tx.Model(&row{})
 	if tx.Dialector.Name() == "postgres" {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
 	var d docRow
-	err := q.Select("id, drive_id, type, title, content, revision, doc_version, trashed_at").Where("id = ?", pageID).Take(&d).Error
+	err := q.Select(columns).Where("id = ?", pageID).Take(&d).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return d, ErrNotFound
 	}
@@ -278,39 +259,6 @@ func opsAfter(db *gorm.DB, pageID string, since, upTo int64) ([]DocOp, error) {
 		}
 	}
 	return out, nil
-}
-
-// apply applies op (on the document at d.DocVersion) in tx: new content and version, the op
-// row, old ops pruned, the doc_op event and, every RevisionEvery ops, a revision. It returns the
-// new version.
-func (s *Service) apply(ctx context.Context, tx *gorm.DB, rec *eventlog.Recorder, d docRow, userID string, op ot.Op, clientID string, seq int64) (int64, error) {
-	content, err := op.Apply(d.Content)
-	if err != nil {
-		return 0, ErrOpMismatch
-	}
-	if len(content) > MaxContent {
-		return 0, ErrDocTooLarge
-	}
-	version := d.DocVersion + 1
-	now := modules.Now()
-	changes := map[string]any{"content": content, "doc_version": version, "updated_at": now}
-	snapshot := version%s.doc.RevisionEvery == 0
-	if snapshot {
-		changes["revision"] = d.Revision + 1
-		changes["revision_doc_version"] = version
-	}
-	if err := tx.Model(&row{}).Where("id = ?", d.ID).Updates(changes).Error; err != nil {
-		return 0, fmt.Errorf("pages: store content: %w", err)
-	}
-	if err := s.storeOp(tx, rec, d.ID, d.DriveID, version, userID, op, d.Content, clientID, seq, now); err != nil {
-		return 0, err
-	}
-	if snapshot {
-		if err := s.snapshot(ctx, tx, rec, d.ID, userID); err != nil {
-			return 0, err
-		}
-	}
-	return version, nil
 }
 
 // storeOp stores op (on the text before) as the given version of a page's document, prunes the ops no longer kept
@@ -476,6 +424,7 @@ func (s *Service) afterOp(pageID string) {
 // Close makes the revisions of the documents edited since their last pause, and stops the
 // pause timers. Call it before closing the database.
 func (s *Service) Close(ctx context.Context) {
+	s.batches.close() // the ops queued are committed first
 	p := &s.pauses
 	p.mu.Lock()
 	p.closed = true

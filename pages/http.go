@@ -130,7 +130,8 @@ func (h *Handler) restore(c echo.Context) error {
 	return c.JSON(http.StatusOK, p)
 }
 
-func (h *Handler) revision(c echo.Context) error {
+// serveRevision answers what call returns for the page and revision in the path.
+func serveRevision[Out any](c echo.Context, call func(context.Context, string, int64) (Out, error)) error {
 	id, err := modules.IDParam(c, "pageId", ErrNotFound)
 	if err != nil {
 		return err
@@ -139,9 +140,17 @@ func (h *Handler) revision(c echo.Context) error {
 	if err != nil || n < 1 {
 		return ErrRevisionNotFound
 	}
-	r, err := h.svc.Revision(c.Request().Context(), id, n)
+	out, err := call(c.Request().Context(), id, n)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, r)
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h *Handler) revision(c echo.Context) error {
+	return serveRevision(c, h.svc.Revision)
+}
+
+func (h *Handler) restoreRevision(c echo.Context) error {
+	return serveRevision(c, h.svc.RestoreRevision)
 }

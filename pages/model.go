@@ -173,4 +173,5 @@ var (
 	ErrParentTrashed    = modules.E(modules.KindConflict, "the parent page is in the trash")
 	ErrNotTrashed       = modules.E(modules.KindConflict, "the page is not in the trash")
 	ErrNotTrashRoot     = modules.E(modules.KindConflict, "the page was trashed with an ancestor; restore that page instead")
+	ErrPageTrashed      = modules.E(modules.KindConflict, "the page is in the trash; restore it first")
 )

@@ -36,4 +36,5 @@ func (h *Handler) Mount(rt modules.Routes) {
 	g.POST("/pages/:pageId/restore", h.restore)
 	g.GET("/pages/:pageId/revisions", h.revisions)
 	g.GET("/pages/:pageId/revisions/:revision", h.revision)
+	g.POST("/pages/:pageId/revisions/:revision/restore", h.restoreRevision)
 }

@@ -48,6 +48,10 @@ type Service struct {
 	access *permissions.Resolver
 	doc    DocConfig
 	pauses pauses
+	// batches queues the ops of each document for group commit (batch.go).
+	batches batches
+	// contents keeps the content of the documents edited last (batch.go).
+	contents contents
 }
 
 // NewService returns the service on db, writing through log and asking r for access, with the
@@ -56,6 +60,7 @@ func NewService(db *gorm.DB, log *eventlog.Log, r *permissions.Resolver, doc Doc
 	doc.defaults()
 	s := &Service{db: db, log: log, access: r, doc: doc}
 	s.pauses.timers = map[string]*time.Timer{}
+	s.batches.queues = map[string][]*submission{}
 	return s
 }
 
@@ -964,6 +969,35 @@ func (s *Service) Revisions(ctx context.Context, pageID string, req modules.Page
 	}
 	return modules.NewList(rows, req.Limit, func(r revisionRow) Revision { return r.view(false) },
 		func(r revisionRow) any { return revisionCursor{Revision: r.Revision} }), nil
+}
+
+// RestoreRevision makes a revision's content the page's content again (its title stays). The
+// restore is a whole-text replace of the current text, as PATCH with content and no docVersion:
+// one op, the minimal diff from the current text, that live editors receive as a doc_op and
+// transform their ops in flight past, so no keystroke is lost. It makes a new revision; a
+// restore that changes nothing answers the page as it is. It needs edit. Errors: ErrNotFound,
+// ErrPageTrashed, ErrForbidden, ErrRevisionNotFound.
+func (s *Service) RestoreRevision(ctx context.Context, pageID string, revision int64) (Page, error) {
+	pa, err := viewable(ctx, s.access, modules.UserID(ctx), pageID)
+	switch {
+	case err != nil:
+	case pa.Trashed:
+		err = ErrPageTrashed
+	case !pa.Edit:
+		err = ErrForbidden
+	}
+	if err != nil {
+		return Page{}, fmt.Errorf("pages: restore revision: %w", err)
+	}
+	var contents []string
+	if err := s.db.WithContext(ctx).Model(&revisionRow{}).Where("page_id = ? AND revision = ?", pageID, revision).
+		Limit(1).Pluck("content", &contents).Error; err != nil {
+		return Page{}, fmt.Errorf("pages: restore revision: %w", err)
+	}
+	if len(contents) == 0 {
+		return Page{}, fmt.Errorf("pages: restore revision: %w", ErrRevisionNotFound)
+	}
+	return s.Update(ctx, pageID, UpdateInput{Content: modules.Optional[string]{Set: true, Value: contents[0]}})
 }
 
 // Revision returns one revision of a page with its content. Errors: ErrNotFound,

@@ -288,6 +288,15 @@ func (b *Broker) Flush(ctx context.Context, upTo int64) {
 	}
 }
 
+// dispatched waits, as Flush, until every event up to upTo has been dispatched, and reports
+// whether it was (false when ctx ended or the broker is stopping first).
+func (b *Broker) dispatched(ctx context.Context, upTo int64) bool {
+	b.Flush(ctx, upTo)
+	b.qmu.Lock()
+	defer b.qmu.Unlock()
+	return b.done >= upTo
+}
+
 // Notify tells the broker that events up to id were committed elsewhere (another process); the
 // dispatcher reads them from the log. It is the hook for a LISTEN/NOTIFY bus.
 func (b *Broker) Notify(upTo int64) {

@@ -18,9 +18,10 @@ import (
 type Docs interface {
 	// Open returns the content and version of a DOCUMENT page the user may view.
 	Open(ctx context.Context, userID, pageID string) (version int64, content string, err error)
-	// Submit applies op, based on version base; it returns the version the op became, after
-	// its doc_op event has been dispatched (the event log's Flush).
-	Submit(ctx context.Context, userID, pageID string, base int64, op ot.Op, clientID string, seq int64) (int64, error)
+	// Submit applies op, based on version base; it returns the version the op became and the
+	// id of the last event its transaction recorded (0 for an op applied before, which records
+	// none). It may return before that event was dispatched.
+	Submit(ctx context.Context, userID, pageID string, base int64, op ot.Op, clientID string, seq int64) (version, eventID int64, err error)
 	// OpsSince returns the current version and the ops after since (code too_old when they are
 	// no longer kept).
 	OpsSince(ctx context.Context, userID, pageID string, since int64) (int64, []DocOp, error)
@@ -126,13 +127,27 @@ func (b *Broker) docOp(c *client, args socketio.Args, ack socketio.AckFunc) {
 	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), docTimeout)
 	defer cancel()
-	version, err := b.docs.Submit(ctx, c.userID, in.PageID, *in.Version, op, in.ClientID, *in.Seq)
+	version, eventID, err := b.docs.Submit(ctx, c.userID, in.PageID, *in.Version, op, in.ClientID, *in.Seq)
 	if err != nil {
 		b.failErr(ack, err)
 		return
 	}
-	// Submit returned after its event was dispatched, so every earlier op is queued to this
-	// socket before this ack.
+	if eventID == 0 {
+		// Applied before: its event and those of the ops before it were committed before this
+		// submission's read, so they are at most the log's latest.
+		if eventID, err = b.events.Latest(ctx); err != nil {
+			b.failErr(ack, err)
+			return
+		}
+	}
+	// The ack goes after every op before it was queued to this socket, or not at all: when the
+	// dispatch did not get that far in time (or the server is stopping), the transport is closed
+	// instead, and the client reconnects, catches up and sends the op again, which is then
+	// acknowledged without being applied twice.
+	if !b.dispatched(ctx, eventID) {
+		c.s.CloseTransport(socketio.ReasonTransportError)
+		return
+	}
 	ok(ack, map[string]any{"version": version})
 }
 
@@ -203,8 +218,13 @@ func (b *Broker) docSelection(c *client, args socketio.Args, ack socketio.AckFun
 			return
 		}
 	}
-	if !inPage(c, in.PageID) {
+	if b.docs == nil || !inPage(c, in.PageID) {
 		fail(ack, "not_found", "open the document first (doc_open)")
+		return
+	}
+	version, ranges, err := b.currentSelection(c, in.PageID, *in.Version, in.Ranges)
+	if err != nil {
+		b.failErr(ack, err)
 		return
 	}
 	b.sel.mu.Lock()
@@ -214,8 +234,34 @@ func (b *Broker) docSelection(c *client, args socketio.Args, ack socketio.AckFun
 	b.sel.pages[c][in.PageID] = struct{}{}
 	b.sel.mu.Unlock()
 	b.relay(c.s, modules.PageRoom(in.PageID), "doc_selection", map[string]any{"pageId": in.PageID, "userId": c.userID,
-		"name": c.name, "version": *in.Version, "ranges": in.Ranges})
-	ok(ack, nil)
+		"name": c.name, "version": version, "ranges": ranges})
+	ok(ack, map[string]any{"version": version})
+}
+
+// currentSelection brings ranges at version to the document's current version, through the
+// ops since (the sender's own ops push a caret they insert at forward, as its editor does;
+// others' leave it in front). Errors: not_found, too_old, invalid_request (a version ahead).
+func (b *Broker) currentSelection(c *client, pageID string, version int64, ranges []selRange) (int64, []selRange, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), docTimeout)
+	defer cancel()
+	current, ops, err := b.docs.OpsSince(ctx, c.userID, pageID, version)
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(ops) == 0 {
+		return current, ranges, nil
+	}
+	out := make([]selRange, len(ranges))
+	for i, r := range ranges {
+		anchor, head := int(r.Anchor), int(r.Head)
+		for _, o := range ops {
+			own := o.UserID == c.userID
+			anchor = ot.TransformPosition(anchor, o.Op, own)
+			head = ot.TransformPosition(head, o.Op, own)
+		}
+		out[i] = selRange{Anchor: int64(anchor), Head: int64(head)}
+	}
+	return current, out, nil
 }
 
 // clearSelection tells the page's room that c's selection is gone (it left the page), if c

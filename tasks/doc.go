@@ -15,5 +15,7 @@
 // when it leaves done. A change of status to done records task_updated and then task_completed
 // in the same transaction, so a client that only follows task_updated still sees every change.
 // Position is a number; tasks list by (position, id), a new task goes to the end (the largest
-// position plus one), and a client reorders by PATCHing a position between its neighbours'.
+// position plus one), and a client reorders with Move ("put it after that task"), which picks
+// the position and renumbers the list when the gap between the neighbours has run out (move.go).
+// A PATCH of position is taken as given.
 package tasks

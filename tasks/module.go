@@ -28,6 +28,7 @@ func (h *Handler) Mount(rt modules.Routes) {
 	rt.Authed.POST("/pages/:pageId/tasks", h.create)
 	rt.Authed.PATCH("/pages/:pageId/tasks/:taskId", h.update)
 	rt.Authed.DELETE("/pages/:pageId/tasks/:taskId", h.delete)
+	rt.Authed.POST("/pages/:pageId/tasks/:taskId/move", h.move)
 }
 
 func (h *Handler) list(c echo.Context) error {
@@ -63,6 +64,18 @@ func (h *Handler) update(c echo.Context) error {
 		return err
 	}
 	v, err := h.svc.Update(c.Request().Context(), c.Param("pageId"), c.Param("taskId"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (h *Handler) move(c echo.Context) error {
+	var in MoveInput
+	if err := modules.Bind(c, &in); err != nil {
+		return err
+	}
+	v, err := h.svc.Move(c.Request().Context(), c.Param("pageId"), c.Param("taskId"), in)
 	if err != nil {
 		return err
 	}

@@ -129,12 +129,9 @@ func (s *Service) Create(ctx context.Context, pageID string, in CreateInput) (Vi
 	var out View
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		r := s.r.In(tx)
-		pa, err := taskList(ctx, r, uid, pageID)
+		pa, err := editableList(ctx, r, uid, pageID)
 		if err != nil {
 			return err
-		}
-		if !pa.Edit {
-			return ErrCannotEdit
 		}
 		if t.AssigneeID != nil {
 			if err := checkAssignee(ctx, r, *t.AssigneeID, pageID); err != nil {
@@ -221,12 +218,9 @@ func (s *Service) Update(ctx context.Context, pageID, taskID string, in UpdateIn
 	var out View
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		r := s.r.In(tx)
-		pa, err := taskList(ctx, r, uid, pageID)
+		pa, err := editableList(ctx, r, uid, pageID)
 		if err != nil {
 			return err
-		}
-		if !pa.Edit {
-			return ErrCannotEdit
 		}
 		t, err := lockTask(tx, pageID, taskID)
 		if err != nil {
@@ -300,12 +294,9 @@ func (s *Service) Update(ctx context.Context, pageID, taskID string, in UpdateIn
 func (s *Service) Delete(ctx context.Context, pageID, taskID string) error {
 	uid := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		pa, err := taskList(ctx, s.r.In(tx), uid, pageID)
+		pa, err := editableList(ctx, s.r.In(tx), uid, pageID)
 		if err != nil {
 			return err
-		}
-		if !pa.Edit {
-			return ErrCannotEdit
 		}
 		if _, err := lockTask(tx, pageID, taskID); err != nil {
 			return err
@@ -334,6 +325,15 @@ func taskList(ctx context.Context, r *permissions.Resolver, userID, pageID strin
 		return pa, ErrPageNotFound
 	case errors.Is(err, permissions.ErrWrongPageType):
 		return pa, ErrNotTaskList
+	}
+	return pa, err
+}
+
+// editableList is taskList for a write: the caller must also have edit access (ErrCannotEdit).
+func editableList(ctx context.Context, r *permissions.Resolver, userID, pageID string) (permissions.PageAccess, error) {
+	pa, err := taskList(ctx, r, userID, pageID)
+	if err == nil && !pa.Edit {
+		err = ErrCannotEdit
 	}
 	return pa, err
 }

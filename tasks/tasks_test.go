@@ -458,3 +458,149 @@ func TestDeleteAndEvents(t *testing.T) {
 		t.Fatalf("outsider sees task events: %+v", evs)
 	}
 }
+
+func move(t *testing.T, env *apptest.Env, u apptest.User, pageID, taskID string, after any) task {
+	t.Helper()
+	var out task
+	env.Do("POST", path(pageID, "/", taskID, "/move"), u.Token, map[string]any{"afterId": after}).Expect(200).JSON(&out)
+	return out
+}
+
+func TestMove(t *testing.T) {
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	tl := w.Page("TASK_LIST", "order")
+	ids := map[string]string{}
+	for _, n := range []string{"a", "b", "c", "d"} {
+		ids[n] = create(t, env, w.Member, tl, map[string]any{"title": n}).ID
+	}
+	order := func() string { return titles(list(t, env, w.Viewer, tl, "").Items) }
+
+	if m := move(t, env, w.Member, tl, ids["d"], nil); m.Position != 0 || order() != "d,a,b,c" {
+		t.Fatalf("to the top: %v %s", m.Position, order())
+	}
+	if m := move(t, env, w.Member, tl, ids["d"], ids["b"]); m.Position != 2.5 || order() != "a,b,d,c" {
+		t.Fatalf("after b: %v %s", m.Position, order())
+	}
+	if m := move(t, env, w.Member, tl, ids["a"], ids["c"]); m.Position != 4 || order() != "b,d,c,a" {
+		t.Fatalf("to the end: %v %s", m.Position, order())
+	}
+
+	// A move to where the task is changes nothing and records nothing.
+	after := env.LatestEvent()
+	if m := move(t, env, w.Member, tl, ids["d"], ids["b"]); m.Position != 2.5 {
+		t.Fatalf("no-op move: %+v", m)
+	}
+	if evs := env.EventsAfter(w.Viewer, after, "task_updated"); len(evs) != 0 {
+		t.Fatalf("a no-op move recorded %d events", len(evs))
+	}
+
+	// Moving tasks into one gap, again and again, runs out of floats between b and the last
+	// task moved there; the list is then renumbered, in order, with an event for each task
+	// whose position changed.
+	want := []string{"b"}
+	for i := range 60 {
+		x := create(t, env, w.Member, tl, map[string]any{"title": fmt.Sprintf("x%02d", i)})
+		move(t, env, w.Member, tl, x.ID, ids["b"])
+		want = append(want[:1], append([]string{x.Title}, want[1:]...)...)
+	}
+	got := list(t, env, w.Viewer, tl, "?limit=200").Items
+	if g, w := titles(got), strings.Join(append(want, "d", "c", "a"), ","); g != w {
+		t.Fatalf("after 60 moves into one gap:\n got %s\nwant %s", g, w)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Position <= got[i-1].Position {
+			t.Fatalf("positions not increasing at %d: %v then %v", i, got[i-1].Position, got[i].Position)
+		}
+	}
+	last := got[len(got)-1]
+	if last.Title != "a" || last.Position == 4 {
+		t.Fatalf("the list was never renumbered: a is at %v", last.Position)
+	}
+	var aMoves int
+	for _, e := range env.EventsAfter(w.Viewer, after, "task_updated") {
+		if e.Payload["task"].(map[string]any)["id"] == ids["a"] {
+			aMoves++
+		}
+	}
+	if aMoves == 0 {
+		t.Fatal("a task renumbered without a task_updated event")
+	}
+}
+
+func TestMoveRefusals(t *testing.T) {
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	tl := w.Page("TASK_LIST", "order")
+	other := w.Page("TASK_LIST", "other")
+	a := create(t, env, w.Member, tl, map[string]any{"title": "a"})
+	b := create(t, env, w.Member, tl, map[string]any{"title": "b"})
+	elsewhere := create(t, env, w.Member, other, map[string]any{"title": "z"})
+	mp := path(tl, "/", a.ID, "/move")
+	cases := []struct {
+		name string
+		user apptest.User
+		path string
+		body any
+		want int
+	}{
+		{"no afterId", w.Member, mp, map[string]any{}, 400},
+		{"after itself", w.Member, mp, map[string]any{"afterId": a.ID}, 400},
+		{"after a task of another list", w.Member, mp, map[string]any{"afterId": elsewhere.ID}, 400},
+		{"after an unknown task", w.Member, mp, map[string]any{"afterId": "01HZZZZZZZZZZZZZZZZZZZZZZZ"}, 400},
+		{"afterId not a string", w.Member, mp, map[string]any{"afterId": 5}, 400},
+		{"viewer", w.Viewer, mp, map[string]any{"afterId": b.ID}, 403},
+		{"outsider", w.Outsider, mp, map[string]any{"afterId": b.ID}, 404},
+		{"unknown task", w.Member, path(tl, "/", elsewhere.ID, "/move"), map[string]any{"afterId": nil}, 404},
+		{"member", w.Member, mp, map[string]any{"afterId": b.ID}, 200},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := env.Do("POST", c.path, c.user.Token, c.body).Expect(c.want)
+			if c.want == 400 && !strings.Contains(string(r.Body), "afterId") {
+				t.Fatalf("the 400 does not name afterId: %s", r.Body)
+			}
+		})
+	}
+	if g := titles(list(t, env, w.Member, tl, "").Items); g != "b,a" {
+		t.Fatalf("order: %s", g)
+	}
+}
+
+// Moves on one list run one at a time: many at once into one gap leave every task in its own
+// place (no two at one position), in the order the moves committed.
+func TestConcurrentMoves(t *testing.T) {
+	w := apptest.Start(t).NewWorld()
+	env := w.Env
+	tl := w.Page("TASK_LIST", "busy")
+	a := create(t, env, w.Member, tl, map[string]any{"title": "a"})
+	create(t, env, w.Member, tl, map[string]any{"title": "b"})
+	var movers []string
+	for i := range 8 {
+		movers = append(movers, create(t, env, w.Member, tl, map[string]any{"title": fmt.Sprintf("m%d", i)}).ID)
+	}
+	errs := make(chan error, len(movers))
+	for _, id := range movers {
+		go func() {
+			st, body, err := env.Send("POST", path(tl, "/", id, "/move"), w.Member.Token, map[string]any{"afterId": a.ID})
+			if err == nil && st != 200 {
+				err = fmt.Errorf("move %s: %d %s", id, st, body)
+			}
+			errs <- err
+		}()
+	}
+	for range movers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := list(t, env, w.Viewer, tl, "").Items
+	if len(got) != 10 || got[0].Title != "a" || got[9].Title != "b" {
+		t.Fatalf("order: %s", titles(got))
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Position <= got[i-1].Position {
+			t.Fatalf("two tasks share a place: %s at %v, %s at %v", got[i-1].Title, got[i-1].Position, got[i].Title, got[i].Position)
+		}
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/pagespace/pagespace/pages/ot"
@@ -67,12 +68,26 @@ type Remote struct {
 	UserID   string `json:"userId"`
 	ClientID string `json:"clientId"`
 	Seq      int64  `json:"seq"`
+	// Applied is when the client applied it (not on the wire).
+	Applied time.Time `json:"-"`
 }
 
 type inflight struct {
-	op   ot.Op
-	seq  int64
-	sent bool // on the current socket
+	op     ot.Op
+	seq    int64
+	sent   bool      // on the current socket
+	edited time.Time // the first local edit the op holds
+	sentAt time.Time // first sent
+}
+
+// Ack is one of the client's ops the server acknowledged (by an ack, or seen in catch-up after
+// a reconnect), with when it happened.
+type Ack struct {
+	Seq     int64
+	Version int64     // the version the op became
+	Edited  time.Time // the first local edit the op holds was made
+	Sent    time.Time // the op was first sent
+	Acked   time.Time // the client applied the ack
 }
 
 // arrival is a remote op or an ack, waiting for its version's turn.
@@ -90,7 +105,9 @@ type Client struct {
 	opened   bool  // the text and version are known: arrivals may be applied
 	hold     int64 // versions after hold wait (Hold)
 	sio      *sioclient.Client
-	text     string
+	text     string // the local text, but for lazy
+	textLen  int    // code points of text
+	lazy     *ot.Op // local edits not yet applied to text (see textLocked)
 	version  int64
 	seq      int64
 	inflight *inflight
@@ -99,6 +116,8 @@ type Client struct {
 	err      error
 	changed  chan struct{} // closed and replaced on every change
 	remotes  []Remote      // every remote op applied, in order
+	acks     []Ack         // every own op acknowledged, in order
+	bufEdit  time.Time     // the first local edit the buffer holds
 	wg       sync.WaitGroup
 }
 
@@ -158,7 +177,8 @@ func (c *Client) attach(ctx context.Context, s *sioclient.Client, fresh bool) er
 	}
 	if fresh {
 		c.mu.Lock()
-		c.text, c.version, c.opened = opened.Content, opened.Version, true
+		c.text, c.lazy, c.version, c.opened = opened.Content, nil, opened.Version, true
+		c.textLen = utf8.RuneCountInString(c.text)
 		for v := range c.waiting {
 			if v <= c.version {
 				delete(c.waiting, v)
@@ -243,9 +263,11 @@ func (c *Client) drainLocked() {
 				return
 			}
 			c.version++
+			f := c.inflight
+			c.acks = append(c.acks, Ack{Seq: f.seq, Version: c.version, Edited: f.edited, Sent: f.sentAt, Acked: time.Now()})
 			c.inflight = nil
 			if c.buffer != nil {
-				c.inflight = &inflight{op: *c.buffer, seq: c.nextSeq()}
+				c.inflight = &inflight{op: *c.buffer, seq: c.nextSeq(), edited: c.bufEdit}
 				c.buffer = nil
 			}
 			continue
@@ -276,10 +298,12 @@ func (c *Client) applyRemoteLocked(r Remote) error {
 		}
 		c.buffer = &b
 	}
-	if c.text, err = op.Apply(c.text); err != nil {
+	if c.text, err = op.Apply(c.textLocked()); err != nil {
 		return fmt.Errorf("docclient: apply version %d: %w", r.Version, err)
 	}
+	c.textLen = op.TargetLen()
 	c.version = r.Version
+	r.Applied = time.Now()
 	c.remotes = append(c.remotes, r)
 	return nil
 }
@@ -309,6 +333,9 @@ func (c *Client) sendLocked() {
 		return
 	}
 	f.sent = true
+	if f.sentAt.IsZero() {
+		f.sentAt = time.Now()
+	}
 	s, base, op, seq := c.sio, c.version, f.op, f.seq
 	c.wg.Add(1)
 	go func() {
@@ -344,17 +371,17 @@ func (c *Client) editLocked(op ot.Op) error {
 	if c.err != nil {
 		return c.err
 	}
-	text, err := op.Apply(c.text)
-	if err != nil {
+	if err := c.applyLocal(op); err != nil {
 		return fmt.Errorf("docclient: edit: %w", err)
 	}
-	c.text = text
+	now := time.Now()
 	switch {
 	case c.inflight == nil:
-		c.inflight = &inflight{op: op, seq: c.nextSeq()}
+		c.inflight = &inflight{op: op, seq: c.nextSeq(), edited: now}
 		c.sendLocked()
 	case c.buffer == nil:
 		c.buffer = &op
+		c.bufEdit = now
 	default:
 		b, err := ot.Compose(*c.buffer, op)
 		if err != nil {
@@ -366,12 +393,62 @@ func (c *Client) editLocked(op ot.Op) error {
 	return nil
 }
 
+// The most components and inserted bytes the composed local edits may have before they are
+// applied to the text: composing a keystroke costs the components (and copies the inserted text
+// of the component it extends) of what it is composed with; applying costs the whole text.
+const (
+	lazyLimit = 64
+	lazyBytes = 2048
+)
+
+// applyLocal applies a local edit to the text. Applying costs the whole text, which a client
+// replaying a long trace as fast as it can would pay per keystroke, so edits are composed and
+// applied when the text is read or a remote op arrives (or lazyLimit). Caller holds c.mu.
+func (c *Client) applyLocal(op ot.Op) error {
+	if c.lazy == nil {
+		if op.BaseLen() != c.lenLocked() {
+			return fmt.Errorf("the op's base length is %d, the text's %d", op.BaseLen(), c.lenLocked())
+		}
+		c.lazy = &op
+	} else {
+		l, err := ot.Compose(*c.lazy, op)
+		if err != nil {
+			return err
+		}
+		c.lazy = &l
+	}
+	if c.lazy.Len() > lazyLimit || c.lazy.InsertedBytes() > lazyBytes {
+		c.textLocked()
+	}
+	return nil
+}
+
+// textLocked returns the local text, applying the composed local edits first. Caller holds
+// c.mu.
+func (c *Client) textLocked() string {
+	if c.lazy != nil {
+		// The edits were checked against the text's length when composed.
+		c.text, _ = c.lazy.Apply(c.text)
+		c.textLen = c.lazy.TargetLen()
+		c.lazy = nil
+	}
+	return c.text
+}
+
+// lenLocked is the local text's length in code points. Caller holds c.mu.
+func (c *Client) lenLocked() int {
+	if c.lazy != nil {
+		return c.lazy.TargetLen()
+	}
+	return c.textLen
+}
+
 // EditWith makes a local edit from the current text: f returns an op on text, applied as Edit
 // applies it, with no remote op in between.
 func (c *Client) EditWith(f func(text string) ot.Op) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.editLocked(f(c.text))
+	return c.editLocked(f(c.textLocked()))
 }
 
 // Hold makes the client apply no version after v (remote ops and acks wait) until Hold is
@@ -388,11 +465,15 @@ func (c *Client) Hold(v int64) {
 func (c *Client) Text() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.text
+	return c.textLocked()
 }
 
 // Len is the local text's length in code points.
-func (c *Client) Len() int { return utf8.RuneCountInString(c.Text()) }
+func (c *Client) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lenLocked()
+}
 
 // Version is the last server version the client has applied.
 func (c *Client) Version() int64 {
@@ -426,6 +507,13 @@ func (c *Client) Remotes() []Remote {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]Remote(nil), c.remotes...)
+}
+
+// Acks returns the client's ops acknowledged so far, in version order.
+func (c *Client) Acks() []Ack {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Ack(nil), c.acks...)
 }
 
 // Wait waits until cond holds, the client fails, or ctx ends. cond may call the client's

@@ -19,7 +19,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func ctxT(t *testing.T, d time.Duration) context.Context {
+func ctxT(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
@@ -28,7 +28,7 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 // fast lifts the op rate limit, for clients that type as fast as the server answers.
 func fast(c *app.Config) { c.Realtime.DocOpRate, c.Realtime.DocOpBurst = 1e6, 1e6 }
 
-func dial(t *testing.T, env *apptest.Env, u apptest.User) *sioclient.Client {
+func dial(t testing.TB, env *apptest.Env, u apptest.User) *sioclient.Client {
 	t.Helper()
 	s, err := sioclient.Dial(ctxT(t, 20*time.Second), env.URL, map[string]any{"token": u.Token}, nil)
 	if err != nil {
@@ -38,7 +38,7 @@ func dial(t *testing.T, env *apptest.Env, u apptest.User) *sioclient.Client {
 	return s
 }
 
-func open(t *testing.T, env *apptest.Env, u apptest.User, pageID, clientID string) *docclient.Client {
+func open(t testing.TB, env *apptest.Env, u apptest.User, pageID, clientID string) *docclient.Client {
 	t.Helper()
 	c, err := docclient.Open(ctxT(t, 20*time.Second), dial(t, env, u), pageID, clientID)
 	if err != nil {
@@ -64,7 +64,7 @@ type reply struct {
 	} `json:"error"`
 }
 
-func call(t *testing.T, s *sioclient.Client, event string, arg any) reply {
+func call(t testing.TB, s *sioclient.Client, event string, arg any) reply {
 	t.Helper()
 	var r reply
 	if err := s.Call(ctxT(t, 20*time.Second), &r, event, arg); err != nil {
@@ -73,7 +73,7 @@ func call(t *testing.T, s *sioclient.Client, event string, arg any) reply {
 	return r
 }
 
-func mustOK(t *testing.T, r reply, what string) reply {
+func mustOK(t testing.TB, r reply, what string) reply {
 	t.Helper()
 	if !r.OK {
 		t.Fatalf("%s: error ack %q", what, r.Error.Code)
@@ -81,7 +81,7 @@ func mustOK(t *testing.T, r reply, what string) reply {
 	return r
 }
 
-func wantCode(t *testing.T, r reply, code, what string) {
+func wantCode(t testing.TB, r reply, code, what string) {
 	t.Helper()
 	if r.OK || r.Error.Code != code {
 		t.Fatalf("%s: ok=%v code %q, want %q", what, r.OK, r.Error.Code, code)
@@ -93,7 +93,7 @@ func docOp(pageID string, version int64, op any, clientID string, seq int64) map
 }
 
 // serverDoc opens the document on a fresh socket of u: the server's version and content.
-func serverDoc(t *testing.T, env *apptest.Env, u apptest.User, pageID string) (int64, string) {
+func serverDoc(t testing.TB, env *apptest.Env, u apptest.User, pageID string) (int64, string) {
 	t.Helper()
 	s := dial(t, env, u)
 	r := mustOK(t, call(t, s, "doc_open", map[string]string{"pageId": pageID}), "doc_open")
@@ -123,7 +123,7 @@ func randomEdit(rng *rand.Rand, text string) ot.Op {
 
 // converge waits until every client is synchronised at the server's version, then checks that
 // all hold the server's text.
-func converge(t *testing.T, env *apptest.Env, u apptest.User, pageID string, clients ...*docclient.Client) string {
+func converge(t testing.TB, env *apptest.Env, u apptest.User, pageID string, clients ...*docclient.Client) string {
 	t.Helper()
 	ctx := ctxT(t, 60*time.Second)
 	for _, c := range clients {

@@ -348,6 +348,11 @@ func (s *Socket) Disconnect(close bool) {
 	s.close(ReasonServerNamespaceDisconnect)
 }
 
+// CloseTransport closes the connection's transport without a DISCONNECT packet, as a lost
+// network would: the client reconnects (and may recover). Every socket of the connection ends
+// with reason; OnDisconnect handlers see it.
+func (s *Socket) CloseTransport(reason string) { s.c.conn.Close(reason) }
+
 // close disconnects the socket with reason, once.
 func (s *Socket) close(reason string) {
 	s.c.mu.Lock()

@@ -14,6 +14,7 @@ import { createSidebar } from "./views/sidebar.js";
 import { createLive } from "./live.js";
 import { createTopbarLive } from "./views/topbar.js";
 import { flushOutboxes } from "./views/channel.js";
+import { membersView } from "./views/members.js";
 
 const root = document.getElementById("app");
 let notice = ""; // shown once on the next sign-in view (e.g. "your session has ended")
@@ -177,7 +178,7 @@ async function render() {
   else layout.flash("");
   // Until a page view has loaded its page, no page is open (its room is left, its state cleared).
   live.setView({ driveId: route.driveId || (route.name === "page" ? store.state.driveId : null) });
-  const ctx = { api, store, go, alive, main: layout.main, layout, live };
+  const ctx = { api, store, go, alive, main: layout.main, layout, live, rerender: render };
   try {
     switch (route.name) {
       case "home":
@@ -193,6 +194,9 @@ async function render() {
         break;
       case "trash":
         await trashView(ctx, route.driveId);
+        break;
+      case "members":
+        await membersView(ctx, route.driveId);
         break;
       case "page":
         await pageView(ctx, route.pageId);

@@ -30,7 +30,8 @@ const words = {
   internal: "Something went wrong on the server. Try again; if it keeps happening, tell your administrator.",
 };
 
-const fieldNames = { email: "Email", password: "Password", name: "Name", title: "Title", type: "Type" };
+const fieldNames = { email: "Email", password: "Password", name: "Name", title: "Title", type: "Type", role: "Role", expiresAt: "The end date",
+  description: "Description", assigneeId: "The assignee", dueDate: "The due date", priority: "Priority", status: "Status", position: "Position" };
 
 function sentence(s) {
   s = String(s || "").trim();

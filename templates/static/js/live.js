@@ -6,6 +6,7 @@
 import { Socket } from "./socket.js";
 import { applyPageEvent } from "./tree.js";
 import { applyMessageEvent, withPage, withTyping } from "./channel-state.js";
+import { applyTaskEvent, withTasks } from "./task-state.js";
 import { ApiError } from "./errors.js";
 
 const TYPING_TTL = 7000; // a typing mark without news goes by itself (the server stops at 5 s)
@@ -68,8 +69,19 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     const title = open && open.id === pageId ? open.title : null;
     view = { ...view, pageId: null };
     joined = { ...joined, pageId: null };
-    store.set({ viewers: null, channel: null, page: null });
+    store.set({ viewers: null, channel: null, tasks: null, page: null });
     if (!leaving.has(pageId)) onPageGone(pageId, reason, title);
+  }
+
+  /** refreshPage reads the open page again (its access may have changed); a 404 is a lost page. */
+  function refreshPage() {
+    const pageId = view.pageId;
+    if (!pageId) return Promise.resolve();
+    return api.call("GET", `/api/pages/${encodeURIComponent(pageId)}`).then((page) => {
+      if (view.pageId === pageId) store.set({ page });
+    }, (err) => {
+      if (err instanceof ApiError && err.status === 404) pageGone(pageId, "permission_changed");
+    });
   }
 
   /** catchUp refetches what is open: after a reconnect that did not recover the session. */
@@ -78,18 +90,22 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     const jobs = [store.refetch.drives()];
     if (s.driveId) jobs.push(store.refetch.pages(s.driveId));
     if (s.driveId && s.trash !== null) jobs.push(store.refetch.trash(s.driveId));
+    if (s.driveId && s.members !== null) jobs.push(store.refetch.members(s.driveId));
+    if (s.grants) jobs.push(store.refetch.grants(s.grants.pageId));
     const pageId = view.pageId;
     if (pageId) {
-      jobs.push(api.call("GET", `/api/pages/${encodeURIComponent(pageId)}`).then((page) => {
-        if (view.pageId === pageId) store.set({ page });
-      }, (err) => {
-        if (err instanceof ApiError && err.status === 404) pageGone(pageId, "permission_changed");
-      }));
+      jobs.push(refreshPage());
       const ch = s.channel;
       if (ch && ch.pageId === pageId && ch.items !== null) {
         jobs.push(api.call("GET", `/api/pages/${encodeURIComponent(pageId)}/messages?limit=50`).then((page) => {
           const now = store.state.channel;
           if (now && now.pageId === pageId) store.set({ channel: withPage(now, page, { fresh: true }) });
+        }));
+      }
+      if (s.tasks && s.tasks.pageId === pageId && s.tasks.items !== null) {
+        jobs.push(api.listAll(`/api/pages/${encodeURIComponent(pageId)}/tasks`).then((items) => {
+          const now = store.state.tasks;
+          if (now && now.pageId === pageId) store.set({ tasks: withTasks(now, items) });
         }));
       }
     }
@@ -178,7 +194,23 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
         store.refetch.drives().then(() => {
           if (view.driveId && view.driveId === p.driveId && !store.drive(view.driveId)) onDriveGone(view.driveId, t);
         }, () => {});
-        if (p.driveId && p.driveId === store.state.driveId && t.startsWith("member_")) store.refetch.pages(p.driveId).catch(() => {});
+        if (!t.startsWith("member_")) return;
+        if (p.driveId && p.driveId === store.state.driveId) {
+          store.refetch.pages(p.driveId).catch(() => {});
+          if (store.state.members !== null) store.refetch.members(p.driveId);
+        }
+        if (p.userId === me()) refreshPage(); // the open page's rights follow the role
+      });
+    }
+    // Grants: a sharer's dialog follows; the grantee's drives, tree and open page follow.
+    for (const t of ["permission_granted", "permission_revoked"]) {
+      s.on(t, (p) => {
+        const g = store.state.grants;
+        if (g && g.pageId === p.pageId) store.refetch.grants(p.pageId).catch(() => {});
+        if (p.userId !== me()) return;
+        store.refetch.drives().catch(() => {});
+        if (p.driveId === store.state.driveId) store.refetch.pages(p.driveId).catch(() => {});
+        refreshPage();
       });
     }
     s.on("access_revoked", onRevoked);
@@ -189,6 +221,12 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
         if (t === "new_message" && p.message && p.message.author) onTyping({ pageId: p.pageId, userId: p.message.author.id }, false);
         const next = applyMessageEvent(store.state.channel, t, p);
         if (next !== store.state.channel) store.set({ channel: next, lastEvent: { type: t, message: p.message } });
+      });
+    }
+    for (const t of ["task_created", "task_updated", "task_completed", "task_deleted"]) {
+      s.on(t, (p) => {
+        const ts = store.state.tasks;
+        if (ts) store.set({ tasks: applyTaskEvent(ts, t, p), lastEvent: { type: t, task: p.task, actorId: p.actorId } });
       });
     }
     s.on("user_typing", (p) => onTyping(p, true));
@@ -246,7 +284,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     },
     /** setView says which drive and page are on screen (null for none); rooms follow. */
     setView({ driveId = null, pageId = null } = {}) {
-      if (view.pageId !== pageId) store.set({ viewers: null, ...(pageId ? {} : { page: null, channel: null }) });
+      if (view.pageId !== pageId) store.set({ viewers: null, ...(pageId ? {} : { page: null, channel: null, tasks: null }) });
       view = { driveId, pageId };
       if (socket) syncRooms();
     },
@@ -262,6 +300,8 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     emitNow(event, arg) {
       if (socket && socket.connected) socket.emit(event, arg);
     },
+    /** transport is the socket (null when signed out), for a document's DocClient. */
+    transport: () => socket,
     /** connected reports whether the socket is live. */
     connected: () => !!(socket && socket.connected),
     /** onConnect registers f for every connect; it returns an unsubscribe. */

@@ -9,6 +9,7 @@ const routes = [
   ["account", /^\/account$/],
   ["drive", new RegExp(`^/d/${ID}$`), "driveId"],
   ["trash", new RegExp(`^/d/${ID}/trash$`), "driveId"],
+  ["members", new RegExp(`^/d/${ID}/members$`), "driveId"],
   ["page", new RegExp(`^/p/${ID}$`), "pageId"],
 ];
 
@@ -38,6 +39,7 @@ export const paths = {
   account: () => "/account",
   drive: (id) => `/d/${encodeURIComponent(id)}`,
   trash: (id) => `/d/${encodeURIComponent(id)}/trash`,
+  members: (id) => `/d/${encodeURIComponent(id)}/members`,
   page: (id) => `/p/${encodeURIComponent(id)}`,
 };
 

@@ -17,7 +17,10 @@ export function createStore(api) {
     trash: null, // the trash listing of driveId
     page: null, // the open page (a Page), kept current by live events
     channel: null, // the open channel (channel-state.js)
+    tasks: null, // the open task list (task-state.js)
     viewers: null, // {pageId, list: [{userId, name}]} of the open page
+    members: null, // {driveId, list: [member]} of driveId, or {driveId, error} (a grantee may not list them)
+    grants: null, // {pageId, list: [grant]} of the page whose sharing dialog is open
     conn: { status: "connecting", nextTryAt: null, transport: null }, // the socket's state
   };
   const listeners = new Set();
@@ -47,6 +50,21 @@ export function createStore(api) {
         if (driveId === state.driveId && !(state.pages && same(state.pages, pages))) set({ pages });
         return pages;
       },
+      async members(driveId) {
+        let members;
+        try {
+          members = { driveId, list: await api.listAll(`/api/drives/${encodeURIComponent(driveId)}/members`) };
+        } catch (error) {
+          members = { driveId, error };
+        }
+        if (driveId === state.driveId) set({ members });
+        return members;
+      },
+      async grants(pageId) {
+        const list = await api.listAll(`/api/pages/${encodeURIComponent(pageId)}/permissions`);
+        if (state.grants && state.grants.pageId === pageId) set({ grants: { pageId, list } });
+        return list;
+      },
       async trash(driveId) {
         const trash = await api.listAll(`/api/drives/${encodeURIComponent(driveId)}/trash`);
         if (driveId === state.driveId) set({ trash });
@@ -56,7 +74,7 @@ export function createStore(api) {
     /** openDrive makes driveId the drive in view, loading its tree when it changes. */
     async openDrive(driveId) {
       if (state.driveId !== driveId) {
-        set({ driveId, pages: null, trash: null });
+        set({ driveId, pages: null, trash: null, members: null });
       }
       if (state.pages === null) await this.refetch.pages(driveId);
     },
@@ -66,7 +84,7 @@ export function createStore(api) {
     },
     /** reset forgets everything (sign out). */
     reset() {
-      set({ user: null, drives: null, driveId: null, pages: null, trash: null, page: null, channel: null, viewers: null });
+      set({ user: null, drives: null, driveId: null, pages: null, trash: null, page: null, channel: null, tasks: null, viewers: null, members: null, grants: null });
     },
   };
 }

@@ -18,6 +18,16 @@ function byPosition(a, b) {
 }
 
 /**
+ * sharedWithMe reports whether a tree node is seen through a grant rather than by role, as far as
+ * the listing tells: every top page of a drive one is not a member of, a page shown detached
+ * from a parent one may not see, and a private page seen by a member below admin.
+ */
+export function sharedWithMe(node, role) {
+  if (role === "OWNER" || role === "ADMIN") return false;
+  return !!node.detached || (role ? !!node.isPrivate : node.parentId == null);
+}
+
+/**
  * buildTree returns the root nodes, each with a children array, sorted by position then id. A node
  * whose parent is not in the listing (detached, or its parent hidden) is a root.
  */

@@ -6,16 +6,16 @@ import { paths } from "../router.js";
 import { buildTree, typeLabel } from "../tree.js";
 import { channelView } from "./channel.js";
 
-const loading = (label) => h("div", { class: "view", "aria-busy": "true" },
+export const loading = (label) => h("div", { class: "view", "aria-busy": "true" },
   h("p", { class: "visually-hidden" }, `Loading ${label}…`),
   h("div", { class: "skeleton-title", "aria-hidden": "true" }),
   h("div", { class: "skeleton-lines", "aria-hidden": "true" }, h("span"), h("span"), h("span")));
 
-function heading(text) {
+export function heading(text) {
   return h("h1", { tabindex: "-1" }, text);
 }
 
-function focusHeading(main) {
+export function focusHeading(main) {
   const h1 = main.querySelector("h1");
   if (h1 && !main.contains(document.activeElement)) h1.focus({ preventScroll: true });
 }
@@ -94,18 +94,34 @@ async function openDrive({ store, layout }, driveId) {
   return drive;
 }
 
+/** driveOrNotFound opens the drive of a drive's view, or shows "not found" and returns null. */
+export async function driveOrNotFound(ctx, driveId) {
+  const drive = await openDrive(ctx, driveId);
+  if (!ctx.alive()) return null;
+  if (!drive) {
+    ctx.layout.showSidebar(false);
+    notFoundView(ctx, "This drive doesn't exist, or you no longer have access to it.");
+  }
+  return drive;
+}
+
 /** driveView shows a drive: its name, what to do next, and its settings. */
 export async function driveView(ctx, driveId) {
   const { api, store, go, alive, main, layout } = ctx;
   if (store.state.driveId !== driveId) replace(main, loading("the drive"));
-  const drive = await openDrive(ctx, driveId);
-  if (!alive()) return;
-  if (!drive) {
-    layout.showSidebar(false);
-    return notFoundView(ctx, "This drive doesn't exist, or you no longer have access to it.");
-  }
+  const drive = await driveOrNotFound(ctx, driveId);
+  if (!drive) return;
   document.title = `${drive.name} · pagespace`;
   const canManage = drive.role === "OWNER" || drive.role === "ADMIN";
+  // A new role (changed by an admin meanwhile) shows the drive again with what it now allows.
+  const unsubRole = store.subscribe(() => {
+    const now = store.drive(driveId);
+    if (!alive()) unsubRole();
+    else if (now && now.role !== drive.role) {
+      unsubRole();
+      ctx.rerender();
+    }
+  });
   // The drive's top pages, following the tree as others change it.
   const intro = followPages(ctx, (pages) => pages.length === 0
     ? h("p", { class: "empty" }, "This drive is empty. ",
@@ -153,21 +169,18 @@ export async function driveView(ctx, driveId) {
     }, (e) => describe(e)));
     settings.push(h("div", { class: "row" }, del));
   }
-  replace(main, h("div", { class: "view" }, heading(drive.name), intro,
+  replace(main, h("div", { class: "view" }, heading(drive.name),
+    drive.role ? h("p", {}, h("a", { href: paths.members(drive.id) }, canManage ? "Members: invite people and set their roles" : "Members")) : null, intro,
     settings.length ? h("section", { class: "panel", "aria-labelledby": "drive-settings" }, h("h2", { id: "drive-settings" }, "Drive settings"), settings) : null));
   focusHeading(main);
 }
 
 /** trashView lists the drive's trash, with restore and delete for good. */
 export async function trashView(ctx, driveId) {
-  const { api, store, alive, main, layout } = ctx;
+  const { api, store, alive, main } = ctx;
   replace(main, loading("the trash"));
-  const drive = await openDrive(ctx, driveId);
-  if (!alive()) return;
-  if (!drive) {
-    layout.showSidebar(false);
-    return notFoundView(ctx, "This drive doesn't exist, or you no longer have access to it.");
-  }
+  const drive = await driveOrNotFound(ctx, driveId);
+  if (!drive) return;
   await store.refetch.trash(driveId);
   if (!alive()) return;
   document.title = `Trash · ${drive.name} · pagespace`;
@@ -235,16 +248,25 @@ export async function pageView(ctx, pageId) {
   layout.sidebar.render(); // the current page is marked in the tree
   document.title = `${page.title} · pagespace`;
   const title = heading(page.title);
-  // The title follows renames by others (live.js keeps state.page current).
+  const priv = h("span", { class: "chip", hidden: !page.isPrivate }, "private");
+  // The title follows renames by others (live.js keeps state.page current); new rights (a role or
+  // grant changed) show the page again as the reader may now use it.
   const unsubTitle = store.subscribe((s) => {
     if (!alive()) return unsubTitle();
-    if (s.page && s.page.id === page.id && s.page.title !== page.title) {
+    if (!s.page || s.page.id !== page.id) return;
+    if (s.page.access && JSON.stringify(s.page.access) !== JSON.stringify(page.access)) {
+      unsubTitle();
+      ctx.rerender();
+      return;
+    }
+    priv.hidden = !s.page.isPrivate;
+    if (s.page.title !== page.title) {
       page = { ...page, title: s.page.title };
       title.textContent = page.title;
       document.title = `${page.title} · pagespace`;
     }
   });
-  const head = h("div", { class: "page-head" }, h("span", { class: "type-badge" }, icon(page.type), ` ${typeLabel(page.type)}`), title);
+  const head = h("div", { class: "page-head" }, h("span", { class: "type-badge" }, icon(page.type), ` ${typeLabel(page.type)} `, priv), title);
   const actions = h("div", { class: "row actions" });
   const err = errorBox();
   if (page.access.canEdit) {
@@ -286,6 +308,12 @@ export async function pageView(ctx, pageId) {
       f.input.select();
     });
     actions.append(rename);
+  }
+  if (page.access.canShare) {
+    // The sharing dialog loads when first asked for: most visits never open it.
+    const btn = h("button", { type: "button", class: "btn", "aria-haspopup": "dialog" }, "Share");
+    btn.addEventListener("click", () => import("./share.js").then((m) => m.openShare(ctx, store.state.page || page, btn), (e) => err.show(describe(e))));
+    actions.append(btn);
   }
   if (page.access.canDelete) {
     const trash = h("button", { type: "button", class: "btn danger-text" }, "Move to trash");
@@ -346,16 +374,36 @@ function pageBody(page, ctx) {
     case "FOLDER":
       return followPages(ctx, (pages) => folderBody(page, pages));
     case "DOCUMENT":
-      return page.content
-        ? h("div", { class: "doc-preview", "aria-label": "Document content" }, page.content)
-        : h("p", { class: "empty" }, "This document is empty. Editing in the browser arrives with live co-editing.");
+      return documentBody(ctx, page);
     case "CHANNEL":
       return channelView(ctx, page);
     case "TASK_LIST":
-      return h("p", { class: "empty" }, "No tasks to show here yet: task lists open in the browser with the live update.");
+      return taskBody(ctx, page);
     default:
       return null;
   }
+}
+
+/** documentBody loads the co-editing modules (with the first document opened) and the editor. */
+function documentBody(ctx, page) {
+  const box = h("div", { class: "doc", "aria-busy": "true" }, h("p", { class: "doc-status muted" }, "Loading the editor…"));
+  import("./document.js").then((m) => {
+    if (ctx.alive() && box.isConnected) box.replaceWith(m.documentView(ctx, page));
+  }, () => {
+    replace(box, h("p", { class: "form-error", role: "alert" }, "The editor could not be loaded. Check your connection, then reload the page."));
+  });
+  return box;
+}
+
+/** taskBody loads the task list's view (with the first task list opened) and shows it. */
+function taskBody(ctx, page) {
+  const box = h("div", { class: "skeleton-lines", "aria-hidden": "true" }, h("span"), h("span"), h("span"));
+  import("./tasks.js").then((m) => {
+    if (ctx.alive() && box.isConnected) box.replaceWith(m.taskView(ctx, page));
+  }, () => {
+    box.replaceWith(h("p", { class: "form-error", role: "alert" }, "The task list could not be loaded. Check your connection, then reload the page."));
+  });
+  return box;
 }
 
 function folderBody(page, pages) {

@@ -4,8 +4,9 @@
 import { h, replace, field, errorBox, busy, announce, icon } from "../dom.js";
 import { describe } from "../errors.js";
 import { paths, parse } from "../router.js";
-import { buildTree, flatten, pageTypes } from "../tree.js";
+import { buildTree, flatten, pageTypes, sharedWithMe } from "../tree.js";
 import { requestRename } from "./drive.js";
+import { membersNav } from "./members.js";
 
 export function createSidebar({ api, store, go }) {
   const switcher = h("select", { id: "drive-switch" });
@@ -75,7 +76,7 @@ export function createSidebar({ api, store, go }) {
   const el = h("aside", { id: "sidebar", class: "sidebar" },
     h("div", { class: "field drive-field" }, h("label", { for: "drive-switch" }, "Drive"), switcher),
     h("a", { href: "/", class: "all-drives" }, "All drives"),
-    nav, details, trashLink);
+    nav, details, membersNav({ store, api }), trashLink);
 
   let shown = null; // what the sidebar shows: re-rendered only when that changes
 
@@ -115,7 +116,7 @@ export function createSidebar({ api, store, go }) {
       h("a", { href: paths.page(n.id), class: "node", "aria-current": n.id === current ? "page" : null, dataset: { type: n.type } },
         icon(n.type),
         h("span", { class: "title" }, n.title),
-        n.isPrivate ? h("span", { class: "chip" }, "private") : null),
+        drive && sharedWithMe(n, drive.role) ? h("span", { class: "chip shared" }, "shared") : n.isPrivate ? h("span", { class: "chip" }, "private") : null),
       n.children.length ? list(n.children) : null)));
     // A tree rebuilt under the reader's keyboard (a live change by someone else) keeps its focus.
     const focused = tree.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
