@@ -241,6 +241,15 @@ func (a *App) Start() error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", a.cfg.Addr, err)
 	}
+	if a.db.Dialector.Name() == "postgres" {
+		// Presence, typing and cursors cross processes on a NOTIFY channel of their own.
+		sqlDB, err := a.db.DB()
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		a.broker.SetBus(pgbus.Sender{DB: sqlDB})
+	}
 	if err := a.broker.Start(context.Background()); err != nil {
 		ln.Close()
 		return err
@@ -258,7 +267,8 @@ func (a *App) Start() error {
 		a.bg.Add(1)
 		go func() {
 			defer a.bg.Done()
-			pgbus.Listen(ctx, a.cfg.DatabaseURL, a.broker.Notify, a.log)
+			pgbus.Listen(ctx, a.cfg.DatabaseURL, pgbus.Handlers{Events: a.broker.Notify,
+				Ephemeral: a.broker.Receive, Connected: a.broker.BusConnected, Log: a.log})
 		}()
 	}
 	a.bg.Add(2)

@@ -180,6 +180,7 @@ var settings = []setting{
 		return nil
 	}},
 	{"DOC_PAUSE_REVISION", "10s", "a document with edits no revision holds becomes a revision (and page_updated) after this long without an op", durationSetting(func(c *Config) *time.Duration { return &c.Doc.PauseRevision })},
+	{"PRESENCE_IDLE_AFTER", "5m", "a connected user without activity pings for this long shows as idle in drive presence", durationSetting(func(c *Config) *time.Duration { return &c.Realtime.IdleAfter })},
 	{"WS_MAX_UNAUTHENTICATED_PER_ADDRESS", "50", "Engine.IO sessions one client address may hold open before they authenticate", intSetting(func(c *Config) *int { return &c.Realtime.MaxUnauthenticatedPerAddr })},
 }
 

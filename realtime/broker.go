@@ -70,6 +70,10 @@ type Config struct {
 	Retention        time.Duration // how long recovery sessions are kept; default 7 days
 	DocOpRate        float64       // doc_op events per second per socket; default 50
 	DocOpBurst       int           // default 100
+	IdleAfter        time.Duration // a connected user without activity is idle after; default 5m
+	PresenceInterval time.Duration // at most one presence_changed per drive per; default 1s
+	LeaseInterval    time.Duration // with a bus: a heartbeat every; default 3s
+	LeaseTTL         time.Duration // with a bus: a process not heard from this long is dropped; default 10s
 	Logger           *slog.Logger
 
 	// MaxUnauthenticatedPerAddr caps the Engine.IO sessions one client address holds open before
@@ -94,6 +98,10 @@ func (c *Config) defaults() {
 	setDur(&c.TypingTimeout, 5*time.Second)
 	setDur(&c.TypingThrottle, time.Second)
 	setDur(&c.ViewersInterval, 250*time.Millisecond)
+	setDur(&c.IdleAfter, 5*time.Minute)
+	setDur(&c.PresenceInterval, time.Second)
+	setDur(&c.LeaseInterval, 3*time.Second)
+	setDur(&c.LeaseTTL, 10*time.Second)
 	setDur(&c.AuthExpiringLead, time.Minute)
 	setDur(&c.Retention, 7*24*time.Hour)
 	if c.MaxPayload <= 0 {
@@ -137,6 +145,8 @@ type Broker struct {
 	dirty   map[*client]struct{}              // sessions whose rooms changed during dispatch
 
 	presence *presence
+	roster   *roster
+	cluster  *cluster // nil without a bus
 	docs     Docs
 	sel      selections
 
@@ -183,6 +193,7 @@ func New(cfg Config, db *gorm.DB, verify Verifier, access Access, events Log) *B
 	}
 	b.progress = sync.NewCond(&b.qmu)
 	b.presence = newPresence(b)
+	b.roster = newRoster(b)
 	b.sel.pages = map[*client]map[string]struct{}{}
 	origins := map[string]bool{}
 	for _, o := range cfg.AllowedOrigins {
@@ -214,6 +225,9 @@ func (b *Broker) Start(ctx context.Context) error {
 	}
 	b.last, b.done = last, last
 	go b.dispatchLoop()
+	if b.cluster != nil {
+		b.cluster.start()
+	}
 	return nil
 }
 
@@ -227,9 +241,13 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	b.stopOnce.Do(func() {
 		b.closing.Store(true)
 		err = b.srv.Shutdown(ctx)
+		if b.cluster != nil {
+			b.cluster.shutdown()
+		}
 		close(b.stop)
 		<-b.stopped
 		b.presence.stopAll()
+		b.roster.stopAll()
 		b.mu.Lock()
 		for _, drives := range b.cache {
 			for _, e := range drives {

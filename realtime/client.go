@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/permissions"
 	"github.com/pagespace/pagespace/realtime/socketio"
 	"golang.org/x/time/rate"
 )
@@ -155,6 +156,7 @@ func (b *Broker) onConnect(s *socketio.Socket) {
 	if !s.Recovered() {
 		b.saveSession(c)
 	}
+	b.roster.connect(c)
 }
 
 func (b *Broker) onDisconnect(s *socketio.Socket, reason string) {
@@ -188,6 +190,7 @@ func (b *Broker) release(c *client) {
 	b.mu.Unlock()
 	b.presence.dropClient(c)
 	b.clearSelection(c, "")
+	b.roster.disconnect(c)
 }
 
 // addClientLocked counts c among its user's sockets. Caller holds b.mu.
@@ -300,6 +303,7 @@ func (b *Broker) registerHandlers() {
 	b.ns.On("typing_start", b.presenceHandler(b.presence.typingStart))
 	b.ns.On("typing_stop", b.presenceHandler(b.presence.typingStop))
 	b.ns.On("cursor_move", b.presenceHandler(b.presence.cursorMove))
+	b.ns.On("activity", b.presenceHandler(b.activity))
 	b.ns.On("refresh_auth", b.handler(b.refreshAuth))
 	b.registerDocHandlers()
 }
@@ -357,29 +361,36 @@ func (b *Broker) joinPage(c *client, args socketio.Args, ack socketio.AckFunc) {
 	if !b.join(ctx, c, modules.PageRoom(pageID), pa.DriveID, "page not found", ack) {
 		return
 	}
-	viewers := b.presence.join(c, pageID)
+	viewers := b.presence.join(c, pageID, pa.DriveID)
 	ok(ack, map[string]any{"pageId": pageID, "viewers": viewers})
 }
 
 // join checks and joins room of driveID under the dispatch lock, so that the check and the join
 // are ordered as one step against revocations. On refusal it answers the ack and returns false.
 func (b *Broker) join(ctx context.Context, c *client, room, driveID, notFound string, ack socketio.AckFunc) bool {
+	_, joined := b.joinView(ctx, c, room, driveID, notFound, ack)
+	return joined
+}
+
+// joinView is join that also returns the user's view of the drive the join was checked with.
+func (b *Broker) joinView(ctx context.Context, c *client, room, driveID, notFound string, ack socketio.AckFunc) (permissions.DriveView, bool) {
 	b.mu.Lock()
-	allowed, err := b.canJoin(ctx, c, room, driveID)
-	if err == nil && allowed {
+	v, err := b.view(ctx, c.userID, driveID)
+	allowed := err == nil && mayBeIn(v, room)
+	if allowed {
 		err = b.track(c, room, driveID)
 	}
 	b.mu.Unlock()
 	switch {
 	case err != nil:
 		b.failErr(ack, err)
-		return false
+		return v, false
 	case !allowed:
 		fail(ack, "not_found", notFound)
-		return false
+		return v, false
 	}
 	b.saveSession(c)
-	return true
+	return v, true
 }
 
 func (b *Broker) leavePage(c *client, args socketio.Args, ack socketio.AckFunc) {
@@ -398,10 +409,33 @@ func (b *Broker) joinDrive(c *client, args socketio.Args, ack socketio.AckFunc) 
 		fail(ack, "invalid_request", "join_drive takes a driveId")
 		return
 	}
-	if !b.join(context.Background(), c, modules.DriveRoom(driveID), driveID, "drive not found", ack) {
+	v, joined := b.joinView(context.Background(), c, modules.DriveRoom(driveID), driveID, "drive not found", ack)
+	if !joined {
 		return
 	}
-	ok(ack, map[string]any{"driveId": driveID})
+	if v.Role == permissions.NoRole {
+		ok(ack, map[string]any{"driveId": driveID}) // a grantee: no member list
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	members, err := b.roster.snapshot(ctx, v)
+	if err != nil {
+		b.failErr(ack, err)
+		return
+	}
+	ok(ack, map[string]any{"driveId": driveID, "members": members})
+}
+
+// activity is the client's activity ping: the user is not idle.
+func (b *Broker) activity(c *client, args socketio.Args, ack socketio.AckFunc) {
+	var empty struct{}
+	if args.Len() > 1 || args.Len() == 1 && !decodeArg(args, 0, &empty) {
+		fail(ack, "invalid_request", "activity takes no argument or {}")
+		return
+	}
+	b.roster.activity(c)
+	ok(ack, nil)
 }
 
 func (b *Broker) leaveDrive(c *client, args socketio.Args, ack socketio.AckFunc) {

@@ -228,8 +228,28 @@ func (b *Broker) handle(e eventlog.Event) {
 	dirty := b.takeDirty()
 	b.mu.Unlock()
 	b.saveSessions(dirty)
+	b.presenceFollows(e)
 	b.metrics.events.Add(1)
 	b.advance(e.ID)
+}
+
+// presenceFollows keeps drive presence in step with membership: who is a member of which drive.
+func (b *Broker) presenceFollows(e eventlog.Event) {
+	if e.DriveID == nil {
+		return
+	}
+	switch e.Type {
+	case "member_added", "member_removed":
+		var p struct {
+			Member struct {
+				UserID string `json:"userId"`
+			} `json:"member"`
+		}
+		_ = json.Unmarshal([]byte(e.Payload), &p)
+		b.roster.membership(p.Member.UserID, *e.DriveID, e.Type == "member_added")
+	case "drive_deleted":
+		b.roster.driveGone(*e.DriveID)
+	}
 }
 
 // pageViewers returns the ids of the sockets in the rooms of the pages a page_deleted event

@@ -82,7 +82,7 @@ func (b *Broker) docOpen(c *client, args socketio.Args, ack socketio.AckFunc) {
 		if !b.join(ctx, c, modules.PageRoom(pageID), pa.DriveID, "page not found", ack) {
 			return
 		}
-		b.presence.join(c, pageID)
+		b.presence.join(c, pageID, pa.DriveID)
 	}
 	// Read after the join: every op committed after this read is delivered to the socket.
 	version, content, err := b.docs.Open(ctx, c.userID, pageID)
@@ -233,7 +233,7 @@ func (b *Broker) docSelection(c *client, args socketio.Args, ack socketio.AckFun
 	}
 	b.sel.pages[c][in.PageID] = struct{}{}
 	b.sel.mu.Unlock()
-	_ = c.s.To(modules.PageRoom(in.PageID)).Emit("doc_selection", map[string]any{"pageId": in.PageID, "userId": c.userID,
+	b.relay(c.s, modules.PageRoom(in.PageID), "doc_selection", map[string]any{"pageId": in.PageID, "userId": c.userID,
 		"name": c.name, "version": version, "ranges": ranges})
 	ok(ack, map[string]any{"version": version})
 }
@@ -280,7 +280,7 @@ func (b *Broker) clearSelection(c *client, pageID string) {
 	}
 	b.sel.mu.Unlock()
 	for _, p := range pages {
-		_ = c.s.To(modules.PageRoom(p)).Emit("doc_selection", map[string]any{"pageId": p, "userId": c.userID,
+		b.relay(c.s, modules.PageRoom(p), "doc_selection", map[string]any{"pageId": p, "userId": c.userID,
 			"name": c.name, "version": 0, "ranges": []selRange{}})
 	}
 }

@@ -110,6 +110,9 @@ func (s *sock) sync() []sioclient.Event {
 		if pageIDOf(ev) == s.barrier || payload(ev)["driveId"] == s.bdrive {
 			continue // the barrier's own set-up
 		}
+		if ev.Name == "presence_changed" {
+			continue // drive presence is not in the log: a barrier does not order it
+		}
 		before = append(before, ev)
 	}
 }
@@ -152,19 +155,25 @@ func header(kv ...string) http.Header {
 // a deadline, for events the server does not announce, such as a closed tab being processed).
 func (r *rt) waitConnections(n int) {
 	r.t.Helper()
+	r.waitMetric(fmt.Sprintf("pagespace_realtime_connections %d\n", n))
+}
+
+// waitMetric polls /metrics until it holds line.
+func (r *rt) waitMetric(line string) {
+	r.t.Helper()
 	ctx := ctxT(r.t)
 	for {
 		resp, err := http.Get(r.URL + "/metrics")
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if strings.Contains(string(body), fmt.Sprintf("pagespace_realtime_connections %d\n", n)) {
+			if strings.Contains(string(body), line) {
 				return
 			}
 		}
 		select {
 		case <-ctx.Done():
-			r.t.Fatalf("the server never counted %d connections", n)
+			r.t.Fatalf("/metrics never showed %q", line)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}

@@ -7,15 +7,16 @@ import (
 )
 
 type metrics struct {
-	connects    atomic.Int64
-	refused     atomic.Int64
-	events      atomic.Int64
-	delivered   atomic.Int64
-	dropped     atomic.Int64
-	kicks       atomic.Int64
-	recovered   atomic.Int64
-	rateLimited atomic.Int64
-	resolves    atomic.Int64
+	connects     atomic.Int64
+	refused      atomic.Int64
+	events       atomic.Int64
+	delivered    atomic.Int64
+	dropped      atomic.Int64
+	kicks        atomic.Int64
+	recovered    atomic.Int64
+	rateLimited  atomic.Int64
+	resolves     atomic.Int64
+	presenceSent atomic.Int64
 }
 
 // ServeMetrics writes the broker's metrics in the Prometheus text format.
@@ -47,5 +48,15 @@ func (b *Broker) ServeMetrics(w http.ResponseWriter, _ *http.Request) {
 	put("pagespace_realtime_recovered_total", "counter", "Sessions recovered with replay.", b.metrics.recovered.Load())
 	put("pagespace_realtime_rate_limited_total", "counter", "Client events refused by the rate limit.", b.metrics.rateLimited.Load())
 	put("pagespace_realtime_access_resolutions_total", "counter", "Drive access resolutions (cache misses).", b.metrics.resolves.Load())
+	put("pagespace_realtime_presence_events_total", "counter", "presence_changed events sent to sockets.", b.metrics.presenceSent.Load())
 	put("pagespace_realtime_last_event_id", "gauge", "Last event id dispatched.", last)
+	if k := b.cluster; k != nil {
+		k.mu.Lock()
+		peers, lag, reconnects, lost := len(k.peers), k.lagMillis, k.reconnects, k.lost
+		k.mu.Unlock()
+		put("pagespace_realtime_bus_leases", "gauge", "Other processes whose lease (heartbeat) is current.", int64(peers))
+		put("pagespace_realtime_bus_relay_lag_milliseconds", "gauge", "Time from send to receipt of the last ephemeral message from another process (clocks permitting).", lag)
+		put("pagespace_realtime_bus_reconnects_total", "counter", "Reconnects of the listening connection.", reconnects)
+		put("pagespace_realtime_bus_lost_total", "counter", "Ephemeral messages not sent or not handled (a full queue, a database error); state is shared again.", lost)
+	}
 }

@@ -20,6 +20,7 @@ type presence struct {
 	byConn map[*client]map[string]struct{}            // socket → pages it views
 	typing map[typingKey]*typingState
 	vstate map[string]*viewersState // per page: coalescing of viewers_updated
+	drive  map[string]string        // pageID → its drive, for the pages in pages
 }
 
 // viewersState coalesces viewers_updated: the first change is sent at once, later changes
@@ -45,7 +46,7 @@ type Viewer struct {
 }
 
 func newPresence(b *Broker) *presence {
-	return &presence{b: b, pages: map[string]map[string]map[*client]struct{}{}, byConn: map[*client]map[string]struct{}{}, typing: map[typingKey]*typingState{}, vstate: map[string]*viewersState{}}
+	return &presence{b: b, pages: map[string]map[string]map[*client]struct{}{}, byConn: map[*client]map[string]struct{}{}, typing: map[typingKey]*typingState{}, vstate: map[string]*viewersState{}, drive: map[string]string{}}
 }
 
 // viewersLocked lists a page's viewers, sorted by name then id. Caller holds p.mu.
@@ -55,6 +56,11 @@ func (p *presence) viewersLocked(pageID string) []Viewer {
 		for c := range conns {
 			out = append(out, Viewer{UserID: userID, Name: c.name})
 			break
+		}
+	}
+	for _, v := range p.b.roster.remoteViewers(pageID) {
+		if p.pages[pageID][v.UserID] == nil { // a user with tabs on two processes is one viewer
+			out = append(out, v)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -108,13 +114,29 @@ func (p *presence) changedLocked(pageID string) []Viewer {
 	return nil
 }
 
-// join counts c as a viewer of pageID and returns the viewers.
-func (p *presence) join(c *client, pageID string) []Viewer {
+// viewersChanged sends viewers_updated to this process's sockets in a page's room after the
+// page's viewers on other processes changed.
+func (p *presence) viewersChanged(pageID string) {
+	p.mu.Lock()
+	if len(p.pages[pageID]) == 0 {
+		p.mu.Unlock()
+		return // nobody here views it
+	}
+	now := p.changedLocked(pageID)
+	p.mu.Unlock()
+	if now != nil {
+		p.broadcastViewers(pageID, now)
+	}
+}
+
+// join counts c as a viewer of pageID, a page of driveID, and returns the viewers.
+func (p *presence) join(c *client, pageID, driveID string) []Viewer {
 	p.mu.Lock()
 	users := p.pages[pageID]
 	if users == nil {
 		users = map[string]map[*client]struct{}{}
 		p.pages[pageID] = users
+		p.drive[pageID] = driveID
 	}
 	newUser := users[c.userID] == nil
 	if newUser {
@@ -129,10 +151,14 @@ func (p *presence) join(c *client, pageID string) []Viewer {
 	var now []Viewer
 	if newUser {
 		now = p.changedLocked(pageID)
+		p.b.roster.viewingLocked(c.userID, c.name, pageID, driveID, true)
 	}
 	p.mu.Unlock()
 	if now != nil {
 		p.broadcastViewers(pageID, now)
+	}
+	if newUser {
+		p.b.shareUser(c.userID)
 	}
 	return viewers
 }
@@ -145,8 +171,13 @@ func (p *presence) leave(c *client, pageID string) {
 	if gone && viewers != nil {
 		p.broadcastViewers(pageID, viewers)
 	}
+	if gone {
+		p.b.shareUser(c.userID)
+	}
 }
 
+// leaveLocked stops counting c on pageID. It returns whether c's user left the page and the
+// viewers to send now (nil for none or later). Caller holds p.mu.
 func (p *presence) leaveLocked(c *client, pageID string) (userGone bool, viewers []Viewer) {
 	delete(p.byConn[c], pageID)
 	users := p.pages[pageID]
@@ -159,8 +190,10 @@ func (p *presence) leaveLocked(c *client, pageID string) (userGone bool, viewers
 		return false, nil
 	}
 	delete(users, c.userID)
+	p.b.roster.viewingLocked(c.userID, c.name, pageID, p.drive[pageID], false)
 	if len(users) == 0 {
 		delete(p.pages, pageID)
+		delete(p.drive, pageID)
 	}
 	key := typingKey{pageID, c.userID}
 	if st := p.typing[key]; st != nil {
@@ -187,6 +220,7 @@ func (p *presence) dropClient(c *client) {
 	for i, pageID := range changed {
 		p.broadcastViewers(pageID, lists[i])
 	}
+	p.b.shareUser(c.userID)
 	c.mu.Lock()
 	if c.cursor != nil && c.cursor.timer != nil {
 		c.cursor.timer.Stop()
@@ -210,7 +244,7 @@ func (p *presence) stopAll() {
 }
 
 func (p *presence) emitStopped(key typingKey, name string) {
-	_ = p.b.ns.To(modules.PageRoom(key.pageID)).Emit("user_stopped_typing", map[string]any{"pageId": key.pageID, "userId": key.userID, "name": name})
+	p.b.relay(nil, modules.PageRoom(key.pageID), "user_stopped_typing", map[string]any{"pageId": key.pageID, "userId": key.userID, "name": name})
 }
 
 // inPage reports whether c has joined the page's room.
@@ -258,7 +292,7 @@ func (p *presence) typingStart(c *client, args socketio.Args, ack socketio.AckFu
 	})
 	p.mu.Unlock()
 	if announce {
-		_ = c.s.To(modules.PageRoom(pageID)).Emit("user_typing", map[string]any{"pageId": pageID, "userId": c.userID, "name": c.name})
+		p.b.relay(c.s, modules.PageRoom(pageID), "user_typing", map[string]any{"pageId": pageID, "userId": c.userID, "name": c.name})
 	}
 	ok(ack, nil)
 }
@@ -333,7 +367,7 @@ func (p *presence) cursorMove(c *client, args socketio.Args, ack socketio.AckFun
 	}
 	c.mu.Unlock()
 	if sendNow {
-		_ = c.s.To(modules.PageRoom(in.PageID)).Emit("cursor_moved", payload)
+		p.b.relay(c.s, modules.PageRoom(in.PageID), "cursor_moved", payload)
 	}
 	ok(ack, nil)
 }
@@ -347,6 +381,6 @@ func (p *presence) flushCursor(c *client) {
 	_, still := c.rooms[modules.PageRoom(pageID)]
 	c.mu.Unlock()
 	if still && c.s.Connected() {
-		_ = c.s.To(modules.PageRoom(pageID)).Emit("cursor_moved", payload)
+		p.b.relay(c.s, modules.PageRoom(pageID), "cursor_moved", payload)
 	}
 }

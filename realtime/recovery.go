@@ -116,9 +116,9 @@ func (b *Broker) recover(s *socketio.Socket, pid, offset string) bool {
 		return false
 	}
 	b.metrics.recovered.Add(1)
-	for room := range rooms {
+	for room, driveID := range rooms {
 		if pageID, ok := strings.CutPrefix(room, "page:"); ok && inPage(c, pageID) {
-			b.presence.join(c, pageID)
+			b.presence.join(c, pageID, driveID)
 		}
 	}
 	b.saveSession(c)

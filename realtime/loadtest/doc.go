@@ -4,6 +4,10 @@
 // (from the moment each POST was sent to its receipt on each socket), lost and duplicated
 // deliveries, and the server's CPU time and memory (RSS per idle connection).
 //
+// With -procs N (N ≥ 2, PostgreSQL) it starts N server processes on one database, posts
+// through the first and spreads the sockets over the others, so every delivery crosses
+// processes (NOTIFY, then a read of the log): the latency to compare with one process.
+//
 // With -baseline it measures instead a minimal hand-written broadcaster (this binary re-executed
 // with -serve-baseline: insert into the same database, then one pre-encoded WebSocket frame per
 // connected socket), with the same client code, so that the two latency figures compare.
@@ -11,6 +15,7 @@
 //	go run ./realtime/loadtest -n 1000 -rate 20 -duration 30s      # active, pagespace
 //	go run ./realtime/loadtest -n 1000 -rate 20 -duration 30s -baseline
 //	go run ./realtime/loadtest -idle -n 10000                       # memory per idle socket
+//	go run ./realtime/loadtest -n 1000 -rate 20 -duration 30s -procs 3  # across processes
 //
 // Everything runs on 127.0.0.1; every run is bounded by -timeout and kills what it started.
 package main

@@ -43,6 +43,7 @@ type options struct {
 	serveDB     string
 	postWorkers int
 	baseQueue   int
+	procs       int
 }
 
 const pinnedEnv = "PAGESPACE_LOADTEST_PINNED"
@@ -54,6 +55,7 @@ func main() {
 	fs.Float64Var(&o.rate, "rate", 20, "messages posted per second")
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long messages are posted")
 	fs.BoolVar(&o.idle, "idle", false, "connect the sockets, measure memory, post nothing")
+	fs.IntVar(&o.procs, "procs", 1, "pagespace processes on one PostgreSQL database; with 2 or more, posts go through the first and the sockets are spread over the others")
 	fs.BoolVar(&o.baseline, "baseline", false, "measure the minimal Go broadcaster instead of pagespace")
 	fs.IntVar(&o.baseQueue, "baseline-queue", 256, "frames buffered per socket in the baseline (a full buffer closes the socket)")
 	fs.StringVar(&o.db, "db", "postgres", "postgres (a fresh database, created and dropped) or sqlite")
@@ -77,6 +79,7 @@ func main() {
 		fmt.Fprint(fs.Output(), `loadtest: end-to-end load of pagespace's realtime delivery, or of a minimal baseline.
 
   loadtest -n 1000 -rate 20 -duration 30s [-baseline] [-db postgres|sqlite]
+  loadtest -n 1000 -rate 20 -duration 30s -procs 3          # cross-process delivery
   loadtest -idle -n 10000 [-baseline]
 
 It builds and starts the server itself (pinned to -server-cpu), runs the clients pinned to
@@ -126,6 +129,7 @@ func reexecPinned(cpu int) {
 // result is one run's figures.
 type result struct {
 	target        string
+	procs         int
 	sockets       int
 	users         int
 	setup         time.Duration
@@ -154,6 +158,9 @@ type result struct {
 func run(ctx context.Context, o options, out io.Writer) error {
 	if o.n < 1 || o.rate <= 0 || o.duration <= 0 {
 		return errors.New("-n, -rate and -duration must be positive")
+	}
+	if o.procs < 1 || o.procs > 1 && (o.baseline || o.db != "postgres") {
+		return errors.New("-procs: 1, or more with pagespace on PostgreSQL (processes share events through it)")
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
@@ -189,12 +196,16 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if !o.idle {
 		messages = int(o.rate * o.duration.Seconds())
 	}
-	res := &result{sockets: o.n, loadStart: loadavg()}
+	res := &result{sockets: o.n, procs: o.procs, loadStart: loadavg()}
 	rcv := newReceiver(messages)
-	var srv *server
+	var srv *server      // the process posts go through (the only one without -procs)
+	var others []*server // with -procs: the processes the sockets are on
 	defer func() {
 		rcv.stop()
 		srv.stop()
+		for _, s := range others {
+			s.stop()
+		}
 	}()
 	runID := filepath.Base(tmp)[len("pagespace-loadtest-"):]
 	setupStart := time.Now()
@@ -241,24 +252,40 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		port, err := freePort()
-		if err != nil {
-			return err
+		ports := make([]int, o.procs)
+		for i := range ports {
+			if ports[i], err = freePort(); err != nil {
+				return err
+			}
 		}
-		env := []string{
-			fmt.Sprintf("ADDR=127.0.0.1:%d", port), "DATA_DIR=" + filepath.Join(tmp, "data"),
-			"JWT_SECRET=loadtest-secret-loadtest-secret-loadtest", "AUTH_RATE_LIMIT=0",
-			"WS_MAX_CONNECTIONS_PER_USER=1000000", "LOG_LEVEL=warn", "GOMAXPROCS=1",
-		}
-		if o.db == "postgres" {
-			env = append(env, "DATABASE_URL="+dbURL)
-		}
-		if o.pprofAddr != "" {
-			env = append(env, "PPROF_ADDR="+o.pprofAddr)
+		envOf := func(i int) []string {
+			env := []string{
+				fmt.Sprintf("ADDR=127.0.0.1:%d", ports[i]), "DATA_DIR=" + filepath.Join(tmp, fmt.Sprintf("data%d", i)),
+				"JWT_SECRET=loadtest-secret-loadtest-secret-loadtest", "AUTH_RATE_LIMIT=0",
+				"WS_MAX_CONNECTIONS_PER_USER=1000000", "LOG_LEVEL=warn", "GOMAXPROCS=1",
+			}
+			if o.db == "postgres" {
+				env = append(env, "DATABASE_URL="+dbURL)
+			}
+			if o.pprofAddr != "" && i == 0 {
+				env = append(env, "PPROF_ADDR="+o.pprofAddr)
+			}
+			return env
 		}
 		start := func() error {
-			srv, err = startServer(ctx, []string{bin}, env, port, serverCPU, "/healthz", filepath.Join(tmp, "server.log"))
-			return err
+			srv, err = startServer(ctx, []string{bin}, envOf(0), ports[0], serverCPU, "/healthz", filepath.Join(tmp, "server.log"))
+			if err != nil {
+				return err
+			}
+			others = others[:0]
+			for i := 1; i < o.procs; i++ {
+				s, err := startServer(ctx, []string{bin}, envOf(i), ports[i], serverCPU, "/healthz", filepath.Join(tmp, fmt.Sprintf("server%d.log", i)))
+				if err != nil {
+					return err
+				}
+				others = append(others, s)
+			}
+			return nil
 		}
 		if err := start(); err != nil {
 			return err
@@ -279,13 +306,20 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		// holding the password hashing's garbage. Users, drive and page are in the database;
 		// tokens stay valid (same JWT_SECRET).
 		srv.stop()
+		for _, s := range others {
+			s.stop()
+		}
 		a.client.CloseIdleConnections()
 		if err := start(); err != nil {
 			return fmt.Errorf("restart: %w", err)
 		}
 		dial = func(ctx context.Context, i int) error {
 			u := ws.users[i*users/o.n] // contiguous blocks: each user's sockets join together
-			c, err := dialPagespace(ctx, srv.base, u.Token, ws.pageID)
+			base := srv.base
+			if len(others) > 0 {
+				base = others[i%len(others)].base // every delivery crosses processes
+			}
+			c, err := dialPagespace(ctx, base, u.Token, ws.pageID)
 			if err == nil {
 				rcv.start(c, true)
 			}
@@ -296,7 +330,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 	}
 	time.Sleep(time.Second) // let the fresh server settle
-	if res.rssEmpty, err = rss(srv.pid()); err != nil {
+	if res.rssEmpty, err = totalRSS(srv, others); err != nil {
 		return err
 	}
 
@@ -319,17 +353,17 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := sleep(ctx, o.settle); err != nil {
 		return err
 	}
-	if res.rssIdle, err = rss(srv.pid()); err != nil {
+	if res.rssIdle, err = totalRSS(srv, others); err != nil {
 		return err
 	}
 	setupFrames := rcv.frames.Load()
 
 	if !o.idle {
-		if err := postAll(ctx, o, messages, post, rcv, srv, res); err != nil {
+		if err := postAll(ctx, o, messages, post, rcv, append([]*server{srv}, others...), res); err != nil {
 			return err
 		}
 	}
-	if res.rssEnd, err = rss(srv.pid()); err != nil {
+	if res.rssEnd, err = totalRSS(srv, others); err != nil {
 		return err
 	}
 	res.frames = rcv.frames.Load() - setupFrames
@@ -354,14 +388,14 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // postAll posts messages at o.rate on an open-loop schedule (a slow answer does not delay the
 // next post), then waits for every accepted message to reach every socket, at most o.drain.
-func postAll(ctx context.Context, o options, messages int, post func(context.Context, string) (int, error), rcv *receiver, srv *server, res *result) error {
+func postAll(ctx context.Context, o options, messages int, post func(context.Context, string) (int, error), rcv *receiver, srvs []*server, res *result) error {
 	res.acceptedSeqs = make([]bool, messages)
 	postLat := make([]int64, messages)
 	sem := make(chan struct{}, o.postWorkers)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	interval := time.Duration(float64(time.Second) / o.rate)
-	cpu0, err := cpuTime(srv.pid())
+	cpu0, err := totalCPU(srvs)
 	if err != nil {
 		return err
 	}
@@ -412,12 +446,38 @@ func postAll(ctx context.Context, o options, messages int, post func(context.Con
 		}
 	}
 	res.deliverWindow = time.Since(start)
-	cpu1, err := cpuTime(srv.pid())
+	cpu1, err := totalCPU(srvs)
 	if err != nil {
 		return err
 	}
 	res.cpu = cpu1 - cpu0
 	return nil
+}
+
+// totalRSS is the resident memory of the server processes.
+func totalRSS(srv *server, others []*server) (int64, error) {
+	var sum int64
+	for _, s := range append([]*server{srv}, others...) {
+		n, err := rss(s.pid())
+		if err != nil {
+			return 0, err
+		}
+		sum += n
+	}
+	return sum, nil
+}
+
+// totalCPU is the CPU time the server processes used.
+func totalCPU(srvs []*server) (time.Duration, error) {
+	var sum time.Duration
+	for _, s := range srvs {
+		d, err := cpuTime(s.pid())
+		if err != nil {
+			return 0, err
+		}
+		sum += d
+	}
+	return sum, nil
 }
 
 // loadavg is the first three fields of /proc/loadavg.
@@ -436,6 +496,9 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) 
 
 func report(w io.Writer, o options, r *result) {
 	fmt.Fprintf(w, "target            %s (db %s)\n", r.target, o.db)
+	if r.procs > 1 {
+		fmt.Fprintf(w, "processes         %d: posts through the first, sockets on the other %d (every delivery crosses processes); RSS and CPU are their sums\n", r.procs, r.procs-1)
+	}
 	fmt.Fprintf(w, "machine load      %s at start, %s at end (1, 5, 15 min)\n", r.loadStart, r.loadEnd)
 	fmt.Fprintf(w, "sockets           %d", r.sockets)
 	if r.users > 0 {
@@ -459,7 +522,7 @@ func report(w io.Writer, o options, r *result) {
 	fmt.Fprintf(w, "server CPU        %s over %s = %.0f%% of one core\n", r.cpu.Round(10*time.Millisecond), r.deliverWindow.Round(time.Millisecond),
 		100*r.cpu.Seconds()/r.deliverWindow.Seconds())
 	fmt.Fprintf(w, "frames            %d received during the run; %d sockets closed by the server\n", r.frames, r.closed)
-	fmt.Fprintf(w, "RESULT %s n=%d rate=%g msgs=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f lost=%d dup=%d cpu_pct=%.0f rss_per_socket_kb=%.1f\n",
-		r.target, r.sockets, o.rate, r.accepted, float64(t.Latency.P50)/1e6, float64(t.Latency.P99)/1e6, float64(t.Latency.Max)/1e6,
+	fmt.Fprintf(w, "RESULT %s procs=%d n=%d rate=%g msgs=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f lost=%d dup=%d cpu_pct=%.0f rss_per_socket_kb=%.1f\n",
+		r.target, r.procs, r.sockets, o.rate, r.accepted, float64(t.Latency.P50)/1e6, float64(t.Latency.P99)/1e6, float64(t.Latency.Max)/1e6,
 		t.Lost, t.Duplicated, 100*r.cpu.Seconds()/r.deliverWindow.Seconds(), perConn/1e3)
 }

@@ -2,10 +2,16 @@
 // writes events sends NOTIFY with its last event id (see eventlog.NotifyChannel), and Listen
 // hands those ids to the local broker, whose dispatcher then reads the events from the log, in
 // order. The log stays the source of truth; a notification only says "read up to here".
+//
+// Ephemeral messages (presence, typing, cursors) travel on a channel of their own,
+// EphemeralChannel: Sender NOTIFYs them and Listen hands them over as they come. They are not
+// stored anywhere, so after a reconnect Listen calls Handlers.Connected for the broker to ask
+// the others to share their state again.
 package pgbus
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"strconv"
 	"time"
@@ -14,17 +20,31 @@ import (
 	"github.com/pagespace/pagespace/modules/eventlog"
 )
 
-// Listen holds a connection that LISTENs on the event channel and calls notify with each
-// committed id until ctx ends. After every (re)connect it reports the newest id in the log, so
-// that nothing committed while it was not listening is missed. It returns when ctx ends.
-func Listen(ctx context.Context, url string, notify func(upTo int64), log *slog.Logger) {
+// EphemeralChannel is the NOTIFY channel of the messages that do not enter the event log.
+const EphemeralChannel = "pagespace_ephemeral"
+
+// Handlers receive what the listener hears. Each is called from the listening goroutine, in the
+// order the notifications arrive; nil handlers are skipped.
+type Handlers struct {
+	Events    func(upTo int64) // a commit wrote events up to this id
+	Ephemeral func(msg string) // a message on EphemeralChannel
+	Connected func()           // after every (re)connect, once listening
+	Log       *slog.Logger     // reconnects are logged here
+}
+
+// Listen holds a connection that LISTENs on both channels until ctx ends. After every
+// (re)connect it reports the newest id in the log, so that nothing committed while it was not
+// listening is missed, then calls Connected. It returns when ctx ends.
+func Listen(ctx context.Context, url string, h Handlers) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := listenOnce(ctx, url, notify)
+		err := listenOnce(ctx, url, h)
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("realtime bus: reconnecting", "err", err.Error(), "in", backoff.String())
+		if h.Log != nil {
+			h.Log.Warn("realtime bus: reconnecting", "err", err.Error(), "in", backoff.String())
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -34,7 +54,7 @@ func Listen(ctx context.Context, url string, notify func(upTo int64), log *slog.
 	}
 }
 
-func listenOnce(ctx context.Context, url string, notify func(int64)) error {
+func listenOnce(ctx context.Context, url string, h Handlers) error {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return err
@@ -47,20 +67,45 @@ func listenOnce(ctx context.Context, url string, notify func(int64)) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+eventlog.NotifyChannel); err != nil {
 		return err
 	}
+	if h.Ephemeral != nil {
+		if _, err := conn.Exec(ctx, "LISTEN "+EphemeralChannel); err != nil {
+			return err
+		}
+	}
 	var latest *int64
 	if err := conn.QueryRow(ctx, "SELECT MAX(id) FROM events").Scan(&latest); err != nil {
 		return err
 	}
-	if latest != nil {
-		notify(*latest)
+	if latest != nil && h.Events != nil {
+		h.Events(*latest)
+	}
+	if h.Connected != nil {
+		h.Connected()
 	}
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
-		if id, err := strconv.ParseInt(n.Payload, 10, 64); err == nil && id > 0 {
-			notify(id)
+		switch n.Channel {
+		case EphemeralChannel:
+			if h.Ephemeral != nil {
+				h.Ephemeral(n.Payload)
+			}
+		default:
+			if id, err := strconv.ParseInt(n.Payload, 10, 64); err == nil && id > 0 && h.Events != nil {
+				h.Events(id)
+			}
 		}
 	}
+}
+
+// Sender NOTIFYs ephemeral messages through a database pool. Safe for concurrent use, though
+// only messages sent one after another from one goroutine arrive in that order.
+type Sender struct{ DB *sql.DB }
+
+// Send NOTIFYs msg (at most 7,999 bytes) on EphemeralChannel.
+func (s Sender) Send(ctx context.Context, msg string) error {
+	_, err := s.DB.ExecContext(ctx, "SELECT pg_notify($1, $2)", EphemeralChannel, msg)
+	return err
 }
