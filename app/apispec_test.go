@@ -82,9 +82,10 @@ func TestAsyncAPIDescribesEveryEvent(t *testing.T) {
 	sent, handled := map[string]bool{}, map[string]bool{}
 	recorded := regexp.MustCompile(`Event[A-Z]\w*\s*=\s*"([a-z_]+)"`)
 	emitted := regexp.MustCompile(`\.Emit\("([a-z_]+)"`)
+	relayed := regexp.MustCompile(`\.relay\([^"\n]*"([a-z_]+)"`) // ephemeral events, sent here and to other processes
 	on := regexp.MustCompile(`\.On\("([a-z_]+)"`)
 	eachSource(t, func(_, src string) {
-		for _, re := range []*regexp.Regexp{recorded, emitted} {
+		for _, re := range []*regexp.Regexp{recorded, emitted, relayed} {
 			for _, m := range re.FindAllStringSubmatch(src, -1) {
 				sent[m[1]] = true
 			}

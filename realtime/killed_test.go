@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pagespace/pagespace/app/apptest"
+	"github.com/pagespace/pagespace/app/pagespacetest"
 	"github.com/pagespace/pagespace/realtime/sioclient"
 )
 
@@ -83,7 +84,7 @@ func TestKilledProcess(t *testing.T) {
 	a := &rt{Env: apptest.StartWith(t, cfg), t: t}
 	b := &rt{Env: apptest.StartWith(t, cfg), t: t}
 	base, proc := serverProcess(t, cfg.DatabaseURL, cfg.JWTSecret)
-	k := &rt{Env: &apptest.Env{T: t, URL: base, Client: http.DefaultClient, Config: cfg}, t: t}
+	k := &rt{Env: &apptest.Env{Server: &pagespacetest.Server{T: t, URL: base, Client: http.DefaultClient, Config: cfg}}, t: t}
 
 	owner, member := a.Signup("Owner"), a.Signup("Member")
 	d := a.CreateDrive(owner, "D")
