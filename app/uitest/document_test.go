@@ -211,3 +211,49 @@ func TestDocumentCoediting(t *testing.T) {
 	a.clean()
 	b.clean()
 }
+
+// With WebSocket blocked for Bob (his socket falls back to long-polling), two people still type
+// into one document at once, end with the same text as the server, and see each other's cursor.
+func TestDocumentOverLongPolling(t *testing.T) {
+	root := browser(t)
+	env := apptest.Start(t)
+	alice, bob := env.Signup("Alice Able"), env.Signup("Bob Baker")
+	drive := env.CreateDrive(alice, "Team")
+	doc := env.CreatePage(alice, drive, "DOCUMENT", "Plan", "")
+	env.Do("PATCH", "/api/pages/"+doc, alice.Token, map[string]any{"content": "Hello"}).Expect(200)
+	env.AddMember(alice, drive, bob, "MEMBER")
+
+	a := newTab(t, root, env.URL, "alice", true)
+	b := newTab(t, root, env.URL, "bob", true)
+	b.blockWebSocket()
+	a.signIn(env, alice, "/p/"+doc)
+	b.signIn(env, bob, "/p/"+doc)
+	for _, tb := range []*tab{a, b} {
+		tb.run("the document opens", waitText("main h1", "Plan"), live, waitText(".doc-status", "Saved"), docValue("Hello"))
+	}
+	b.run("bob on long-polling", waitText(".conn", "Live (long-polling)"))
+
+	a.run("alice's caret", typeAt(-1))
+	b.run("bob's caret", typeAt(0))
+	bobText, aliceText := []rune("Bob: "), []rune(", polled")
+	for i := 0; i < max(len(bobText), len(aliceText)); i++ {
+		if i < len(bobText) {
+			b.run("bob types", chromedp.KeyEvent(string(bobText[i])))
+		}
+		if i < len(aliceText) {
+			a.run("alice types", chromedp.KeyEvent(string(aliceText[i])))
+		}
+	}
+	const both = "Bob: Hello, polled"
+	for _, tb := range []*tab{a, b} {
+		tb.run("the same text", docValue(both), waitText(".doc-status", "Saved"))
+	}
+	if got := serverContent(env, alice, doc); got != both {
+		t.Fatalf("server content %q, want %q", got, both)
+	}
+	a.run("alice sees bob's cursor", waitText(".doc-layer .doc-flag", "Bob Baker"))
+	b.run("bob sees alice's cursor", waitText(".doc-layer .doc-flag", "Alice Able"))
+	b.shot("desktop-25-document-long-polling")
+	a.clean()
+	b.clean()
+}
