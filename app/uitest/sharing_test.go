@@ -77,9 +77,9 @@ func TestSharingMembersAndGrants(t *testing.T) {
 		waitFor(`document.querySelector("details.new-page").hidden`))
 	b.shot("phone-20-read-only")
 
-	// A opens the channel's sharing dialog; B is viewing it, which A's sidebar shows.
+	// A opens the channel's sharing dialog; B is online, which A's sidebar shows.
 	a.run("alice in the channel", clickText(".pages a.node", "general"), waitText("main h1", "general"),
-		waitFor(`document.querySelector(".member-stack .avatar.here") !== null`),
+		waitFor(`document.querySelector(".member-stack .avatar.online[title=\"Bob Baker: online\"]") !== null`),
 		clickText("main button", "Share"), waitFor(`document.querySelector("dialog.share-dialog[open]") !== null`),
 		waitText(".grants", "Nobody has a grant"), waitFor(`document.activeElement.id === "share-private"`))
 	a.shot("desktop-21-share")

@@ -11,6 +11,7 @@ import { applyPageEvent } from "./tree.js";
 import { applyMessageEvent, withPage, withTyping } from "./channel-state.js";
 import { applyTaskEvent, withTasks } from "./task-state.js";
 import { ApiError } from "./errors.js";
+import { withPresence } from "./store.js";
 
 const TYPING_TTL = 7000; // a typing mark without news goes by itself (the server stops at 5 s)
 
@@ -47,6 +48,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
         return;
       }
       if (kind === "page" && view.pageId === id) store.set({ viewers: { pageId: id, list: ack.viewers || [] } });
+      if (kind === "drive" && view.driveId === id && ack.members) store.set({ presence: withPresence(null, id, ack.members) });
     }).catch(() => {}); // dropped with the connection: the reconnect rejoins or recovers
   }
 
@@ -217,6 +219,20 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     store.set({ channel: withTyping(ch, p.userId, typing ? p.name || "Someone" : null) });
   }
 
+  function onPresence(p, gone) {
+    const pr = store.state.presence;
+    if (pr && pr.driveId === p.driveId) store.set({ presence: withPresence(pr, p.driveId, p.members, gone) });
+  }
+
+  // Activity: the first input after a quiet minute tells the server the reader is not idle.
+  let pinged = 0;
+  const ping = () => {
+    if (socket && socket.connected && Date.now() - pinged >= 60000) {
+      pinged = Date.now();
+      socket.emit("activity");
+    }
+  };
+
   function wire(s) {
     s.on("state", (st) => {
       if (s !== socket) return;
@@ -229,7 +245,9 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
       const wasRest = restStop();
       publishConn();
       if (s.recovered) {
+        const d = joined.driveId;
         syncRooms(); // rooms restored and missed events replayed: only what changed meanwhile
+        if (d && d === view.driveId) join("drive", d); // presence is not replayed: its ack has it now
         return;
       }
       syncRooms(true);
@@ -256,6 +274,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
           if (view.driveId && view.driveId === p.driveId && !store.drive(view.driveId)) onDriveGone(view.driveId, t);
         }, () => {});
         if (!t.startsWith("member_")) return;
+        if (t === "member_removed") onPresence({ driveId: p.driveId }, p.userId);
         if (p.driveId && p.driveId === store.state.driveId) {
           store.refetch.pages(p.driveId).catch(() => {});
           if (store.state.members !== null) store.refetch.members(p.driveId);
@@ -292,6 +311,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     }
     s.on("user_typing", (p) => onTyping(p, true));
     s.on("user_stopped_typing", (p) => onTyping(p, false));
+    s.on("presence_changed", (p) => onPresence(p));
     s.on("viewers_updated", (p) => {
       if (p.pageId === view.pageId) store.set({ viewers: { pageId: p.pageId, list: p.viewers || [] } });
     });
@@ -331,6 +351,8 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
       }));
       window.addEventListener("online", online);
       window.addEventListener("offline", offline);
+      window.addEventListener("keydown", ping, true);
+      window.addEventListener("pointerdown", ping, true);
     },
     /** stop closes the socket (signed out). */
     stop() {
@@ -343,6 +365,8 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
       for (const u of unsubs.splice(0)) u();
       window.removeEventListener("online", online);
       window.removeEventListener("offline", offline);
+      window.removeEventListener("keydown", ping, true);
+      window.removeEventListener("pointerdown", ping, true);
       view = { driveId: null, pageId: null };
       joined = { driveId: null, pageId: null };
       everConnected = false;

@@ -7,6 +7,18 @@ function same(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/**
+ * withPresence returns the drive presence p ({driveId, byId: {userId: entry}}) with entries (of
+ * join_drive's ack or presence_changed) replacing the earlier entries of their members; without p,
+ * or for another drive, the entries alone. A member removed (gone) is dropped.
+ */
+export function withPresence(p, driveId, entries, gone) {
+  const byId = p && p.driveId === driveId ? { ...p.byId } : {};
+  for (const e of entries || []) byId[e.userId] = e;
+  delete byId[gone];
+  return { driveId, byId };
+}
+
 /** createStore returns a store reading through api (api.js). */
 export function createStore(api) {
   const state = {
@@ -20,6 +32,7 @@ export function createStore(api) {
     tasks: null, // the open task list (task-state.js)
     viewers: null, // {pageId, list: [{userId, name}]} of the open page
     members: null, // {driveId, list: [member]} of driveId, or {driveId, error} (a grantee may not list them)
+    presence: null, // who is online in the joined drive (withPresence), from the socket
     grants: null, // {pageId, list: [grant]} of the page whose sharing dialog is open
     conn: { status: "connecting", nextTryAt: null, transport: null }, // the socket's state
   };
@@ -109,7 +122,7 @@ export function createStore(api) {
     },
     /** reset forgets everything (sign out). */
     reset() {
-      set({ user: null, drives: null, driveId: null, pages: null, trash: null, page: null, channel: null, tasks: null, viewers: null, members: null, grants: null });
+      set({ user: null, drives: null, driveId: null, pages: null, trash: null, page: null, channel: null, tasks: null, viewers: null, members: null, presence: null, grants: null });
     },
   };
 }

@@ -1,15 +1,27 @@
-// views/members.js: a drive's members (/d/<id>/members): who they are and their roles; the owner
-// and admins invite by email, change roles and remove; anyone but the owner may leave. Also the
-// sidebar's "Members" link, whose avatars mark the members viewing the open page (the only
-// presence the server tells today). Both render from the store, so others' changes show live.
+// views/members.js: a drive's members (/d/<id>/members): who they are, their roles and whether
+// they are online, idle or offline (drive presence, from the socket); the owner and admins invite
+// by email, change roles and remove; anyone but the owner may leave. Also the sidebar's "Members"
+// link, whose avatars mark the members online. Both render from the store, so others' changes
+// show live.
 
-import { h, replace, field, errorBox, busy, announce, confirmInline, hue, initials } from "../dom.js";
+import { h, replace, field, errorBox, busy, announce, confirmInline, hue, initials, ago } from "../dom.js";
 import { describe } from "../errors.js";
 import { paths, parse } from "../router.js";
 import { driveOrNotFound, loading, heading, focusHeading } from "./drive.js";
 
 const ROLES = ["ADMIN", "MEMBER", "VIEWER"];
 export const roleName = (r) => (r ? r[0] + r.slice(1).toLowerCase() : "Guest");
+
+/**
+ * presenceText is a member's presence p in words: "Online · on “Plan”", "Idle · last seen 5
+ * minutes ago", "Offline · last seen an hour ago", the open pages' titles from the tree (pages).
+ */
+export function presenceText(p, pages, now) {
+  const titles = (p.pageIds || []).map((id) => (pages || []).find((n) => n.id === id)).filter(Boolean).map((n) => `“${n.title}”`);
+  return [p.status[0].toUpperCase() + p.status.slice(1),
+    p.status !== "online" && p.lastSeenAt && `last seen ${ago(p.lastSeenAt, now)}`,
+    titles.length ? `on ${titles.join(", ")}` : p.pageIds && p.pageIds.length && "on a page"].filter(Boolean).join(" · ");
+}
 
 /** mayManage reports whether someone with role me may change or remove member m (not themself). */
 export function mayManage(me, m) {
@@ -94,7 +106,8 @@ function memberRow(ctx, drive, m, myRole) {
   }
   const row = h("li", { class: "member" },
     h("span", { class: `avatar ${hue(m.userId)}`, "aria-hidden": "true" }, initials(m.name)),
-    h("span", { class: "who" }, h("strong", {}, m.name, me ? " (you)" : ""), h("span", { class: "muted" }, m.email)),
+    h("span", { class: "who" }, h("strong", {}, m.name, me ? " (you)" : ""), h("span", { class: "muted" }, m.email),
+      h("span", { class: "presence", hidden: true, dataset: { user: m.userId } })),
     roleEl, actions, err);
   return row;
 }
@@ -111,7 +124,25 @@ export async function membersView(ctx, driveId) {
   const invite = inviteForm(ctx, driveId);
   const list = h("div");
   let shown = null;
+  let dots = null;
+  // Presence changes often: it updates the rows' status lines in place (an open select or
+  // confirmation stays), and each minute for "last seen".
+  const showPresence = (s, force) => {
+    const pr = s.conn.status === "connected" && s.presence && s.presence.driveId === driveId ? s.presence.byId : null;
+    if (!force && dots && dots[0] === pr && dots[1] === s.pages) return;
+    dots = [pr, s.pages];
+    for (const el of list.querySelectorAll(".presence")) {
+      const p = pr && pr[el.dataset.user];
+      el.hidden = !p;
+      if (p) {
+        el.className = `presence ${p.status}`;
+        el.textContent = presenceText(p, s.pages);
+      }
+    }
+  };
+  const tick = setInterval(() => (alive() ? showPresence(store.state, true) : clearInterval(tick)), 60000);
   const render = (s) => {
+    showPresence(s);
     const d = store.drive(driveId);
     if (!d || (shown && shown[0] === s.members && shown[1] === d.role)) return;
     shown = [s.members, d.role];
@@ -122,6 +153,7 @@ export async function membersView(ctx, driveId) {
     if (m.error) return replace(list, h("p", { class: "form-error" }, describe(m.error, { forbidden: "Only members of this drive can see who its members are." })));
     replace(list, h("ul", { class: "members", role: "list" }, m.list.map((x) => memberRow(ctx, d, x, d.role))),
       manage ? null : h("p", { class: "hint" }, "Only the owner and admins can invite people or change roles."));
+    showPresence(s, true);
   };
   const unsub = store.subscribe((s) => (alive() ? render(s) : unsub()));
   render(store.state);
@@ -131,10 +163,10 @@ export async function membersView(ctx, driveId) {
 }
 
 /**
- * membersNav is the sidebar's link to the members, with their avatars; a green dot marks those
- * viewing the open page.
+ * membersNav is the sidebar's link to the members, with their avatars, online ones first; a dot
+ * marks those online (green) and idle (amber).
  */
-export function membersNav({ store, api }) {
+export function membersNav({ store }) {
   const link = h("a", { class: "members-link", hidden: true });
   let shown = [];
   let asked = null;
@@ -146,9 +178,9 @@ export function membersNav({ store, api }) {
       asked = d;
       store.refetch.members(d);
     }
-    const up = s.conn.status === "connected";
+    const pr = s.conn.status === "connected" && s.presence && s.presence.driveId === d && s.presence.byId;
     const route = parse(location.pathname);
-    const key = [d, s.members, up && s.viewers, route.name];
+    const key = [d, s.members, pr, route.name];
     if (key.every((k, i) => k === shown[i])) return;
     shown = key;
     const list = s.members && s.members.driveId === d && s.members.list;
@@ -157,14 +189,14 @@ export function membersNav({ store, api }) {
     link.href = paths.members(d);
     if (route.name === "members") link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
-    const me = api.user() && api.user().id;
-    const here = new Set(up && s.viewers ? s.viewers.list.map((v) => v.userId).filter((id) => id !== me) : []);
-    const sorted = [...list].sort((a, b) => here.has(b.userId) - here.has(a.userId));
-    const n = here.size && sorted.filter((x) => here.has(x.userId)).length;
+    const st = (x) => (pr && pr[x.userId] ? pr[x.userId].status : "");
+    const rank = { online: 2, idle: 1 };
+    const sorted = [...list].sort((a, b) => (rank[st(b)] || 0) - (rank[st(a)] || 0));
+    const n = list.filter((x) => st(x) === "online").length;
     replace(link, h("span", {}, "Members"),
       h("span", { class: "member-stack", "aria-hidden": "true" }, sorted.slice(0, 5).map((x) =>
-        h("span", { class: `avatar ${hue(x.userId)}${here.has(x.userId) ? " here" : ""}`, title: here.has(x.userId) ? `${x.name}: viewing this page` : x.name }, initials(x.name)))),
-      h("span", { class: "visually-hidden" }, `: ${list.length}${n ? `, ${n} viewing this page` : ""}`));
+        h("span", { class: `avatar ${hue(x.userId)} ${st(x)}`, title: st(x) ? `${x.name}: ${st(x)}` : x.name }, initials(x.name)))),
+      h("span", { class: "visually-hidden" }, `: ${list.length}${n ? `, ${n} online` : ""}`));
   });
   return link;
 }

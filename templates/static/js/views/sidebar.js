@@ -86,7 +86,7 @@ export function createSidebar({ api, store, go }) {
   const el = h("aside", { id: "sidebar", class: "sidebar" },
     h("div", { class: "field drive-field" }, h("label", { for: "drive-switch" }, "Drive"), switcher),
     h("a", { href: "/", class: "all-drives" }, "All drives"),
-    nav, details, membersNav({ store, api }), trashLink);
+    nav, details, membersNav({ store }), trashLink);
 
   let shown = null; // what the sidebar shows: re-rendered only when that changes
 
