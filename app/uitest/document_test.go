@@ -35,6 +35,30 @@ func serverContent(env *apptest.Env, u apptest.User, pageID string) string {
 	return p.Content
 }
 
+// typeTogether types atEnd in tab a (at the end) and atStart in tab b (at the start), a key each
+// in turn, neither waiting for the other's letters, then waits until both tabs and the server
+// hold want.
+func typeTogether(t *testing.T, env *apptest.Env, u apptest.User, doc string, a, b *tab, atEnd, atStart, want string) {
+	t.Helper()
+	a.run(a.name+"'s caret", typeAt(-1))
+	b.run(b.name+"'s caret", typeAt(0))
+	aText, bText := []rune(atEnd), []rune(atStart)
+	for i := 0; i < max(len(aText), len(bText)); i++ {
+		if i < len(bText) {
+			b.run(b.name+" types", chromedp.KeyEvent(string(bText[i])))
+		}
+		if i < len(aText) {
+			a.run(a.name+" types", chromedp.KeyEvent(string(aText[i])))
+		}
+	}
+	for _, tb := range []*tab{a, b} {
+		tb.run("the same text", docValue(want), waitText(".doc-status", "Saved"))
+	}
+	if got := serverContent(env, u, doc); got != want {
+		t.Fatalf("server content %q, want %q", got, want)
+	}
+}
+
 // Two people type into one document at once, each at their own place: both end with the same
 // text, the server's, and each sees the other's named cursor in the other's colour. Undo takes
 // back only one's own typing. A viewer reads along but cannot type. Edits made offline are sent
@@ -63,24 +87,8 @@ func TestDocumentCoediting(t *testing.T) {
 
 	// Interleaved typing: Bob at the start, Alice at the end, a key each in turn, neither waiting
 	// for the other's letters. Each caret stays where its owner is typing.
-	a.run("alice's caret", typeAt(-1))
-	b.run("bob's caret", typeAt(0))
-	bobText, aliceText := []rune("Bob says "), []rune(" from Alice")
-	for i := 0; i < max(len(bobText), len(aliceText)); i++ {
-		if i < len(bobText) {
-			b.run("bob types", chromedp.KeyEvent(string(bobText[i])))
-		}
-		if i < len(aliceText) {
-			a.run("alice types", chromedp.KeyEvent(string(aliceText[i])))
-		}
-	}
-	const both = "Bob says Hello from Alice"
-	for _, tb := range []*tab{a, b} {
-		tb.run("the same text", docValue(both), waitText(".doc-status", "Saved"))
-	}
-	if got := serverContent(env, alice, doc); got != both {
-		t.Fatalf("server content %q, want %q", got, both)
-	}
+	const aliceText, both = " from Alice", "Bob says Hello from Alice"
+	typeTogether(t, env, alice, doc, a, b, aliceText, "Bob says ", both)
 
 	// Each sees the other's caret, named, in the colour of the other's avatar.
 	a.run("alice sees bob's cursor", waitText(".doc-layer .doc-flag", "Bob Baker"))
@@ -233,24 +241,7 @@ func TestDocumentOverLongPolling(t *testing.T) {
 	}
 	b.run("bob on long-polling", waitText(".conn", "Live (long-polling)"))
 
-	a.run("alice's caret", typeAt(-1))
-	b.run("bob's caret", typeAt(0))
-	bobText, aliceText := []rune("Bob: "), []rune(", polled")
-	for i := 0; i < max(len(bobText), len(aliceText)); i++ {
-		if i < len(bobText) {
-			b.run("bob types", chromedp.KeyEvent(string(bobText[i])))
-		}
-		if i < len(aliceText) {
-			a.run("alice types", chromedp.KeyEvent(string(aliceText[i])))
-		}
-	}
-	const both = "Bob: Hello, polled"
-	for _, tb := range []*tab{a, b} {
-		tb.run("the same text", docValue(both), waitText(".doc-status", "Saved"))
-	}
-	if got := serverContent(env, alice, doc); got != both {
-		t.Fatalf("server content %q, want %q", got, both)
-	}
+	typeTogether(t, env, alice, doc, a, b, ", polled", "Bob: ", "Bob: Hello, polled")
 	a.run("alice sees bob's cursor", waitText(".doc-layer .doc-flag", "Bob Baker"))
 	b.run("bob sees alice's cursor", waitText(".doc-layer .doc-flag", "Alice Able"))
 	b.shot("desktop-25-document-long-polling")
