@@ -94,12 +94,13 @@ const NAVIGATION = new Set([
  * is open (client.open() resolved): the textarea then takes the client's text.
  */
 export class TextareaBinding {
+  #client; #value; #textarea;
   #deferred; #listeners; #off; #typing;
 
   constructor(textarea, client) {
-    this.textarea = textarea;
-    this.client = client;
-    this.value = client.text; // the value the client knows the textarea to have
+    this.#textarea = textarea;
+    this.#client = client;
+    this.#value = client.text; // the value the client knows the textarea to have
     textarea.value = client.text;
 
     this.#listeners = [
@@ -110,7 +111,7 @@ export class TextareaBinding {
       ["selectionchange", () => this.#sendSelection()],
       ["keyup", () => this.#sendSelection()],
       ["mouseup", () => {
-        this.client.breakUndoGroup();
+        this.#client.breakUndoGroup();
         this.#sendSelection();
       }],
       ["focus", () => this.#sendSelection()],
@@ -133,33 +134,33 @@ export class TextareaBinding {
 
   /** destroy removes every listener; the textarea keeps its value. */
   destroy() {
-    if (typeof this.textarea.removeEventListener === "function") {
-      for (const [ev, fn] of this.#listeners) this.textarea.removeEventListener(ev, fn);
+    if (typeof this.#textarea.removeEventListener === "function") {
+      for (const [ev, fn] of this.#listeners) this.#textarea.removeEventListener(ev, fn);
     }
     this.#off();
   }
 
   #selection() {
-    const t = this.textarea;
+    const t = this.#textarea;
     return selectionToCp(t.value, t.selectionStart, t.selectionEnd, t.selectionDirection);
   }
 
   #sendSelection() {
-    if (this.textarea.value !== this.value) return; // an input event is on its way
+    if (this.#textarea.value !== this.#value) return; // an input event is on its way
     if (this.#deferred) return; // positions on the textarea are not the client's yet
     const s = this.#selection();
-    this.client.setSelection([s.backward ? { anchor: s.end, head: s.start } : { anchor: s.start, head: s.end }]);
+    this.#client.setSelection([s.backward ? { anchor: s.end, head: s.start } : { anchor: s.start, head: s.end }]);
   }
 
   #onInput() {
-    const t = this.textarea;
-    let op = opForInput(this.value, t.value, t.selectionEnd);
+    const t = this.#textarea;
+    let op = opForInput(this.#value, t.value, t.selectionEnd);
     if (!op) return;
-    this.value = t.value;
+    this.#value = t.value;
     if (this.#deferred) [op, this.#deferred] = ot.transform(op, this.#deferred);
     this.#typing = true;
     try {
-      this.client.applyLocal(op);
+      this.#client.applyLocal(op);
     } finally {
       this.#typing = false;
     }
@@ -169,8 +170,8 @@ export class TextareaBinding {
   #onBeforeInput(e) {
     if (e.inputType === "historyUndo" || e.inputType === "historyRedo") {
       e.preventDefault();
-      if (e.inputType === "historyUndo") this.client.undo();
-      else this.client.redo();
+      if (e.inputType === "historyUndo") this.#client.undo();
+      else this.#client.redo();
     }
   }
 
@@ -179,11 +180,11 @@ export class TextareaBinding {
     const which = historyKey(e);
     if (which) {
       e.preventDefault();
-      if (which === "undo") this.client.undo();
-      else this.client.redo();
+      if (which === "undo") this.#client.undo();
+      else this.#client.redo();
       return;
     }
-    if (NAVIGATION.has(e.key)) this.client.breakUndoGroup();
+    if (NAVIGATION.has(e.key)) this.#client.breakUndoGroup();
   }
 
   // #onChange writes a change that did not come from this textarea's typing into it.
@@ -206,11 +207,11 @@ export class TextareaBinding {
   }
 
   #write(e) {
-    const t = this.textarea;
-    let op = e.op; // on this.value
-    let unseen = null; // typing without an input event yet, on this.value
-    if (t.value !== this.value) {
-      unseen = opForInput(this.value, t.value, t.selectionEnd);
+    const t = this.#textarea;
+    let op = e.op; // on this.#value
+    let unseen = null; // typing without an input event yet, on this.#value
+    if (t.value !== this.#value) {
+      unseen = opForInput(this.#value, t.value, t.selectionEnd);
       [unseen, op] = ot.transform(unseen, op); // op now applies to t.value
     }
     const before = this.#selection();
@@ -220,17 +221,17 @@ export class TextareaBinding {
       if (at !== null) sel = { start: at, end: at, backward: false };
     }
     const scroll = t.scrollTop;
-    this.value = this.client.text;
+    this.#value = this.#client.text;
     if (unseen && !ot.isNoop(unseen)) {
       this.#typing = true;
       try {
-        this.client.applyLocal(unseen);
+        this.#client.applyLocal(unseen);
       } finally {
         this.#typing = false;
       }
-      this.value = this.client.text;
+      this.#value = this.#client.text;
     }
-    t.value = this.value;
+    t.value = this.#value;
     const u = selectionToUtf16(t.value, sel);
     t.setSelectionRange(u.start, u.end, sel.backward ? "backward" : "forward");
     if (scroll !== undefined) t.scrollTop = scroll;
