@@ -39,8 +39,8 @@ type asset struct {
 }
 
 // jsVersion is the newest ECMAScript edition the minifier may write: it never rewrites the code
-// into syntax newer than the sources use (they need ES2020: optional chaining, ??).
-const jsVersion = 2020
+// into syntax newer than the sources use (they need ES2022: private class fields, ?., ??).
+const jsVersion = 2022
 
 // gzipMin is the smallest body worth compressing.
 const gzipMin = 1024

@@ -8,6 +8,7 @@
 // browser has signed in, so that a signed-out visit does not start with a failing refresh.
 
 import { ApiError } from "./errors.js";
+import { uri } from "./router.js";
 
 const HINT = "pagespace.signedIn";
 const LOCK = "pagespace-refresh";
@@ -142,7 +143,7 @@ export function createApi(opts = {}) {
     let cursor = null;
     const sep = path.includes("?") ? "&" : "?";
     do {
-      const page = await call("GET", `${path}${sep}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      const page = await call("GET", `${path}${sep}limit=200${cursor ? uri`&cursor=${cursor}` : ""}`);
       items.push(...page.items);
       cursor = page.nextCursor;
       if (cursor && onPage) onPage(items.slice());

@@ -7,7 +7,7 @@ import { createApi } from "./api.js";
 import { createStore } from "./store.js";
 import { parse, paths, publicRoute, safeNext } from "./router.js";
 import { describe } from "./errors.js";
-import { h, replace, errorBox, hue, initials } from "./dom.js";
+import { h, replace, errorBox, button, avatar } from "./dom.js";
 import { authView, accountView } from "./views/auth.js";
 import { homeView, driveView, trashView, pageView, notFoundView } from "./views/drive.js";
 import { createSidebar } from "./views/sidebar.js";
@@ -98,7 +98,7 @@ function buildLayout(user) {
   const top = createTopbarLive({ store, me: () => api.user() });
   const flashText = h("p", {});
   const flash = h("div", { class: "flash", role: "alert", hidden: true }, flashText,
-    h("button", { type: "button", class: "btn", on: { click: () => { flash.hidden = true; main.focus(); } } }, "Dismiss"));
+    button("btn", "Dismiss", () => { flash.hidden = true; main.focus(); }));
   const shell = h("div", { class: "shell" },
     h("header", { class: "topbar" }, menu, h("a", { href: "/", class: "brand" }, "pagespace"), h("span", { class: "spacer" }), top.viewers, top.conn, me),
     h("div", { class: "layout" }, sidebar.el, h("div", { class: "main-col" }, flash, main)));
@@ -123,7 +123,7 @@ function buildLayout(user) {
   const l = {
     shell, main, sidebar,
     setUser(u) {
-      replace(me, h("span", { class: `avatar ${hue(u.id)}`, "aria-hidden": "true" }, initials(u.name)), h("span", { class: "me-name" }, u.name));
+      replace(me, avatar(u.id, u.name), h("span", { class: "me-name" }, u.name));
       me.setAttribute("aria-label", `Account: ${u.name}`);
     },
     closeDrawer: () => setOpen(false),
@@ -207,7 +207,7 @@ async function render() {
     }
   } catch (err) {
     if (!alive() || !api.user()) return; // signed out meanwhile: onSignedOut took over
-    const retry = h("button", { type: "button", class: "btn", on: { click: () => render() } }, "Try again");
+    const retry = button("btn", "Try again", () => render());
     const box = errorBox();
     box.show(describe(err));
     replace(layout.main, h("div", { class: "view" }, h("h1", { tabindex: "-1" }, "Something went wrong"), box, retry));

@@ -67,16 +67,19 @@ function randomID() {
  *   error      {code, message}: an op refused by the server, or a failure to open.
  */
 export class DocClient {
+  #inflight; #loaded; #undoGroupMs; #selectionIntervalMs; #retryMs; #historyLimit;
+  #emittedState; #epoch; #handlers; #history; #incoming; #joined; #listeners; #localRanges; #needRebase; #remote; #retryFn; #retryTimer; #selectionNeedsResend; #selectionSentAt; #selectionTimer; #syncAgain; #syncRun; #syncing; #undo; #wanted;
+
   constructor(options) {
     const o = options || {};
     if (!o.transport || !o.pageId) throw new TypeError("DocClient: transport and pageId are required");
     this.transport = o.transport;
     this.pageId = o.pageId;
     this.clientId = o.clientId || randomID();
-    this.undoGroupMs = o.undoGroupMs ?? 1000;
-    this.selectionIntervalMs = o.selectionIntervalMs ?? 50;
-    this.retryMs = o.retryMs ?? 1000;
-    this.historyLimit = o.historyLimit ?? 200;
+    this.#undoGroupMs = o.undoGroupMs ?? 1000;
+    this.#selectionIntervalMs = o.selectionIntervalMs ?? 50;
+    this.#retryMs = o.retryMs ?? 1000;
+    this.#historyLimit = o.historyLimit ?? 200;
     this.now = o.now || (() => Date.now());
     this.setTimer = o.setTimer || ((fn, ms) => setTimeout(fn, ms));
     this.clearTimer = o.clearTimer || ((t) => clearTimeout(t));
@@ -84,53 +87,53 @@ export class DocClient {
     this.text = ""; // what the user sees
     this.version = 0; // the last server version applied
     this.confirmed = ""; // the server's text at version
-    this.loaded = false;
-    this.inflight = null; // {op, seq}: sent, based on version
+    this.#loaded = false;
+    this.#inflight = null; // {op, seq}: sent, based on version
     this.buffer = null; // op based on confirmed + inflight
     this.seq = 0;
     this.status = Status.CONNECTING;
 
-    this._listeners = new Map();
-    this._incoming = new Map(); // version -> {op, userId, clientId, seq} or {ack: seq}
-    this._history = []; // [{version, op}] server ops, oldest first
-    this._epoch = 0; // bumped on disconnect: acks of an older epoch are ignored
-    this._joined = false;
-    this._syncing = false;
-    this._syncAgain = false;
-    this._wanted = false; // open() called and not closed
-    this._undo = new UndoHistory(this.undoGroupMs);
-    this._remote = new RemoteSelections();
-    this._localRanges = null;
-    this._selectionTimer = null;
-    this._selectionSentAt = -Infinity;
-    this._selectionNeedsResend = false;
-    this._retryTimer = null;
-    this._retryFn = null;
-    this._needRebase = false;
+    this.#listeners = new Map();
+    this.#incoming = new Map(); // version -> {op, userId, clientId, seq} or {ack: seq}
+    this.#history = []; // [{version, op}] server ops, oldest first
+    this.#epoch = 0; // bumped on disconnect: acks of an older epoch are ignored
+    this.#joined = false;
+    this.#syncing = false;
+    this.#syncAgain = false;
+    this.#wanted = false; // open() called and not closed
+    this.#undo = new UndoHistory(this.#undoGroupMs);
+    this.#remote = new RemoteSelections();
+    this.#localRanges = null;
+    this.#selectionTimer = null;
+    this.#selectionSentAt = -Infinity;
+    this.#selectionNeedsResend = false;
+    this.#retryTimer = null;
+    this.#retryFn = null;
+    this.#needRebase = false;
 
     for (const [name, key] of [["change", "onChange"], ["status", "onStatus"],
       ["selections", "onSelections"], ["error", "onError"], ["remoteOp", "onRemoteOp"]]) {
       if (o[key]) this.on(name, o[key]);
     }
 
-    this._handlers = {
-      doc_op: (m) => m && m.pageId === this.pageId && this._onRemote(m),
-      doc_selection: (m) => m && m.pageId === this.pageId && this._onSelection(m),
-      connect: () => this._onConnect(),
-      disconnect: () => this._onDisconnect(),
+    this.#handlers = {
+      doc_op: (m) => m && m.pageId === this.pageId && this.#onRemote(m),
+      doc_selection: (m) => m && m.pageId === this.pageId && this.#onSelection(m),
+      connect: () => this.#onConnect(),
+      disconnect: () => this.#onDisconnect(),
     };
-    for (const [ev, fn] of Object.entries(this._handlers)) this.transport.on(ev, fn);
+    for (const [ev, fn] of Object.entries(this.#handlers)) this.transport.on(ev, fn);
   }
 
   /** on subscribes fn to an event and returns the function that unsubscribes it. */
   on(name, fn) {
-    if (!this._listeners.has(name)) this._listeners.set(name, new Set());
-    this._listeners.get(name).add(fn);
-    return () => this._listeners.get(name).delete(fn);
+    if (!this.#listeners.has(name)) this.#listeners.set(name, new Set());
+    this.#listeners.get(name).add(fn);
+    return () => this.#listeners.get(name).delete(fn);
   }
 
-  _emit(name, value) {
-    const set = this._listeners.get(name);
+  #emit(name, value) {
+    const set = this.#listeners.get(name);
     if (set) for (const fn of [...set]) fn(value);
   }
 
@@ -140,13 +143,13 @@ export class DocClient {
    */
   get state() {
     if (this.buffer) return State.BUFFERING;
-    return this.inflight ? State.AWAITING : State.SYNCHRONISED;
+    return this.#inflight ? State.AWAITING : State.SYNCHRONISED;
   }
 
   /** pending is the op from the server's text (confirmed) to the local text, or null. */
   get pending() {
-    if (this.inflight && this.buffer) return ot.compose(this.inflight.op, this.buffer);
-    return this.inflight ? this.inflight.op : this.buffer;
+    if (this.#inflight && this.buffer) return ot.compose(this.#inflight.op, this.buffer);
+    return this.#inflight ? this.#inflight.op : this.buffer;
   }
 
   /**
@@ -155,53 +158,53 @@ export class DocClient {
    * server's (e.g. "forbidden", "not_found") when the server refuses, or "closed".
    */
   open() {
-    this._wanted = true;
-    if (this.loaded) return Promise.resolve(this.text);
+    this.#wanted = true;
+    if (this.#loaded) return Promise.resolve(this.text);
     return new Promise((resolve, reject) => {
       const offs = [];
       const done = (fn, value) => {
         for (const off of offs) off();
         fn(value);
       };
-      offs.push(this.on("change", () => this.loaded && done(resolve, this.text)));
+      offs.push(this.on("change", () => this.#loaded && done(resolve, this.text)));
       offs.push(this.on("error", (e) => {
-        if (this.loaded) return;
-        this._wanted = false;
+        if (this.#loaded) return;
+        this.#wanted = false;
         done(reject, Object.assign(new Error(e.message || e.code), { code: e.code }));
       }));
       offs.push(this.on("status", (s) => {
         if (s.status === Status.CLOSED) done(reject, Object.assign(new Error("closed"), { code: "closed" }));
       }));
-      if (this.transport.connected === false) this._setStatus(Status.OFFLINE);
-      else this._sync();
+      if (this.transport.connected === false) this.#setStatus(Status.OFFLINE);
+      else this.#sync();
     });
   }
 
   /** close stops listening to the transport and tells the others our selection is gone. */
   close() {
     if (this.status === Status.CLOSED) return;
-    if (this._joined) this._send("doc_selection", { pageId: this.pageId, version: this.version, ranges: [] });
-    this._wanted = false;
-    this._epoch++;
+    if (this.#joined) this.#send("doc_selection", { pageId: this.pageId, version: this.version, ranges: [] });
+    this.#wanted = false;
+    this.#epoch++;
     if (typeof this.transport.off === "function") {
-      for (const [ev, fn] of Object.entries(this._handlers)) this.transport.off(ev, fn);
+      for (const [ev, fn] of Object.entries(this.#handlers)) this.transport.off(ev, fn);
     }
-    if (this._selectionTimer !== null) this.clearTimer(this._selectionTimer);
-    if (this._retryTimer !== null) this.clearTimer(this._retryTimer);
-    this._selectionTimer = this._retryTimer = null;
-    this._setStatus(Status.CLOSED);
+    if (this.#selectionTimer !== null) this.clearTimer(this.#selectionTimer);
+    if (this.#retryTimer !== null) this.clearTimer(this.#retryTimer);
+    this.#selectionTimer = this.#retryTimer = null;
+    this.#setStatus(Status.CLOSED);
   }
 
-  _setStatus(status) {
+  #setStatus(status) {
     const state = this.state;
-    if (status === this.status && state === this._emittedState) return;
+    if (status === this.status && state === this.#emittedState) return;
     this.status = status;
-    this._emittedState = state;
-    this._emit("status", { status, state });
+    this.#emittedState = state;
+    this.#emit("status", { status, state });
   }
 
-  _stateChanged() {
-    this._setStatus(this.status);
+  #stateChanged() {
+    this.#setStatus(this.status);
   }
 
   // ---- local edits -------------------------------------------------------------------------
@@ -211,7 +214,7 @@ export class DocClient {
    * Throws RangeError when op does not fit the text.
    */
   applyLocal(op) {
-    this._local(ot.normalize(op), "local");
+    this.#local(ot.normalize(op), "local");
   }
 
   /**
@@ -222,58 +225,58 @@ export class DocClient {
   edit(newText, cursor) {
     if (newText === this.text) return null;
     const op = ot.diff(this.text, newText, cursor);
-    this._local(op, "local");
+    this.#local(op, "local");
     return op;
   }
 
-  _local(op, origin) {
+  #local(op, origin) {
     if (ot.isNoop(op)) return;
-    if (!this.loaded) throw new Error("DocClient: edit before the document is open");
+    if (!this.#loaded) throw new Error("DocClient: edit before the document is open");
     const before = this.text;
     const after = ot.apply(before, op);
-    this._undo.record(ot.invert(op, before), origin, this.now());
+    this.#undo.record(ot.invert(op, before), origin, this.now());
     this.text = after;
     this.buffer = this.buffer ? ot.compose(this.buffer, op) : op;
-    this._mapSelections(op);
-    this._emit("change", { op, origin, text: after });
-    this._flush();
-    this._stateChanged();
-    this._scheduleSelection();
+    this.#mapSelections(op);
+    this.#emit("change", { op, origin, text: after });
+    this.#flush();
+    this.#stateChanged();
+    this.#scheduleSelection();
   }
 
   /** breakUndoGroup makes the next local edit start a new undo step (e.g. on a caret move). */
   breakUndoGroup() {
-    this._undo.breakGroup();
+    this.#undo.breakGroup();
   }
 
   /** canUndo and canRedo report whether undo() or redo() would change something. */
   get canUndo() {
-    return this._undo.can("undo");
+    return this.#undo.can("undo");
   }
   get canRedo() {
-    return this._undo.can("redo");
+    return this.#undo.can("redo");
   }
 
   /** undo reverts the latest undo step of one's own edits and returns its op, or null. */
   undo() {
-    return this._step("undo");
+    return this.#step("undo");
   }
 
   /** redo reapplies the latest undone step and returns its op, or null. */
   redo() {
-    return this._step("redo");
+    return this.#step("redo");
   }
 
-  _step(kind) {
-    const op = this._undo.pop(kind);
-    if (op) this._local(op, kind);
-    this._undo.breakGroup();
+  #step(kind) {
+    const op = this.#undo.pop(kind);
+    if (op) this.#local(op, kind);
+    this.#undo.breakGroup();
     return op;
   }
 
   // ---- sending -----------------------------------------------------------------------------
 
-  _send(event, payload) {
+  #send(event, payload) {
     if (typeof this.transport.emit === "function") {
       this.transport.emit(event, payload);
       return;
@@ -283,18 +286,18 @@ export class DocClient {
       .catch(() => {});
   }
 
-  // _flush sends the buffer when nothing is in flight and the connection is usable.
-  _flush() {
-    if (this.inflight || !this.buffer || this.status !== Status.ONLINE || this._syncing) return;
-    this.inflight = { op: this.buffer, seq: ++this.seq };
+  // #flush sends the buffer when nothing is in flight and the connection is usable.
+  #flush() {
+    if (this.#inflight || !this.buffer || this.status !== Status.ONLINE || this.#syncing) return;
+    this.#inflight = { op: this.buffer, seq: ++this.seq };
     this.buffer = null;
-    this._submit();
+    this.#submit();
   }
 
-  // _submit sends (or resends) the in-flight op, based on the current version.
-  _submit() {
-    const inflight = this.inflight;
-    const epoch = this._epoch;
+  // #submit sends (or resends) the in-flight op, based on the current version.
+  #submit() {
+    const inflight = this.#inflight;
+    const epoch = this.#epoch;
     const payload = {
       pageId: this.pageId,
       version: this.version,
@@ -310,250 +313,250 @@ export class DocClient {
     }
     sent.then(
         (ack) => {
-          if (epoch !== this._epoch || this.inflight !== inflight) return;
-          this._onOpAck(ack, inflight);
+          if (epoch !== this.#epoch || this.#inflight !== inflight) return;
+          this.#onOpAck(ack, inflight);
         },
         () => {
           // No ack (a timeout): whether it was applied is unknown. Catch up, then resubmit.
-          if (epoch !== this._epoch || this.inflight !== inflight) return;
-          this._retryLater(() => this._sync());
+          if (epoch !== this.#epoch || this.#inflight !== inflight) return;
+          this.#retryLater(() => this.#sync());
         },
       );
   }
 
-  _onOpAck(ack, inflight) {
+  #onOpAck(ack, inflight) {
     if (ack && ack.ok) {
       if (Number.isInteger(ack.version) && ack.version > this.version) {
-        if (!this._incoming.has(ack.version)) this._incoming.set(ack.version, { ack: inflight.seq });
+        if (!this.#incoming.has(ack.version)) this.#incoming.set(ack.version, { ack: inflight.seq });
       }
-      this._drain();
+      this.#drain();
       return;
     }
     const err = (ack && ack.error) || { code: "internal", message: "bad ack" };
     if (err.code === "too_old") {
-      this._sync();
+      this.#sync();
     } else if (err.code === "rate_limited") {
-      this._retryLater(() => {
-        if (this.inflight === inflight && this.status === Status.ONLINE && !this._syncing) this._submit();
+      this.#retryLater(() => {
+        if (this.#inflight === inflight && this.status === Status.ONLINE && !this.#syncing) this.#submit();
       });
     } else {
-      this._emit("error", { code: err.code, message: err.message });
-      this._reject();
+      this.#emit("error", { code: err.code, message: err.message });
+      this.#reject();
     }
   }
 
-  // _retryLater runs fn after retryMs; a later call replaces an earlier fn (a catch-up also
+  // #retryLater runs fn after retryMs; a later call replaces an earlier fn (a catch-up also
   // resubmits, so it covers a pending resend).
-  _retryLater(fn) {
-    this._retryFn = fn;
-    if (this._retryTimer !== null) return;
-    this._retryTimer = this.setTimer(() => {
-      this._retryTimer = null;
-      const f = this._retryFn;
-      this._retryFn = null;
-      if (f && this._wanted) f();
-    }, this.retryMs);
+  #retryLater(fn) {
+    this.#retryFn = fn;
+    if (this.#retryTimer !== null) return;
+    this.#retryTimer = this.setTimer(() => {
+      this.#retryTimer = null;
+      const f = this.#retryFn;
+      this.#retryFn = null;
+      if (f && this.#wanted) f();
+    }, this.#retryMs);
   }
 
-  // _reject rolls back the refused in-flight op locally and keeps the buffer. Then it re-reads
+  // #reject rolls back the refused in-flight op locally and keeps the buffer. Then it re-reads
   // the server's text (the refusal may mean that ours is wrong) and sends the buffer rebased on it.
-  _reject() {
-    const { op } = this.inflight;
-    this.inflight = null;
+  #reject() {
+    const { op } = this.#inflight;
+    this.#inflight = null;
     let undo = ot.invert(op, this.confirmed); // on confirmed + op
     if (this.buffer) [this.buffer, undo] = ot.transform(this.buffer, undo);
     if (this.buffer && ot.isNoop(this.buffer)) this.buffer = null;
-    this._applyToText(undo, "reject", {});
-    this._stateChanged();
-    this._reload();
+    this.#applyToText(undo, "reject", {});
+    this.#stateChanged();
+    this.#reload();
   }
 
   // ---- receiving ---------------------------------------------------------------------------
 
-  _onRemote(m) {
-    if (!Number.isInteger(m.version) || m.version <= this.version || !this.loaded) {
-      if (!this.loaded && Number.isInteger(m.version)) this._incoming.set(m.version, m);
+  #onRemote(m) {
+    if (!Number.isInteger(m.version) || m.version <= this.version || !this.#loaded) {
+      if (!this.#loaded && Number.isInteger(m.version)) this.#incoming.set(m.version, m);
       return;
     }
-    if (!this._incoming.has(m.version)) this._incoming.set(m.version, m);
-    this._drain();
+    if (!this.#incoming.has(m.version)) this.#incoming.set(m.version, m);
+    this.#drain();
   }
 
-  // _drain applies what arrived in version order and notices gaps.
-  _drain() {
-    if (!this.loaded) return;
+  // #drain applies what arrived in version order and notices gaps.
+  #drain() {
+    if (!this.#loaded) return;
     for (;;) {
-      const e = this._incoming.get(this.version + 1);
+      const e = this.#incoming.get(this.version + 1);
       if (!e) break;
-      this._incoming.delete(this.version + 1);
-      const own = this.inflight && (e.ack === this.inflight.seq ||
-        (e.clientId === this.clientId && e.seq === this.inflight.seq));
-      if (own) this._confirm();
-      else if (e.ack !== undefined) this._reload(); // an ack we cannot place: start again
-      else this._applyRemote(e);
+      this.#incoming.delete(this.version + 1);
+      const own = this.#inflight && (e.ack === this.#inflight.seq ||
+        (e.clientId === this.clientId && e.seq === this.#inflight.seq));
+      if (own) this.#confirm();
+      else if (e.ack !== undefined) this.#reload(); // an ack we cannot place: start again
+      else this.#applyRemote(e);
     }
-    for (const v of this._incoming.keys()) if (v <= this.version) this._incoming.delete(v);
-    this._placeEarlySelections();
-    if (this._incoming.size && !this._syncing && this.status === Status.ONLINE) this._sync();
+    for (const v of this.#incoming.keys()) if (v <= this.version) this.#incoming.delete(v);
+    this.#placeEarlySelections();
+    if (this.#incoming.size && !this.#syncing && this.status === Status.ONLINE) this.#sync();
   }
 
-  _confirm() {
-    const { op } = this.inflight;
+  #confirm() {
+    const { op } = this.#inflight;
     this.confirmed = ot.apply(this.confirmed, op);
     this.version++;
-    this._remember(op);
-    this.inflight = null;
-    this._flush();
-    this._stateChanged();
-    if (!this.inflight && this._selectionNeedsResend) this._scheduleSelection();
+    this.#remember(op);
+    this.#inflight = null;
+    this.#flush();
+    this.#stateChanged();
+    if (!this.#inflight && this.#selectionNeedsResend) this.#scheduleSelection();
   }
 
-  _applyRemote(m) {
+  #applyRemote(m) {
     let op = m.op;
     this.confirmed = ot.apply(this.confirmed, op); // throws on a server op that does not fit
     this.version++;
-    this._remember(op);
-    if (this.inflight) [this.inflight.op, op] = ot.transform(this.inflight.op, op);
+    this.#remember(op);
+    if (this.#inflight) [this.#inflight.op, op] = ot.transform(this.#inflight.op, op);
     if (this.buffer) [this.buffer, op] = ot.transform(this.buffer, op);
-    this._applyToText(op, "remote", { userId: m.userId });
-    this._emit("remoteOp", { op, version: this.version, userId: m.userId, clientId: m.clientId, seq: m.seq });
+    this.#applyToText(op, "remote", { userId: m.userId });
+    this.#emit("remoteOp", { op, version: this.version, userId: m.userId, clientId: m.clientId, seq: m.seq });
   }
 
-  _remember(op) {
-    this._history.push({ version: this.version, op });
-    if (this._history.length > this.historyLimit) this._history.shift();
+  #remember(op) {
+    this.#history.push({ version: this.version, op });
+    if (this.#history.length > this.#historyLimit) this.#history.shift();
   }
 
-  // _applyToText applies an op that is not ours to the local text: undo steps and selections
+  // #applyToText applies an op that is not ours to the local text: undo steps and selections
   // move past it.
-  _applyToText(op, origin, extra) {
+  #applyToText(op, origin, extra) {
     if (ot.isNoop(op)) return;
     this.text = ot.apply(this.text, op);
-    this._undo.transform(op);
-    this._mapSelections(op);
-    this._emit("change", { op, origin, text: this.text, ...extra });
+    this.#undo.transform(op);
+    this.#mapSelections(op);
+    this.#emit("change", { op, origin, text: this.text, ...extra });
   }
 
   // ---- connection --------------------------------------------------------------------------
 
-  _onConnect() {
-    if (!this._wanted) return;
-    this._sync();
+  #onConnect() {
+    if (!this.#wanted) return;
+    this.#sync();
   }
 
-  _onDisconnect() {
+  #onDisconnect() {
     // Others' selections go: who left meanwhile would otherwise stay; the rest reappear as they move.
-    if (this._remote.clear()) this._emit("selections", []);
-    this._epoch++;
-    this._joined = false;
-    this._syncing = false;
-    this._syncRun = null;
-    this._syncAgain = false;
-    if (this.status !== Status.CLOSED) this._setStatus(Status.OFFLINE);
+    if (this.#remote.clear()) this.#emit("selections", []);
+    this.#epoch++;
+    this.#joined = false;
+    this.#syncing = false;
+    this.#syncRun = null;
+    this.#syncAgain = false;
+    if (this.status !== Status.CLOSED) this.#setStatus(Status.OFFLINE);
   }
 
-  // _sync opens the document or catches up after a reconnect or a gap, then sends what waits.
-  async _sync() {
-    if (this._syncing) {
-      this._syncAgain = true;
+  // #sync opens the document or catches up after a reconnect or a gap, then sends what waits.
+  async #sync() {
+    if (this.#syncing) {
+      this.#syncAgain = true;
       return;
     }
-    if (!this._wanted) return;
-    this._syncing = true;
+    if (!this.#wanted) return;
+    this.#syncing = true;
     const run = {};
-    this._syncRun = run; // a sync cut off by a disconnect never finishes: the next one takes over
-    const epoch = this._epoch;
+    this.#syncRun = run; // a sync cut off by a disconnect never finishes: the next one takes over
+    const epoch = this.#epoch;
     try {
-      if (!this.loaded) {
-        this._setStatus(Status.CONNECTING);
+      if (!this.#loaded) {
+        this.#setStatus(Status.CONNECTING);
         const ack = await this.transport.emitWithAck("doc_open", { pageId: this.pageId });
-        if (epoch !== this._epoch) return;
+        if (epoch !== this.#epoch) return;
         if (!ack || !ack.ok) {
-          this._emit("error", (ack && ack.error) || { code: "internal", message: "doc_open failed" });
+          this.#emit("error", (ack && ack.error) || { code: "internal", message: "doc_open failed" });
           return;
         }
-        this._joined = true;
-        this._load(ack);
+        this.#joined = true;
+        this.#load(ack);
       } else {
-        this._setStatus(Status.SYNCING);
-        if (!this._joined) {
+        this.#setStatus(Status.SYNCING);
+        if (!this.#joined) {
           const open = await this.transport.emitWithAck("doc_open", { pageId: this.pageId });
-          if (epoch !== this._epoch) return;
+          if (epoch !== this.#epoch) return;
           if (!open || !open.ok) {
-            this._emit("error", (open && open.error) || { code: "internal", message: "doc_open failed" });
+            this.#emit("error", (open && open.error) || { code: "internal", message: "doc_open failed" });
             return;
           }
-          this._joined = true;
+          this.#joined = true;
         }
-        const ack = this._needRebase ? { ok: false, error: { code: "too_old" } }
+        const ack = this.#needRebase ? { ok: false, error: { code: "too_old" } }
           : await this.transport.emitWithAck("doc_ops", { pageId: this.pageId, since: this.version });
-        if (epoch !== this._epoch) return;
+        if (epoch !== this.#epoch) return;
         if (ack && ack.ok) {
           for (const e of ack.ops || []) {
-            if (e.version > this.version && !this._incoming.has(e.version)) this._incoming.set(e.version, e);
+            if (e.version > this.version && !this.#incoming.has(e.version)) this.#incoming.set(e.version, e);
           }
-          this._drain(); // while _syncing: neither sends nor starts another catch-up
+          this.#drain(); // while #syncing: neither sends nor starts another catch-up
         } else if (ack && ack.error && ack.error.code === "too_old") {
-          await this._rebase(epoch);
-          if (epoch !== this._epoch) return;
-          this._needRebase = false;
+          await this.#rebase(epoch);
+          if (epoch !== this.#epoch) return;
+          this.#needRebase = false;
         } else {
-          this._emit("error", (ack && ack.error) || { code: "internal", message: "doc_ops failed" });
+          this.#emit("error", (ack && ack.error) || { code: "internal", message: "doc_ops failed" });
           return;
         }
       }
-      this._syncing = false;
-      this._setStatus(Status.ONLINE);
-      if (this.inflight) this._submit();
-      else this._flush();
-      this._selectionNeedsResend = true;
-      this._scheduleSelection();
-      this._drain();
+      this.#syncing = false;
+      this.#setStatus(Status.ONLINE);
+      if (this.#inflight) this.#submit();
+      else this.#flush();
+      this.#selectionNeedsResend = true;
+      this.#scheduleSelection();
+      this.#drain();
     } catch (err) {
-      if (epoch === this._epoch) this._retryLater(() => this._sync());
+      if (epoch === this.#epoch) this.#retryLater(() => this.#sync());
     } finally {
-      if (this._syncRun === run) {
-        this._syncRun = null;
-        this._syncing = false;
-        if (this._syncAgain && this._wanted) {
-          this._syncAgain = false;
-          if (this.status === Status.ONLINE) this._sync();
+      if (this.#syncRun === run) {
+        this.#syncRun = null;
+        this.#syncing = false;
+        if (this.#syncAgain && this.#wanted) {
+          this.#syncAgain = false;
+          if (this.status === Status.ONLINE) this.#sync();
         }
       }
     }
   }
 
-  _load(ack) {
-    this.loaded = true;
+  #load(ack) {
+    this.#loaded = true;
     this.version = ack.version;
     this.confirmed = ack.content;
     const before = this.text;
     this.text = ack.content;
-    this._emit("change", { op: ot.diff(before, this.text), origin: "reload", text: this.text });
-    this._stateChanged();
+    this.#emit("change", { op: ot.diff(before, this.text), origin: "reload", text: this.text });
+    this.#stateChanged();
   }
 
-  // _rebase re-opens a document whose ops since our version are gone, keeping our unsent edits:
+  // #rebase re-opens a document whose ops since our version are gone, keeping our unsent edits:
   // the in-flight op is resubmitted first (the server acknowledges it if it was applied), then
   // the pending edits are transformed past a diff from our old server text to the new one.
-  async _rebase(epoch) {
+  async #rebase(epoch) {
     let applied = false;
-    if (this.inflight) {
+    if (this.#inflight) {
       const ack = await this.transport.emitWithAck("doc_op", {
-        pageId: this.pageId, version: this.version, op: this.inflight.op,
-        clientId: this.clientId, seq: this.inflight.seq,
+        pageId: this.pageId, version: this.version, op: this.#inflight.op,
+        clientId: this.clientId, seq: this.#inflight.seq,
       });
-      if (epoch !== this._epoch) return;
+      if (epoch !== this.#epoch) return;
       applied = Boolean(ack && ack.ok);
     }
     const open = await this.transport.emitWithAck("doc_open", { pageId: this.pageId });
-    if (epoch !== this._epoch) return;
+    if (epoch !== this.#epoch) return;
     if (!open || !open.ok) throw new Error("doc_open failed");
     // Read the pending edits only now: the user may have typed while we waited.
     let base = this.confirmed;
     let pending = this.pending;
     if (applied) {
-      base = ot.apply(this.confirmed, this.inflight.op);
+      base = ot.apply(this.confirmed, this.#inflight.op);
       pending = this.buffer;
     }
     const toNew = ot.diff(base, open.content);
@@ -564,18 +567,18 @@ export class DocClient {
       if (!ot.isNoop(p2)) this.buffer = p2;
       change = d2;
     }
-    this.inflight = null;
+    this.#inflight = null;
     this.version = open.version;
     this.confirmed = open.content;
-    this._history.length = 0;
-    for (const v of this._incoming.keys()) if (v <= this.version) this._incoming.delete(v);
-    this._applyToText(change, "reload", {});
+    this.#history.length = 0;
+    for (const v of this.#incoming.keys()) if (v <= this.version) this.#incoming.delete(v);
+    this.#applyToText(change, "reload", {});
   }
 
-  // _reload starts again from the server's text, keeping unsent edits as a diff.
-  _reload() {
-    this._needRebase = true;
-    this._sync();
+  // #reload starts again from the server's text, keeping unsent edits as a diff.
+  #reload() {
+    this.#needRebase = true;
+    this.#sync();
   }
 
   // ---- selections --------------------------------------------------------------------------
@@ -585,56 +588,56 @@ export class DocClient {
    * text) and sends it to the others, at most once per selectionIntervalMs.
    */
   setSelection(ranges) {
-    this._localRanges = ranges.map((r) => ({ anchor: r.anchor, head: r.head }));
-    this._scheduleSelection();
+    this.#localRanges = ranges.map((r) => ({ anchor: r.anchor, head: r.head }));
+    this.#scheduleSelection();
   }
 
   /** selections returns the other users' selections, in code points on the local text. */
   selections() {
-    return this._remote.list();
+    return this.#remote.list();
   }
 
-  _scheduleSelection() {
-    if (!this._localRanges || this._selectionTimer !== null) return;
-    const wait = this._selectionSentAt + this.selectionIntervalMs - this.now();
-    this._selectionTimer = this.setTimer(() => {
-      this._selectionTimer = null;
-      this._sendSelection();
+  #scheduleSelection() {
+    if (!this.#localRanges || this.#selectionTimer !== null) return;
+    const wait = this.#selectionSentAt + this.#selectionIntervalMs - this.now();
+    this.#selectionTimer = this.setTimer(() => {
+      this.#selectionTimer = null;
+      this.#sendSelection();
     }, Math.max(0, wait));
   }
 
-  _sendSelection() {
-    if (!this._localRanges || this.status !== Status.ONLINE || this._syncing) return;
+  #sendSelection() {
+    if (!this.#localRanges || this.status !== Status.ONLINE || this.#syncing) return;
     // The others place our ranges on the server's text at our version: map them back through
     // our pending edits (a position inside text not yet sent lands where that text starts).
     const pending = this.pending;
     const back = pending ? ot.invert(pending, this.confirmed) : null;
-    const ranges = this._localRanges.map((r) => ({
+    const ranges = this.#localRanges.map((r) => ({
       anchor: back ? ot.transformPosition(r.anchor, back) : r.anchor,
       head: back ? ot.transformPosition(r.head, back) : r.head,
     }));
-    this._selectionSentAt = this.now();
-    this._selectionNeedsResend = pending !== null;
-    this._send("doc_selection", { pageId: this.pageId, version: this.version, ranges });
+    this.#selectionSentAt = this.now();
+    this.#selectionNeedsResend = pending !== null;
+    this.#send("doc_selection", { pageId: this.pageId, version: this.version, ranges });
   }
 
-  _onSelection(m) {
-    const place = (ranges, version) => this._placeRanges(ranges, version);
-    if (this._remote.receive(m, this.loaded ? this.version : null, place)) {
-      this._emit("selections", this.selections());
+  #onSelection(m) {
+    const place = (ranges, version) => this.#placeRanges(ranges, version);
+    if (this.#remote.receive(m, this.#loaded ? this.version : null, place)) {
+      this.#emit("selections", this.selections());
     }
   }
 
-  _placeEarlySelections() {
-    if (this._remote.reached(this.version, (ranges, version) => this._placeRanges(ranges, version))) {
-      this._emit("selections", this.selections());
+  #placeEarlySelections() {
+    if (this.#remote.reached(this.version, (ranges, version) => this.#placeRanges(ranges, version))) {
+      this.#emit("selections", this.selections());
     }
   }
 
-  // _placeRanges maps ranges sent against server version `version` onto the local text: through
+  // #placeRanges maps ranges sent against server version `version` onto the local text: through
   // the server ops since (as far as the history reaches) and our pending edits.
-  _placeRanges(ranges, version) {
-    const ops = this._history.filter((h) => h.version > version).map((h) => h.op);
+  #placeRanges(ranges, version) {
+    const ops = this.#history.filter((h) => h.version > version).map((h) => h.op);
     const pending = this.pending;
     if (pending) ops.push(pending);
     const len = ot.cpLength(this.text);
@@ -646,7 +649,7 @@ export class DocClient {
     return ranges.map((r) => ({ anchor: map(r.anchor), head: map(r.head) }));
   }
 
-  _mapSelections(op) {
-    if (this._remote.map(op)) this._emit("selections", this.selections());
+  #mapSelections(op) {
+    if (this.#remote.map(op)) this.#emit("selections", this.selections());
   }
 }

@@ -25,6 +25,15 @@ function append(el, children) {
   }
 }
 
+/** button is a button of class cls; onClick is a click listener, or more attributes for h. */
+export function button(cls, label, onClick) {
+  const attrs = typeof onClick === "function" ? { on: { click: onClick } } : onClick;
+  return h("button", { type: "button", class: cls, ...attrs }, label);
+}
+
+/** submitButton is a form's submit button. */
+export const submitButton = (label, cls = "btn primary") => h("button", { type: "submit", class: cls }, label);
+
 /** replace puts children in place of el's content. */
 export function replace(el, ...children) {
   el.replaceChildren();
@@ -93,15 +102,14 @@ export function confirmInline(anchor, question, actionLabel, onConfirm, describe
   const old = anchor.parentElement.querySelector(":scope > .confirm");
   if (old) old.remove();
   const err = errorBox();
-  const cancel = h("button", { type: "button", class: "btn" }, "Cancel");
-  const action = h("button", { type: "submit", class: "btn danger" }, actionLabel);
+  const cancel = button("btn", "Cancel");
+  const action = submitButton(actionLabel, "btn danger");
   const panel = h("form", { class: "confirm", "aria-label": question }, h("p", {}, question), err, h("div", { class: "row" }, action, cancel));
   cancel.addEventListener("click", () => {
     panel.remove();
     anchor.focus();
   });
-  panel.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  onSubmit(panel, async (e) => {
     try {
       await busy(panel, onConfirm);
       panel.remove();
@@ -112,6 +120,22 @@ export function confirmInline(anchor, question, actionLabel, onConfirm, describe
   anchor.after(panel);
   cancel.focus();
   return panel;
+}
+
+/** onSubmit handles a form's submit in place of the browser (which would load a page). */
+export function onSubmit(form, fn) {
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    fn(e);
+  });
+}
+
+/** skeleton is the grey lines shown while a list or a view loads. */
+export const skeleton = (tag = "div") => h(tag, { class: "skeleton-lines", "aria-hidden": "true" }, h("span"), h("span"), h("span"));
+
+/** setTitle names the view in the window's title: setTitle("Trash", "Team") → "Trash · Team · pagespace". */
+export function setTitle(...parts) {
+  document.title = [...parts, "pagespace"].join(" · ");
 }
 
 /** announce tells screen readers about a change (the page's aria-live region). */
@@ -130,6 +154,11 @@ export function hue(id) {
   let x = 0;
   for (const ch of String(id)) x = (x * 31 + ch.codePointAt(0)) >>> 0;
   return `hue-${x % 12}`;
+}
+
+/** avatar is a user's initials on their colour (grey without a user id); hidden from screen readers unless attrs say. */
+export function avatar(id, name, attrs = { "aria-hidden": "true" }) {
+  return h("span", { class: `avatar ${id ? hue(id) : "hue-11"}`, ...attrs }, initials(name));
 }
 
 /** initials of a name, at most two letters. */

@@ -12,6 +12,7 @@ import { applyMessageEvent, withPage, withTyping } from "./channel-state.js";
 import { applyTaskEvent, withTasks } from "./task-state.js";
 import { ApiError } from "./errors.js";
 import { withPresence } from "./store.js";
+import { uri } from "./router.js";
 
 const TYPING_TTL = 7000; // a typing mark without news goes by itself (the server stops at 5 s)
 
@@ -89,7 +90,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
   function refreshPage() {
     const pageId = view.pageId;
     if (!pageId) return Promise.resolve();
-    return api.call("GET", `/api/pages/${encodeURIComponent(pageId)}`).then((page) => {
+    return api.call("GET", uri`/api/pages/${pageId}`).then((page) => {
       if (view.pageId === pageId) store.set({ page });
     }, (err) => {
       if (err instanceof ApiError && err.status === 404) pageGone(pageId, "permission_changed");
@@ -112,13 +113,13 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
       jobs.push(refreshPage());
       const ch = s.channel;
       if (ch && ch.pageId === pageId && ch.items !== null) {
-        jobs.push(api.call("GET", `/api/pages/${encodeURIComponent(pageId)}/messages?limit=50`).then((page) => {
+        jobs.push(api.call("GET", uri`/api/pages/${pageId}/messages?limit=50`).then((page) => {
           const now = store.state.channel;
           if (now && now.pageId === pageId) store.set({ channel: withPage(now, page, { fresh: true }) });
         }));
       }
       if (s.tasks && s.tasks.pageId === pageId && s.tasks.items !== null) {
-        jobs.push(api.listAll(`/api/pages/${encodeURIComponent(pageId)}/tasks`).then((items) => {
+        jobs.push(api.listAll(uri`/api/pages/${pageId}/tasks`).then((items) => {
           const now = store.state.tasks;
           if (now && now.pageId === pageId) store.set({ tasks: withTasks(now, items) });
         }));

@@ -31,16 +31,19 @@ export function parse(pathname) {
   return { name: "notfound" };
 }
 
+/** uri is a template tag for paths: uri`/api/pages/${id}/move` encodes each value put in. */
+export const uri = (parts, ...values) => String.raw({ raw: parts }, ...values.map(encodeURIComponent));
+
 /** Paths of the views. */
 export const paths = {
   home: () => "/",
-  login: (next) => (next && next !== "/" ? `/login?next=${encodeURIComponent(next)}` : "/login"),
+  login: (next) => (next && next !== "/" ? uri`/login?next=${next}` : "/login"),
   signup: () => "/signup",
   account: () => "/account",
-  drive: (id) => `/d/${encodeURIComponent(id)}`,
-  trash: (id) => `/d/${encodeURIComponent(id)}/trash`,
-  members: (id) => `/d/${encodeURIComponent(id)}/members`,
-  page: (id) => `/p/${encodeURIComponent(id)}`,
+  drive: (id) => uri`/d/${id}`,
+  trash: (id) => uri`/d/${id}/trash`,
+  members: (id) => uri`/d/${id}/members`,
+  page: (id) => uri`/p/${id}`,
 };
 
 /** publicRoute reports whether a route is for people who are signed out. */

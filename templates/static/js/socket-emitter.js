@@ -2,14 +2,16 @@
 
 /** Emitter is a small event emitter: on/once/off for listeners, _emitLocal to fire. */
 export class Emitter {
+  #listeners;
+
   constructor() {
-    this._listeners = new Map();
+    this.#listeners = new Map();
   }
 
   /** on adds fn for event and returns this. */
   on(event, fn) {
-    let list = this._listeners.get(event);
-    if (!list) this._listeners.set(event, (list = []));
+    let list = this.#listeners.get(event);
+    if (!list) this.#listeners.set(event, (list = []));
     list.push(fn);
     return this;
   }
@@ -27,35 +29,35 @@ export class Emitter {
   /** off removes fn for event; without fn every listener of event; without event all of them. */
   off(event, fn) {
     if (event === undefined) {
-      this._listeners.clear();
+      this.#listeners.clear();
       return this;
     }
-    const list = this._listeners.get(event);
+    const list = this.#listeners.get(event);
     if (!list) return this;
     if (fn === undefined) {
-      this._listeners.delete(event);
+      this.#listeners.delete(event);
       return this;
     }
     const i = list.findIndex((l) => l === fn || l.fn === fn);
     if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this._listeners.delete(event);
+    if (list.length === 0) this.#listeners.delete(event);
     return this;
   }
 
   /** listeners returns a copy of event's listeners. */
   listeners(event) {
-    return (this._listeners.get(event) || []).map((l) => l.fn || l);
+    return (this.#listeners.get(event) || []).map((l) => l.fn || l);
   }
 
   /** hasListeners reports whether event has a listener. */
   hasListeners(event) {
-    return this._listeners.has(event);
+    return this.#listeners.has(event);
   }
 
   // _emitLocal calls event's listeners. A listener that throws does not stop the others nor the
   // caller's state machine: its error is rethrown on its own (an uncaught error in the console).
   _emitLocal(event, ...args) {
-    const list = this._listeners.get(event);
+    const list = this.#listeners.get(event);
     if (!list) return false;
     for (const fn of list.slice()) {
       try {

@@ -38,160 +38,164 @@ function transportURL(base, name, sid, query) {
 
 // WebSocketTransport carries one Engine.IO packet per text frame.
 class WebSocketTransport {
+  #done; #h; #ws;
+
   constructor(url, WebSocketImpl, handlers) {
     this.name = "websocket";
     this.writable = false;
-    this._h = handlers; // {onOpen, onPacket, onClose(reason, err)}
-    this._done = false;
+    this.#h = handlers; // {onOpen, onPacket, onClose(reason, err)}
+    this.#done = false;
     let ws;
     try {
       ws = new WebSocketImpl(url.toString());
     } catch (err) {
-      queueMicrotask(() => this._finish("transport error", err));
+      queueMicrotask(() => this.#finish("transport error", err));
       return;
     }
-    this._ws = ws;
+    this.#ws = ws;
     ws.onopen = () => {
       this.writable = true;
-      if (this._h.onOpen) this._h.onOpen();
+      if (this.#h.onOpen) this.#h.onOpen();
     };
     ws.onmessage = (e) => {
-      if (typeof e.data === "string") this._h.onPacket(e.data); // binary frames: unsupported
+      if (typeof e.data === "string") this.#h.onPacket(e.data); // binary frames: unsupported
     };
-    ws.onerror = (e) => this._finish("transport error", (e && e.error) || new Error("websocket error"));
+    ws.onerror = (e) => this.#finish("transport error", (e && e.error) || new Error("websocket error"));
     ws.onclose = (e) => {
       const err = new Error("websocket closed" + (e && e.code ? ` (${e.code})` : ""));
-      this._finish("transport close", err);
+      this.#finish("transport close", err);
     };
   }
 
   send(packets) {
     if (!this.writable) return;
-    for (const p of packets) this._ws.send(p);
+    for (const p of packets) this.#ws.send(p);
   }
 
   /** isOpen reports whether the WebSocket can still carry frames (not closing, not closed). */
   isOpen() {
-    return this.writable && this._ws.readyState === 1;
+    return this.writable && this.#ws.readyState === 1;
   }
 
   close() {
-    this._done = true;
+    this.#done = true;
     this.writable = false;
-    if (!this._ws) return;
-    this._ws.onopen = this._ws.onmessage = this._ws.onclose = null;
-    this._ws.onerror = () => {}; // Node's ws reports closing a connecting socket as an error
+    if (!this.#ws) return;
+    this.#ws.onopen = this.#ws.onmessage = this.#ws.onclose = null;
+    this.#ws.onerror = () => {}; // Node's ws reports closing a connecting socket as an error
     try {
-      this._ws.close();
+      this.#ws.close();
     } catch {
       // closing a socket that never opened may throw in some implementations
     }
   }
 
-  _finish(reason, err) {
-    if (this._done) return;
+  #finish(reason, err) {
+    if (this.#done) return;
     this.close();
-    this._h.onClose(reason, err);
+    this.#h.onClose(reason, err);
   }
 }
 
 // PollingTransport is long-polling with fetch: one GET waiting for packets at a time, one POST
 // carrying packets at a time (more are queued meanwhile).
 class PollingTransport {
+  #abort; #base; #done; #fetch; #h; #maxPayload; #onPaused; #paused; #polling; #posted; #posting; #query; #queue; #seq; #sid;
+
   constructor(base, query, fetchImpl, handlers) {
     this.name = "polling";
     this.writable = false;
-    this._base = base;
-    this._query = query;
-    this._fetch = fetchImpl;
-    this._h = handlers; // {onPacket, onClose(reason, err)}
-    this._sid = null;
-    this._done = false;
-    this._paused = false;
-    this._polling = false;
-    this._posting = false;
-    this._queue = [];
-    this._abort = new AbortController();
-    this._maxPayload = 1e6;
-    this._seq = 0;
-    queueMicrotask(() => this._poll());
+    this.#base = base;
+    this.#query = query;
+    this.#fetch = fetchImpl;
+    this.#h = handlers; // {onPacket, onClose(reason, err)}
+    this.#sid = null;
+    this.#done = false;
+    this.#paused = false;
+    this.#polling = false;
+    this.#posting = false;
+    this.#queue = [];
+    this.#abort = new AbortController();
+    this.#maxPayload = 1e6;
+    this.#seq = 0;
+    queueMicrotask(() => this.#poll());
   }
 
   /** opened is called by the Engine once the handshake named the session. */
   opened(sid, maxPayload) {
-    this._sid = sid;
-    if (maxPayload > 0) this._maxPayload = maxPayload;
+    this.#sid = sid;
+    if (maxPayload > 0) this.#maxPayload = maxPayload;
     this.writable = true;
   }
 
-  _url() {
-    const u = transportURL(this._base, "polling", this._sid, this._query);
-    u.searchParams.set("t", `${Date.now().toString(36)}${(this._seq++).toString(36)}`); // no caches
+  #url() {
+    const u = transportURL(this.#base, "polling", this.#sid, this.#query);
+    u.searchParams.set("t", `${Date.now().toString(36)}${(this.#seq++).toString(36)}`); // no caches
     return u.toString();
   }
 
-  async _poll() {
-    if (this._done || this._paused) return;
-    this._polling = true;
+  async #poll() {
+    if (this.#done || this.#paused) return;
+    this.#polling = true;
     let body;
     try {
-      const res = await this._fetch(this._url(), {
+      const res = await this.#fetch(this.#url(), {
         method: "GET",
         cache: "no-store",
         credentials: "same-origin",
-        signal: this._abort.signal,
+        signal: this.#abort.signal,
       });
       if (!res.ok) throw new Error(`polling GET: HTTP ${res.status}`);
       body = await res.text();
     } catch (err) {
-      this._polling = false;
-      this._fail(err);
+      this.#polling = false;
+      this.#fail(err);
       return;
     }
-    this._polling = false;
-    if (this._done) return;
+    this.#polling = false;
+    if (this.#done) return;
     for (const p of body.split(SEP)) {
-      if (this._done) return;
-      if (p !== "") this._h.onPacket(p);
+      if (this.#done) return;
+      if (p !== "") this.#h.onPacket(p);
     }
-    if (this._paused) this._checkPaused();
-    else this._poll();
+    if (this.#paused) this.#checkPaused();
+    else this.#poll();
   }
 
   send(packets) {
-    this._queue.push(...packets);
-    this._flush();
+    this.#queue.push(...packets);
+    this.#flush();
   }
 
-  async _flush() {
-    if (this._done || this._posting || !this.writable || this._queue.length === 0) return;
+  async #flush() {
+    if (this.#done || this.#posting || !this.writable || this.#queue.length === 0) return;
     // One body stays under the server's maxPayload (a single larger packet goes alone).
     let size = 0;
     let n = 0;
-    for (; n < this._queue.length; n++) {
-      const bytes = utf8Length(this._queue[n]) + (n > 0 ? 1 : 0);
-      if (n > 0 && size + bytes > this._maxPayload) break;
+    for (; n < this.#queue.length; n++) {
+      const bytes = utf8Length(this.#queue[n]) + (n > 0 ? 1 : 0);
+      if (n > 0 && size + bytes > this.#maxPayload) break;
       size += bytes;
     }
-    const batch = this._queue.splice(0, n);
-    this._posting = true;
-    const posted = this._post(batch.join(SEP));
-    this._posted = posted;
+    const batch = this.#queue.splice(0, n);
+    this.#posting = true;
+    const posted = this.#post(batch.join(SEP));
+    this.#posted = posted;
     try {
       await posted;
     } catch (err) {
-      this._posting = false;
-      this._fail(err);
+      this.#posting = false;
+      this.#fail(err);
       return;
     }
-    this._posting = false;
-    if (this._paused) this._checkPaused();
-    else this._flush();
+    this.#posting = false;
+    if (this.#paused) this.#checkPaused();
+    else this.#flush();
   }
 
-  // _post sends one body. POSTs are not aborted by close(), so that a last DISCONNECT gets out.
-  async _post(body) {
-    const res = await this._fetch(this._url(), {
+  // #post sends one body. POSTs are not aborted by close(), so that a last DISCONNECT gets out.
+  async #post(body) {
+    const res = await this.#fetch(this.#url(), {
       method: "POST",
       headers: { "content-type": "text/plain;charset=UTF-8" },
       body,
@@ -204,50 +208,50 @@ class PollingTransport {
 
   /** pause stops polling once the GET and POST in flight are done, then calls fn (upgrade). */
   pause(fn) {
-    this._paused = true;
-    this._onPaused = fn;
-    this._checkPaused();
+    this.#paused = true;
+    this.#onPaused = fn;
+    this.#checkPaused();
   }
 
   /** resume polls again after a pause whose upgrade failed. */
   resume() {
-    if (this._done || !this._paused) return;
-    this._paused = false;
-    this._onPaused = null;
-    if (!this._polling) this._poll();
-    this._flush();
+    if (this.#done || !this.#paused) return;
+    this.#paused = false;
+    this.#onPaused = null;
+    if (!this.#polling) this.#poll();
+    this.#flush();
   }
 
-  _checkPaused() {
-    if (this._done || this._polling || this._posting || !this._onPaused) return;
-    const fn = this._onPaused;
-    this._onPaused = null;
+  #checkPaused() {
+    if (this.#done || this.#polling || this.#posting || !this.#onPaused) return;
+    const fn = this.#onPaused;
+    this.#onPaused = null;
     fn();
   }
 
   /** takeQueue returns the packets not yet posted (handed to the new transport on upgrade). */
   takeQueue() {
-    return this._queue.splice(0);
+    return this.#queue.splice(0);
   }
 
   /** close stops the transport; with sendClose the server is told first (best effort). */
   close(sendClose) {
-    if (this._done) return;
-    this._done = true;
+    if (this.#done) return;
+    this.#done = true;
     this.writable = false;
-    this._abort.abort();
-    if (sendClose && this._sid) {
+    this.#abort.abort();
+    if (sendClose && this.#sid) {
       // What is queued (e.g. a DISCONNECT) and the close packet, after the POST in flight.
-      const body = [...this._queue.splice(0), "1"].join(SEP);
-      const after = this._posting && this._posted ? this._posted.catch(() => {}) : Promise.resolve();
-      after.then(() => this._post(body)).catch(() => {});
+      const body = [...this.#queue.splice(0), "1"].join(SEP);
+      const after = this.#posting && this.#posted ? this.#posted.catch(() => {}) : Promise.resolve();
+      after.then(() => this.#post(body)).catch(() => {});
     }
   }
 
-  _fail(err) {
-    if (this._done) return;
+  #fail(err) {
+    if (this.#done) return;
     this.close(false);
-    this._h.onClose("transport error", err);
+    this.#h.onClose("transport error", err);
   }
 }
 
@@ -275,17 +279,20 @@ function utf8Length(s) {
  * globals).
  */
 export class Engine extends Emitter {
+  #opts;
+  #buffer; #cancelProbe; #candidates; #pingTimer; #probeTimer; #upgrading;
+
   constructor(opts) {
     super();
-    this.opts = opts;
+    this.#opts = opts;
     this.readyState = "opening";
     this.sid = null;
     this.transport = null;
     this.handshake = null;
-    this._candidates = opts.transports.slice();
-    this._buffer = [];
-    this._upgrading = false;
-    this._pingTimer = null;
+    this.#candidates = opts.transports.slice();
+    this.#buffer = [];
+    this.#upgrading = false;
+    this.#pingTimer = null;
   }
 
   /** transportName is the name of the transport carrying the session. */
@@ -295,104 +302,104 @@ export class Engine extends Emitter {
 
   /** open starts the handshake with the first candidate. */
   open() {
-    this._next(null);
+    this.#next(null);
     return this;
   }
 
-  _next(err) {
-    const name = this._candidates.shift();
+  #next(err) {
+    const name = this.#candidates.shift();
     if (!name) {
-      this._onClose("transport error", err || new Error("no transport"));
+      this.#onClose("transport error", err || new Error("no transport"));
       return;
     }
     if (name === "websocket") {
       const t = new WebSocketTransport(
-        transportURL(this.opts.url, "websocket", null, this.opts.query),
-        this.opts.WebSocket,
+        transportURL(this.#opts.url, "websocket", null, this.#opts.query),
+        this.#opts.WebSocket,
         {
-          onPacket: (p) => this._onPacket(t, p),
-          onClose: (reason, e) => this._onTransportClose(t, reason, e),
+          onPacket: (p) => this.#onPacket(t, p),
+          onClose: (reason, e) => this.#onTransportClose(t, reason, e),
         },
       );
       this.transport = t;
       // A WebSocket that neither fails nor speaks (a proxy holding it) is given up too.
-      this._probeTimer = setTimeout(() => {
+      this.#probeTimer = setTimeout(() => {
         if (this.readyState === "opening" && this.transport === t) {
           t.close();
-          this._onTransportClose(t, "transport error", new Error("websocket timeout"));
+          this.#onTransportClose(t, "transport error", new Error("websocket timeout"));
         }
-      }, this.opts.probeTimeout ?? 5000);
+      }, this.#opts.probeTimeout ?? 5000);
     } else {
-      const t = new PollingTransport(this.opts.url, this.opts.query, this.opts.fetch, {
-        onPacket: (p) => this._onPacket(t, p),
-        onClose: (reason, e) => this._onTransportClose(t, reason, e),
+      const t = new PollingTransport(this.#opts.url, this.#opts.query, this.#opts.fetch, {
+        onPacket: (p) => this.#onPacket(t, p),
+        onClose: (reason, e) => this.#onTransportClose(t, reason, e),
       });
       this.transport = t;
     }
   }
 
-  _onTransportClose(t, reason, err) {
+  #onTransportClose(t, reason, err) {
     if (t !== this.transport || this.readyState === "closed") return;
-    if (this.readyState === "opening" && this._candidates.length > 0) {
-      clearTimeout(this._probeTimer);
+    if (this.readyState === "opening" && this.#candidates.length > 0) {
+      clearTimeout(this.#probeTimer);
       this._emitLocal("fallback", t.name, err);
-      this._next(err);
+      this.#next(err);
       return;
     }
-    this._onClose(reason, err);
+    this.#onClose(reason, err);
   }
 
-  _onPacket(t, packet) {
+  #onPacket(t, packet) {
     if (t !== this.transport || this.readyState === "closed") return;
     const type = packet[0];
     if (this.readyState === "opening") {
       if (type !== "0") {
-        this._onClose("parse error", new Error("expected the open packet"));
+        this.#onClose("parse error", new Error("expected the open packet"));
         return;
       }
       let hs;
       try {
         hs = JSON.parse(packet.slice(1));
       } catch (err) {
-        this._onClose("parse error", err);
+        this.#onClose("parse error", err);
         return;
       }
-      this._onHandshake(t, hs);
+      this.#onHandshake(t, hs);
       return;
     }
     switch (type) {
       case "2": // ping
-        this._resetPingTimer();
-        this._write(["3"]);
+        this.#resetPingTimer();
+        this.#write(["3"]);
         this._emitLocal("ping");
         break;
       case "4":
         this._emitLocal("message", packet.slice(1));
         break;
       case "1":
-        this._onClose("transport close", new Error("closed by the server"));
+        this.#onClose("transport close", new Error("closed by the server"));
         break;
       default: // "6" noop, "3" pong, binary ("b…"): nothing to do
     }
   }
 
-  _onHandshake(t, hs) {
-    clearTimeout(this._probeTimer);
+  #onHandshake(t, hs) {
+    clearTimeout(this.#probeTimer);
     this.handshake = hs;
     this.sid = hs.sid;
     this.readyState = "open";
     if (t.opened) t.opened(hs.sid, hs.maxPayload);
-    this._resetPingTimer();
+    this.#resetPingTimer();
     this._emitLocal("open", hs);
-    this._flush();
+    this.#flush();
     const upgrades = Array.isArray(hs.upgrades) ? hs.upgrades : [];
-    if (t.name === "polling" && this.opts.upgrade && this.opts.WebSocket && upgrades.includes("websocket")) {
-      this._probe();
+    if (t.name === "polling" && this.#opts.upgrade && this.#opts.WebSocket && upgrades.includes("websocket")) {
+      this.#probe();
     }
   }
 
-  // _probe upgrades a polling session to WebSocket. Any failure leaves it on polling.
-  _probe() {
+  // #probe upgrades a polling session to WebSocket. Any failure leaves it on polling.
+  #probe() {
     let done = false;
     let ws = null;
     const polling = this.transport;
@@ -401,23 +408,23 @@ export class Engine extends Emitter {
       done = true;
       clearTimeout(timer);
       if (ws) ws.close();
-      this._upgrading = false;
+      this.#upgrading = false;
       if (this.readyState !== "open") return;
       polling.resume(); // when the probe failed after pausing it
-      this._flush();
+      this.#flush();
     };
-    const timer = setTimeout(fail, this.opts.probeTimeout ?? 5000);
-    this._cancelProbe = fail;
-    ws = new WebSocketTransport(transportURL(this.opts.url, "websocket", this.sid, this.opts.query), this.opts.WebSocket, {
+    const timer = setTimeout(fail, this.#opts.probeTimeout ?? 5000);
+    this.#cancelProbe = fail;
+    ws = new WebSocketTransport(transportURL(this.#opts.url, "websocket", this.sid, this.#opts.query), this.#opts.WebSocket, {
       onOpen: () => ws.send(["2probe"]),
       onPacket: (p) => {
         if (done) {
-          if (ws === this.transport) this._onPacket(ws, p);
+          if (ws === this.transport) this.#onPacket(ws, p);
           return;
         }
         if (p !== "3probe" || this.readyState !== "open") return fail();
         clearTimeout(timer);
-        this._upgrading = true;
+        this.#upgrading = true;
         polling.pause(() => {
           // The probe may have died while the poller drained: then stay on polling.
           if (done || this.readyState !== "open" || !ws.isOpen()) return fail();
@@ -426,40 +433,40 @@ export class Engine extends Emitter {
           polling.close(false);
           ws.send(["5", ...left]);
           this.transport = ws;
-          this._upgrading = false;
+          this.#upgrading = false;
           this._emitLocal("upgrade", "websocket");
-          this._flush();
+          this.#flush();
         });
       },
       onClose: (reason, err) => {
         if (!done) return fail();
-        this._onTransportClose(ws, reason, err);
+        this.#onTransportClose(ws, reason, err);
       },
     });
   }
 
-  _resetPingTimer() {
-    clearTimeout(this._pingTimer);
+  #resetPingTimer() {
+    clearTimeout(this.#pingTimer);
     const hs = this.handshake;
     const ms = (hs.pingInterval ?? 25000) + (hs.pingTimeout ?? 20000);
-    this._pingTimer = setTimeout(() => this._onClose("ping timeout", new Error("ping timeout")), ms);
+    this.#pingTimer = setTimeout(() => this.#onClose("ping timeout", new Error("ping timeout")), ms);
   }
 
   /** send queues a message packet (Socket.IO text). */
   send(text) {
-    this._write(["4" + text]);
+    this.#write(["4" + text]);
   }
 
-  _write(packets) {
-    this._buffer.push(...packets);
-    this._flush();
+  #write(packets) {
+    this.#buffer.push(...packets);
+    this.#flush();
   }
 
-  _flush() {
-    if (this.readyState !== "open" || this._upgrading || this._buffer.length === 0) return;
+  #flush() {
+    if (this.readyState !== "open" || this.#upgrading || this.#buffer.length === 0) return;
     const t = this.transport;
     if (!t.writable) return;
-    t.send(this._buffer.splice(0));
+    t.send(this.#buffer.splice(0));
   }
 
   /** close ends the session from our side; the "close" event follows with "forced close". */
@@ -469,24 +476,24 @@ export class Engine extends Emitter {
     if (t) {
       if (t.name === "polling") {
         // What is still buffered (e.g. a DISCONNECT) goes first, then the close packet.
-        this._flush();
+        this.#flush();
         t.close(this.readyState === "open");
       } else {
-        this._flush();
+        this.#flush();
         t.close();
       }
     }
-    this._onClose("forced close", null);
+    this.#onClose("forced close", null);
   }
 
-  _onClose(reason, err) {
+  #onClose(reason, err) {
     if (this.readyState === "closed") return;
     this.readyState = "closed";
-    clearTimeout(this._pingTimer);
-    clearTimeout(this._probeTimer);
-    if (this._cancelProbe) this._cancelProbe();
+    clearTimeout(this.#pingTimer);
+    clearTimeout(this.#probeTimer);
+    if (this.#cancelProbe) this.#cancelProbe();
     if (this.transport) this.transport.close(false);
-    this._buffer = [];
+    this.#buffer = [];
     this._emitLocal("close", reason, err);
   }
 }

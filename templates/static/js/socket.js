@@ -66,6 +66,9 @@ const DEFAULTS = {
  * Node 20).
  */
 export class Socket extends Emitter {
+  #opts;
+  #WebSocket; #acks; #active; #attempts; #connectTimer; #fetch; #gen; #lastError; #nextAckID; #nextTryAt; #offset; #pid; #sendBuffer; #status; #timer; #url;
+
   constructor(url, options) {
     super();
     if (url && typeof url === "object") {
@@ -73,13 +76,13 @@ export class Socket extends Emitter {
       url = undefined;
     }
     const o = { ...DEFAULTS, ...(options || {}) };
-    this.opts = o;
+    this.#opts = o;
     const origin = url || (globalThis.location && globalThis.location.origin);
     if (!origin) throw new TypeError("Socket: a URL is needed outside a browser");
-    this._url = new URL(o.path, origin).toString();
-    this._WebSocket = o.WebSocket || globalThis.WebSocket || null;
+    this.#url = new URL(o.path, origin).toString();
+    this.#WebSocket = o.WebSocket || globalThis.WebSocket || null;
     const f = o.fetch || globalThis.fetch;
-    this._fetch = f ? (...args) => f(...args) : null; // never called as a method of another object
+    this.#fetch = f ? (...args) => f(...args) : null; // never called as a method of another object
     /** auth is the CONNECT payload: an object, or a function (cb) => cb(object) or => object / Promise. */
     this.auth = o.auth;
     /** id is the Socket.IO id while connected. */
@@ -87,26 +90,26 @@ export class Socket extends Emitter {
     /** recovered is true when the last connect restored the previous session (same pid). */
     this.recovered = false;
     this.engine = null; // the Engine.IO session of the current attempt (internal, for tests)
-    this._status = Status.OFFLINE;
-    this._active = false;
-    this._attempts = 0; // failed attempts since the last connect, for the back-off
-    this._nextTryAt = null;
-    this._lastError = null;
-    this._timer = null;
-    this._connectTimer = null;
-    this._gen = 0; // generation of the current attempt; callbacks of older ones are ignored
+    this.#status = Status.OFFLINE;
+    this.#active = false;
+    this.#attempts = 0; // failed attempts since the last connect, for the back-off
+    this.#nextTryAt = null;
+    this.#lastError = null;
+    this.#timer = null;
+    this.#connectTimer = null;
+    this.#gen = 0; // generation of the current attempt; callbacks of older ones are ignored
     this._wsFailed = false;
-    this._sendBuffer = []; // {id, text} emitted while not connected, sent on connect
-    this._acks = new Map(); // id → {fn, timer, withError, sent}
-    this._nextAckID = 0;
-    this._pid = undefined;
-    this._offset = undefined;
+    this.#sendBuffer = []; // {id, text} emitted while not connected, sent on connect
+    this.#acks = new Map(); // id → {fn, timer, withError, sent}
+    this.#nextAckID = 0;
+    this.#pid = undefined;
+    this.#offset = undefined;
     if (o.autoConnect) this.connect();
   }
 
   /** connected is true between "connect" and "disconnect". */
   get connected() {
-    return this._status === Status.CONNECTED;
+    return this.#status === Status.CONNECTED;
   }
 
   /** disconnected is !connected. */
@@ -116,7 +119,7 @@ export class Socket extends Emitter {
 
   /** active is true while the socket is connected or will try (again) by itself. */
   get active() {
-    return this._active;
+    return this.#active;
   }
 
   /** transport is the name of the transport in use ("websocket", "polling") or null. */
@@ -132,16 +135,16 @@ export class Socket extends Emitter {
    */
   get state() {
     return {
-      status: this._status,
-      attempt: this._attempts,
-      nextTryAt: this._status === Status.RECONNECTING ? this._nextTryAt : null,
+      status: this.#status,
+      attempt: this.#attempts,
+      nextTryAt: this.#status === Status.RECONNECTING ? this.#nextTryAt : null,
       transport: this.transport,
-      error: this._lastError,
+      error: this.#lastError,
     };
   }
 
-  _setStatus(status) {
-    this._status = status;
+  #setStatus(status) {
+    this.#status = status;
     this._emitLocal("state", this.state);
   }
 
@@ -150,15 +153,15 @@ export class Socket extends Emitter {
    * when the browser comes back online); connected or connecting, it does nothing.
    */
   connect() {
-    if (this._status === Status.CONNECTED || this._status === Status.CONNECTING) return this;
-    if (this._status === Status.RECONNECTING) {
-      clearTimeout(this._timer);
-      this._attempt();
+    if (this.#status === Status.CONNECTED || this.#status === Status.CONNECTING) return this;
+    if (this.#status === Status.RECONNECTING) {
+      clearTimeout(this.#timer);
+      this.#attempt();
       return this;
     }
-    this._active = true;
-    this._attempts = 0;
-    this._open();
+    this.#active = true;
+    this.#attempts = 0;
+    this.#open();
     return this;
   }
 
@@ -170,16 +173,16 @@ export class Socket extends Emitter {
   /** disconnect leaves for good (no reconnection): "disconnect" with "io client disconnect". */
   disconnect() {
     const wasConnected = this.connected;
-    this._active = false;
-    clearTimeout(this._timer);
-    this._stopAttempt();
+    this.#active = false;
+    clearTimeout(this.#timer);
+    this.#stopAttempt();
     if (this.engine) {
       if (wasConnected) this.engine.send(String(DISCONNECT));
       this.engine.close();
       this.engine = null;
     }
-    if (this._status !== Status.OFFLINE) this._setStatus(Status.OFFLINE);
-    if (wasConnected) this._onDisconnected("io client disconnect");
+    if (this.#status !== Status.OFFLINE) this.#setStatus(Status.OFFLINE);
+    if (wasConnected) this.#onDisconnected("io client disconnect");
     return this;
   }
 
@@ -194,7 +197,7 @@ export class Socket extends Emitter {
    * packet waits in a buffer and goes out on the next connect.
    */
   emit(event, ...args) {
-    return this._emit({ timeout: this.opts.ackTimeout }, event, args);
+    return this.#emit({ timeout: this.#opts.ackTimeout }, event, args);
   }
 
   /** send emits "message". */
@@ -208,27 +211,27 @@ export class Socket extends Emitter {
    * disconnects after sending it (the answer cannot come; a buffered packet waits instead).
    */
   emitWithAck(event, ...args) {
-    return this._emitWithAck({ timeout: this.opts.ackTimeout }, event, args);
+    return this.#emitWithAck({ timeout: this.#opts.ackTimeout }, event, args);
   }
 
   /** timeout(ms) returns {emit, emitWithAck} whose acknowledgements fail after ms. */
   timeout(ms) {
     const flags = { timeout: ms };
     return {
-      emit: (event, ...args) => this._emit(flags, event, args, true),
-      emitWithAck: (event, ...args) => this._emitWithAck(flags, event, args),
+      emit: (event, ...args) => this.#emit(flags, event, args, true),
+      emitWithAck: (event, ...args) => this.#emitWithAck(flags, event, args),
     };
   }
 
-  _emitWithAck(flags, event, args) {
+  #emitWithAck(flags, event, args) {
     return new Promise((resolve, reject) => {
       const cb = (err, value) => (err ? reject(err) : resolve(value));
       cb.withError = true;
-      this._emit(flags, event, [...args, cb], true);
+      this.#emit(flags, event, [...args, cb], true);
     });
   }
 
-  _emit(flags, event, args, withError = flags.timeout !== undefined) {
+  #emit(flags, event, args, withError = flags.timeout !== undefined) {
     if (typeof event !== "string") throw new TypeError("emit: the event name must be a string");
     if (RESERVED.has(event)) throw new Error(`emit: "${event}" is a reserved event name`);
     let ack = null;
@@ -236,47 +239,47 @@ export class Socket extends Emitter {
     if (args.some((a) => hasBinary(a))) throw new TypeError("emit: binary arguments are not supported");
     let id;
     if (ack) {
-      id = this._nextAckID++;
+      id = this.#nextAckID++;
       const entry = { fn: ack, withError: withError || ack.withError === true, timer: null, sent: false };
       if (flags.timeout !== undefined && flags.timeout !== null) {
         entry.timer = setTimeout(() => {
-          this._acks.delete(id);
-          const i = this._sendBuffer.findIndex((p) => p.id === id);
-          if (i >= 0) this._sendBuffer.splice(i, 1);
+          this.#acks.delete(id);
+          const i = this.#sendBuffer.findIndex((p) => p.id === id);
+          if (i >= 0) this.#sendBuffer.splice(i, 1);
           ack(new Error("operation has timed out"));
         }, flags.timeout);
       }
-      this._acks.set(id, entry);
+      this.#acks.set(id, entry);
     }
     const text = `${EVENT}${id ?? ""}${JSON.stringify([event, ...args])}`;
-    if (this.connected) this._write(id, text);
-    else this._sendBuffer.push({ id, text });
+    if (this.connected) this.#write(id, text);
+    else this.#sendBuffer.push({ id, text });
     return this;
   }
 
-  _write(id, text) {
+  #write(id, text) {
     if (id !== undefined) {
-      const entry = this._acks.get(id);
+      const entry = this.#acks.get(id);
       if (entry) entry.sent = true;
     }
     this.engine.send(text);
   }
 
-  // _open starts an attempt: a new Engine.IO session, then CONNECT with the auth of the moment.
-  _open() {
-    const gen = ++this._gen;
-    this._setStatus(Status.CONNECTING);
-    let transports = this.opts.transports.filter((t) => t === "polling" || (t === "websocket" && this._WebSocket));
-    if (!this._fetch) transports = transports.filter((t) => t !== "polling");
+  // #open starts an attempt: a new Engine.IO session, then CONNECT with the auth of the moment.
+  #open() {
+    const gen = ++this.#gen;
+    this.#setStatus(Status.CONNECTING);
+    let transports = this.#opts.transports.filter((t) => t === "polling" || (t === "websocket" && this.#WebSocket));
+    if (!this.#fetch) transports = transports.filter((t) => t !== "polling");
     if (this._wsFailed && transports.includes("polling")) transports = ["polling"];
     const engine = new Engine({
-      url: this._url,
-      query: this.opts.query,
+      url: this.#url,
+      query: this.#opts.query,
       transports,
-      upgrade: this.opts.upgrade && this.opts.transports.includes("websocket"),
-      probeTimeout: this.opts.probeTimeout,
-      WebSocket: this._WebSocket,
-      fetch: this._fetch,
+      upgrade: this.#opts.upgrade && this.#opts.transports.includes("websocket"),
+      probeTimeout: this.#opts.probeTimeout,
+      WebSocket: this.#WebSocket,
+      fetch: this.#fetch,
     });
     this.engine = engine;
     // WebSocket is remembered as failing only when polling then works: with the server down,
@@ -287,41 +290,41 @@ export class Socket extends Emitter {
     });
     engine.on("upgrade", () => {
       this._wsFailed = false;
-      if (gen === this._gen && this.connected) this._setStatus(Status.CONNECTED); // transport changed
+      if (gen === this.#gen && this.connected) this.#setStatus(Status.CONNECTED); // transport changed
     });
     engine.on("open", () => {
       if (wsFellBack) this._wsFailed = true;
-      this._sendConnect(gen);
+      this.#sendConnect(gen);
     });
-    engine.on("message", (text) => gen === this._gen && this._onPacket(text));
-    engine.on("close", (reason, err) => gen === this._gen && this._onEngineClose(reason, err));
-    this._connectTimer = setTimeout(() => {
-      if (gen !== this._gen || this._status !== Status.CONNECTING) return;
-      this._fail(new Error("timeout"));
-    }, this.opts.timeout);
+    engine.on("message", (text) => gen === this.#gen && this.#onPacket(text));
+    engine.on("close", (reason, err) => gen === this.#gen && this.#onEngineClose(reason, err));
+    this.#connectTimer = setTimeout(() => {
+      if (gen !== this.#gen || this.#status !== Status.CONNECTING) return;
+      this.#fail(new Error("timeout"));
+    }, this.#opts.timeout);
     engine.open();
   }
 
-  async _sendConnect(gen) {
+  async #sendConnect(gen) {
     let auth;
     try {
-      auth = await this._evalAuth();
+      auth = await this.#evalAuth();
     } catch (err) {
-      if (gen === this._gen) this._fail(err instanceof Error ? err : new Error(String(err)));
+      if (gen === this.#gen) this.#fail(err instanceof Error ? err : new Error(String(err)));
       return;
     }
-    if (gen !== this._gen || !this.engine || this.engine.readyState !== "open") return;
+    if (gen !== this.#gen || !this.engine || this.engine.readyState !== "open") return;
     let payload = auth;
-    if (this._pid) {
-      payload = { ...(auth && typeof auth === "object" ? auth : {}), pid: this._pid };
-      if (this._offset !== undefined) payload.offset = this._offset;
+    if (this.#pid) {
+      payload = { ...(auth && typeof auth === "object" ? auth : {}), pid: this.#pid };
+      if (this.#offset !== undefined) payload.offset = this.#offset;
     }
     this.engine.send(payload === undefined || payload === null ? `${CONNECT}` : `${CONNECT}${JSON.stringify(payload)}`);
   }
 
-  // _evalAuth returns the auth of this attempt: the object, or what the function gives (through
+  // #evalAuth returns the auth of this attempt: the object, or what the function gives (through
   // its callback, its return value or a Promise of it).
-  _evalAuth() {
+  #evalAuth() {
     const a = this.auth;
     if (typeof a !== "function") return Promise.resolve(a);
     return new Promise((resolve, reject) => {
@@ -330,73 +333,73 @@ export class Socket extends Emitter {
     });
   }
 
-  _onPacket(text) {
+  #onPacket(text) {
     let p;
     try {
       p = decodePacket(text);
     } catch (err) {
       const engine = this.engine;
-      this._stopAttempt();
+      this.#stopAttempt();
       engine.close();
-      this._onEngineClose("parse error", err);
+      this.#onEngineClose("parse error", err);
       return;
     }
     if (!p) return; // another namespace
     switch (p.type) {
       case CONNECT:
-        this._onConnect(p.data || {});
+        this.#onConnect(p.data || {});
         break;
       case CONNECT_ERROR: {
         const d = p.data && typeof p.data === "object" ? p.data : { message: String(p.data) };
         const err = new Error(d.message);
         if (d.data !== undefined) err.data = d.data;
-        this._active = false;
-        this._lastError = err;
-        this._stopAttempt();
+        this.#active = false;
+        this.#lastError = err;
+        this.#stopAttempt();
         this.engine.close();
         this.engine = null;
-        this._setStatus(Status.OFFLINE);
+        this.#setStatus(Status.OFFLINE);
         this._emitLocal("connect_error", err);
         break;
       }
       case DISCONNECT:
-        this._active = false;
-        this._stopAttempt();
+        this.#active = false;
+        this.#stopAttempt();
         this.engine.close();
         this.engine = null;
-        this._setStatus(Status.OFFLINE);
-        this._onDisconnected("io server disconnect");
+        this.#setStatus(Status.OFFLINE);
+        this.#onDisconnected("io server disconnect");
         break;
       case EVENT:
-        if (this.connected) this._onEvent(p);
+        if (this.connected) this.#onEvent(p);
         break;
       case ACK:
-        this._onAck(p);
+        this.#onAck(p);
         break;
       default: // BINARY_EVENT, BINARY_ACK: unsupported, dropped
     }
   }
 
-  _onConnect(data) {
-    if (this._status !== Status.CONNECTING) return;
-    clearTimeout(this._connectTimer);
+  #onConnect(data) {
+    if (this.#status !== Status.CONNECTING) return;
+    clearTimeout(this.#connectTimer);
     this.id = data.sid;
-    this.recovered = Boolean(this._pid && data.pid === this._pid);
-    if (!this.recovered) this._offset = undefined;
-    this._pid = typeof data.pid === "string" ? data.pid : undefined;
-    this._attempts = 0;
-    this._lastError = null;
-    this._setStatus(Status.CONNECTED);
-    for (const p of this._sendBuffer.splice(0)) this._write(p.id, p.text);
+    this.recovered = Boolean(this.#pid && data.pid === this.#pid);
+    if (!this.recovered) this.#offset = undefined;
+    this.#pid = typeof data.pid === "string" ? data.pid : undefined;
+    this.#attempts = 0;
+    this.#lastError = null;
+    this.#setStatus(Status.CONNECTED);
+    for (const p of this.#sendBuffer.splice(0)) this.#write(p.id, p.text);
     this._emitLocal("connect");
   }
 
-  _onEvent(p) {
+  #onEvent(p) {
     const args = Array.isArray(p.data) ? p.data.slice() : [];
     const event = args.shift();
     if (typeof event !== "string") return;
     // The offset of connection state recovery is the last argument; listeners still get it.
-    if (this._pid && args.length > 0 && typeof args[args.length - 1] === "string") this._offset = args[args.length - 1];
+    if (this.#pid && args.length > 0 && typeof args[args.length - 1] === "string") this.#offset = args[args.length - 1];
     if (p.id !== undefined) {
       let answered = false;
       const engine = this.engine;
@@ -410,87 +413,87 @@ export class Socket extends Emitter {
     this._emitLocal(event, ...args);
   }
 
-  _onAck(p) {
-    const entry = this._acks.get(p.id);
+  #onAck(p) {
+    const entry = this.#acks.get(p.id);
     if (!entry) return;
-    this._acks.delete(p.id);
+    this.#acks.delete(p.id);
     clearTimeout(entry.timer);
     const args = Array.isArray(p.data) ? p.data : [];
     if (entry.withError) entry.fn(null, ...args);
     else entry.fn(...args);
   }
 
-  _onEngineClose(reason, err) {
+  #onEngineClose(reason, err) {
     const wasConnected = this.connected;
-    this._stopAttempt();
+    this.#stopAttempt();
     this.engine = null;
     if (wasConnected) {
-      this._onDisconnected(reason, err);
+      this.#onDisconnected(reason, err);
     } else {
       const e = err instanceof Error ? err : new Error(reason);
-      this._lastError = e;
+      this.#lastError = e;
       this._emitLocal("connect_error", e);
     }
-    this._reconnectOrStop();
+    this.#reconnectOrStop();
   }
 
-  // _fail ends the attempt under way (timeout, auth function failed) and goes on as after a
+  // #fail ends the attempt under way (timeout, auth function failed) and goes on as after a
   // transport failure.
-  _fail(err) {
-    this._stopAttempt();
+  #fail(err) {
+    this.#stopAttempt();
     if (this.engine) this.engine.close();
     this.engine = null;
-    this._lastError = err;
+    this.#lastError = err;
     this._emitLocal("connect_error", err);
-    this._reconnectOrStop();
+    this.#reconnectOrStop();
   }
 
-  _stopAttempt() {
-    this._gen++;
-    clearTimeout(this._connectTimer);
+  #stopAttempt() {
+    this.#gen++;
+    clearTimeout(this.#connectTimer);
   }
 
-  _onDisconnected(reason, err) {
+  #onDisconnected(reason, err) {
     this.id = undefined;
     // Acknowledgements of sent packets can no longer come.
-    for (const [id, entry] of this._acks) {
+    for (const [id, entry] of this.#acks) {
       if (!entry.sent) continue;
-      this._acks.delete(id);
+      this.#acks.delete(id);
       clearTimeout(entry.timer);
       if (entry.withError) entry.fn(new Error("socket has been disconnected"));
     }
-    if (this._status === Status.CONNECTED) {
-      this._nextTryAt = null; // set once the next attempt is scheduled, right after
-      this._status = this._active ? Status.RECONNECTING : Status.OFFLINE;
+    if (this.#status === Status.CONNECTED) {
+      this.#nextTryAt = null; // set once the next attempt is scheduled, right after
+      this.#status = this.#active ? Status.RECONNECTING : Status.OFFLINE;
     }
     this._emitLocal("disconnect", reason, err ? { description: err.message } : undefined);
   }
 
-  _reconnectOrStop() {
-    if (!this._active || !this.opts.reconnection) {
-      this._active = false;
-      this._setStatus(Status.OFFLINE);
+  #reconnectOrStop() {
+    if (!this.#active || !this.#opts.reconnection) {
+      this.#active = false;
+      this.#setStatus(Status.OFFLINE);
       return;
     }
-    if (this._attempts >= this.opts.reconnectionAttempts) {
-      this._active = false;
-      this._setStatus(Status.OFFLINE);
+    if (this.#attempts >= this.#opts.reconnectionAttempts) {
+      this.#active = false;
+      this.#setStatus(Status.OFFLINE);
       this._emitLocal("reconnect_failed");
       return;
     }
-    const delay = backoff(this._attempts, this.opts);
-    this._attempts++;
-    this._nextTryAt = Date.now() + delay;
-    clearTimeout(this._timer);
-    this._timer = setTimeout(() => this._attempt(), delay);
-    this._setStatus(Status.RECONNECTING);
+    const delay = backoff(this.#attempts, this.#opts);
+    this.#attempts++;
+    this.#nextTryAt = Date.now() + delay;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#attempt(), delay);
+    this.#setStatus(Status.RECONNECTING);
   }
 
-  _attempt() {
-    this._timer = null;
-    if (!this._active) return;
-    this._emitLocal("reconnect_attempt", this._attempts);
-    this._open();
+  #attempt() {
+    this.#timer = null;
+    if (!this.#active) return;
+    this._emitLocal("reconnect_attempt", this.#attempts);
+    this.#open();
   }
 }
 

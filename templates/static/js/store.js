@@ -3,6 +3,8 @@
 // in here: a socket handler calls the same refetch functions (or applies an event to the state
 // with set), and every view showing that state follows.
 
+import { uri } from "./router.js";
+
 function same(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -73,7 +75,7 @@ export function createStore(api) {
         } : undefined;
         let pages;
         try {
-          pages = await api.listAll(`/api/drives/${encodeURIComponent(driveId)}/pages`, onPage);
+          pages = await api.listAll(uri`/api/drives/${driveId}/pages`, onPage);
         } catch (err) {
           if (shown && state.pages === shown) set({ pages: null }); // half a tree: load it again next time
           throw err;
@@ -85,7 +87,7 @@ export function createStore(api) {
       async members(driveId) {
         let members;
         try {
-          members = { driveId, list: await api.listAll(`/api/drives/${encodeURIComponent(driveId)}/members`) };
+          members = { driveId, list: await api.listAll(uri`/api/drives/${driveId}/members`) };
         } catch (error) {
           members = { driveId, error };
         }
@@ -93,12 +95,12 @@ export function createStore(api) {
         return members;
       },
       async grants(pageId) {
-        const list = await api.listAll(`/api/pages/${encodeURIComponent(pageId)}/permissions`);
+        const list = await api.listAll(uri`/api/pages/${pageId}/permissions`);
         if (state.grants && state.grants.pageId === pageId) set({ grants: { pageId, list } });
         return list;
       },
       async trash(driveId) {
-        const trash = await api.listAll(`/api/drives/${encodeURIComponent(driveId)}/trash`);
+        const trash = await api.listAll(uri`/api/drives/${driveId}/trash`);
         if (driveId === state.driveId) set({ trash });
         return trash;
       },

@@ -94,144 +94,147 @@ const NAVIGATION = new Set([
  * is open (client.open() resolved): the textarea then takes the client's text.
  */
 export class TextareaBinding {
+  #client; #value; #textarea;
+  #deferred; #listeners; #off; #typing;
+
   constructor(textarea, client) {
-    this.textarea = textarea;
-    this.client = client;
-    this.value = client.text; // the value the client knows the textarea to have
+    this.#textarea = textarea;
+    this.#client = client;
+    this.#value = client.text; // the value the client knows the textarea to have
     textarea.value = client.text;
 
-    this._listeners = [
-      ["input", () => this._onInput()],
-      ["beforeinput", (e) => this._onBeforeInput(e)],
-      ["keydown", (e) => this._onKeydown(e)],
-      ["select", () => this._sendSelection()],
-      ["selectionchange", () => this._sendSelection()],
-      ["keyup", () => this._sendSelection()],
+    this.#listeners = [
+      ["input", () => this.#onInput()],
+      ["beforeinput", (e) => this.#onBeforeInput(e)],
+      ["keydown", (e) => this.#onKeydown(e)],
+      ["select", () => this.#sendSelection()],
+      ["selectionchange", () => this.#sendSelection()],
+      ["keyup", () => this.#sendSelection()],
       ["mouseup", () => {
-        this.client.breakUndoGroup();
-        this._sendSelection();
+        this.#client.breakUndoGroup();
+        this.#sendSelection();
       }],
-      ["focus", () => this._sendSelection()],
+      ["focus", () => this.#sendSelection()],
       ["compositionstart", () => {
         this._composing = true;
       }],
       ["compositionend", () => {
         this._composing = false;
-        this._onInput(); // some browsers fire the last input after compositionend
-        this._writeDeferred();
+        this.#onInput(); // some browsers fire the last input after compositionend
+        this.#writeDeferred();
       }],
     ];
     // While an IME composes, writing the value would cancel the composition: remote changes wait
-    // in _deferred (an op from the textarea's value to the client's text) until it ends.
+    // in #deferred (an op from the textarea's value to the client's text) until it ends.
     this._composing = false;
-    this._deferred = null;
-    for (const [ev, fn] of this._listeners) textarea.addEventListener(ev, fn);
-    this._off = client.on("change", (e) => this._onChange(e));
+    this.#deferred = null;
+    for (const [ev, fn] of this.#listeners) textarea.addEventListener(ev, fn);
+    this.#off = client.on("change", (e) => this.#onChange(e));
   }
 
   /** destroy removes every listener; the textarea keeps its value. */
   destroy() {
-    if (typeof this.textarea.removeEventListener === "function") {
-      for (const [ev, fn] of this._listeners) this.textarea.removeEventListener(ev, fn);
+    if (typeof this.#textarea.removeEventListener === "function") {
+      for (const [ev, fn] of this.#listeners) this.#textarea.removeEventListener(ev, fn);
     }
-    this._off();
+    this.#off();
   }
 
-  _selection() {
-    const t = this.textarea;
+  #selection() {
+    const t = this.#textarea;
     return selectionToCp(t.value, t.selectionStart, t.selectionEnd, t.selectionDirection);
   }
 
-  _sendSelection() {
-    if (this.textarea.value !== this.value) return; // an input event is on its way
-    if (this._deferred) return; // positions on the textarea are not the client's yet
-    const s = this._selection();
-    this.client.setSelection([s.backward ? { anchor: s.end, head: s.start } : { anchor: s.start, head: s.end }]);
+  #sendSelection() {
+    if (this.#textarea.value !== this.#value) return; // an input event is on its way
+    if (this.#deferred) return; // positions on the textarea are not the client's yet
+    const s = this.#selection();
+    this.#client.setSelection([s.backward ? { anchor: s.end, head: s.start } : { anchor: s.start, head: s.end }]);
   }
 
-  _onInput() {
-    const t = this.textarea;
-    let op = opForInput(this.value, t.value, t.selectionEnd);
+  #onInput() {
+    const t = this.#textarea;
+    let op = opForInput(this.#value, t.value, t.selectionEnd);
     if (!op) return;
-    this.value = t.value;
-    if (this._deferred) [op, this._deferred] = ot.transform(op, this._deferred);
-    this._typing = true;
+    this.#value = t.value;
+    if (this.#deferred) [op, this.#deferred] = ot.transform(op, this.#deferred);
+    this.#typing = true;
     try {
-      this.client.applyLocal(op);
+      this.#client.applyLocal(op);
     } finally {
-      this._typing = false;
+      this.#typing = false;
     }
-    this._sendSelection();
+    this.#sendSelection();
   }
 
-  _onBeforeInput(e) {
+  #onBeforeInput(e) {
     if (e.inputType === "historyUndo" || e.inputType === "historyRedo") {
       e.preventDefault();
-      if (e.inputType === "historyUndo") this.client.undo();
-      else this.client.redo();
+      if (e.inputType === "historyUndo") this.#client.undo();
+      else this.#client.redo();
     }
   }
 
-  _onKeydown(e) {
+  #onKeydown(e) {
     if (e.isComposing || this._composing) return;
     const which = historyKey(e);
     if (which) {
       e.preventDefault();
-      if (which === "undo") this.client.undo();
-      else this.client.redo();
+      if (which === "undo") this.#client.undo();
+      else this.#client.redo();
       return;
     }
-    if (NAVIGATION.has(e.key)) this.client.breakUndoGroup();
+    if (NAVIGATION.has(e.key)) this.#client.breakUndoGroup();
   }
 
-  // _onChange writes a change that did not come from this textarea's typing into it.
-  _onChange(e) {
-    if (this._typing) return;
-    if (this._composing || this._deferred) {
-      this._deferred = this._deferred ? ot.compose(this._deferred, e.op) : e.op;
-      if (!this._composing) this._writeDeferred();
+  // #onChange writes a change that did not come from this textarea's typing into it.
+  #onChange(e) {
+    if (this.#typing) return;
+    if (this._composing || this.#deferred) {
+      this.#deferred = this.#deferred ? ot.compose(this.#deferred, e.op) : e.op;
+      if (!this._composing) this.#writeDeferred();
       return;
     }
-    this._write(e);
+    this.#write(e);
   }
 
-  // _writeDeferred writes the changes held back during a composition.
-  _writeDeferred() {
-    const op = this._deferred;
-    this._deferred = null;
-    if (op && !ot.isNoop(op)) this._write({ op, origin: "remote" });
-    else this._sendSelection();
+  // #writeDeferred writes the changes held back during a composition.
+  #writeDeferred() {
+    const op = this.#deferred;
+    this.#deferred = null;
+    if (op && !ot.isNoop(op)) this.#write({ op, origin: "remote" });
+    else this.#sendSelection();
   }
 
-  _write(e) {
-    const t = this.textarea;
-    let op = e.op; // on this.value
-    let unseen = null; // typing without an input event yet, on this.value
-    if (t.value !== this.value) {
-      unseen = opForInput(this.value, t.value, t.selectionEnd);
+  #write(e) {
+    const t = this.#textarea;
+    let op = e.op; // on this.#value
+    let unseen = null; // typing without an input event yet, on this.#value
+    if (t.value !== this.#value) {
+      unseen = opForInput(this.#value, t.value, t.selectionEnd);
       [unseen, op] = ot.transform(unseen, op); // op now applies to t.value
     }
-    const before = this._selection();
+    const before = this.#selection();
     let sel = mapSelection(before, op);
     if (e.origin === "undo" || e.origin === "redo") {
       const at = changeEnd(op);
       if (at !== null) sel = { start: at, end: at, backward: false };
     }
     const scroll = t.scrollTop;
-    this.value = this.client.text;
+    this.#value = this.#client.text;
     if (unseen && !ot.isNoop(unseen)) {
-      this._typing = true;
+      this.#typing = true;
       try {
-        this.client.applyLocal(unseen);
+        this.#client.applyLocal(unseen);
       } finally {
-        this._typing = false;
+        this.#typing = false;
       }
-      this.value = this.client.text;
+      this.#value = this.#client.text;
     }
-    t.value = this.value;
+    t.value = this.#value;
     const u = selectionToUtf16(t.value, sel);
     t.setSelectionRange(u.start, u.end, sel.backward ? "backward" : "forward");
     if (scroll !== undefined) t.scrollTop = scroll;
-    if (e.origin === "undo" || e.origin === "redo") this._sendSelection();
+    if (e.origin === "undo" || e.origin === "redo") this.#sendSelection();
   }
 }

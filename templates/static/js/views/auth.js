@@ -1,8 +1,8 @@
 // views/auth.js: sign in, sign up, and the account view (sign out, delete the account).
 
-import { h, field, setFieldError, errorBox, busy, announce } from "../dom.js";
+import { h, field, setFieldError, errorBox, busy, announce, button, submitButton, onSubmit, setTitle } from "../dom.js";
 import { describe, fieldErrors } from "../errors.js";
-import { paths, safeNext } from "../router.js";
+import { paths, safeNext, uri } from "../router.js";
 
 /** authView is the sign-in (mode "login") or sign-up (mode "signup") card. */
 export function authView({ mode, api, store, go, notice }) {
@@ -16,9 +16,8 @@ export function authView({ mode, api, store, go, notice }) {
   if (notice) err.show(notice);
   const fields = [name, email, password].filter(Boolean);
   const form = h("form", { class: "stack", novalidate: true, "aria-labelledby": "auth-title" },
-    err, fields, h("button", { type: "submit", class: "btn primary wide" }, signup ? "Create account" : "Sign in"));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
+    err, fields, submitButton(signup ? "Create account" : "Sign in", "btn primary wide"));
+  onSubmit(form, async (e) => {
     err.show("");
     for (const f of fields) setFieldError(f, "");
     const missing = fields.filter((f) => !f.input.value.trim());
@@ -56,8 +55,8 @@ export function authView({ mode, api, store, go, notice }) {
   });
   const other = signup
     ? h("p", {}, "Already have an account? ", h("a", { href: next === "/" ? paths.login() : paths.login(next) }, "Sign in"))
-    : h("p", {}, "New here? ", h("a", { href: next === "/" ? paths.signup() : `${paths.signup()}?next=${encodeURIComponent(next)}` }, "Create an account"));
-  document.title = `${signup ? "Create account" : "Sign in"} · pagespace`;
+    : h("p", {}, "New here? ", h("a", { href: next === "/" ? paths.signup() : uri`/signup?next=${next}` }, "Create an account"));
+  setTitle(signup ? "Create account" : "Sign in");
   const card = h("main", { id: "main", class: "auth" },
     h("div", { class: "card" },
       h("p", { class: "brand" }, "pagespace"),
@@ -70,10 +69,9 @@ export function authView({ mode, api, store, go, notice }) {
 /** accountView shows who is signed in, signs out and deletes the account. */
 export async function accountView({ api, store, go, main }) {
   const user = api.user();
-  document.title = "Account · pagespace";
-  const signOut = h("button", { type: "button", class: "btn" }, "Sign out");
+  setTitle("Account");
   const outErr = errorBox();
-  signOut.addEventListener("click", async () => {
+  const signOut = button("btn", "Sign out", async () => {
     outErr.show("");
     try {
       await api.logout();
@@ -88,9 +86,8 @@ export async function accountView({ api, store, go, main }) {
     hint: "Deleting your account cannot be undone. Delete or hand over the drives you own first." });
   const delErr = errorBox();
   const del = h("form", { class: "stack", "aria-labelledby": "delete-title" }, delErr, password,
-    h("button", { type: "submit", class: "btn danger" }, "Delete my account"));
-  del.addEventListener("submit", async (e) => {
-    e.preventDefault();
+    submitButton("Delete my account", "btn danger"));
+  onSubmit(del, async (e) => {
     delErr.show("");
     setFieldError(password, "");
     if (!password.input.value) {

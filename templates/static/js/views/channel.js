@@ -4,8 +4,9 @@
 // outbox: a message written while the connection is down waits, shown, and is sent when it is
 // back. The channel's state lives in the store (live.js applies the socket's events to it).
 
-import { h, replace, hue, initials, ago, confirmInline, busy } from "../dom.js";
+import { h, replace, ago, confirmInline, busy, button, submitButton, onSubmit, skeleton, avatar } from "../dom.js";
 import { describe, ApiError } from "../errors.js";
+import { uri } from "../router.js";
 import { emptyChannel, withPage, withThread, applyMessageEvent, typingText } from "../channel-state.js";
 
 const PAGE = 50;
@@ -87,7 +88,7 @@ export function flushOutboxes(deps) {
   for (const pageId of [...outboxes.keys()]) flushOutbox(pageId, deps);
 }
 
-const msgPath = (pageId, id) => `/api/pages/${encodeURIComponent(pageId)}/messages${id ? `/${encodeURIComponent(id)}` : ""}`;
+const msgPath = (pageId, id) => uri`/api/pages/${pageId}/messages` + (id ? uri`/${id}` : "");
 
 /** channelView returns the element of the channel page and keeps it live while the view is. */
 export function channelView(ctx, page) {
@@ -99,10 +100,10 @@ export function channelView(ctx, page) {
   if (!store.state.channel || store.state.channel.pageId !== pageId) store.set({ channel: emptyChannel(pageId) });
 
   // The list.
-  const older = h("button", { type: "button", class: "btn load-older", hidden: true }, "Load older messages");
+  const older = button("btn load-older", "Load older messages", { hidden: true });
   const list = h("ol", { class: "msgs", "aria-label": "Messages" });
   const scroll = h("div", { class: "msg-scroll", tabindex: "0", "aria-label": `Messages in ${page.title}` }, older, list);
-  const jump = h("button", { type: "button", class: "btn jump", hidden: true }, "New messages ↓");
+  const jump = button("btn jump", "New messages ↓", { hidden: true });
   const announcer = h("div", { class: "visually-hidden", "aria-live": "polite" });
   const typingLine = h("p", { class: "typing", "aria-hidden": "true" });
   const outboxEl = h("ul", { class: "outbox", role: "list", "aria-label": "Messages not sent yet", hidden: true });
@@ -113,7 +114,7 @@ export function channelView(ctx, page) {
   input.value = drafts.get(draftUser, pageId);
   autosize(input);
   const replyBanner = h("div", { class: "reply-banner", hidden: true });
-  const sendBtn = h("button", { type: "submit", class: "btn primary" }, "Send");
+  const sendBtn = submitButton("Send");
   const composer = h("form", { class: "composer", "aria-label": "New message" }, replyBanner, h("div", { class: "composer-row" }, input, sendBtn));
   let replyTo = null; // the top-level message being answered
 
@@ -135,7 +136,7 @@ export function channelView(ctx, page) {
     replyBanner.hidden = !m;
     if (!m) return replace(replyBanner);
     replace(replyBanner, h("span", {}, "Replying to ", h("strong", {}, authorName(m)), ": ", h("span", { class: "quote" }, snippet(m.content))),
-      h("button", { type: "button", class: "link", on: { click: () => { setReply(null); input.focus(); } } }, "Cancel reply"));
+      button("link", "Cancel reply", () => { setReply(null); input.focus(); }));
     input.focus();
   }
 
@@ -144,7 +145,7 @@ export function channelView(ctx, page) {
     else {
       openThreads.add(m.id);
       try {
-        const res = await api.call("GET", `${msgPath(pageId)}?parentId=${encodeURIComponent(m.id)}&limit=100`);
+        const res = await api.call("GET", msgPath(pageId) + uri`?parentId=${m.id}&limit=100`);
         const ch = store.state.channel;
         if (ch && ch.pageId === pageId) store.set({ channel: withThread(ch, m.id, res.items.slice().reverse()) });
         return;
@@ -189,10 +190,9 @@ export function channelView(ctx, page) {
     };
     const err = h("p", { class: "form-error", role: "alert", hidden: true });
     const form = h("form", { class: "edit-form", "aria-label": "Edit message" }, area, err,
-      h("div", { class: "row" }, h("button", { type: "submit", class: "btn primary" }, "Save"),
-        h("button", { type: "button", class: "btn", on: { click: cancel } }, "Cancel")));
-    form.addEventListener("submit", (e) => {
-      e.preventDefault();
+      h("div", { class: "row" }, submitButton("Save"),
+        button("btn", "Cancel", cancel)));
+    onSubmit(form, (e) => {
       save();
     });
     area.addEventListener("keydown", (e) => {
@@ -218,18 +218,17 @@ export function channelView(ctx, page) {
     const mine = me && m.author && m.author.id === me.id;
     const deleted = !!m.deletedAt;
     const actions = [];
-    if (!reply && !deleted && canPost) actions.push(h("button", { type: "button", class: "link", on: { click: () => setReply(m) } }, "Reply"));
+    if (!reply && !deleted && canPost) actions.push(button("link", "Reply", () => setReply(m)));
     if (mine && !deleted && canPost) {
-      actions.push(h("button", { type: "button", class: "link", on: { click: (e) => startEdit(m, e.target.closest(".msg")) } }, "Edit"));
-      const del = h("button", { type: "button", class: "link danger-text" }, "Delete");
-      del.addEventListener("click", () => confirmInline(del, "Delete this message?", "Delete", async () => {
+      actions.push(button("link", "Edit", (e) => startEdit(m, e.target.closest(".msg"))));
+      const del = button("link danger-text", "Delete", () => confirmInline(del, "Delete this message?", "Delete", async () => {
         await api.call("DELETE", msgPath(pageId, m.id));
         applyLocal("message_deleted", { ...m, deletedAt: new Date().toISOString(), content: "" }, { removed: reply || !m.repliesCount });
       }, (e) => describe(e)));
       actions.push(del);
     }
     const el = h("li", { class: `msg${mine ? " mine" : ""}${reply ? " reply" : ""}${cont ? " cont" : ""}`, dataset: { id: m.id } },
-      h("span", { class: `avatar ${m.author ? hue(m.author.id) : "hue-11"}`, "aria-hidden": "true" }, initials(authorName(m))),
+      avatar(m.author && m.author.id, authorName(m)),
       h("div", { class: "msg-body" },
         h("div", { class: "msg-meta" }, h("strong", {}, authorName(m)), " ",
           h("time", { datetime: m.createdAt, title: new Date(m.createdAt).toLocaleString() }, ago(m.createdAt)),
@@ -243,8 +242,7 @@ export function channelView(ctx, page) {
   function threadEl(m) {
     const open = openThreads.has(m.id);
     const n = m.repliesCount;
-    const toggle = h("button", { type: "button", class: "link thread-toggle", "aria-expanded": String(open), on: { click: () => toggleThread(m) } },
-      open ? "Hide replies" : `${n} ${n === 1 ? "reply" : "replies"}`);
+    const toggle = button("link thread-toggle", open ? "Hide replies" : `${n} ${n === 1 ? "reply" : "replies"}`, { "aria-expanded": String(open), on: { click: () => toggleThread(m) } });
     const replies = open ? (store.state.channel.threads[m.id] || []) : [];
     return h("div", { class: "thread" }, toggle, open ? h("ol", { class: "replies", "aria-label": `Replies to ${authorName(m)}` }, replies.map((r) => messageEl(r, { reply: true }))) : null);
   }
@@ -253,7 +251,7 @@ export function channelView(ctx, page) {
     const ch = store.state.channel;
     if (!ch || ch.pageId !== pageId) return;
     if (ch.items === null) {
-      replace(list, h("li", { class: "skeleton-lines", "aria-hidden": "true" }, h("span"), h("span"), h("span")));
+      replace(list, skeleton("li"));
       return;
     }
     const bottom = atBottom() || lastIds === null;
@@ -347,7 +345,7 @@ export function channelView(ctx, page) {
     loadingOlder = true;
     older.disabled = true;
     try {
-      const res = await api.call("GET", `${msgPath(pageId)}?limit=${PAGE}&cursor=${encodeURIComponent(ch.nextCursor)}`);
+      const res = await api.call("GET", msgPath(pageId) + uri`?limit=${PAGE}&cursor=${ch.nextCursor}`);
       const now = store.state.channel;
       if (!now || now.pageId !== pageId) return;
       const fromBottom = scroll.scrollHeight - scroll.scrollTop;
@@ -375,8 +373,8 @@ export function channelView(ctx, page) {
       h("p", { class: "muted pending-state" }, item.state === "sending" ? "Sending…" : item.state === "waiting"
         ? "Not sent yet: it will be sent when the connection is back." : item.error),
       item.state === "failed" ? h("div", { class: "row" },
-        h("button", { type: "button", class: "link", on: { click: () => { item.state = "waiting"; flush(); } } }, "Try again"),
-        h("button", { type: "button", class: "link", on: { click: () => { outbox.splice(outbox.indexOf(item), 1); if (!outbox.length) outboxes.delete(pageId); if (!input.value) input.value = item.content; renderOutbox(); } } }, "Edit")) : null)));
+        button("link", "Try again", () => { item.state = "waiting"; flush(); }),
+        button("link", "Edit", () => { outbox.splice(outbox.indexOf(item), 1); if (!outbox.length) outboxes.delete(pageId); if (!input.value) input.value = item.content; renderOutbox(); })) : null)));
     if (atBottom()) toBottom();
   }
 
@@ -421,8 +419,7 @@ export function channelView(ctx, page) {
       }
     }
   });
-  composer.addEventListener("submit", (e) => {
-    e.preventDefault();
+  onSubmit(composer, (e) => {
     const content = input.value.trim();
     if (!content) return;
     if (!outboxes.has(pageId)) outboxes.set(pageId, []);

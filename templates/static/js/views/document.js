@@ -3,8 +3,9 @@
 // it, a status line, and the revision history (list, view one, restore). Viewers without edit
 // right get the same text, read-only, following every change.
 
-import { h, replace, hue, announce, ago, busy, errorBox } from "../dom.js";
+import { h, replace, hue, announce, ago, busy, errorBox, button } from "../dom.js";
 import { describe, ApiError } from "../errors.js";
+import { uri } from "../router.js";
 import { DocClient } from "../doc-client.js";
 import { TextareaBinding, rangesToUtf16 } from "../textarea-binding.js";
 
@@ -73,7 +74,7 @@ export function documentView(ctx, page) {
   const editor = h("div", { class: "doc-editor" },
     h("label", { for: id, class: "visually-hidden" }, `Text of ${page.title}${canEdit ? "" : " (read only)"}`), area, layer);
   const history = historyPanel(ctx, page, canEdit);
-  const histBtn = h("button", { type: "button", class: "btn", "aria-expanded": "false", "aria-controls": history.el.id }, "History");
+  const histBtn = button("btn", "History", { "aria-expanded": "false", "aria-controls": history.el.id });
   histBtn.addEventListener("click", () => {
     const open = history.el.hidden;
     history.el.hidden = !open;
@@ -186,9 +187,9 @@ export function documentView(ctx, page) {
 
 /** historyPanel is the revision history: {el, load()}; load reads the newest page again. */
 function historyPanel({ api }, page, canEdit) {
-  const base = `/api/pages/${encodeURIComponent(page.id)}/revisions`;
+  const base = uri`/api/pages/${page.id}/revisions`;
   const list = h("ol", { class: "revs", "aria-label": "Revisions, newest first" });
-  const more = h("button", { type: "button", class: "btn", hidden: true }, "Load older revisions");
+  const more = button("btn", "Load older revisions", { hidden: true });
   const err = errorBox();
   const shown = h("div", { class: "rev-view", hidden: true });
   const el = h("section", { class: "doc-history panel", id: `history-${page.id}`, hidden: true, "aria-labelledby": `history-title-${page.id}` },
@@ -198,10 +199,10 @@ function historyPanel({ api }, page, canEdit) {
   async function load(next = false) {
     err.show("");
     try {
-      const res = await busy(el, () => api.call("GET", `${base}?limit=${REVISIONS}${next && cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
+      const res = await busy(el, () => api.call("GET", `${base}?limit=${REVISIONS}${next && cursor ? uri`&cursor=${cursor}` : ""}`));
       if (!next) replace(list);
       list.append(...res.items.map((r) => h("li", {},
-        h("button", { type: "button", class: "link", on: { click: () => view(r.revision) } }, `Revision ${r.revision}`),
+        button("link", `Revision ${r.revision}`, () => view(r.revision)),
         h("span", { class: "muted" }, ` · “${r.title}”, ${ago(r.createdAt)}`))));
       cursor = res.nextCursor;
       more.hidden = !cursor;
@@ -218,8 +219,11 @@ function historyPanel({ api }, page, canEdit) {
     } catch (e) {
       return err.show(describe(e));
     }
-    const back = h("button", { type: "button", class: "btn" }, "Back to the list");
-    const restore = canEdit ? h("button", { type: "button", class: "btn primary" }, "Restore this revision") : null;
+    const back = button("btn", "Back to the list", () => {
+      close();
+      focusList();
+    });
+    const restore = canEdit ? button("btn primary", "Restore this revision") : null;
     const close = () => {
       shown.hidden = true;
       list.hidden = false;
@@ -230,10 +234,6 @@ function historyPanel({ api }, page, canEdit) {
       const b = list.querySelector("button");
       if (b) b.focus();
     };
-    back.addEventListener("click", () => {
-      close();
-      focusList();
-    });
     if (restore) {
       restore.addEventListener("click", async () => {
         err.show("");

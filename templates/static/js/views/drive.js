@@ -1,15 +1,15 @@
 // views/drive.js: the drive list (home), a drive, its trash, one page, and "not found".
 
-import { h, replace, field, setFieldError, errorBox, busy, announce, confirmInline, ago, icon } from "../dom.js";
+import { h, replace, field, setFieldError, errorBox, busy, announce, confirmInline, ago, icon, button, submitButton, onSubmit, setTitle, skeleton } from "../dom.js";
 import { describe, ApiError } from "../errors.js";
-import { paths } from "../router.js";
+import { paths, uri } from "../router.js";
 import { buildTree, typeLabel } from "../tree.js";
 import { channelView } from "./channel.js";
 
 export const loading = (label) => h("div", { class: "view", "aria-busy": "true" },
   h("p", { class: "visually-hidden" }, `Loading ${label}…`),
   h("div", { class: "skeleton-title", "aria-hidden": "true" }),
-  h("div", { class: "skeleton-lines", "aria-hidden": "true" }, h("span"), h("span"), h("span")));
+  skeleton());
 
 export function heading(text) {
   return h("h1", { tabindex: "-1" }, text);
@@ -29,14 +29,14 @@ export function requestRename(id) {
 
 /** notFoundView says what is missing and offers a way out. */
 export function notFoundView({ main, layout }, text) {
-  document.title = "Not found · pagespace";
+  setTitle("Not found");
   replace(main, h("div", { class: "view" }, heading("Not found"), h("p", {}, text), h("p", {}, h("a", { href: "/" }, "Go to your drives"))));
   focusHeading(main);
 }
 
 /** homeView lists the user's drives and creates one. */
 export async function homeView({ api, store, go, alive, main }) {
-  document.title = "Drives · pagespace";
+  setTitle("Drives");
   if (store.state.drives === null) {
     replace(main, loading("your drives"));
     await store.refetch.drives();
@@ -56,9 +56,8 @@ export async function homeView({ api, store, go, alive, main }) {
   const name = field({ label: "Name", name: "name", required: true, maxlength: 100, autocomplete: "off", placeholder: "e.g. Team" });
   const err = errorBox();
   const form = h("form", { class: "inline-form", "aria-labelledby": "new-drive-title" }, name,
-    h("button", { type: "submit", class: "btn primary" }, "Create drive"));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
+    submitButton("Create drive"));
+  onSubmit(form, async (e) => {
     err.show("");
     setFieldError(name, "");
     if (!name.input.value.trim()) {
@@ -111,7 +110,7 @@ export async function driveView(ctx, driveId) {
   if (store.state.driveId !== driveId) replace(main, loading("the drive"));
   const drive = await driveOrNotFound(ctx, driveId);
   if (!drive) return;
-  document.title = `${drive.name} · pagespace`;
+  setTitle(drive.name);
   const canManage = drive.role === "OWNER" || drive.role === "ADMIN";
   // A new role (changed by an admin meanwhile) shows the drive again with what it now allows.
   const unsubRole = store.subscribe(() => {
@@ -125,15 +124,14 @@ export async function driveView(ctx, driveId) {
   // The drive's top pages, following the tree as others change it.
   const intro = followPages(ctx, (pages) => pages.length === 0
     ? h("p", { class: "empty" }, "This drive is empty. ",
-      drive.role && drive.role !== "VIEWER" ? h("button", { type: "button", class: "link", on: { click: () => { layout.shell.classList.add("drawer-open"); layout.sidebar.openNew(); } } }, "Create its first page.") : null)
+      drive.role && drive.role !== "VIEWER" ? button("link", "Create its first page.", () => { layout.shell.classList.add("drawer-open"); layout.sidebar.openNew(); }) : null)
     : h("section", { "aria-labelledby": "top-pages" }, h("h2", { id: "top-pages" }, "Pages"), pageCards(buildTree(pages))));
   const settings = [];
   if (canManage) {
     const name = field({ label: "Drive name", name: "name", value: drive.name, required: true, maxlength: 100, autocomplete: "off" });
     const err = errorBox();
-    const form = h("form", { class: "inline-form", "aria-label": "Rename drive" }, name, h("button", { type: "submit", class: "btn" }, "Rename"));
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
+    const form = h("form", { class: "inline-form", "aria-label": "Rename drive" }, name, submitButton("Rename", "btn"));
+    onSubmit(form, async (e) => {
       err.show("");
       if (!name.input.value.trim()) {
         setFieldError(name, "Give the drive a name.");
@@ -141,10 +139,10 @@ export async function driveView(ctx, driveId) {
       }
       setFieldError(name, "");
       try {
-        const d = await busy(form, () => api.call("PATCH", `/api/drives/${encodeURIComponent(driveId)}`, { name: name.input.value.trim() }));
+        const d = await busy(form, () => api.call("PATCH", uri`/api/drives/${driveId}`, { name: name.input.value.trim() }));
         await store.refetch.drives();
         main.querySelector("h1").textContent = d.name;
-        document.title = `${d.name} · pagespace`;
+        setTitle(d.name);
         announce(`Renamed the drive to “${d.name}”.`);
       } catch (e2) {
         err.show(describe(e2));
@@ -153,11 +151,10 @@ export async function driveView(ctx, driveId) {
     settings.push(err, form);
   }
   if (drive.role === "OWNER") {
-    const del = h("button", { type: "button", class: "btn danger-text" }, "Delete drive…");
-    del.addEventListener("click", () => confirmInline(del, `Delete “${drive.name}” and all of its pages, messages and tasks? This cannot be undone.`, "Delete drive", async () => {
+    const del = button("btn danger-text", "Delete drive…", () => confirmInline(del, `Delete “${drive.name}” and all of its pages, messages and tasks? This cannot be undone.`, "Delete drive", async () => {
       ctx.live.setView({}); // the reader leaves the drive: its deletion is no news to them
       try {
-        await api.call("DELETE", `/api/drives/${encodeURIComponent(driveId)}`);
+        await api.call("DELETE", uri`/api/drives/${driveId}`);
       } catch (e) {
         ctx.live.setView({ driveId });
         throw e;
@@ -183,7 +180,7 @@ export async function trashView(ctx, driveId) {
   if (!drive) return;
   await store.refetch.trash(driveId);
   if (!alive()) return;
-  document.title = `Trash · ${drive.name} · pagespace`;
+  setTitle("Trash", drive.name);
   const list = h("div");
   const renderList = () => {
     const items = store.state.trash || [];
@@ -193,8 +190,21 @@ export async function trashView(ctx, driveId) {
     }
     replace(list, h("ul", { class: "trash", role: "list" }, items.map((item) => {
       const err = errorBox();
-      const restore = h("button", { type: "button", class: "btn" }, "Restore");
-      const remove = h("button", { type: "button", class: "btn danger-text" }, "Delete for good…");
+      const restore = button("btn", "Restore", async () => {
+        err.show("");
+        try {
+          await busy(row, () => api.call("POST", uri`/api/pages/${item.id}/restore`));
+          await Promise.all([store.refetch.trash(driveId), store.refetch.pages(driveId)]);
+          announce(`Restored “${item.title}”.`);
+        } catch (e) {
+          err.show(describe(e, { share_required: "Restoring this page would show it to more people. Restore its folder first, or ask someone who can share it." }));
+        }
+      });
+      const remove = button("btn danger-text", "Delete for good…", () => confirmInline(remove, `Delete “${item.title}” for good? This cannot be undone.`, "Delete for good", async () => {
+        await api.call("DELETE", uri`/api/pages/${item.id}?permanent=true`);
+        await store.refetch.trash(driveId);
+        announce(`Deleted “${item.title}” for good.`);
+      }, (e) => describe(e)));
       const row = h("li", { class: "trash-item" },
         h("div", { class: "trash-what" },
           icon(item.type),
@@ -202,21 +212,6 @@ export async function trashView(ctx, driveId) {
           h("span", { class: "muted" }, ` ${typeLabel(item.type)}, trashed ${ago(item.trashedAt)}`,
             item.pageCount > 1 ? `, with ${item.pageCount - 1} ${item.pageCount === 2 ? "page" : "pages"} inside` : "")),
         err, h("div", { class: "row" }, restore, remove));
-      restore.addEventListener("click", async () => {
-        err.show("");
-        try {
-          await busy(row, () => api.call("POST", `/api/pages/${encodeURIComponent(item.id)}/restore`));
-          await Promise.all([store.refetch.trash(driveId), store.refetch.pages(driveId)]);
-          announce(`Restored “${item.title}”.`);
-        } catch (e) {
-          err.show(describe(e, { share_required: "Restoring this page would show it to more people. Restore its folder first, or ask someone who can share it." }));
-        }
-      });
-      remove.addEventListener("click", () => confirmInline(remove, `Delete “${item.title}” for good? This cannot be undone.`, "Delete for good", async () => {
-        await api.call("DELETE", `/api/pages/${encodeURIComponent(item.id)}?permanent=true`);
-        await store.refetch.trash(driveId);
-        announce(`Deleted “${item.title}” for good.`);
-      }, (e) => describe(e)));
       return row;
     })));
   };
@@ -232,7 +227,7 @@ export async function pageView(ctx, pageId) {
   replace(main, loading("the page"));
   let page;
   try {
-    page = await api.call("GET", `/api/pages/${encodeURIComponent(pageId)}`);
+    page = await api.call("GET", uri`/api/pages/${pageId}`);
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {
       if (!alive()) return;
@@ -246,7 +241,7 @@ export async function pageView(ctx, pageId) {
   store.set({ page });
   ctx.live.setView({ driveId: page.driveId, pageId: page.id });
   layout.sidebar.render(); // the current page is marked in the tree
-  document.title = `${page.title} · pagespace`;
+  setTitle(page.title);
   const title = heading(page.title);
   const priv = h("span", { class: "chip", hidden: !page.isPrivate }, "private");
   // The title follows renames by others (live.js keeps state.page current); new rights (a role or
@@ -263,29 +258,25 @@ export async function pageView(ctx, pageId) {
     if (s.page.title !== page.title) {
       page = { ...page, title: s.page.title };
       title.textContent = page.title;
-      document.title = `${page.title} · pagespace`;
+      setTitle(page.title);
     }
   });
   const head = h("div", { class: "page-head" }, h("span", { class: "type-badge" }, icon(page.type), ` ${typeLabel(page.type)} `, priv), title);
   const actions = h("div", { class: "row actions" });
   const err = errorBox();
   if (page.access.canEdit) {
-    const rename = h("button", { type: "button", class: "btn" }, "Rename");
-    rename.addEventListener("click", () => {
+    const rename = button("btn", "Rename", () => {
       const f = field({ label: "Title", name: "title", value: page.title, required: true, maxlength: 200, autocomplete: "off" });
-      const cancel = h("button", { type: "button", class: "btn" }, "Cancel");
-      const form = h("form", { class: "inline-form rename-form", "aria-label": "Rename page" }, f, h("button", { type: "submit", class: "btn primary" }, "Save"), cancel);
       const close = () => {
         form.replaceWith(head);
         actions.hidden = false;
         rename.focus();
       };
-      cancel.addEventListener("click", close);
+      const form = h("form", { class: "inline-form rename-form", "aria-label": "Rename page" }, f, submitButton("Save"), button("btn", "Cancel", close));
       form.addEventListener("keydown", (e) => {
         if (e.key === "Escape") close();
       });
-      form.addEventListener("submit", async (e) => {
-        e.preventDefault();
+      onSubmit(form, async (e) => {
         err.show("");
         const t = f.input.value.trim();
         if (!t) {
@@ -293,9 +284,9 @@ export async function pageView(ctx, pageId) {
           return;
         }
         try {
-          page = await busy(form, () => api.call("PATCH", `/api/pages/${encodeURIComponent(page.id)}`, { title: t }));
+          page = await busy(form, () => api.call("PATCH", uri`/api/pages/${page.id}`, { title: t }));
           title.textContent = page.title;
-          document.title = `${page.title} · pagespace`;
+          setTitle(page.title);
           close();
           announce(`Renamed to “${page.title}”.`);
           await store.refetch.pages(page.driveId);
@@ -311,17 +302,16 @@ export async function pageView(ctx, pageId) {
   }
   if (page.access.canShare) {
     // The sharing dialog loads when first asked for: most visits never open it.
-    const btn = h("button", { type: "button", class: "btn", "aria-haspopup": "dialog" }, "Share");
+    const btn = button("btn", "Share", { "aria-haspopup": "dialog" });
     btn.addEventListener("click", () => import("./share.js").then((m) => m.openShare(ctx, store.state.page || page, btn), (e) => err.show(describe(e))));
     actions.append(btn);
   }
   if (page.access.canDelete) {
-    const trash = h("button", { type: "button", class: "btn danger-text" }, "Move to trash");
-    trash.addEventListener("click", async () => {
+    const trash = button("btn danger-text", "Move to trash", async () => {
       err.show("");
       try {
         ctx.live.leavingPage(page.id, true);
-        await busy(actions, () => api.call("DELETE", `/api/pages/${encodeURIComponent(page.id)}`)).catch((e2) => {
+        await busy(actions, () => api.call("DELETE", uri`/api/pages/${page.id}`)).catch((e2) => {
           ctx.live.leavingPage(page.id, false);
           throw e2;
         });
@@ -397,7 +387,7 @@ function documentBody(ctx, page) {
 
 /** taskBody loads the task list's view (with the first task list opened) and shows it. */
 function taskBody(ctx, page) {
-  const box = h("div", { class: "skeleton-lines", "aria-hidden": "true" }, h("span"), h("span"), h("span"));
+  const box = skeleton();
   import("./tasks.js").then((m) => {
     if (ctx.alive() && box.isConnected) box.replaceWith(m.taskView(ctx, page));
   }, () => {

@@ -4,9 +4,9 @@
 // link, whose avatars mark the members online. Both render from the store, so others' changes
 // show live.
 
-import { h, replace, field, errorBox, busy, announce, confirmInline, hue, initials, ago } from "../dom.js";
+import { h, replace, field, errorBox, busy, announce, confirmInline, hue, initials, ago, button, submitButton, onSubmit, setTitle, avatar } from "../dom.js";
 import { describe } from "../errors.js";
-import { paths, parse } from "../router.js";
+import { paths, parse, uri } from "../router.js";
 import { driveOrNotFound, loading, heading, focusHeading } from "./drive.js";
 
 const ROLES = ["ADMIN", "MEMBER", "VIEWER"];
@@ -39,14 +39,13 @@ function inviteForm({ api, store }, driveId) {
   const role = h("select", { name: "role" }, ROLES.map((r) => h("option", { value: r, selected: r === "MEMBER" }, roleName(r))));
   const err = errorBox();
   const form = h("form", { class: "inline-form", "aria-label": "Invite a member" }, email, field({ label: "Role", control: role }),
-    h("button", { type: "submit", class: "btn primary" }, "Invite"));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
+    submitButton("Invite"));
+  onSubmit(form, async (e) => {
     err.show("");
     const to = email.input.value.trim();
     if (!to) return err.show("Enter the email of the person to invite.");
     try {
-      const m = await busy(form, () => api.call("POST", `/api/drives/${encodeURIComponent(driveId)}/members`, { email: to, role: role.value }));
+      const m = await busy(form, () => api.call("POST", uri`/api/drives/${driveId}/members`, { email: to, role: role.value }));
       email.input.value = "";
       announce(`${m.name} joined as ${roleName(m.role).toLowerCase()}.`);
       await store.refetch.members(driveId);
@@ -61,7 +60,7 @@ function inviteForm({ api, store }, driveId) {
 function memberRow(ctx, drive, m, myRole) {
   const { api, store, go, live } = ctx;
   const me = api.user().id === m.userId;
-  const path = `/api/drives/${encodeURIComponent(drive.id)}/members/${encodeURIComponent(m.userId)}`;
+  const path = uri`/api/drives/${drive.id}/members/${m.userId}`;
   const err = errorBox();
   const actions = h("span", { class: "row member-actions" });
   let roleEl = h("span", { class: "role" }, roleName(m.role));
@@ -79,7 +78,7 @@ function memberRow(ctx, drive, m, myRole) {
     });
   }
   if (mayManage(myRole, m) && !me) {
-    const rm = h("button", { type: "button", class: "btn danger-text", "aria-label": `Remove ${m.name}…` }, "Remove…");
+    const rm = button("btn danger-text", "Remove…", { "aria-label": `Remove ${m.name}…` });
     rm.addEventListener("click", () => confirmInline(rm, `Remove ${m.name} from “${drive.name}”? Grants they hold on its pages stay until revoked.`, "Remove", async () => {
       await api.call("DELETE", path);
       announce(`Removed ${m.name}.`);
@@ -88,8 +87,7 @@ function memberRow(ctx, drive, m, myRole) {
     actions.append(rm);
   }
   if (me && m.role !== "OWNER") {
-    const leave = h("button", { type: "button", class: "btn danger-text" }, "Leave drive…");
-    leave.addEventListener("click", () => confirmInline(leave, `Leave “${drive.name}”? You lose access to its pages, except those shared with you.`, "Leave drive", async () => {
+    const leave = button("btn danger-text", "Leave drive…", () => confirmInline(leave, `Leave “${drive.name}”? You lose access to its pages, except those shared with you.`, "Leave drive", async () => {
       live.setView({}); // leaving is no news to the one who leaves
       try {
         await api.call("DELETE", path);
@@ -105,7 +103,7 @@ function memberRow(ctx, drive, m, myRole) {
     actions.append(leave);
   }
   const row = h("li", { class: "member" },
-    h("span", { class: `avatar ${hue(m.userId)}`, "aria-hidden": "true" }, initials(m.name)),
+    avatar(m.userId, m.name),
     h("span", { class: "who" }, h("strong", {}, m.name, me ? " (you)" : ""), h("span", { class: "muted" }, m.email),
       h("span", { class: "presence", hidden: true, dataset: { user: m.userId } })),
     roleEl, actions, err);
@@ -120,7 +118,7 @@ export async function membersView(ctx, driveId) {
   if (!drive) return;
   await store.refetch.members(driveId);
   if (!alive()) return;
-  document.title = `Members · ${drive.name} · pagespace`;
+  setTitle("Members", drive.name);
   const invite = inviteForm(ctx, driveId);
   const list = h("div");
   let shown = null;

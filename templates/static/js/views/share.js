@@ -3,8 +3,9 @@
 // changed and removed. The grants live in the store (state.grants) while the dialog is open, so
 // changes by others arrive through live.js like everything else.
 
-import { h, replace, field, errorBox, busy, announce, hue, initials } from "../dom.js";
+import { h, replace, field, errorBox, busy, announce, button, submitButton, onSubmit, avatar } from "../dom.js";
 import { describe } from "../errors.js";
+import { uri } from "../router.js";
 
 /** Levels: the grant rights a person picks from, weakest first ("none" is a deny grant). */
 export const levels = [
@@ -58,7 +59,7 @@ function levelSelect(value, label, g) {
 
 /** openShare shows the sharing dialog of page (the reader holds share on it); closed, the focus goes back to opener. */
 export function openShare({ api, store }, page, opener) {
-  const path = `/api/pages/${encodeURIComponent(page.id)}`;
+  const path = uri`/api/pages/${page.id}`;
   const err = errorBox();
   const priv = h("input", { type: "checkbox", role: "switch", id: "share-private", checked: !!page.isPrivate });
   priv.addEventListener("change", async () => {
@@ -74,7 +75,7 @@ export function openShare({ api, store }, page, opener) {
   });
   const list = h("ul", { class: "grants", role: "list", "aria-label": "People with a grant" });
   const add = addForm({ api, store }, page, path);
-  const close = h("button", { type: "button", class: "btn" }, "Close");
+  const close = button("btn", "Close", () => dialog.close());
   const dialog = h("dialog", { class: "share-dialog", "aria-labelledby": "share-title" },
     h("div", { class: "share-head" }, h("h2", { id: "share-title" }, `Share “${page.title}”`), close),
     err,
@@ -82,7 +83,6 @@ export function openShare({ api, store }, page, opener) {
       h("span", { class: "hint" }, "Only the drive's owner and admins, and the people below, can see this page and the pages inside it."))),
     h("h3", {}, "People with a grant"), list, add.el,
     h("p", { class: "hint" }, "Owners and admins can see and change every page; a grant cannot lower them."));
-  close.addEventListener("click", () => dialog.close());
 
   let shown = null;
   let shownMembers = null;
@@ -130,13 +130,13 @@ function grantRow({ api, store }, page, path, g) {
   const level = levelSelect(levelOf(g), `What ${who} may do`, g);
   const until = h("input", { type: "date", value: dateOf(g.expiresAt), "aria-label": `${who}'s access ends on (empty: never)` });
   const expired = g.expiresAt && Date.parse(g.expiresAt) <= Date.now();
-  const remove = h("button", { type: "button", class: "btn danger-text", "aria-label": `Remove ${who}'s grant` }, "Remove");
+  const remove = button("btn danger-text", "Remove", { "aria-label": `Remove ${who}'s grant` });
   const row = h("li", { class: "grant" },
-    h("span", { class: `avatar ${hue(g.userId)}`, "aria-hidden": "true" }, initials(g.name)),
+    avatar(g.userId, g.name),
     h("span", { class: "who" }, h("strong", {}, g.name), h("span", { class: "muted" }, g.email || ""),
       expired ? h("span", { class: "chip expired" }, "expired") : null),
     h("span", { class: "grant-edit" }, level, h("span", { class: "until", "aria-hidden": "true" }, "until"), until, remove), err);
-  const userPath = `${path}/permissions/${encodeURIComponent(g.userId)}`;
+  const userPath = path + uri`/permissions/${g.userId}`;
   const save = async () => {
     err.show("");
     try {
@@ -170,15 +170,14 @@ function addForm({ api, store }, page, path) {
   const err = errorBox();
   const note = h("p", { class: "hint" });
   const form = h("form", { class: "inline-form grant-add", "aria-label": "Give someone access" }, who, lvl, until,
-    h("button", { type: "submit", class: "btn primary" }, "Add"));
+    submitButton("Add"));
   const el = h("section", { class: "stack", "aria-labelledby": "grant-add-title" }, h("h3", { id: "grant-add-title" }, "Add a person"), err, note, form);
   let granted = [];
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  onSubmit(form, async (e) => {
     err.show("");
     if (!person.value) return err.show("Pick the person to give access to.");
     try {
-      await busy(form, () => api.call("PUT", `${path}/permissions/${encodeURIComponent(person.value)}`, grantBody(lvl.input.value, until.input.value)));
+      await busy(form, () => api.call("PUT", path + uri`/permissions/${person.value}`, grantBody(lvl.input.value, until.input.value)));
       announce("Access given.");
       until.input.value = "";
       await store.refetch.grants(page.id);

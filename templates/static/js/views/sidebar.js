@@ -2,9 +2,9 @@
 // link. It renders from the store, so it follows every refetch and live event. Pages move by drag
 // and drop (onto a folder: into it; between two pages: there) and by Alt+arrows (tree-move.js).
 
-import { h, replace, field, errorBox, busy, announce, icon } from "../dom.js";
+import { h, replace, field, errorBox, busy, announce, icon, submitButton, onSubmit } from "../dom.js";
 import { describe } from "../errors.js";
-import { paths, parse } from "../router.js";
+import { paths, parse, uri } from "../router.js";
 import { buildTree, flatten, pageTypes, sharedWithMe } from "../tree.js";
 import { requestRename } from "./drive.js";
 import { treeMoves } from "./tree-move.js";
@@ -24,7 +24,7 @@ export function createSidebar({ api, store, go }) {
   const parent = field({ label: "Inside", control: parentSelect });
   const err = errorBox();
   const form = h("form", { class: "stack new-page-form", "aria-label": "New page" }, err, type, title, parent,
-    h("button", { type: "submit", class: "btn primary" }, "Create page"));
+    submitButton("Create page"));
   const details = h("details", { class: "new-page" }, h("summary", {}, "+ New page"), form);
   // Opened while a folder is in view, "New page" goes into that folder.
   details.addEventListener("toggle", () => {
@@ -33,8 +33,7 @@ export function createSidebar({ api, store, go }) {
     const here = route.name === "page" && (store.state.pages || []).find((n) => n.id === route.pageId);
     if (here && here.type === "FOLDER") parentSelect.value = here.id;
   });
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  onSubmit(form, async (e) => {
     err.show("");
     const driveId = store.state.driveId;
     const name = title.input.value.trim();
@@ -46,7 +45,7 @@ export function createSidebar({ api, store, go }) {
     try {
       const body = { title: name, type: typeSelect.value };
       if (parentSelect.value) body.parentId = parentSelect.value;
-      const page = await busy(form, () => api.call("POST", `/api/drives/${encodeURIComponent(driveId)}/pages`, body));
+      const page = await busy(form, () => api.call("POST", uri`/api/drives/${driveId}/pages`, body));
       title.input.value = "";
       parentSelect.value = "";
       details.open = false;

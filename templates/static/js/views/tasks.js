@@ -3,8 +3,9 @@
 // a task), filter by status and assignee. Writes show at once and are confirmed or rolled back
 // with a message; the list's state lives in the store (live.js applies the socket's events).
 
-import { h, replace, field, errorBox, busy, confirmInline, hue, initials } from "../dom.js";
+import { h, replace, field, errorBox, busy, confirmInline, button, submitButton, onSubmit, skeleton, avatar } from "../dom.js";
 import { describe } from "../errors.js";
+import { uri } from "../router.js";
 import { emptyTasks, withTasks, applyTaskEvent, withoutTask, overlaid, matches, placeAt } from "../task-state.js";
 
 const STATUS = { todo: "To do", in_progress: "In progress", done: "Done" };
@@ -12,7 +13,7 @@ const PRIORITY = { none: "No priority", low: "Low", medium: "Medium", high: "Hig
 const filters = new Map(); // pageId → {status, assignee}, kept across views
 let tempSeq = 0;
 
-const taskPath = (pageId, id) => `/api/pages/${encodeURIComponent(pageId)}/tasks${id ? `/${encodeURIComponent(id)}` : ""}`;
+const taskPath = (pageId, id) => uri`/api/pages/${pageId}/tasks` + (id ? uri`/${id}` : "");
 const select = (options, value, attrs = {}) => h("select", attrs, Object.entries(options).map(([v, text]) => h("option", { value: v, selected: v === value }, text)));
 const dueDay = (iso) => (iso ? iso.slice(0, 10) : ""); // a due date is a day, kept as UTC midnight
 
@@ -68,11 +69,11 @@ export function taskView(ctx, page) {
     replace(whoF.input, [...select(opts, f.assignee).children]);
     whoF.input.value = f.assignee;
   }
-  const clear = h("button", { type: "button", class: "btn", on: { click: () => {
+  const clear = button("btn", "Clear filters", () => {
     f.status = f.assignee = "";
     statusF.input.value = whoF.input.value = "";
     render();
-  } } }, "Clear filters");
+  });
   const filterBar = h("div", { class: "task-filters", role: "group", "aria-label": "Filter tasks" }, statusF, whoF, clear);
 
   // A write shows at once (over the server's copy) and goes when the one before it on the same
@@ -150,11 +151,11 @@ export function taskView(ctx, page) {
     check.addEventListener("change", () => write(t, { status: check.checked ? "done" : "todo" },
       check.checked ? `“${t.title}” was not marked done` : `“${t.title}” was not reopened`));
     const title = canEdit
-      ? h("button", { type: "button", class: "task-title", "aria-expanded": "false", "aria-describedby": hint.id, dataset: { role: "title" }, on: { click: () => openEditor(t, li) } }, t.title)
+      ? button("task-title", t.title, { "aria-expanded": "false", "aria-describedby": hint.id, dataset: { role: "title" }, on: { click: () => openEditor(t, li) } })
       : h("span", { class: "task-title" }, t.title);
     let handle = null;
     if (canEdit) {
-      handle = h("button", { type: "button", class: "handle", "aria-label": `Move “${t.title}”`, "aria-describedby": hint.id, dataset: { role: "handle" } }, "⠿");
+      handle = button("handle", "⠿", { "aria-label": `Move “${t.title}”`, "aria-describedby": hint.id, dataset: { role: "handle" } });
       handle.addEventListener("pointerdown", (e) => drag(e, t, li));
       handle.addEventListener("click", () => say("Press Alt+Up or Alt+Down to move the task, or drag it."));
     }
@@ -175,26 +176,24 @@ export function taskView(ctx, page) {
     const who = field({ label: "Assignee", control: select({ "": "Unassigned", ...Object.fromEntries(people()) }, t.assigneeId || "") });
     const due = field({ label: "Due date", type: "date", value: dueDay(t.dueDate) });
     const err = errorBox();
-    const del = h("button", { type: "button", class: "btn danger-text" }, "Delete…");
-    const form = h("form", { class: "task-editor", "aria-label": `Edit “${t.title}”` }, title, desc,
-      h("div", { class: "task-fields" }, status, prio, who, due), err,
-      h("div", { class: "row" }, h("button", { type: "submit", class: "btn primary" }, "Save"),
-        h("button", { type: "button", class: "btn", on: { click: () => closeEditor() } }, "Cancel"), del));
-    del.addEventListener("click", () => confirmInline(del, `Delete “${t.title}”?`, "Delete", async () => {
+    const del = button("btn danger-text", "Delete…", () => confirmInline(del, `Delete “${t.title}”?`, "Delete", async () => {
       await api.call("DELETE", taskPath(pageId, t.id));
       editing = null;
       local("task_deleted", t);
       say(`Deleted “${t.title}”.`);
       addInput.focus();
     }, (e) => describe(e)));
+    const form = h("form", { class: "task-editor", "aria-label": `Edit “${t.title}”` }, title, desc,
+      h("div", { class: "task-fields" }, status, prio, who, due), err,
+      h("div", { class: "row" }, submitButton("Save"),
+        button("btn", "Cancel", () => closeEditor()), del));
     form.addEventListener("keydown", (e) => {
       if (e.key === "Escape") {
         e.preventDefault();
         closeEditor();
       }
     });
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
+    onSubmit(form, async (e) => {
       err.show("");
       // Only what the reader changed: a field someone else changed meanwhile keeps their value.
       const body = {};
@@ -235,7 +234,7 @@ export function taskView(ctx, page) {
     const s = state();
     if (!s) return;
     if (s.items === null) {
-      replace(list, h("li", { class: "skeleton-lines", "aria-hidden": "true" }, h("span"), h("span"), h("span")));
+      replace(list, skeleton("li"));
       return;
     }
     renderWho();
@@ -299,9 +298,8 @@ export function taskView(ctx, page) {
   if (canEdit) {
     addInput = h("input", { type: "text", name: "title", maxlength: "500", autocomplete: "off", placeholder: "Add a task", "aria-label": "New task title" });
     const addErr = errorBox();
-    addForm = h("form", { class: "task-add", "aria-label": "Add a task" }, h("div", { class: "row" }, addInput, h("button", { type: "submit", class: "btn primary" }, "Add")), addErr);
-    addForm.addEventListener("submit", async (e) => {
-      e.preventDefault();
+    addForm = h("form", { class: "task-add", "aria-label": "Add a task" }, h("div", { class: "row" }, addInput, submitButton("Add")), addErr);
+    onSubmit(addForm, async (e) => {
       addErr.show("");
       errLine.show("");
       const title = addInput.value.trim();
@@ -349,7 +347,7 @@ export function taskView(ctx, page) {
       if (s) store.set({ tasks: withTasks(s, items) });
     }, (e) => {
       errLine.show(`The tasks could not be loaded: ${describe(e)}`);
-      errLine.append(" ", h("button", { type: "button", class: "link", on: { click: load } }, "Try again"));
+      errLine.append(" ", button("link", "Try again", load));
     });
   };
   if (store.state.tasks.items === null) load();
@@ -379,7 +377,7 @@ function chips(t) {
   }
   if (t.assignee) {
     out.push(h("span", { class: "chip who", title: t.assignee.name },
-      h("span", { class: `avatar ${hue(t.assignee.id)}`, "aria-hidden": "true" }, initials(t.assignee.name)),
+      avatar(t.assignee.id, t.assignee.name),
       h("span", { class: "who-name" }, t.assignee.name)));
   }
   return out;

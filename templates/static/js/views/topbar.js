@@ -3,7 +3,7 @@
 // next try / offline, or "not live" while the socket cannot connect and the views are refetched
 // by REST), both rendered from the store.
 
-import { h, replace, hue, initials } from "../dom.js";
+import { h, replace, avatar } from "../dom.js";
 
 const MAX_AVATARS = 3;
 
@@ -68,7 +68,7 @@ export function createTopbarLive({ store, me }) {
     const shown = others.slice(0, MAX_AVATARS);
     const rest = others.length - shown.length;
     viewers.setAttribute("aria-label", `Also viewing: ${others.map((x) => x.name).join(", ")}`);
-    replace(viewers, shown.map((x) => h("span", { class: `avatar ${hue(x.userId)}`, title: x.name, role: "img", "aria-label": x.name }, initials(x.name))),
+    replace(viewers, shown.map((x) => avatar(x.userId, x.name, { title: x.name, role: "img", "aria-label": x.name })),
       rest > 0 ? h("span", { class: "avatar more", title: others.slice(MAX_AVATARS).map((x) => x.name).join(", "), role: "img", "aria-label": `and ${rest} more` }, `+${rest}`) : null);
   }
 

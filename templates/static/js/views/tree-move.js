@@ -4,6 +4,7 @@
 
 import { announce } from "../dom.js";
 import { describe } from "../errors.js";
+import { uri } from "../router.js";
 import { applyPageEvent, dropPlan, keyPlan, placeOf, withMove } from "../tree.js";
 
 const keyDirs = { ArrowUp: "up", ArrowDown: "down", ArrowRight: "in", ArrowLeft: "out" };
@@ -33,7 +34,7 @@ export function treeMoves({ api, store, tree, err }) {
     err.show("");
     store.set({ pages: withMove(store.state.pages, id, plan) });
     try {
-      const page = await api.call("POST", `/api/pages/${encodeURIComponent(id)}/move`, plan);
+      const page = await api.call("POST", uri`/api/pages/${id}/move`, plan);
       if (store.state.driveId === driveId && store.state.pages) {
         const next = applyPageEvent(store.state.pages, "page_moved", { page });
         if (next) store.set({ pages: next });
