@@ -121,3 +121,38 @@ func waitClosed(t *testing.T, s *sock) {
 		t.Fatal("the socket is still connected")
 	}
 }
+
+// TestAgentInPresence: an agent shows as one in page viewers and drive presence.
+func TestAgentInPresence(t *testing.T) {
+	r := start(t)
+	owner := r.Signup("Olive")
+	drive := r.CreateDrive(owner, "home")
+	doc := r.CreatePage(owner, drive, "DOCUMENT", "notes", "")
+	agent, _ := r.newAgent(owner, drive, "Helper", "MEMBER")
+
+	a := r.dial(agent)
+	a.join(doc)
+	o := r.dial(owner)
+	ack := o.call("join_drive", drive)
+	found := false
+	for _, m := range ack["members"].([]any) {
+		m := m.(map[string]any)
+		if m["userId"] == agent.ID {
+			found = m["isAgent"] == true
+		} else if _, ok := m["isAgent"]; ok {
+			t.Fatalf("a person shown as an agent: %v", m)
+		}
+	}
+	if !found {
+		t.Fatalf("members %v", ack["members"])
+	}
+	ack = o.join(doc)
+	viewers, _ := ack["viewers"].([]any)
+	for _, v := range viewers {
+		v := v.(map[string]any)
+		if v["userId"] == agent.ID && v["isAgent"] == true {
+			return
+		}
+	}
+	t.Fatalf("viewers %v", ack)
+}
