@@ -20,21 +20,41 @@ func (r *rt) newAgent(admin apptest.User, driveID, name, role string) (apptest.U
 	return apptest.User{ID: agent["id"].(string), Name: name, Token: token}, key["id"].(string)
 }
 
+// agentWorld is an owner's drive with one page of type typ and an agent (MEMBER) in it.
+type agentWorld struct {
+	r            *rt
+	owner, agent apptest.User
+	drive, page  string
+	keyID        string // the agent's key
+}
+
+func newAgentWorld(t *testing.T, typ string) agentWorld {
+	t.Helper()
+	r := start(t)
+	w := agentWorld{r: r, owner: r.Signup("Olive")}
+	w.drive = r.CreateDrive(w.owner, "home")
+	w.page = r.CreatePage(w.owner, w.drive, typ, "general", "")
+	w.agent, w.keyID = r.newAgent(w.owner, w.drive, "Helper", "MEMBER")
+	return w
+}
+
 // TestAgentKeyOnlyItsDrive: an agent's key acts in its drive with its role, and nowhere else:
 // another drive answers 404 on REST and on socket joins, it cannot make drives, and nobody can
 // add it to another drive or grant it a page there.
 func TestAgentKeyOnlyItsDrive(t *testing.T) {
-	r := start(t)
-	owner, other := r.Signup("Olive"), r.Signup("Oscar")
-	drive := r.CreateDrive(owner, "home")
-	ch := r.CreatePage(owner, drive, "CHANNEL", "general", "")
+	w := newAgentWorld(t, "CHANNEL")
+	r, owner, drive, ch, agent := w.r, w.owner, w.drive, w.page, w.agent
+	other := r.Signup("Oscar")
 	foreign := r.CreateDrive(other, "elsewhere")
 	fch := r.CreatePage(other, foreign, "CHANNEL", "theirs", "")
 	r.AddMember(other, foreign, owner, "ADMIN") // the agent's creator manages the other drive too
 
-	agent, _ := r.newAgent(owner, drive, "Helper", "MEMBER")
 	r.Do("POST", "/api/pages/"+ch+"/messages", agent.Token, map[string]any{"content": "hello"}).Expect(201)
 	r.Do("GET", "/api/drives/"+drive, agent.Token, nil).Expect(200)
+	agents := r.Do("GET", "/api/drives/"+drive+"/agents", owner.Token, nil).Expect(200).Map()["items"].([]any)
+	if k := agents[0].(map[string]any)["keys"].([]any)[0].(map[string]any); k["lastUsedAt"] == nil {
+		t.Fatalf("a used key without lastUsedAt: %v", k)
+	}
 
 	members := r.Do("GET", "/api/drives/"+drive+"/members", owner.Token, nil).Expect(200).Map()["items"].([]any)
 	kinds := map[string]any{}
@@ -72,11 +92,8 @@ func TestAgentKeyOnlyItsDrive(t *testing.T) {
 // TestAgentRevocation: revoking the key disconnects the sockets it opened at once and its REST
 // calls get 401, while another key of the same agent goes on; removing the agent ends the rest.
 func TestAgentRevocation(t *testing.T) {
-	r := start(t)
-	owner := r.Signup("Olive")
-	drive := r.CreateDrive(owner, "home")
-	ch := r.CreatePage(owner, drive, "CHANNEL", "general", "")
-	agent, keyID := r.newAgent(owner, drive, "Helper", "MEMBER")
+	w := newAgentWorld(t, "CHANNEL")
+	r, owner, drive, ch, agent, keyID := w.r, w.owner, w.drive, w.page, w.agent, w.keyID
 	k2 := r.Do("POST", "/api/drives/"+drive+"/agents/"+agent.ID+"/keys", owner.Token, nil).Expect(201).Map()
 	second := apptest.User{ID: agent.ID, Name: agent.Name, Token: k2["token"].(string)}
 
@@ -124,11 +141,8 @@ func waitClosed(t *testing.T, s *sock) {
 
 // TestAgentInPresence: an agent shows as one in page viewers and drive presence.
 func TestAgentInPresence(t *testing.T) {
-	r := start(t)
-	owner := r.Signup("Olive")
-	drive := r.CreateDrive(owner, "home")
-	doc := r.CreatePage(owner, drive, "DOCUMENT", "notes", "")
-	agent, _ := r.newAgent(owner, drive, "Helper", "MEMBER")
+	w := newAgentWorld(t, "DOCUMENT")
+	r, owner, drive, doc, agent := w.r, w.owner, w.drive, w.page, w.agent
 
 	a := r.dial(agent)
 	a.join(doc)
