@@ -170,3 +170,15 @@ func TestAgentInPresence(t *testing.T) {
 	}
 	t.Fatalf("viewers %v", ack)
 }
+
+// TestAgentGoesWithItsDrive: deleting the drive removes its agents (and what they wrote with it);
+// their keys then answer 401.
+func TestAgentGoesWithItsDrive(t *testing.T) {
+	w := newAgentWorld(t, "CHANNEL")
+	w.r.Do("POST", "/api/drives/"+w.drive+"/members", w.owner.Token, map[string]any{"userId": w.agent.ID, "role": "ADMIN"}).Expect(409)
+	w.r.Do("PATCH", "/api/drives/"+w.drive+"/members/"+w.agent.ID, w.owner.Token, map[string]any{"role": "ADMIN"}).Expect(200)
+	w.r.Do("POST", "/api/pages/"+w.page+"/messages", w.agent.Token, map[string]any{"content": "hello"}).Expect(201)
+	w.r.CreatePage(w.agent, w.drive, "DOCUMENT", "by the agent", "")
+	w.r.Do("DELETE", "/api/drives/"+w.drive, w.owner.Token, nil).Expect(204)
+	w.r.Do("GET", "/api/auth/me", w.agent.Token, nil).Expect(401)
+}
