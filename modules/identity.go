@@ -8,6 +8,9 @@ type Identity struct {
 	UserID    string
 	SessionID string
 	TokenID   string
+	// KeyID is the agent API key the call came with ("" for a user's access token); SessionID
+	// then holds it too.
+	KeyID string
 }
 
 type identityKey struct{}

@@ -148,7 +148,7 @@ func (s *Service) PutGrant(ctx context.Context, actorID, pageID, userID string, 
 			return err
 		}
 		var u userRow
-		if err := tx.Where("id = ?", userID).Take(&u).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		if err := tx.Where("id = ?", userID).Take(&u).Error; errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && u.foreignAgent(pa.DriveID)) {
 			return ErrUserNotFound
 		} else if err != nil {
 			return err

@@ -31,9 +31,17 @@ func NewService(db *gorm.DB, log *eventlog.Log, r *Resolver) *Service {
 
 // userRow is the slice of a user this package shows. The auth module owns the table.
 type userRow struct {
-	ID    string
-	Email string
-	Name  string
+	ID           string
+	Email        string
+	Name         string
+	Kind         string
+	AgentDriveID *string
+}
+
+// foreignAgent reports whether u is an agent of another drive than driveID: an agent is a member
+// of its own drive only, and holds no grant elsewhere.
+func (u userRow) foreignAgent(driveID string) bool {
+	return u.Kind == KindAgent && (u.AgentDriveID == nil || *u.AgentDriveID != driveID)
 }
 
 func (userRow) TableName() string { return "users" }
@@ -68,6 +76,7 @@ type MemberInfo struct {
 	Email    string       `json:"email"`
 	Role     Role         `json:"role"`
 	JoinedAt modules.Time `json:"joinedAt"`
+	Kind     string       `json:"kind"` // "user" or "agent"
 }
 
 // activeGrantSQL selects the grants that let their holder see a page of a drive: active, with
@@ -130,6 +139,11 @@ func (s *Service) CreateDrive(ctx context.Context, userID string, in DriveInput)
 	now := modules.Now()
 	d := Drive{ID: modules.NewID(), Name: name, OwnerID: userID, CreatedAt: now, UpdatedAt: now}
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
+		if kind, err := userKind(ctx, tx, userID); err != nil {
+			return err
+		} else if kind == KindAgent {
+			return ErrAgentNoDrives
+		}
 		if err := tx.Create(&d).Error; err != nil {
 			return err
 		}
@@ -303,12 +317,12 @@ func (s *Service) ListMembers(ctx context.Context, userID, driveID string, page 
 		return modules.List[MemberInfo]{}, wrap("list members", err)
 	}
 	type row struct {
-		UserID, Name, Email string
-		Role                Role
-		CreatedAt           time.Time
+		UserID, Name, Email, Kind string
+		Role                      Role
+		CreatedAt                 time.Time
 	}
 	q := s.db.WithContext(ctx).Table("drive_members m").
-		Select("m.user_id, u.name, u.email, m.role, m.created_at").
+		Select("m.user_id, u.name, u.email, u.kind, m.role, m.created_at").
 		Joins("JOIN users u ON u.id = m.user_id").Where("m.drive_id = ?", driveID)
 	if page.Cursor != "" {
 		q = q.Where("(m.created_at > ? OR (m.created_at = ? AND m.user_id > ?))", cur.T, cur.T, cur.U)
@@ -318,7 +332,7 @@ func (s *Service) ListMembers(ctx context.Context, userID, driveID string, page 
 		return modules.List[MemberInfo]{}, wrap("list members", err)
 	}
 	return modules.NewList(rows, page.Limit, func(r row) MemberInfo {
-		return MemberInfo{UserID: r.UserID, Name: r.Name, Email: r.Email, Role: r.Role, JoinedAt: modules.Time(r.CreatedAt)}
+		return MemberInfo{UserID: r.UserID, Name: r.Name, Email: r.Email, Role: r.Role, JoinedAt: modules.Time(r.CreatedAt), Kind: r.Kind}
 	}, func(r row) any {
 		return map[string]any{"t": r.CreatedAt.UTC(), "u": r.UserID}
 	}), nil
@@ -374,7 +388,7 @@ func (s *Service) AddMember(ctx context.Context, actorID, driveID string, in Add
 		if in.Email != nil {
 			q = tx.Where("email = ?", email)
 		}
-		if err := q.Take(&u).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		if err := q.Take(&u).Error; errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && u.foreignAgent(driveID)) {
 			return ErrUserNotFound
 		} else if err != nil {
 			return err
@@ -394,7 +408,7 @@ func (s *Service) AddMember(ctx context.Context, actorID, driveID string, in Add
 			}
 			return err
 		}
-		out = MemberInfo{UserID: u.ID, Name: u.Name, Email: u.Email, Role: role, JoinedAt: modules.Time(now)}
+		out = MemberInfo{UserID: u.ID, Name: u.Name, Email: u.Email, Role: role, JoinedAt: modules.Time(now), Kind: u.Kind}
 		return record(rec, EventMemberAdded, driveID, "", actorID,
 			[]string{modules.DriveRoom(driveID), modules.UserRoom(u.ID)},
 			MemberAddedPayload{DriveID: driveID, ActorID: actorID, UserID: u.ID, Member: EventMember{UserID: u.ID, Name: u.Name, Role: role}})
@@ -471,7 +485,7 @@ func (s *Service) ChangeRole(ctx context.Context, actorID, driveID, userID strin
 		if err != nil {
 			return err
 		}
-		out = MemberInfo{UserID: u.ID, Name: u.Name, Email: u.Email, Role: role, JoinedAt: modules.Time(m.CreatedAt)}
+		out = MemberInfo{UserID: u.ID, Name: u.Name, Email: u.Email, Role: role, JoinedAt: modules.Time(m.CreatedAt), Kind: u.Kind}
 		if m.Role == role {
 			return nil
 		}

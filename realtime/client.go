@@ -20,6 +20,7 @@ type client struct {
 	s      *socketio.Socket
 	userID string
 	name   string
+	agent  bool // an agent, signed in with an API key (its sessionID is the key's id)
 
 	mu         sync.Mutex
 	sessionID  string
@@ -79,11 +80,11 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 		// exp at once, so refuse it now with the code that tells the client to refresh.
 		return unauthorized("token_expired")
 	}
-	name, err := b.userName(context.Background(), id.UserID)
+	name, agent, err := b.userName(context.Background(), id.UserID)
 	if err != nil {
 		return unauthorized("invalid_token") // the user is gone
 	}
-	c := &client{s: s, userID: id.UserID, name: name, sessionID: id.SessionID, expires: exp, rooms: map[string]string{},
+	c := &client{s: s, userID: id.UserID, name: name, agent: agent, sessionID: id.SessionID, expires: exp, rooms: map[string]string{},
 		limiter: rate.NewLimiter(rate.Limit(b.cfg.EventRate), b.cfg.EventBurst),
 		presLim: rate.NewLimiter(rate.Limit(5*b.cfg.EventRate), 5*b.cfg.EventBurst),
 		opLim:   rate.NewLimiter(rate.Limit(b.cfg.DocOpRate), b.cfg.DocOpBurst),
@@ -131,19 +132,24 @@ func unauthorized(code string) error {
 func (c *client) identity() modules.Identity {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return modules.Identity{UserID: c.userID, SessionID: c.sessionID}
+	id := modules.Identity{UserID: c.userID, SessionID: c.sessionID}
+	if c.agent {
+		id.KeyID = c.sessionID
+	}
+	return id
 }
 
-func (b *Broker) userName(ctx context.Context, userID string) (string, error) {
-	var name string
-	err := b.db.WithContext(ctx).Table("users").Where("id = ?", userID).Limit(1).Pluck("name", &name).Error
-	if err == nil && name == "" {
-		var n int64
-		if b.db.WithContext(ctx).Table("users").Where("id = ?", userID).Count(&n); n == 0 {
-			return "", modules.ErrNotFound
-		}
+// userName returns the user's name and whether it is an agent.
+func (b *Broker) userName(ctx context.Context, userID string) (string, bool, error) {
+	var rows []struct{ Name, Kind string }
+	err := b.db.WithContext(ctx).Table("users").Select("name, kind").Where("id = ?", userID).Limit(1).Scan(&rows).Error
+	if err != nil {
+		return "", false, err
 	}
-	return name, err
+	if len(rows) == 0 {
+		return "", false, modules.ErrNotFound
+	}
+	return rows[0].Name, rows[0].Kind == "agent", nil
 }
 
 func (b *Broker) onConnect(s *socketio.Socket) {

@@ -24,15 +24,16 @@ const MaxBusMessage = 7900
 
 // busMsg is one ephemeral message between processes.
 type busMsg struct {
-	Proc  string          `json:"p"`           // the sending process
-	Kind  string          `json:"k"`           // hb, hello, bye, user, emit
-	At    int64           `json:"t"`           // sent at, Unix ms (relay lag)
-	User  string          `json:"u,omitempty"` // user: the user
-	Name  string          `json:"n,omitempty"` // user: its name
-	State *procState      `json:"s,omitempty"` // user: its state on Proc; nil when it has no socket there
-	Room  string          `json:"r,omitempty"` // emit: the room
-	Event string          `json:"e,omitempty"` // emit: the event name
-	Args  json.RawMessage `json:"a,omitempty"` // emit: the payload
+	Proc  string          `json:"p"`            // the sending process
+	Kind  string          `json:"k"`            // hb, hello, bye, user, emit
+	At    int64           `json:"t"`            // sent at, Unix ms (relay lag)
+	User  string          `json:"u,omitempty"`  // user: the user
+	Agent bool            `json:"ag,omitempty"` // user: the user is an agent
+	Name  string          `json:"n,omitempty"`  // user: its name
+	State *procState      `json:"s,omitempty"`  // user: its state on Proc; nil when it has no socket there
+	Room  string          `json:"r,omitempty"`  // emit: the room
+	Event string          `json:"e,omitempty"`  // emit: the event name
+	Args  json.RawMessage `json:"a,omitempty"`  // emit: the payload
 }
 
 // cluster is this process's side of the bus: what it sends, and the leases of the others.
@@ -258,6 +259,9 @@ func (k *cluster) receive(msg string) {
 	case "bye":
 		b.roster.dropProcess(m.Proc, false)
 	case "user":
+		if m.Agent {
+			b.roster.noteAgent(m.User)
+		}
 		b.roster.remote(m.Proc, m.User, m.Name, m.State)
 	case "emit":
 		_ = b.ns.To(m.Room).Emit(m.Event, m.Args)
@@ -278,7 +282,7 @@ func (r *roster) localStateLocked(userID string) busMsg {
 		return m
 	}
 	s := procState{Active: u.local.Active, LastActive: u.local.LastActive, Pages: map[string]string{}}
-	m.Name, m.State = u.name, &s
+	m.Name, m.State, m.Agent = u.name, &s, r.agents[userID]
 	// Within the bus's message size: a user with more pages open than fit names the first ones.
 	size := 300 + len(userID) + len(u.name)
 	for p, d := range u.local.Pages {
@@ -397,7 +401,7 @@ func (r *roster) remoteViewers(pageID string) []Viewer {
 		if u := r.users[userID]; u != nil {
 			name = u.name
 		}
-		out = append(out, Viewer{UserID: userID, Name: name})
+		out = append(out, Viewer{UserID: userID, Name: name, IsAgent: r.agents[userID]})
 	}
 	return out
 }

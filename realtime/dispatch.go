@@ -310,6 +310,7 @@ var accessChanging = map[string]string{
 type eventFacts struct {
 	UserID    string   `json:"userId"`
 	SessionID string   `json:"sessionId"`
+	Reason    string   `json:"reason"`
 	Changed   []string `json:"changed"`
 	Changes   []string `json:"changes"`
 	Fields    []string `json:"fields"`
@@ -334,7 +335,11 @@ func (b *Broker) apply(e eventlog.Event) map[string]permissions.DriveView {
 			match := c.sessionID == f.SessionID
 			c.mu.Unlock()
 			if match {
-				_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": "logout"})
+				reason := "logout"
+				if f.Reason == "key_revoked" { // an agent's key: its id is the session's
+					reason = f.Reason
+				}
+				_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": reason})
 				c.s.Disconnect(false)
 			}
 		}

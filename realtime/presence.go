@@ -41,8 +41,9 @@ type typingState struct {
 
 // Viewer is one user viewing a page.
 type Viewer struct {
-	UserID string `json:"userId"`
-	Name   string `json:"name"`
+	UserID  string `json:"userId"`
+	Name    string `json:"name"`
+	IsAgent bool   `json:"isAgent,omitempty"`
 }
 
 func newPresence(b *Broker) *presence {
@@ -54,7 +55,7 @@ func (p *presence) viewersLocked(pageID string) []Viewer {
 	out := []Viewer{}
 	for userID, conns := range p.pages[pageID] {
 		for c := range conns {
-			out = append(out, Viewer{UserID: userID, Name: c.name})
+			out = append(out, Viewer{UserID: userID, Name: c.name, IsAgent: c.agent})
 			break
 		}
 	}

@@ -27,6 +27,7 @@ const (
 type MemberPresence struct {
 	UserID     string        `json:"userId"`
 	Name       string        `json:"name"`
+	IsAgent    bool          `json:"isAgent,omitempty"`
 	Status     string        `json:"status"`
 	LastSeenAt *modules.Time `json:"lastSeenAt"`
 	PageIDs    []string      `json:"pageIds"`
@@ -46,6 +47,16 @@ type roster struct {
 	conns  map[*client]struct{}     // sockets counted in users
 
 	remotePages map[string]map[string]int // pageID → userID → processes where the user views it
+	// agents are the users seen to be agents (a user's kind never changes), so that presence
+	// shows them as agents also once they are offline or known only from another process.
+	agents map[string]bool
+}
+
+// noteAgent records that userID is an agent.
+func (r *roster) noteAgent(userID string) {
+	r.mu.Lock()
+	r.agents[userID] = true
+	r.mu.Unlock()
 }
 
 // presenceUser is what the roster knows of one connected user.
@@ -88,7 +99,8 @@ type merged struct {
 
 func newRoster(b *Broker) *roster {
 	return &roster{b: b, users: map[string]*presenceUser{}, seen: map[string]lastSight{},
-		drives: map[string]*driveNews{}, conns: map[*client]struct{}{}, remotePages: map[string]map[string]int{}}
+		drives: map[string]*driveNews{}, conns: map[*client]struct{}{}, remotePages: map[string]map[string]int{},
+		agents: map[string]bool{}}
 }
 
 func (u *presenceUser) merge() merged {
@@ -215,7 +227,7 @@ type memberEntry struct {
 // entryLocked is userID's presence in driveID. name and stored (the last-seen time kept in the
 // database) stand in for a user the roster does not hold. Caller holds r.mu.
 func (r *roster) entryLocked(userID, name, driveID string, stored *time.Time) memberEntry {
-	e := memberEntry{MemberPresence: MemberPresence{UserID: userID, Name: name, Status: StatusOffline}}
+	e := memberEntry{MemberPresence: MemberPresence{UserID: userID, Name: name, Status: StatusOffline, IsAgent: r.agents[userID]}}
 	seen := stored
 	if last, ok := r.seen[userID]; ok {
 		if seen == nil || last.at.After(*seen) {
@@ -357,6 +369,9 @@ func (r *roster) connect(c *client) {
 	}
 	r.conns[c] = struct{}{}
 	u := r.userLocked(c.userID, c.name)
+	if c.agent {
+		r.agents[c.userID] = true
+	}
 	if drives != nil {
 		u.drives = drives
 	}
@@ -503,10 +518,11 @@ func (r *roster) snapshot(ctx context.Context, v permissions.DriveView) ([]Membe
 	var rows []struct {
 		UserID     string
 		Name       string
+		Kind       string
 		LastSeenAt *time.Time
 	}
 	err := r.b.db.WithContext(ctx).Table("drive_members AS m").
-		Select("m.user_id, u.name, p.last_seen_at").
+		Select("m.user_id, u.name, u.kind, p.last_seen_at").
 		Joins("JOIN users u ON u.id = m.user_id").
 		Joins("LEFT JOIN user_presence p ON p.user_id = m.user_id").
 		Where("m.drive_id = ?", v.DriveID).Order("m.created_at, m.user_id").Scan(&rows).Error
@@ -516,6 +532,9 @@ func (r *roster) snapshot(ctx context.Context, v permissions.DriveView) ([]Membe
 	out := make([]MemberPresence, len(rows))
 	r.mu.Lock()
 	for i, row := range rows {
+		if row.Kind == "agent" {
+			r.agents[row.UserID] = true
+		}
 		out[i] = r.entryLocked(row.UserID, row.Name, v.DriveID, row.LastSeenAt).shape(v)
 	}
 	r.mu.Unlock()

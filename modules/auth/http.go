@@ -133,7 +133,7 @@ func (h *Handler) me(c echo.Context) error {
 	return c.JSON(http.StatusOK, u)
 }
 
-// Middleware requires a valid access token (Authorization: Bearer) whose user still exists and
+// Middleware requires a valid access token or agent key (Authorization: Bearer) whose user still exists and
 // whose session has not been ended (logout, refresh-token reuse), and puts the caller's
 // identity in the request context. The session check is one primary-key lookup per request.
 func Middleware(svc *Service) echo.MiddlewareFunc {
@@ -143,7 +143,7 @@ func Middleware(svc *Service) echo.MiddlewareFunc {
 			if !ok {
 				return modules.ErrUnauthorized
 			}
-			id, _, err := svc.tokens.Verify(token)
+			id, _, err := svc.Verify(token)
 			if err != nil {
 				return err
 			}

@@ -131,7 +131,11 @@ func (s *Service) Tokens() *Tokens { return s.tokens }
 
 // Verify checks an access token's signature and times (Tokens.Verify). Whether its session still
 // holds is SessionActive's question.
+// An agent API key (AgentKeyPrefix) is looked up instead.
 func (s *Service) Verify(token string) (modules.Identity, time.Time, error) {
+	if isAgentKey(token) {
+		return s.verifyAgentKey(token)
+	}
 	return s.tokens.Verify(token)
 }
 
@@ -207,7 +211,8 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Session, error) {
 		return Session{}, ErrTooManyAttempts
 	}
 	var u User
-	err := s.db.WithContext(ctx).Where("email = ?", email).Take(&u).Error
+	// Agents have no password: they sign in with keys only.
+	err := s.db.WithContext(ctx).Where("email = ? AND kind = 'user'", email).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		if _, err := s.hasher.check(ctx, in.Password, s.dummy); err != nil {
 			return Session{}, err
@@ -351,7 +356,8 @@ var ErrOwnsDrives = modules.E(modules.KindConflict, "delete your drives or trans
 // with it; messages and pages it wrote stay, without an author. An owner of drives is refused.
 func (s *Service) Delete(ctx context.Context, userID, password string) error {
 	var u User
-	if err := s.db.WithContext(ctx).Where("id = ?", userID).Take(&u).Error; err != nil {
+	// An agent has no password; its drive's managers remove it.
+	if err := s.db.WithContext(ctx).Where("id = ? AND kind = 'user'", userID).Take(&u).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return ErrUserNotFound
 		}
@@ -397,7 +403,11 @@ func (s *Service) Delete(ctx context.Context, userID, password string) error {
 var ErrSessionEnded = &modules.Error{Kind: modules.KindUnauthorized, Message: "this session has ended; log in again", Code: "invalid_token"}
 
 // SessionActive checks that the identity's user exists and its session was not revoked.
+// For an agent, it checks that the key was not revoked.
 func (s *Service) SessionActive(ctx context.Context, id modules.Identity) error {
+	if id.KeyID != "" {
+		return s.agentKeyActive(ctx, id)
+	}
 	var n int64
 	err := s.db.WithContext(ctx).Table("users").Where("id = ?", id.UserID).
 		Where("NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = ? AND r.revoked_at IS NOT NULL)", id.SessionID).

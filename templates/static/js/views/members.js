@@ -104,7 +104,7 @@ function memberRow(ctx, drive, m, myRole) {
   }
   const row = h("li", { class: "member" },
     avatar(m.userId, m.name),
-    h("span", { class: "who" }, h("strong", {}, m.name, me ? " (you)" : ""), h("span", { class: "muted" }, m.email),
+    h("span", { class: "who" }, h("strong", {}, m.name, me ? " (you)" : ""), h("span", { class: "muted" }, m.kind === "agent" ? "Agent" : m.email),
       h("span", { class: "presence", hidden: true, dataset: { user: m.userId } })),
     roleEl, actions, err);
   return row;

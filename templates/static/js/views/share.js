@@ -192,7 +192,7 @@ function addForm({ api, store }, page, path) {
     // Owners and admins see everything already: a grant would change nothing for them.
     const can = m && m.list ? m.list.filter((x) => x.userId !== me && !granted.includes(x.userId) && x.role !== "OWNER" && x.role !== "ADMIN") : [];
     const keep = person.value;
-    replace(person, can.map((x) => h("option", { value: x.userId, selected: x.userId === keep }, `${x.name} (${x.email})`)));
+    replace(person, can.map((x) => h("option", { value: x.userId, selected: x.userId === keep }, `${x.name} (${x.kind === "agent" ? "agent" : x.email})`)));
     form.hidden = can.length === 0;
     note.textContent = m && m.error ? "Only the drive's members can add people here; you can change the grants above."
       : m && can.length === 0 ? "Every member who could be given access has a grant already." : "";
