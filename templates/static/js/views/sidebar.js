@@ -2,7 +2,7 @@
 // link. It renders from the store, so it follows every refetch and live event. Pages move by drag
 // and drop (onto a folder: into it; between two pages: there) and by Alt+arrows (tree-move.js).
 
-import { h, replace, field, errorBox, busy, announce, icon, submitButton, onSubmit } from "../dom.js";
+import { div, span, para, on, h, replace, field, errorBox, busy, announce, icon, submitButton, onSubmit } from "../dom.js";
 import { describe } from "../errors.js";
 import { paths, parse, uri } from "../router.js";
 import { buildTree, flatten, pageTypes, sharedWithMe } from "../tree.js";
@@ -12,8 +12,8 @@ import { membersNav } from "./members.js";
 
 export function createSidebar({ api, store, go }) {
   const switcher = h("select", { id: "drive-switch" });
-  switcher.addEventListener("change", () => go(paths.drive(switcher.value)));
-  const tree = h("div", { class: "tree-wrap" });
+  on(switcher, "change", () => go(paths.drive(switcher.value)));
+  const tree = div("tree-wrap");
   const trashLink = h("a", { class: "trash-link" }, "Trash");
 
   // New page: type, title and where.
@@ -27,7 +27,7 @@ export function createSidebar({ api, store, go }) {
     submitButton("Create page"));
   const details = h("details", { class: "new-page" }, h("summary", {}, "+ New page"), form);
   // Opened while a folder is in view, "New page" goes into that folder.
-  details.addEventListener("toggle", () => {
+  on(details, "toggle", () => {
     if (!details.open) return;
     const route = parse(location.pathname);
     const here = route.name === "page" && (store.state.pages || []).find((n) => n.id === route.pageId);
@@ -63,7 +63,7 @@ export function createSidebar({ api, store, go }) {
   const moves = treeMoves({ api, store, tree, err: moveErr });
   // Keyboard: ↑/↓/Home/End move through the tree, Enter opens (a link), F2 renames; with Alt the
   // arrows move the page itself.
-  nav.addEventListener("keydown", (e) => {
+  on(nav, "keydown", (e) => {
     const nodes = [...nav.querySelectorAll("a.node")];
     const i = nodes.indexOf(document.activeElement);
     if (i >= 0 && e.altKey && !e.ctrlKey && !e.metaKey && !e.shiftKey && moves.key(nodes[i].dataset.id, e.key)) {
@@ -83,7 +83,7 @@ export function createSidebar({ api, store, go }) {
     }
   });
   const el = h("aside", { id: "sidebar", class: "sidebar" },
-    h("div", { class: "field drive-field" }, h("label", { for: "drive-switch" }, "Drive"), switcher),
+    div("field drive-field", h("label", { for: "drive-switch" }, "Drive"), switcher),
     h("a", { href: "/", class: "all-drives" }, "All drives"),
     nav, details, membersNav({ store }), trashLink);
 
@@ -117,7 +117,7 @@ export function createSidebar({ api, store, go }) {
       return;
     }
     if (roots.length === 0) {
-      replace(tree, h("p", { class: "muted empty" }, canCreate ? "No pages yet." : "No pages you can see yet."));
+      replace(tree, para("muted empty", canCreate ? "No pages yet." : "No pages you can see yet."));
       return;
     }
     const current = route.name === "page" ? route.pageId : null;
@@ -154,8 +154,8 @@ export function createSidebar({ api, store, go }) {
       if (it.sig !== sig) {
         const a = h("a", { href: paths.page(n.id), class: "node", draggable: ctx.draggable, "aria-current": n.id === ctx.current ? "page" : null, dataset: { type: n.type, id: n.id } },
           icon(n.type),
-          h("span", { class: "title" }, n.title),
-          shared ? h("span", { class: "chip shared" }, "shared") : n.isPrivate ? h("span", { class: "chip" }, "private") : null);
+          span("title", n.title),
+          shared ? span("chip shared", "shared") : n.isPrivate ? span("chip", "private") : null);
         if (it.a) it.a.replaceWith(a);
         else it.li.prepend(a);
         it.a = a;
