@@ -209,7 +209,7 @@ async function render() {
     if (!alive() || !api.user()) return; // signed out meanwhile: onSignedOut took over
     const retry = button("btn", "Try again", () => render());
     const box = errorBox();
-    box.show(describe(err));
+    box.fail(err);
     replace(layout.main, div("view", h("h1", { tabindex: "-1" }, "Something went wrong"), box, retry));
   }
 }

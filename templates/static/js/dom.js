@@ -28,6 +28,9 @@ export const para = withClass("p");
 /** panel is a titled section of a view: its h2 (of id) names it. */
 export const panel = (id, title, ...children) => h("section", { class: "panel", "aria-labelledby": id }, h("h2", { id }, title), ...children);
 
+/** option is a select's choice: value, the text shown, and whether it is the selected one. */
+export const option = (value, text, selected) => h("option", { value, selected }, text);
+
 /** on adds a listener: on(el, "click", fn). */
 export const on = (el, type, fn, opts) => el.addEventListener(type, fn, opts);
 
@@ -82,13 +85,14 @@ export function setFieldError(f, message) {
   else f.input.removeAttribute("aria-invalid");
 }
 
-/** errorBox is a form's message region; show(text) fills it, show("") hides it. */
+/** errorBox is a form's message region; show(text) fills it, show("") hides it, fail(err) describes err in it. */
 export function errorBox() {
   const el = h("p", { class: "form-error", role: "alert", hidden: true });
   el.show = (text) => {
     el.textContent = text || "";
     el.hidden = !text;
   };
+  el.fail = (e) => el.show(describe(e));
   return el;
 }
 

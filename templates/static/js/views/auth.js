@@ -79,7 +79,7 @@ export async function accountView({ api, store, go, main }) {
       announce("Signed out.");
       go(paths.login(), { replace: false });
     } catch (e) {
-      outErr.show(describe(e));
+      outErr.fail(e);
     }
   });
   const password = field({ label: "Password", name: "password", type: "password", autocomplete: "current-password", required: true,

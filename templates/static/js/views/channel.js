@@ -151,7 +151,7 @@ export function channelView(ctx, page) {
         return;
       } catch (e) {
         openThreads.delete(m.id);
-        errLine.show(describe(e));
+        errLine.fail(e);
       }
     }
     render();
@@ -180,7 +180,7 @@ export function channelView(ctx, page) {
         applyLocal("message_updated", updated);
         input.focus();
       } catch (e) {
-        err.show(describe(e));
+        err.fail(e);
       }
     };
     const err = errorBox();
@@ -347,7 +347,7 @@ export function channelView(ctx, page) {
       store.set({ channel: withPage(now, res, { older: true }) });
       scroll.scrollTop = scroll.scrollHeight - fromBottom; // the reader's place stays put
     } catch (e) {
-      errLine.show(describe(e));
+      errLine.fail(e);
     } finally {
       loadingOlder = false;
       older.disabled = false;

@@ -207,7 +207,7 @@ function historyPanel({ api }, page, canEdit) {
       cursor = res.nextCursor;
       more.hidden = !cursor;
     } catch (e) {
-      err.show(describe(e));
+      err.fail(e);
     }
   }
 
@@ -217,7 +217,7 @@ function historyPanel({ api }, page, canEdit) {
     try {
       r = await api.call("GET", `${base}/${n}`);
     } catch (e) {
-      return err.show(describe(e));
+      return err.fail(e);
     }
     const back = button("btn", "Back to the list", () => {
       close();
@@ -244,7 +244,7 @@ function historyPanel({ api }, page, canEdit) {
           await load();
           focusList();
         } catch (e) {
-          err.show(describe(e));
+          err.fail(e);
         }
       });
     }

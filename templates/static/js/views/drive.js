@@ -72,7 +72,7 @@ export async function homeView({ api, store, go, alive, main }) {
       announce(`Created drive “${drive.name}”.`);
       go(paths.drive(drive.id));
     } catch (e2) {
-      err.show(describe(e2));
+      err.fail(e2);
     }
   });
   const unsub = store.subscribe(() => (main.contains(list) ? renderList() : unsub()));
@@ -145,7 +145,7 @@ export async function driveView(ctx, driveId) {
         setTitle(d.name);
         announce(`Renamed the drive to “${d.name}”.`);
       } catch (e2) {
-        err.show(describe(e2));
+        err.fail(e2);
       }
     });
     settings.push(err, form);
@@ -291,7 +291,7 @@ export async function pageView(ctx, pageId) {
           announce(`Renamed to “${page.title}”.`);
           await store.refetch.pages(page.driveId);
         } catch (e2) {
-          err.show(describe(e2));
+          err.fail(e2);
         }
       });
       head.replaceWith(form);
@@ -303,7 +303,7 @@ export async function pageView(ctx, pageId) {
   if (page.access.canShare) {
     // The sharing dialog loads when first asked for: most visits never open it.
     const btn = button("btn", "Share", { "aria-haspopup": "dialog" });
-    on(btn, "click", () => import("./share.js").then((m) => m.openShare(ctx, store.state.page || page, btn), (e) => err.show(describe(e))));
+    on(btn, "click", () => import("./share.js").then((m) => m.openShare(ctx, store.state.page || page, btn), (e) => err.fail(e)));
     actions.append(btn);
   }
   if (page.access.canDelete) {
@@ -320,7 +320,7 @@ export async function pageView(ctx, pageId) {
         go(paths.drive(page.driveId)); // the page's room is left: later events about it pass by
         ctx.live.leavingPage(page.id, false);
       } catch (e) {
-        err.show(describe(e));
+        err.fail(e);
       }
     });
     actions.append(trash);

@@ -4,7 +4,7 @@
 // link, whose avatars mark the members online. Both render from the store, so others' changes
 // show live.
 
-import { panel, div, span, para, on, h, replace, field, errorBox, busy, announce, confirmInline, hue, initials, ago, button, submitButton, onSubmit, setTitle, avatar } from "../dom.js";
+import { option, panel, div, span, para, on, h, replace, field, errorBox, busy, announce, confirmInline, hue, initials, ago, button, submitButton, onSubmit, setTitle, avatar } from "../dom.js";
 import { describe } from "../errors.js";
 import { paths, parse, uri } from "../router.js";
 import { driveOrNotFound, loading, heading, focusHeading } from "./drive.js";
@@ -36,7 +36,7 @@ const words = (e) => describe(e, {
 
 function inviteForm({ api, store }, driveId) {
   const email = field({ label: "Email", name: "email", type: "email", required: true, autocomplete: "off", placeholder: "name@example.com" });
-  const role = h("select", { name: "role" }, ROLES.map((r) => h("option", { value: r, selected: r === "MEMBER" }, roleName(r))));
+  const role = h("select", { name: "role" }, ROLES.map((r) => option(r, roleName(r), r === "MEMBER")));
   const err = errorBox();
   const form = h("form", { class: "inline-form", "aria-label": "Invite a member" }, email, field({ label: "Role", control: role }),
     submitButton("Invite"));
@@ -65,7 +65,7 @@ function memberRow(ctx, drive, m, myRole) {
   const actions = span("row member-actions");
   let roleEl = span("role", roleName(m.role));
   if (mayManage(myRole, m) || (me && myRole === "ADMIN")) {
-    roleEl = h("select", { "aria-label": `Role of ${m.name}` }, ROLES.map((r) => h("option", { value: r, selected: r === m.role }, roleName(r))));
+    roleEl = h("select", { "aria-label": `Role of ${m.name}` }, ROLES.map((r) => option(r, roleName(r), r === m.role)));
     on(roleEl, "change", async () => {
       err.show("");
       try {

@@ -3,7 +3,7 @@
 // changed and removed. The grants live in the store (state.grants) while the dialog is open, so
 // changes by others arrive through live.js like everything else.
 
-import { div, span, para, on, h, replace, field, errorBox, busy, announce, button, submitButton, onSubmit, avatar } from "../dom.js";
+import { option, div, span, para, on, h, replace, field, errorBox, busy, announce, button, submitButton, onSubmit, avatar } from "../dom.js";
 import { describe } from "../errors.js";
 import { uri } from "../router.js";
 
@@ -52,8 +52,8 @@ export function words(e) {
 }
 
 function levelSelect(value, label, g) {
-  const opts = levels.map(([k, text]) => h("option", { value: k, selected: k === value }, text));
-  if (value === "custom") opts.push(h("option", { value: "custom", selected: true }, `Custom (${RIGHTS.filter((r) => g[r]).map((r) => r.slice(3).toLowerCase()).join(", ")})`));
+  const opts = levels.map(([k, text]) => option(k, text, k === value));
+  if (value === "custom") opts.push(option("custom", `Custom (${RIGHTS.filter((r) => g[r]).map((r) => r.slice(3).toLowerCase()).join(", ")})`, true));
   return h("select", { "aria-label": label }, opts);
 }
 
@@ -192,7 +192,7 @@ function addForm({ api, store }, page, path) {
     // Owners and admins see everything already: a grant would change nothing for them.
     const can = m && m.list ? m.list.filter((x) => x.userId !== me && !granted.includes(x.userId) && x.role !== "OWNER" && x.role !== "ADMIN") : [];
     const keep = person.value;
-    replace(person, can.map((x) => h("option", { value: x.userId, selected: x.userId === keep }, `${x.name} (${x.email})`)));
+    replace(person, can.map((x) => option(x.userId, `${x.name} (${x.email})`, x.userId === keep)));
     form.hidden = can.length === 0;
     note.textContent = m && m.error ? "Only the drive's members can add people here; you can change the grants above."
       : m && can.length === 0 ? "Every member who could be given access has a grant already." : "";

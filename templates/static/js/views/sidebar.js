@@ -2,7 +2,7 @@
 // link. It renders from the store, so it follows every refetch and live event. Pages move by drag
 // and drop (onto a folder: into it; between two pages: there) and by Alt+arrows (tree-move.js).
 
-import { div, span, para, on, h, replace, field, errorBox, busy, announce, icon, submitButton, onSubmit } from "../dom.js";
+import { option, div, span, para, on, h, replace, field, errorBox, busy, announce, icon, submitButton, onSubmit } from "../dom.js";
 import { describe } from "../errors.js";
 import { paths, parse, uri } from "../router.js";
 import { buildTree, flatten, pageTypes, sharedWithMe } from "../tree.js";
@@ -17,7 +17,7 @@ export function createSidebar({ api, store, go }) {
   const trashLink = h("a", { class: "trash-link" }, "Trash");
 
   // New page: type, title and where.
-  const typeSelect = h("select", { name: "type" }, Object.entries(pageTypes).map(([t, d]) => h("option", { value: t }, d.label)));
+  const typeSelect = h("select", { name: "type" }, Object.entries(pageTypes).map(([t, d]) => option(t, d.label)));
   const type = field({ label: "Type", control: typeSelect });
   const title = field({ label: "Title", name: "title", required: true, maxlength: 200, autocomplete: "off" });
   const parentSelect = h("select", { name: "parentId" });
@@ -96,7 +96,7 @@ export function createSidebar({ api, store, go }) {
     shown = key;
     const drive = store.drive(state.driveId);
     // The switcher.
-    replace(switcher, (state.drives || []).map((d) => h("option", { value: d.id, selected: d.id === state.driveId }, d.name)));
+    replace(switcher, (state.drives || []).map((d) => option(d.id, d.name, d.id === state.driveId)));
     if (state.driveId) {
       trashLink.href = paths.trash(state.driveId);
       if (route.name === "trash") trashLink.setAttribute("aria-current", "page");
@@ -108,9 +108,9 @@ export function createSidebar({ api, store, go }) {
     const keep = parentSelect.value;
     const roots = buildTree(state.pages || []);
     const flat = flatten(roots);
-    replace(parentSelect, h("option", { value: "" }, "Top level"),
+    replace(parentSelect, option("", "Top level"),
       flat.filter(({ node }) => node.type === "FOLDER").map(({ node, depth }) =>
-        h("option", { value: node.id, selected: node.id === keep }, `${"— ".repeat(depth)}${node.title}`)));
+        option(node.id, `${"— ".repeat(depth)}${node.title}`, node.id === keep)));
     // The tree.
     if (state.pages === null) {
       replace(tree, h("ul", { class: "skeleton-list", "aria-hidden": "true" }, h("li"), h("li"), h("li")));

@@ -3,7 +3,7 @@
 // a task), filter by status and assignee. Writes show at once and are confirmed or rolled back
 // with a message; the list's state lives in the store (live.js applies the socket's events).
 
-import { div, span, para, on, h, replace, field, errorBox, busy, confirmInline, button, submitButton, onSubmit, skeleton, avatar } from "../dom.js";
+import { option, div, span, para, on, h, replace, field, errorBox, busy, confirmInline, button, submitButton, onSubmit, skeleton, avatar } from "../dom.js";
 import { describe } from "../errors.js";
 import { uri } from "../router.js";
 import { emptyTasks, withTasks, applyTaskEvent, withoutTask, overlaid, matches, placeAt } from "../task-state.js";
@@ -14,7 +14,7 @@ const filters = new Map(); // pageId → {status, assignee}, kept across views
 let tempSeq = 0;
 
 const taskPath = (pageId, id) => uri`/api/pages/${pageId}/tasks` + (id ? uri`/${id}` : "");
-const select = (options, value, attrs = {}) => h("select", attrs, Object.entries(options).map(([v, text]) => h("option", { value: v, selected: v === value }, text)));
+const select = (options, value, attrs = {}) => h("select", attrs, Object.entries(options).map(([v, text]) => option(v, text, v === value)));
 const dueDay = (iso) => (iso ? iso.slice(0, 10) : ""); // a due date is a day, kept as UTC midnight
 
 /** taskView returns the element of the task list page and keeps it live while the view is. */
