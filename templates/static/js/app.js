@@ -7,7 +7,7 @@ import { createApi } from "./api.js";
 import { createStore } from "./store.js";
 import { parse, paths, publicRoute, safeNext } from "./router.js";
 import { describe } from "./errors.js";
-import { h, replace, errorBox, button, avatar } from "./dom.js";
+import { div, span, on, h, replace, errorBox, button, avatar } from "./dom.js";
 import { authView, accountView } from "./views/auth.js";
 import { homeView, driveView, trashView, pageView, notFoundView } from "./views/drive.js";
 import { createSidebar } from "./views/sidebar.js";
@@ -61,7 +61,7 @@ function pageGone(pageId, reason, title) {
   const text = deleted ? `${what} was moved to the trash or deleted. You are back in its drive.`
     : `You no longer have access to ${title ? what : "this page"}.`;
   renderSeq++; // a render of the page still under way stops writing
-  replace(layout.main, h("div", { class: "view" }, h("h1", { tabindex: "-1" }, deleted ? "Page deleted" : "Access removed"), h("p", {}, text)));
+  replace(layout.main, div("view", h("h1", { tabindex: "-1" }, deleted ? "Page deleted" : "Access removed"), h("p", {}, text)));
   flashNext(text);
   const driveId = store.state.driveId;
   store.refetch.drives().catch(() => {}).then(() => {
@@ -99,22 +99,22 @@ function buildLayout(user) {
   const flashText = h("p", {});
   const flash = h("div", { class: "flash", role: "alert", hidden: true }, flashText,
     button("btn", "Dismiss", () => { flash.hidden = true; main.focus(); }));
-  const shell = h("div", { class: "shell" },
-    h("header", { class: "topbar" }, menu, h("a", { href: "/", class: "brand" }, "pagespace"), h("span", { class: "spacer" }), top.viewers, top.conn, me),
-    h("div", { class: "layout" }, sidebar.el, h("div", { class: "main-col" }, flash, main)));
+  const shell = div("shell",
+    h("header", { class: "topbar" }, menu, h("a", { href: "/", class: "brand" }, "pagespace"), span("spacer"), top.viewers, top.conn, me),
+    div("layout", sidebar.el, div("main-col", flash, main)));
   const setOpen = (open) => {
     shell.classList.toggle("drawer-open", open);
     menu.setAttribute("aria-expanded", String(open));
   };
-  menu.addEventListener("click", () => {
+  on(menu, "click", () => {
     const open = !shell.classList.contains("drawer-open");
     setOpen(open);
     if (open) sidebar.focus();
   });
-  main.addEventListener("click", () => {
+  on(main, "click", () => {
     if (shell.classList.contains("drawer-open")) setOpen(false);
   });
-  shell.addEventListener("keydown", (e) => {
+  on(shell, "keydown", (e) => {
     if (e.key === "Escape" && shell.classList.contains("drawer-open")) {
       setOpen(false);
       menu.focus();
@@ -123,7 +123,7 @@ function buildLayout(user) {
   const l = {
     shell, main, sidebar,
     setUser(u) {
-      replace(me, avatar(u.id, u.name), h("span", { class: "me-name" }, u.name));
+      replace(me, avatar(u.id, u.name), span("me-name", u.name));
       me.setAttribute("aria-label", `Account: ${u.name}`);
     },
     closeDrawer: () => setOpen(false),
@@ -209,15 +209,15 @@ async function render() {
     if (!alive() || !api.user()) return; // signed out meanwhile: onSignedOut took over
     const retry = button("btn", "Try again", () => render());
     const box = errorBox();
-    box.show(describe(err));
-    replace(layout.main, h("div", { class: "view" }, h("h1", { tabindex: "-1" }, "Something went wrong"), box, retry));
+    box.fail(err);
+    replace(layout.main, div("view", h("h1", { tabindex: "-1" }, "Something went wrong"), box, retry));
   }
 }
 
 async function boot() {
-  document.addEventListener("click", onLinkClick);
-  window.addEventListener("popstate", () => render());
-  window.addEventListener("online", () => api.user() && flushOutboxes({ api, store }));
+  on(document, "click", onLinkClick);
+  on(window, "popstate", () => render());
+  on(window, "online", () => api.user() && flushOutboxes({ api, store }));
   try {
     store.set({ user: await api.resume() });
   } catch (err) {

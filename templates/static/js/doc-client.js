@@ -276,6 +276,11 @@ export class DocClient {
 
   // ---- sending -----------------------------------------------------------------------------
 
+  // #ack asks the server about this document: event with its pageId and payload.
+  #ack(event, payload) {
+    return this.transport.emitWithAck(event, { pageId: this.pageId, ...payload });
+  }
+
   #send(event, payload) {
     if (typeof this.transport.emit === "function") {
       this.transport.emit(event, payload);
@@ -469,7 +474,7 @@ export class DocClient {
     try {
       if (!this.#loaded) {
         this.#setStatus(Status.CONNECTING);
-        const ack = await this.transport.emitWithAck("doc_open", { pageId: this.pageId });
+        const ack = await this.#ack("doc_open");
         if (epoch !== this.#epoch) return;
         if (!ack || !ack.ok) {
           this.#emit("error", (ack && ack.error) || { code: "internal", message: "doc_open failed" });
@@ -480,7 +485,7 @@ export class DocClient {
       } else {
         this.#setStatus(Status.SYNCING);
         if (!this.#joined) {
-          const open = await this.transport.emitWithAck("doc_open", { pageId: this.pageId });
+          const open = await this.#ack("doc_open");
           if (epoch !== this.#epoch) return;
           if (!open || !open.ok) {
             this.#emit("error", (open && open.error) || { code: "internal", message: "doc_open failed" });
@@ -489,7 +494,7 @@ export class DocClient {
           this.#joined = true;
         }
         const ack = this.#needRebase ? { ok: false, error: { code: "too_old" } }
-          : await this.transport.emitWithAck("doc_ops", { pageId: this.pageId, since: this.version });
+          : await this.#ack("doc_ops", { since: this.version });
         if (epoch !== this.#epoch) return;
         if (ack && ack.ok) {
           for (const e of ack.ops || []) {
@@ -542,14 +547,14 @@ export class DocClient {
   async #rebase(epoch) {
     let applied = false;
     if (this.#inflight) {
-      const ack = await this.transport.emitWithAck("doc_op", {
-        pageId: this.pageId, version: this.version, op: this.#inflight.op,
+      const ack = await this.#ack("doc_op", {
+        version: this.version, op: this.#inflight.op,
         clientId: this.clientId, seq: this.#inflight.seq,
       });
       if (epoch !== this.#epoch) return;
       applied = Boolean(ack && ack.ok);
     }
-    const open = await this.transport.emitWithAck("doc_open", { pageId: this.pageId });
+    const open = await this.#ack("doc_open");
     if (epoch !== this.#epoch) return;
     if (!open || !open.ok) throw new Error("doc_open failed");
     // Read the pending edits only now: the user may have typed while we waited.

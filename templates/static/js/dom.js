@@ -1,5 +1,7 @@
 // dom.js: small DOM helpers for the views. Text always goes in as text nodes, never as HTML.
 
+import { describe } from "./errors.js";
+
 const props = new Set(["value", "checked", "disabled", "hidden", "selected", "open", "tabIndex", "textContent"]);
 
 /** h creates an element: h("a", {href, class, on: {click}}, "text", child, [more]). */
@@ -8,7 +10,7 @@ export function h(tag, attrs, ...children) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === null || v === undefined || v === false) continue;
     if (k === "class") el.className = v;
-    else if (k === "on") for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
+    else if (k === "on") for (const [ev, fn] of Object.entries(v)) on(el, ev, fn);
     else if (k === "dataset") Object.assign(el.dataset, v);
     else if (props.has(k)) el[k] = v;
     else el.setAttribute(k, v === true ? "" : String(v));
@@ -16,6 +18,21 @@ export function h(tag, attrs, ...children) {
   append(el, children);
   return el;
 }
+
+/** div, span and para are h with a class only: div("row", child) is h("div", {class: "row"}, child). */
+const withClass = (tag) => (cls, ...children) => h(tag, { class: cls }, ...children);
+export const div = withClass("div");
+export const span = withClass("span");
+export const para = withClass("p");
+
+/** panel is a titled section of a view: its h2 (of id) names it. */
+export const panel = (id, title, ...children) => h("section", { class: "panel", "aria-labelledby": id }, h("h2", { id }, title), ...children);
+
+/** option is a select's choice: value, the text shown, and whether it is the selected one. */
+export const option = (value, text, selected) => h("option", { value, selected }, text);
+
+/** on adds a listener: on(el, "click", fn). */
+export const on = (el, type, fn, opts) => el.addEventListener(type, fn, opts);
 
 function append(el, children) {
   for (const c of children) {
@@ -54,7 +71,7 @@ export function field({ label, hint, control, ...attrs }) {
   const hintEl = hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null;
   const error = h("p", { class: "field-error", id: `${id}-error`, hidden: true });
   input.setAttribute("aria-describedby", [hintEl && hintEl.id, error.id].filter(Boolean).join(" "));
-  const wrap = h("div", { class: "field" }, h("label", { for: id }, label), input, hintEl, error);
+  const wrap = div("field", h("label", { for: id }, label), input, hintEl, error);
   wrap.input = input;
   wrap.error = error;
   return wrap;
@@ -68,13 +85,14 @@ export function setFieldError(f, message) {
   else f.input.removeAttribute("aria-invalid");
 }
 
-/** errorBox is a form's message region; show(text) fills it, show("") hides it. */
+/** errorBox is a form's message region; show(text) fills it, show("") hides it, fail(err) describes err in it. */
 export function errorBox() {
   const el = h("p", { class: "form-error", role: "alert", hidden: true });
   el.show = (text) => {
     el.textContent = text || "";
     el.hidden = !text;
   };
+  el.fail = (e) => el.show(describe(e));
   return el;
 }
 
@@ -96,16 +114,17 @@ export async function busy(form, fn) {
 
 /**
  * confirmInline asks in place, after anchor: the question, a red action button and Cancel (which
- * gets the focus). onConfirm runs on the action; its error, if any, shows in the panel.
+ * gets the focus). onConfirm runs on the action; its error, if any, shows in the panel (in the words
+ * of describeError, errors.js describe by default).
  */
-export function confirmInline(anchor, question, actionLabel, onConfirm, describeError) {
+export function confirmInline(anchor, question, actionLabel, onConfirm, describeError = describe) {
   const old = anchor.parentElement.querySelector(":scope > .confirm");
   if (old) old.remove();
   const err = errorBox();
   const cancel = button("btn", "Cancel");
   const action = submitButton(actionLabel, "btn danger");
-  const panel = h("form", { class: "confirm", "aria-label": question }, h("p", {}, question), err, h("div", { class: "row" }, action, cancel));
-  cancel.addEventListener("click", () => {
+  const panel = h("form", { class: "confirm", "aria-label": question }, h("p", {}, question), err, div("row", action, cancel));
+  on(cancel, "click", () => {
     panel.remove();
     anchor.focus();
   });
@@ -124,7 +143,7 @@ export function confirmInline(anchor, question, actionLabel, onConfirm, describe
 
 /** onSubmit handles a form's submit in place of the browser (which would load a page). */
 export function onSubmit(form, fn) {
-  form.addEventListener("submit", (e) => {
+  on(form, "submit", (e) => {
     e.preventDefault();
     fn(e);
   });
@@ -191,19 +210,13 @@ const iconPaths = {
 
 /** icon is the inline SVG glyph of a page type (decorative: hidden from screen readers). */
 export function icon(type) {
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", "0 0 16 16");
-  svg.setAttribute("width", "16");
-  svg.setAttribute("height", "16");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("class", "icon");
-  const path = document.createElementNS(SVG, "path");
-  path.setAttribute("d", iconPaths[type] || "M4 8h8");
-  path.setAttribute("fill", "none");
-  path.setAttribute("stroke", "currentColor");
-  path.setAttribute("stroke-width", "1.4");
-  path.setAttribute("stroke-linejoin", "round");
-  path.setAttribute("stroke-linecap", "round");
-  svg.append(path);
+  const svg = svgEl("svg", { viewBox: "0 0 16 16", width: 16, height: 16, "aria-hidden": "true", class: "icon" });
+  svg.append(svgEl("path", { d: iconPaths[type] || "M4 8h8", fill: "none", stroke: "currentColor", "stroke-width": "1.4", "stroke-linejoin": "round", "stroke-linecap": "round" }));
   return svg;
+}
+
+function svgEl(tag, attrs) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  return el;
 }

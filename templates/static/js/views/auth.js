@@ -1,6 +1,6 @@
 // views/auth.js: sign in, sign up, and the account view (sign out, delete the account).
 
-import { h, field, setFieldError, errorBox, busy, announce, button, submitButton, onSubmit, setTitle } from "../dom.js";
+import { panel, div, para, h, field, setFieldError, errorBox, busy, announce, button, submitButton, onSubmit, setTitle } from "../dom.js";
 import { describe, fieldErrors } from "../errors.js";
 import { paths, safeNext, uri } from "../router.js";
 
@@ -58,8 +58,8 @@ export function authView({ mode, api, store, go, notice }) {
     : h("p", {}, "New here? ", h("a", { href: next === "/" ? paths.signup() : uri`/signup?next=${next}` }, "Create an account"));
   setTitle(signup ? "Create account" : "Sign in");
   const card = h("main", { id: "main", class: "auth" },
-    h("div", { class: "card" },
-      h("p", { class: "brand" }, "pagespace"),
+    div("card",
+      para("brand", "pagespace"),
       h("h1", { id: "auth-title" }, signup ? "Create your account" : "Sign in"),
       form, other));
   queueMicrotask(() => (name || email).input.focus());
@@ -79,7 +79,7 @@ export async function accountView({ api, store, go, main }) {
       announce("Signed out.");
       go(paths.login(), { replace: false });
     } catch (e) {
-      outErr.show(describe(e));
+      outErr.fail(e);
     }
   });
   const password = field({ label: "Password", name: "password", type: "password", autocomplete: "current-password", required: true,
@@ -104,10 +104,10 @@ export async function accountView({ api, store, go, main }) {
       delErr.show(describe(e2, { unauthorized: "That password is not right." }));
     }
   });
-  main.replaceChildren(h("div", { class: "view narrow" },
+  main.replaceChildren(div("view narrow",
     h("h1", { tabindex: "-1" }, "Your account"),
     h("dl", { class: "facts" }, h("dt", {}, "Name"), h("dd", {}, user.name), h("dt", {}, "Email"), h("dd", {}, user.email)),
-    h("section", { class: "panel", "aria-labelledby": "signout-title" }, h("h2", { id: "signout-title" }, "Sign out"),
+    panel("signout-title", "Sign out",
       h("p", {}, "Sign out of pagespace in this browser."), outErr, signOut),
     h("section", { class: "panel danger-zone", "aria-labelledby": "delete-title" }, h("h2", { id: "delete-title" }, "Delete account"), del)));
   main.querySelector("h1").focus();

@@ -4,7 +4,7 @@
 // outbox: a message written while the connection is down waits, shown, and is sent when it is
 // back. The channel's state lives in the store (live.js applies the socket's events to it).
 
-import { h, replace, ago, confirmInline, busy, button, submitButton, onSubmit, skeleton, avatar } from "../dom.js";
+import { div, span, para, on, h, replace, errorBox, ago, confirmInline, busy, button, submitButton, onSubmit, skeleton, avatar } from "../dom.js";
 import { describe, ApiError } from "../errors.js";
 import { uri } from "../router.js";
 import { emptyChannel, withPage, withThread, applyMessageEvent, typingText } from "../channel-state.js";
@@ -115,7 +115,7 @@ export function channelView(ctx, page) {
   autosize(input);
   const replyBanner = h("div", { class: "reply-banner", hidden: true });
   const sendBtn = submitButton("Send");
-  const composer = h("form", { class: "composer", "aria-label": "New message" }, replyBanner, h("div", { class: "composer-row" }, input, sendBtn));
+  const composer = h("form", { class: "composer", "aria-label": "New message" }, replyBanner, div("composer-row", input, sendBtn));
   let replyTo = null; // the top-level message being answered
 
   const openThreads = new Set();
@@ -135,7 +135,7 @@ export function channelView(ctx, page) {
     replyTo = m;
     replyBanner.hidden = !m;
     if (!m) return replace(replyBanner);
-    replace(replyBanner, h("span", {}, "Replying to ", h("strong", {}, authorName(m)), ": ", h("span", { class: "quote" }, snippet(m.content))),
+    replace(replyBanner, h("span", {}, "Replying to ", h("strong", {}, authorName(m)), ": ", span("quote", snippet(m.content))),
       button("link", "Cancel reply", () => { setReply(null); input.focus(); }));
     input.focus();
   }
@@ -151,17 +151,13 @@ export function channelView(ctx, page) {
         return;
       } catch (e) {
         openThreads.delete(m.id);
-        flashError(describe(e));
+        errLine.fail(e);
       }
     }
     render();
   }
 
-  const errLine = h("p", { class: "form-error", role: "alert", hidden: true });
-  function flashError(text) {
-    errLine.textContent = text;
-    errLine.hidden = !text;
-  }
+  const errLine = errorBox();
 
   function startEdit(m, el) {
     editing = m.id;
@@ -184,18 +180,17 @@ export function channelView(ctx, page) {
         applyLocal("message_updated", updated);
         input.focus();
       } catch (e) {
-        err.textContent = describe(e);
-        err.hidden = false;
+        err.fail(e);
       }
     };
-    const err = h("p", { class: "form-error", role: "alert", hidden: true });
+    const err = errorBox();
     const form = h("form", { class: "edit-form", "aria-label": "Edit message" }, area, err,
-      h("div", { class: "row" }, submitButton("Save"),
+      div("row", submitButton("Save"),
         button("btn", "Cancel", cancel)));
     onSubmit(form, (e) => {
       save();
     });
-    area.addEventListener("keydown", (e) => {
+    on(area, "keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
         save();
@@ -224,17 +219,17 @@ export function channelView(ctx, page) {
       const del = button("link danger-text", "Delete", () => confirmInline(del, "Delete this message?", "Delete", async () => {
         await api.call("DELETE", msgPath(pageId, m.id));
         applyLocal("message_deleted", { ...m, deletedAt: new Date().toISOString(), content: "" }, { removed: reply || !m.repliesCount });
-      }, (e) => describe(e)));
+      }));
       actions.push(del);
     }
     const el = h("li", { class: `msg${mine ? " mine" : ""}${reply ? " reply" : ""}${cont ? " cont" : ""}`, dataset: { id: m.id } },
       avatar(m.author && m.author.id, authorName(m)),
-      h("div", { class: "msg-body" },
-        h("div", { class: "msg-meta" }, h("strong", {}, authorName(m)), " ",
+      div("msg-body",
+        div("msg-meta", h("strong", {}, authorName(m)), " ",
           h("time", { datetime: m.createdAt, title: new Date(m.createdAt).toLocaleString() }, ago(m.createdAt)),
-          m.editedAt && !deleted ? h("span", { class: "muted" }, " (edited)") : null),
-        deleted ? h("p", { class: "msg-text muted" }, "This message was deleted.") : h("p", { class: "msg-text" }, m.content),
-        actions.length ? h("div", { class: "msg-actions" }, actions) : null,
+          m.editedAt && !deleted ? span("muted", " (edited)") : null),
+        deleted ? para("msg-text muted", "This message was deleted.") : para("msg-text", m.content),
+        actions.length ? div("msg-actions", actions) : null,
         !reply && m.repliesCount > 0 ? threadEl(m) : null));
     return el;
   }
@@ -244,7 +239,7 @@ export function channelView(ctx, page) {
     const n = m.repliesCount;
     const toggle = button("link thread-toggle", open ? "Hide replies" : `${n} ${n === 1 ? "reply" : "replies"}`, { "aria-expanded": String(open), on: { click: () => toggleThread(m) } });
     const replies = open ? (store.state.channel.threads[m.id] || []) : [];
-    return h("div", { class: "thread" }, toggle, open ? h("ol", { class: "replies", "aria-label": `Replies to ${authorName(m)}` }, replies.map((r) => messageEl(r, { reply: true }))) : null);
+    return div("thread", toggle, open ? h("ol", { class: "replies", "aria-label": `Replies to ${authorName(m)}` }, replies.map((r) => messageEl(r, { reply: true }))) : null);
   }
 
   function render() {
@@ -352,7 +347,7 @@ export function channelView(ctx, page) {
       store.set({ channel: withPage(now, res, { older: true }) });
       scroll.scrollTop = scroll.scrollHeight - fromBottom; // the reader's place stays put
     } catch (e) {
-      flashError(describe(e));
+      errLine.fail(e);
     } finally {
       loadingOlder = false;
       older.disabled = false;
@@ -369,10 +364,10 @@ export function channelView(ctx, page) {
     const box = outboxEl.parentElement;
     if (box) box.classList.toggle("with-outbox", outbox.length > 0);
     replace(outboxEl, outbox.map((item) => h("li", { class: `pending ${item.state}` },
-      h("p", { class: "msg-text" }, item.content),
-      h("p", { class: "muted pending-state" }, item.state === "sending" ? "Sending…" : item.state === "waiting"
+      para("msg-text", item.content),
+      para("muted pending-state", item.state === "sending" ? "Sending…" : item.state === "waiting"
         ? "Not sent yet: it will be sent when the connection is back." : item.error),
-      item.state === "failed" ? h("div", { class: "row" },
+      item.state === "failed" ? div("row",
         button("link", "Try again", () => { item.state = "waiting"; flush(); }),
         button("link", "Edit", () => { outbox.splice(outbox.indexOf(item), 1); if (!outbox.length) outboxes.delete(pageId); if (!input.value) input.value = item.content; renderOutbox(); })) : null)));
     if (atBottom()) toBottom();
@@ -390,7 +385,7 @@ export function channelView(ctx, page) {
 
   // Events of the composer.
   let typingSent = 0;
-  input.addEventListener("input", () => {
+  on(input, "input", () => {
     drafts.set(draftUser, pageId, input.value);
     autosize(input);
     if (input.value.trim() && Date.now() - typingSent > 2000) {
@@ -401,7 +396,7 @@ export function channelView(ctx, page) {
       live.emitNow("typing_stop", { pageId });
     }
   });
-  input.addEventListener("keydown", (e) => {
+  on(input, "keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       composer.requestSubmit();
@@ -434,14 +429,14 @@ export function channelView(ctx, page) {
     flush();
   });
 
-  older.addEventListener("click", loadOlder);
-  scroll.addEventListener("scroll", () => {
+  on(older, "click", loadOlder);
+  on(scroll, "scroll", () => {
     if (scroll.scrollTop < 80) loadOlder();
     if (atBottom() && unread) {
       clearUnread();
     }
   });
-  jump.addEventListener("click", () => {
+  on(jump, "click", () => {
     toBottom();
     clearUnread();
     input.focus();
@@ -463,14 +458,14 @@ export function channelView(ctx, page) {
     api.call("GET", `${msgPath(pageId)}?limit=${PAGE}`).then((res) => {
       const ch = store.state.channel;
       if (ch && ch.pageId === pageId) store.set({ channel: withPage(ch, res) });
-    }, (e) => flashError(`${describe(e)} Reload the page to try again.`));
+    }, (e) => errLine.show(`${describe(e)} Reload the page to try again.`));
   }
 
   render();
   renderOutbox();
   if (outboxes.has(pageId)) flush();
   const el = h("section", { class: "channel", "aria-label": "Channel" }, scroll, jump, errLine, outboxEl,
-    canPost ? composer : h("p", { class: "muted" }, "You can read this channel but not post in it."),
+    canPost ? composer : para("muted", "You can read this channel but not post in it."),
     typingLine, announcer);
   el.classList.toggle("with-outbox", outboxes.has(pageId));
   // Once on screen: start at the newest message.

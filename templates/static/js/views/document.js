@@ -3,7 +3,7 @@
 // it, a status line, and the revision history (list, view one, restore). Viewers without edit
 // right get the same text, read-only, following every change.
 
-import { h, replace, hue, announce, ago, busy, errorBox, button } from "../dom.js";
+import { div, span, para, on, h, replace, hue, announce, ago, busy, errorBox, button } from "../dom.js";
 import { describe, ApiError } from "../errors.js";
 import { uri } from "../router.js";
 import { DocClient } from "../doc-client.js";
@@ -65,23 +65,23 @@ export function documentView(ctx, page) {
   const { api, store, alive, live } = ctx;
   let canEdit = !!page.access.canEdit;
   const id = `doc-${page.id}`;
-  const status = h("p", { class: "doc-status muted" }, "Connecting…");
+  const status = para("doc-status muted", "Connecting…");
   const err = errorBox();
   const area = h("textarea", { id, class: "doc-text", spellcheck: "true", readonly: true,
     placeholder: canEdit ? "Start writing. Others who open this page see your words as you type." : "This document is empty." });
   area.value = page.content || "";
   const layer = h("div", { class: "doc-layer", "aria-hidden": "true" });
-  const editor = h("div", { class: "doc-editor" },
+  const editor = div("doc-editor",
     h("label", { for: id, class: "visually-hidden" }, `Text of ${page.title}${canEdit ? "" : " (read only)"}`), area, layer);
   const history = historyPanel(ctx, page, canEdit);
   const histBtn = button("btn", "History", { "aria-expanded": "false", "aria-controls": history.el.id });
-  histBtn.addEventListener("click", () => {
+  on(histBtn, "click", () => {
     const open = history.el.hidden;
     history.el.hidden = !open;
     histBtn.setAttribute("aria-expanded", String(open));
     if (open) history.load();
   });
-  const root = h("div", { class: "doc" }, h("div", { class: "doc-bar" }, status, histBtn), err, history.el, editor);
+  const root = div("doc", div("doc-bar", status, histBtn), err, history.el, editor);
 
   const socket = live.transport();
   if (!socket) {
@@ -127,10 +127,10 @@ export function documentView(ctx, page) {
     const users = client.selections().map((u) => ({ ...u, ranges: rangesToUtf16(client.text, u.ranges) }));
     const now = Date.now();
     replace(layer, users.length === 0 ? null : marks(client.text, users).map((m) => {
-      if (m.text !== undefined) return m.user ? h("span", { class: `doc-sel ${hue(m.user.userId)}` }, m.text) : m.text;
+      if (m.text !== undefined) return m.user ? span(`doc-sel ${hue(m.user.userId)}`, m.text) : m.text;
       const still = now - (moved.get(m.caret.userId) || 0) >= FLAG_MS;
       return h("span", { class: `doc-caret ${hue(m.caret.userId)}`, dataset: { user: m.caret.userId } },
-        m.flag ? h("span", { class: `doc-flag ${hue(m.caret.userId)}${still ? " still" : ""}` }, m.caret.name || "Someone") : null);
+        m.flag ? span(`doc-flag ${hue(m.caret.userId)}${still ? " still" : ""}`, m.caret.name || "Someone") : null);
     }));
     fit();
     // Redraw when the next flag is due to fade.
@@ -150,7 +150,7 @@ export function documentView(ctx, page) {
   socket.on("doc_selection", onSelection);
   client.on("selections", queueDraw);
   client.on("change", queueDraw);
-  area.addEventListener("scroll", () => {
+  on(area, "scroll", () => {
     layer.scrollTop = area.scrollTop;
   });
   const resized = new ResizeObserver(() => fit());
@@ -203,11 +203,11 @@ function historyPanel({ api }, page, canEdit) {
       if (!next) replace(list);
       list.append(...res.items.map((r) => h("li", {},
         button("link", `Revision ${r.revision}`, () => view(r.revision)),
-        h("span", { class: "muted" }, ` · “${r.title}”, ${ago(r.createdAt)}`))));
+        span("muted", ` · “${r.title}”, ${ago(r.createdAt)}`))));
       cursor = res.nextCursor;
       more.hidden = !cursor;
     } catch (e) {
-      err.show(describe(e));
+      err.fail(e);
     }
   }
 
@@ -217,7 +217,7 @@ function historyPanel({ api }, page, canEdit) {
     try {
       r = await api.call("GET", `${base}/${n}`);
     } catch (e) {
-      return err.show(describe(e));
+      return err.fail(e);
     }
     const back = button("btn", "Back to the list", () => {
       close();
@@ -235,7 +235,7 @@ function historyPanel({ api }, page, canEdit) {
       if (b) b.focus();
     };
     if (restore) {
-      restore.addEventListener("click", async () => {
+      on(restore, "click", async () => {
         err.show("");
         try {
           await busy(shown, () => api.call("POST", `${base}/${n}/restore`));
@@ -244,19 +244,19 @@ function historyPanel({ api }, page, canEdit) {
           await load();
           focusList();
         } catch (e) {
-          err.show(describe(e));
+          err.fail(e);
         }
       });
     }
-    replace(shown, h("h3", { tabindex: "-1" }, `Revision ${n}`, h("span", { class: "muted" }, ` · ${ago(r.createdAt)}`)),
-      r.content ? h("pre", { class: "rev-text", tabindex: "0", "aria-label": `Text of revision ${n}` }, r.content) : h("p", { class: "empty" }, "This revision is empty."),
-      h("div", { class: "row" }, restore, back));
+    replace(shown, h("h3", { tabindex: "-1" }, `Revision ${n}`, span("muted", ` · ${ago(r.createdAt)}`)),
+      r.content ? h("pre", { class: "rev-text", tabindex: "0", "aria-label": `Text of revision ${n}` }, r.content) : para("empty", "This revision is empty."),
+      div("row", restore, back));
     list.hidden = true;
     more.hidden = true;
     shown.hidden = false;
     shown.querySelector("h3").focus();
   }
 
-  more.addEventListener("click", () => load(true));
+  on(more, "click", () => load(true));
   return { el, load: () => load() };
 }

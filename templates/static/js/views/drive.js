@@ -1,13 +1,13 @@
 // views/drive.js: the drive list (home), a drive, its trash, one page, and "not found".
 
-import { h, replace, field, setFieldError, errorBox, busy, announce, confirmInline, ago, icon, button, submitButton, onSubmit, setTitle, skeleton } from "../dom.js";
+import { panel, div, span, para, on, h, replace, field, setFieldError, errorBox, busy, announce, confirmInline, ago, icon, button, submitButton, onSubmit, setTitle, skeleton } from "../dom.js";
 import { describe, ApiError } from "../errors.js";
 import { paths, uri } from "../router.js";
 import { buildTree, typeLabel } from "../tree.js";
 import { channelView } from "./channel.js";
 
 export const loading = (label) => h("div", { class: "view", "aria-busy": "true" },
-  h("p", { class: "visually-hidden" }, `Loading ${label}…`),
+  para("visually-hidden", `Loading ${label}…`),
   h("div", { class: "skeleton-title", "aria-hidden": "true" }),
   skeleton());
 
@@ -30,7 +30,7 @@ export function requestRename(id) {
 /** notFoundView says what is missing and offers a way out. */
 export function notFoundView({ main, layout }, text) {
   setTitle("Not found");
-  replace(main, h("div", { class: "view" }, heading("Not found"), h("p", {}, text), h("p", {}, h("a", { href: "/" }, "Go to your drives"))));
+  replace(main, div("view", heading("Not found"), h("p", {}, text), h("p", {}, h("a", { href: "/" }, "Go to your drives"))));
   focusHeading(main);
 }
 
@@ -48,10 +48,10 @@ export async function homeView({ api, store, go, alive, main }) {
   const renderList = () => {
     const drives = store.state.drives || [];
     replace(list, drives.length === 0
-      ? h("p", { class: "empty" }, "No drives yet. Create one to start.")
+      ? para("empty", "No drives yet. Create one to start.")
       : h("ul", { class: "cards", role: "list" }, drives.map((d) => h("li", {},
-        h("a", { href: paths.drive(d.id), class: "card-link" }, h("span", { class: "card-title" }, d.name),
-          h("span", { class: "muted" }, d.role ? d.role.toLowerCase().replace(/^./, (c) => c.toUpperCase()) : "Shared with you"))))));
+        h("a", { href: paths.drive(d.id), class: "card-link" }, span("card-title", d.name),
+          span("muted", d.role ? d.role.toLowerCase().replace(/^./, (c) => c.toUpperCase()) : "Shared with you"))))));
   };
   const name = field({ label: "Name", name: "name", required: true, maxlength: 100, autocomplete: "off", placeholder: "e.g. Team" });
   const err = errorBox();
@@ -72,13 +72,13 @@ export async function homeView({ api, store, go, alive, main }) {
       announce(`Created drive “${drive.name}”.`);
       go(paths.drive(drive.id));
     } catch (e2) {
-      err.show(describe(e2));
+      err.fail(e2);
     }
   });
   const unsub = store.subscribe(() => (main.contains(list) ? renderList() : unsub()));
   renderList();
-  replace(main, h("div", { class: "view" }, heading("Your drives"), list,
-    h("section", { class: "panel", "aria-labelledby": "new-drive-title" }, h("h2", { id: "new-drive-title" }, "New drive"), err, form)));
+  replace(main, div("view", heading("Your drives"), list,
+    panel("new-drive-title", "New drive", err, form)));
   focusHeading(main);
 }
 
@@ -123,7 +123,7 @@ export async function driveView(ctx, driveId) {
   });
   // The drive's top pages, following the tree as others change it.
   const intro = followPages(ctx, (pages) => pages.length === 0
-    ? h("p", { class: "empty" }, "This drive is empty. ",
+    ? para("empty", "This drive is empty. ",
       drive.role && drive.role !== "VIEWER" ? button("link", "Create its first page.", () => { layout.shell.classList.add("drawer-open"); layout.sidebar.openNew(); }) : null)
     : h("section", { "aria-labelledby": "top-pages" }, h("h2", { id: "top-pages" }, "Pages"), pageCards(buildTree(pages))));
   const settings = [];
@@ -145,7 +145,7 @@ export async function driveView(ctx, driveId) {
         setTitle(d.name);
         announce(`Renamed the drive to “${d.name}”.`);
       } catch (e2) {
-        err.show(describe(e2));
+        err.fail(e2);
       }
     });
     settings.push(err, form);
@@ -163,12 +163,12 @@ export async function driveView(ctx, driveId) {
       await store.refetch.drives();
       announce(`Deleted drive “${drive.name}”.`);
       go("/");
-    }, (e) => describe(e)));
-    settings.push(h("div", { class: "row" }, del));
+    }));
+    settings.push(div("row", del));
   }
-  replace(main, h("div", { class: "view" }, heading(drive.name),
+  replace(main, div("view", heading(drive.name),
     drive.role ? h("p", {}, h("a", { href: paths.members(drive.id) }, canManage ? "Members: invite people and set their roles" : "Members")) : null, intro,
-    settings.length ? h("section", { class: "panel", "aria-labelledby": "drive-settings" }, h("h2", { id: "drive-settings" }, "Drive settings"), settings) : null));
+    settings.length ? panel("drive-settings", "Drive settings", settings) : null));
   focusHeading(main);
 }
 
@@ -185,7 +185,7 @@ export async function trashView(ctx, driveId) {
   const renderList = () => {
     const items = store.state.trash || [];
     if (items.length === 0) {
-      replace(list, h("p", { class: "empty" }, "The trash is empty. Pages you move to the trash wait here until you restore them or delete them for good."));
+      replace(list, para("empty", "The trash is empty. Pages you move to the trash wait here until you restore them or delete them for good."));
       return;
     }
     replace(list, h("ul", { class: "trash", role: "list" }, items.map((item) => {
@@ -204,20 +204,20 @@ export async function trashView(ctx, driveId) {
         await api.call("DELETE", uri`/api/pages/${item.id}?permanent=true`);
         await store.refetch.trash(driveId);
         announce(`Deleted “${item.title}” for good.`);
-      }, (e) => describe(e)));
+      }));
       const row = h("li", { class: "trash-item" },
-        h("div", { class: "trash-what" },
+        div("trash-what",
           icon(item.type),
-          h("span", { class: "title" }, item.title),
-          h("span", { class: "muted" }, ` ${typeLabel(item.type)}, trashed ${ago(item.trashedAt)}`,
+          span("title", item.title),
+          span("muted", ` ${typeLabel(item.type)}, trashed ${ago(item.trashedAt)}`,
             item.pageCount > 1 ? `, with ${item.pageCount - 1} ${item.pageCount === 2 ? "page" : "pages"} inside` : "")),
-        err, h("div", { class: "row" }, restore, remove));
+        err, div("row", restore, remove));
       return row;
     })));
   };
   const unsub = store.subscribe((s) => (main.contains(list) ? renderList() : unsub()));
   renderList();
-  replace(main, h("div", { class: "view" }, heading("Trash"), list));
+  replace(main, div("view", heading("Trash"), list));
   focusHeading(main);
 }
 
@@ -261,8 +261,8 @@ export async function pageView(ctx, pageId) {
       setTitle(page.title);
     }
   });
-  const head = h("div", { class: "page-head" }, h("span", { class: "type-badge" }, icon(page.type), ` ${typeLabel(page.type)} `, priv), title);
-  const actions = h("div", { class: "row actions" });
+  const head = div("page-head", span("type-badge", icon(page.type), ` ${typeLabel(page.type)} `, priv), title);
+  const actions = div("row actions");
   const err = errorBox();
   if (page.access.canEdit) {
     const rename = button("btn", "Rename", () => {
@@ -273,7 +273,7 @@ export async function pageView(ctx, pageId) {
         rename.focus();
       };
       const form = h("form", { class: "inline-form rename-form", "aria-label": "Rename page" }, f, submitButton("Save"), button("btn", "Cancel", close));
-      form.addEventListener("keydown", (e) => {
+      on(form, "keydown", (e) => {
         if (e.key === "Escape") close();
       });
       onSubmit(form, async (e) => {
@@ -291,7 +291,7 @@ export async function pageView(ctx, pageId) {
           announce(`Renamed to “${page.title}”.`);
           await store.refetch.pages(page.driveId);
         } catch (e2) {
-          err.show(describe(e2));
+          err.fail(e2);
         }
       });
       head.replaceWith(form);
@@ -303,7 +303,7 @@ export async function pageView(ctx, pageId) {
   if (page.access.canShare) {
     // The sharing dialog loads when first asked for: most visits never open it.
     const btn = button("btn", "Share", { "aria-haspopup": "dialog" });
-    btn.addEventListener("click", () => import("./share.js").then((m) => m.openShare(ctx, store.state.page || page, btn), (e) => err.show(describe(e))));
+    on(btn, "click", () => import("./share.js").then((m) => m.openShare(ctx, store.state.page || page, btn), (e) => err.fail(e)));
     actions.append(btn);
   }
   if (page.access.canDelete) {
@@ -320,12 +320,12 @@ export async function pageView(ctx, pageId) {
         go(paths.drive(page.driveId)); // the page's room is left: later events about it pass by
         ctx.live.leavingPage(page.id, false);
       } catch (e) {
-        err.show(describe(e));
+        err.fail(e);
       }
     });
     actions.append(trash);
   }
-  replace(main, h("div", { class: "view" }, h("p", { class: "crumbs" }, h("a", { href: paths.drive(drive.id) }, drive.name)),
+  replace(main, div("view", para("crumbs", h("a", { href: paths.drive(drive.id) }, drive.name)),
     head, actions, err, pageBody(page, ctx)));
   const renameNow = renameNext === page.id;
   renameNext = null;
@@ -339,7 +339,7 @@ export async function pageView(ctx, pageId) {
  * listing changes (live events, refetches) while the view is up.
  */
 function followPages({ store, alive }, render) {
-  const box = h("div", { class: "follow" });
+  const box = div("follow");
   let shown = store.state.pages;
   replace(box, render(shown || []));
   const unsub = store.subscribe((s) => {
@@ -355,8 +355,8 @@ function followPages({ store, alive }, render) {
 function pageCards(nodes) {
   return h("ul", { class: "cards", role: "list" }, nodes.map((c) => h("li", {},
     h("a", { href: paths.page(c.id), class: "card-link" },
-      h("span", { class: "card-title" }, icon(c.type), " ", c.title),
-      h("span", { class: "muted" }, typeLabel(c.type))))));
+      span("card-title", icon(c.type), " ", c.title),
+      span("muted", typeLabel(c.type))))));
 }
 
 function pageBody(page, ctx) {
@@ -376,7 +376,7 @@ function pageBody(page, ctx) {
 
 /** documentBody loads the co-editing modules (with the first document opened) and the editor. */
 function documentBody(ctx, page) {
-  const box = h("div", { class: "doc", "aria-busy": "true" }, h("p", { class: "doc-status muted" }, "Loading the editor…"));
+  const box = h("div", { class: "doc", "aria-busy": "true" }, para("doc-status muted", "Loading the editor…"));
   import("./document.js").then((m) => {
     if (ctx.alive() && box.isConnected) box.replaceWith(m.documentView(ctx, page));
   }, () => {
@@ -408,6 +408,6 @@ function folderBody(page, pages) {
   };
   const node = find(kids);
   const children = node ? node.children : [];
-  if (children.length === 0) return h("p", { class: "empty" }, "This folder is empty. Create a page inside it with “New page”.");
+  if (children.length === 0) return para("empty", "This folder is empty. Create a page inside it with “New page”.");
   return pageCards(children);
 }

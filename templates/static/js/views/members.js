@@ -4,7 +4,7 @@
 // link, whose avatars mark the members online. Both render from the store, so others' changes
 // show live.
 
-import { h, replace, field, errorBox, busy, announce, confirmInline, hue, initials, ago, button, submitButton, onSubmit, setTitle, avatar } from "../dom.js";
+import { option, panel, div, span, para, on, h, replace, field, errorBox, busy, announce, confirmInline, hue, initials, ago, button, submitButton, onSubmit, setTitle, avatar } from "../dom.js";
 import { describe } from "../errors.js";
 import { paths, parse, uri } from "../router.js";
 import { driveOrNotFound, loading, heading, focusHeading } from "./drive.js";
@@ -36,7 +36,7 @@ const words = (e) => describe(e, {
 
 function inviteForm({ api, store }, driveId) {
   const email = field({ label: "Email", name: "email", type: "email", required: true, autocomplete: "off", placeholder: "name@example.com" });
-  const role = h("select", { name: "role" }, ROLES.map((r) => h("option", { value: r, selected: r === "MEMBER" }, roleName(r))));
+  const role = h("select", { name: "role" }, ROLES.map((r) => option(r, roleName(r), r === "MEMBER")));
   const err = errorBox();
   const form = h("form", { class: "inline-form", "aria-label": "Invite a member" }, email, field({ label: "Role", control: role }),
     submitButton("Invite"));
@@ -53,8 +53,8 @@ function inviteForm({ api, store }, driveId) {
       err.show(words(e2)); // the email and role stay for another try
     }
   });
-  return h("section", { class: "panel", "aria-labelledby": "invite-title" }, h("h2", { id: "invite-title" }, "Invite someone"),
-    h("p", { class: "hint" }, "They need an account on this server; they see the drive as soon as you invite them."), err, form);
+  return panel("invite-title", "Invite someone",
+    para("hint", "They need an account on this server; they see the drive as soon as you invite them."), err, form);
 }
 
 function memberRow(ctx, drive, m, myRole) {
@@ -62,11 +62,11 @@ function memberRow(ctx, drive, m, myRole) {
   const me = api.user().id === m.userId;
   const path = uri`/api/drives/${drive.id}/members/${m.userId}`;
   const err = errorBox();
-  const actions = h("span", { class: "row member-actions" });
-  let roleEl = h("span", { class: "role" }, roleName(m.role));
+  const actions = span("row member-actions");
+  let roleEl = span("role", roleName(m.role));
   if (mayManage(myRole, m) || (me && myRole === "ADMIN")) {
-    roleEl = h("select", { "aria-label": `Role of ${m.name}` }, ROLES.map((r) => h("option", { value: r, selected: r === m.role }, roleName(r))));
-    roleEl.addEventListener("change", async () => {
+    roleEl = h("select", { "aria-label": `Role of ${m.name}` }, ROLES.map((r) => option(r, roleName(r), r === m.role)));
+    on(roleEl, "change", async () => {
       err.show("");
       try {
         await busy(row, () => api.call("PATCH", path, { role: roleEl.value }));
@@ -79,7 +79,7 @@ function memberRow(ctx, drive, m, myRole) {
   }
   if (mayManage(myRole, m) && !me) {
     const rm = button("btn danger-text", "Remove…", { "aria-label": `Remove ${m.name}…` });
-    rm.addEventListener("click", () => confirmInline(rm, `Remove ${m.name} from “${drive.name}”? Grants they hold on its pages stay until revoked.`, "Remove", async () => {
+    on(rm, "click", () => confirmInline(rm, `Remove ${m.name} from “${drive.name}”? Grants they hold on its pages stay until revoked.`, "Remove", async () => {
       await api.call("DELETE", path);
       announce(`Removed ${m.name}.`);
       await store.refetch.members(drive.id);
@@ -104,7 +104,7 @@ function memberRow(ctx, drive, m, myRole) {
   }
   const row = h("li", { class: "member" },
     avatar(m.userId, m.name),
-    h("span", { class: "who" }, h("strong", {}, m.name, me ? " (you)" : ""), h("span", { class: "muted" }, m.kind === "agent" ? "Agent" : m.email),
+    span("who", h("strong", {}, m.name, me ? " (you)" : ""), span("muted", m.kind === "agent" ? "Agent" : m.email),
       h("span", { class: "presence", hidden: true, dataset: { user: m.userId } })),
     roleEl, actions, err);
   return row;
@@ -148,14 +148,14 @@ export async function membersView(ctx, driveId) {
     invite.hidden = !manage;
     const m = s.members && s.members.driveId === driveId ? s.members : null;
     if (!m) return;
-    if (m.error) return replace(list, h("p", { class: "form-error" }, describe(m.error, { forbidden: "Only members of this drive can see who its members are." })));
+    if (m.error) return replace(list, para("form-error", describe(m.error, { forbidden: "Only members of this drive can see who its members are." })));
     replace(list, h("ul", { class: "members", role: "list" }, m.list.map((x) => memberRow(ctx, d, x, d.role))),
-      manage ? null : h("p", { class: "hint" }, "Only the owner and admins can invite people or change roles."));
+      manage ? null : para("hint", "Only the owner and admins can invite people or change roles."));
     showPresence(s, true);
   };
   const unsub = store.subscribe((s) => (alive() ? render(s) : unsub()));
   render(store.state);
-  replace(main, h("div", { class: "view" }, h("p", { class: "crumbs" }, h("a", { href: paths.drive(driveId) }, drive.name)),
+  replace(main, div("view", para("crumbs", h("a", { href: paths.drive(driveId) }, drive.name)),
     heading("Members"), list, invite));
   focusHeading(main);
 }
@@ -194,7 +194,7 @@ export function membersNav({ store }) {
     replace(link, h("span", {}, "Members"),
       h("span", { class: "member-stack", "aria-hidden": "true" }, sorted.slice(0, 5).map((x) =>
         h("span", { class: `avatar ${hue(x.userId)} ${st(x)}`, title: st(x) ? `${x.name}: ${st(x)}` : x.name }, initials(x.name)))),
-      h("span", { class: "visually-hidden" }, `: ${list.length}${n ? `, ${n} online` : ""}`));
+      span("visually-hidden", `: ${list.length}${n ? `, ${n} online` : ""}`));
   });
   return link;
 }

@@ -3,7 +3,7 @@
 // changed and removed. The grants live in the store (state.grants) while the dialog is open, so
 // changes by others arrive through live.js like everything else.
 
-import { h, replace, field, errorBox, busy, announce, button, submitButton, onSubmit, avatar } from "../dom.js";
+import { option, div, span, para, on, h, replace, field, errorBox, busy, announce, button, submitButton, onSubmit, avatar } from "../dom.js";
 import { describe } from "../errors.js";
 import { uri } from "../router.js";
 
@@ -52,8 +52,8 @@ export function words(e) {
 }
 
 function levelSelect(value, label, g) {
-  const opts = levels.map(([k, text]) => h("option", { value: k, selected: k === value }, text));
-  if (value === "custom") opts.push(h("option", { value: "custom", selected: true }, `Custom (${RIGHTS.filter((r) => g[r]).map((r) => r.slice(3).toLowerCase()).join(", ")})`));
+  const opts = levels.map(([k, text]) => option(k, text, k === value));
+  if (value === "custom") opts.push(option("custom", `Custom (${RIGHTS.filter((r) => g[r]).map((r) => r.slice(3).toLowerCase()).join(", ")})`, true));
   return h("select", { "aria-label": label }, opts);
 }
 
@@ -62,7 +62,7 @@ export function openShare({ api, store }, page, opener) {
   const path = uri`/api/pages/${page.id}`;
   const err = errorBox();
   const priv = h("input", { type: "checkbox", role: "switch", id: "share-private", checked: !!page.isPrivate });
-  priv.addEventListener("change", async () => {
+  on(priv, "change", async () => {
     err.show("");
     try {
       const p = await busy(dialog, () => api.call("PATCH", path, { isPrivate: priv.checked }));
@@ -77,12 +77,12 @@ export function openShare({ api, store }, page, opener) {
   const add = addForm({ api, store }, page, path);
   const close = button("btn", "Close", () => dialog.close());
   const dialog = h("dialog", { class: "share-dialog", "aria-labelledby": "share-title" },
-    h("div", { class: "share-head" }, h("h2", { id: "share-title" }, `Share “${page.title}”`), close),
+    div("share-head", h("h2", { id: "share-title" }, `Share “${page.title}”`), close),
     err,
-    h("div", { class: "switch-row" }, priv, h("label", { for: "share-private" }, h("strong", {}, "Private"),
-      h("span", { class: "hint" }, "Only the drive's owner and admins, and the people below, can see this page and the pages inside it."))),
+    div("switch-row", priv, h("label", { for: "share-private" }, h("strong", {}, "Private"),
+      span("hint", "Only the drive's owner and admins, and the people below, can see this page and the pages inside it."))),
     h("h3", {}, "People with a grant"), list, add.el,
-    h("p", { class: "hint" }, "Owners and admins can see and change every page; a grant cannot lower them."));
+    para("hint", "Owners and admins can see and change every page; a grant cannot lower them."));
 
   let shown = null;
   let shownMembers = null;
@@ -107,11 +107,11 @@ export function openShare({ api, store }, page, opener) {
     unsub();
     if (store.state.grants && store.state.grants.pageId === page.id) store.set({ grants: null });
   }
-  dialog.addEventListener("close", () => {
+  on(dialog, "close", () => {
     stop();
     dialog.remove();
   });
-  dialog.addEventListener("close", () => opener && opener.isConnected && opener.focus());
+  on(dialog, "close", () => opener && opener.isConnected && opener.focus());
   document.body.append(dialog);
   store.set({ grants: { pageId: page.id, list: null } });
   render(store.state);
@@ -133,9 +133,9 @@ function grantRow({ api, store }, page, path, g) {
   const remove = button("btn danger-text", "Remove", { "aria-label": `Remove ${who}'s grant` });
   const row = h("li", { class: "grant" },
     avatar(g.userId, g.name),
-    h("span", { class: "who" }, h("strong", {}, g.name), h("span", { class: "muted" }, g.email || ""),
-      expired ? h("span", { class: "chip expired" }, "expired") : null),
-    h("span", { class: "grant-edit" }, level, h("span", { class: "until", "aria-hidden": "true" }, "until"), until, remove), err);
+    span("who", h("strong", {}, g.name), span("muted", g.email || ""),
+      expired ? span("chip expired", "expired") : null),
+    span("grant-edit", level, h("span", { class: "until", "aria-hidden": "true" }, "until"), until, remove), err);
   const userPath = path + uri`/permissions/${g.userId}`;
   const save = async () => {
     err.show("");
@@ -147,9 +147,9 @@ function grantRow({ api, store }, page, path, g) {
       err.show(words(e)); // the row keeps what was chosen: change it again to retry
     }
   };
-  level.addEventListener("change", save);
-  until.addEventListener("change", save);
-  remove.addEventListener("click", async () => {
+  on(level, "change", save);
+  on(until, "change", save);
+  on(remove, "click", async () => {
     err.show("");
     try {
       await busy(row, () => api.call("DELETE", userPath));
@@ -168,7 +168,7 @@ function addForm({ api, store }, page, path) {
   const lvl = field({ label: "Access", control: levelSelect("view", null, {}) });
   const until = field({ label: "Until (optional)", type: "date", name: "expiresAt" });
   const err = errorBox();
-  const note = h("p", { class: "hint" });
+  const note = para("hint");
   const form = h("form", { class: "inline-form grant-add", "aria-label": "Give someone access" }, who, lvl, until,
     submitButton("Add"));
   const el = h("section", { class: "stack", "aria-labelledby": "grant-add-title" }, h("h3", { id: "grant-add-title" }, "Add a person"), err, note, form);
@@ -192,7 +192,7 @@ function addForm({ api, store }, page, path) {
     // Owners and admins see everything already: a grant would change nothing for them.
     const can = m && m.list ? m.list.filter((x) => x.userId !== me && !granted.includes(x.userId) && x.role !== "OWNER" && x.role !== "ADMIN") : [];
     const keep = person.value;
-    replace(person, can.map((x) => h("option", { value: x.userId, selected: x.userId === keep }, `${x.name} (${x.kind === "agent" ? "agent" : x.email})`)));
+    replace(person, can.map((x) => option(x.userId, `${x.name} (${x.kind === "agent" ? "agent" : x.email})`, x.userId === keep)));
     form.hidden = can.length === 0;
     note.textContent = m && m.error ? "Only the drive's members can add people here; you can change the grants above."
       : m && can.length === 0 ? "Every member who could be given access has a grant already." : "";

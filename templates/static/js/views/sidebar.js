@@ -2,7 +2,7 @@
 // link. It renders from the store, so it follows every refetch and live event. Pages move by drag
 // and drop (onto a folder: into it; between two pages: there) and by Alt+arrows (tree-move.js).
 
-import { h, replace, field, errorBox, busy, announce, icon, submitButton, onSubmit } from "../dom.js";
+import { option, div, span, para, on, h, replace, field, errorBox, busy, announce, icon, submitButton, onSubmit } from "../dom.js";
 import { describe } from "../errors.js";
 import { paths, parse, uri } from "../router.js";
 import { buildTree, flatten, pageTypes, sharedWithMe } from "../tree.js";
@@ -12,12 +12,12 @@ import { membersNav } from "./members.js";
 
 export function createSidebar({ api, store, go }) {
   const switcher = h("select", { id: "drive-switch" });
-  switcher.addEventListener("change", () => go(paths.drive(switcher.value)));
-  const tree = h("div", { class: "tree-wrap" });
+  on(switcher, "change", () => go(paths.drive(switcher.value)));
+  const tree = div("tree-wrap");
   const trashLink = h("a", { class: "trash-link" }, "Trash");
 
   // New page: type, title and where.
-  const typeSelect = h("select", { name: "type" }, Object.entries(pageTypes).map(([t, d]) => h("option", { value: t }, d.label)));
+  const typeSelect = h("select", { name: "type" }, Object.entries(pageTypes).map(([t, d]) => option(t, d.label)));
   const type = field({ label: "Type", control: typeSelect });
   const title = field({ label: "Title", name: "title", required: true, maxlength: 200, autocomplete: "off" });
   const parentSelect = h("select", { name: "parentId" });
@@ -27,7 +27,7 @@ export function createSidebar({ api, store, go }) {
     submitButton("Create page"));
   const details = h("details", { class: "new-page" }, h("summary", {}, "+ New page"), form);
   // Opened while a folder is in view, "New page" goes into that folder.
-  details.addEventListener("toggle", () => {
+  on(details, "toggle", () => {
     if (!details.open) return;
     const route = parse(location.pathname);
     const here = route.name === "page" && (store.state.pages || []).find((n) => n.id === route.pageId);
@@ -63,7 +63,7 @@ export function createSidebar({ api, store, go }) {
   const moves = treeMoves({ api, store, tree, err: moveErr });
   // Keyboard: ↑/↓/Home/End move through the tree, Enter opens (a link), F2 renames; with Alt the
   // arrows move the page itself.
-  nav.addEventListener("keydown", (e) => {
+  on(nav, "keydown", (e) => {
     const nodes = [...nav.querySelectorAll("a.node")];
     const i = nodes.indexOf(document.activeElement);
     if (i >= 0 && e.altKey && !e.ctrlKey && !e.metaKey && !e.shiftKey && moves.key(nodes[i].dataset.id, e.key)) {
@@ -83,7 +83,7 @@ export function createSidebar({ api, store, go }) {
     }
   });
   const el = h("aside", { id: "sidebar", class: "sidebar" },
-    h("div", { class: "field drive-field" }, h("label", { for: "drive-switch" }, "Drive"), switcher),
+    div("field drive-field", h("label", { for: "drive-switch" }, "Drive"), switcher),
     h("a", { href: "/", class: "all-drives" }, "All drives"),
     nav, details, membersNav({ store }), trashLink);
 
@@ -96,7 +96,7 @@ export function createSidebar({ api, store, go }) {
     shown = key;
     const drive = store.drive(state.driveId);
     // The switcher.
-    replace(switcher, (state.drives || []).map((d) => h("option", { value: d.id, selected: d.id === state.driveId }, d.name)));
+    replace(switcher, (state.drives || []).map((d) => option(d.id, d.name, d.id === state.driveId)));
     if (state.driveId) {
       trashLink.href = paths.trash(state.driveId);
       if (route.name === "trash") trashLink.setAttribute("aria-current", "page");
@@ -108,16 +108,16 @@ export function createSidebar({ api, store, go }) {
     const keep = parentSelect.value;
     const roots = buildTree(state.pages || []);
     const flat = flatten(roots);
-    replace(parentSelect, h("option", { value: "" }, "Top level"),
+    replace(parentSelect, option("", "Top level"),
       flat.filter(({ node }) => node.type === "FOLDER").map(({ node, depth }) =>
-        h("option", { value: node.id, selected: node.id === keep }, `${"— ".repeat(depth)}${node.title}`)));
+        option(node.id, `${"— ".repeat(depth)}${node.title}`, node.id === keep)));
     // The tree.
     if (state.pages === null) {
       replace(tree, h("ul", { class: "skeleton-list", "aria-hidden": "true" }, h("li"), h("li"), h("li")));
       return;
     }
     if (roots.length === 0) {
-      replace(tree, h("p", { class: "muted empty" }, canCreate ? "No pages yet." : "No pages you can see yet."));
+      replace(tree, para("muted empty", canCreate ? "No pages yet." : "No pages you can see yet."));
       return;
     }
     const current = route.name === "page" ? route.pageId : null;
@@ -154,8 +154,8 @@ export function createSidebar({ api, store, go }) {
       if (it.sig !== sig) {
         const a = h("a", { href: paths.page(n.id), class: "node", draggable: ctx.draggable, "aria-current": n.id === ctx.current ? "page" : null, dataset: { type: n.type, id: n.id } },
           icon(n.type),
-          h("span", { class: "title" }, n.title),
-          shared ? h("span", { class: "chip shared" }, "shared") : n.isPrivate ? h("span", { class: "chip" }, "private") : null);
+          span("title", n.title),
+          shared ? span("chip shared", "shared") : n.isPrivate ? span("chip", "private") : null);
         if (it.a) it.a.replaceWith(a);
         else it.li.prepend(a);
         it.a = a;

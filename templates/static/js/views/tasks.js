@@ -3,7 +3,7 @@
 // a task), filter by status and assignee. Writes show at once and are confirmed or rolled back
 // with a message; the list's state lives in the store (live.js applies the socket's events).
 
-import { h, replace, field, errorBox, busy, confirmInline, button, submitButton, onSubmit, skeleton, avatar } from "../dom.js";
+import { option, div, span, para, on, h, replace, field, errorBox, busy, confirmInline, button, submitButton, onSubmit, skeleton, avatar } from "../dom.js";
 import { describe } from "../errors.js";
 import { uri } from "../router.js";
 import { emptyTasks, withTasks, applyTaskEvent, withoutTask, overlaid, matches, placeAt } from "../task-state.js";
@@ -14,7 +14,7 @@ const filters = new Map(); // pageId → {status, assignee}, kept across views
 let tempSeq = 0;
 
 const taskPath = (pageId, id) => uri`/api/pages/${pageId}/tasks` + (id ? uri`/${id}` : "");
-const select = (options, value, attrs = {}) => h("select", attrs, Object.entries(options).map(([v, text]) => h("option", { value: v, selected: v === value }, text)));
+const select = (options, value, attrs = {}) => h("select", attrs, Object.entries(options).map(([v, text]) => option(v, text, v === value)));
 const dueDay = (iso) => (iso ? iso.slice(0, 10) : ""); // a due date is a day, kept as UTC midnight
 
 /** taskView returns the element of the task list page and keeps it live while the view is. */
@@ -46,13 +46,13 @@ export function taskView(ctx, page) {
   const errLine = errorBox();
   const hint = h("p", { id: `move-hint-${pageId}`, class: "visually-hidden" }, "Drag to move, or press Alt+Up or Alt+Down.");
   const list = h("ul", { class: "tasks", "aria-label": `Tasks in ${page.title}` });
-  const count = h("p", { class: "muted task-count" });
+  const count = para("muted task-count");
 
   // Filters.
   const statusF = field({ label: "Status", control: select({ "": "All", open: "Not done", ...STATUS }, f.status) });
   const whoF = field({ label: "Assignee", control: h("select") });
-  statusF.input.addEventListener("change", () => { f.status = statusF.input.value; render(); });
-  whoF.input.addEventListener("change", () => { f.assignee = whoF.input.value; render(); });
+  on(statusF.input, "change", () => { f.status = statusF.input.value; render(); });
+  on(whoF.input, "change", () => { f.assignee = whoF.input.value; render(); });
   let whoKey = "";
   function people() {
     const ms = store.state.members;
@@ -139,29 +139,29 @@ export function taskView(ctx, page) {
       if (ev.type === "pointerup" && now && to !== null && to !== [...list.children].indexOf(li)) move(now, to);
       else render();
     };
-    handle.addEventListener("pointermove", onMove);
-    handle.addEventListener("pointerup", end);
-    handle.addEventListener("pointercancel", end);
+    on(handle, "pointermove", onMove);
+    on(handle, "pointerup", end);
+    on(handle, "pointercancel", end);
   }
 
   function row(t, isBusy) {
     const done = t.status === "done";
     const li = h("li", { class: `task${done ? " done" : ""}${isBusy ? " pending" : ""}`, dataset: { id: t.id }, "aria-busy": isBusy ? "true" : null });
     const check = h("input", { type: "checkbox", class: "check", checked: done, disabled: !canEdit, "aria-label": `Done: ${t.title}`, dataset: { role: "check" } });
-    check.addEventListener("change", () => write(t, { status: check.checked ? "done" : "todo" },
+    on(check, "change", () => write(t, { status: check.checked ? "done" : "todo" },
       check.checked ? `“${t.title}” was not marked done` : `“${t.title}” was not reopened`));
     const title = canEdit
       ? button("task-title", t.title, { "aria-expanded": "false", "aria-describedby": hint.id, dataset: { role: "title" }, on: { click: () => openEditor(t, li) } })
-      : h("span", { class: "task-title" }, t.title);
+      : span("task-title", t.title);
     let handle = null;
     if (canEdit) {
       handle = button("handle", "⠿", { "aria-label": `Move “${t.title}”`, "aria-describedby": hint.id, dataset: { role: "handle" } });
-      handle.addEventListener("pointerdown", (e) => drag(e, t, li));
-      handle.addEventListener("click", () => say("Press Alt+Up or Alt+Down to move the task, or drag it."));
+      on(handle, "pointerdown", (e) => drag(e, t, li));
+      on(handle, "click", () => say("Press Alt+Up or Alt+Down to move the task, or drag it."));
     }
-    li.append(handle || "", check, h("div", { class: "task-main" }, title,
-      t.description ? h("p", { class: "task-desc muted" }, t.description) : null,
-      h("div", { class: "chips" }, chips(t))));
+    li.append(handle || "", check, div("task-main", title,
+      t.description ? para("task-desc muted", t.description) : null,
+      div("chips", chips(t))));
     return li;
   }
 
@@ -182,12 +182,12 @@ export function taskView(ctx, page) {
       local("task_deleted", t);
       say(`Deleted “${t.title}”.`);
       addInput.focus();
-    }, (e) => describe(e)));
+    }));
     const form = h("form", { class: "task-editor", "aria-label": `Edit “${t.title}”` }, title, desc,
-      h("div", { class: "task-fields" }, status, prio, who, due), err,
-      h("div", { class: "row" }, submitButton("Save"),
+      div("task-fields", status, prio, who, due), err,
+      div("row", submitButton("Save"),
         button("btn", "Cancel", () => closeEditor()), del));
-    form.addEventListener("keydown", (e) => {
+    on(form, "keydown", (e) => {
       if (e.key === "Escape") {
         e.preventDefault();
         closeEditor();
@@ -280,7 +280,7 @@ export function taskView(ctx, page) {
   }
 
   // Alt+↑/↓ on a task moves it one place.
-  list.addEventListener("keydown", (e) => {
+  on(list, "keydown", (e) => {
     if (!canEdit || !e.altKey || (e.key !== "ArrowUp" && e.key !== "ArrowDown") || e.target.closest("form")) return;
     const li = e.target.closest("li.task");
     const t = li && find(li.dataset.id);
@@ -298,7 +298,7 @@ export function taskView(ctx, page) {
   if (canEdit) {
     addInput = h("input", { type: "text", name: "title", maxlength: "500", autocomplete: "off", placeholder: "Add a task", "aria-label": "New task title" });
     const addErr = errorBox();
-    addForm = h("form", { class: "task-add", "aria-label": "Add a task" }, h("div", { class: "row" }, addInput, submitButton("Add")), addErr);
+    addForm = h("form", { class: "task-add", "aria-label": "Add a task" }, div("row", addInput, submitButton("Add")), addErr);
     onSubmit(addForm, async (e) => {
       addErr.show("");
       errLine.show("");
@@ -358,27 +358,27 @@ export function taskView(ctx, page) {
   if (drive && drive.role && !(ms && ms.driveId === page.driveId)) store.refetch.members(page.driveId);
   render();
   return h("section", { class: "task-list", "aria-label": "Tasks" }, addForm,
-    canEdit ? null : h("p", { class: "muted" }, "You can see these tasks but not change them."),
-    h("div", { class: "task-bar" }, filterBar, count), errLine, list, hint, announcer);
+    canEdit ? null : para("muted", "You can see these tasks but not change them."),
+    div("task-bar", filterBar, count), errLine, list, hint, announcer);
 }
 
 /** chips are a task's small marks: in progress, priority, due date (overdue in red), assignee. */
 function chips(t) {
   const out = [];
-  if (t.status === "in_progress") out.push(h("span", { class: "chip status" }, "In progress"));
-  if (t.priority && t.priority !== "none") out.push(h("span", { class: `chip prio-${t.priority}` }, PRIORITY[t.priority]));
+  if (t.status === "in_progress") out.push(span("chip status", "In progress"));
+  if (t.priority && t.priority !== "none") out.push(span(`chip prio-${t.priority}`, PRIORITY[t.priority]));
   if (t.dueDate) {
     const day = dueDay(t.dueDate);
     const now = new Date();
     const today = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
     const late = day < today && t.status !== "done";
     const text = new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC", year: day.slice(0, 4) === today.slice(0, 4) ? undefined : "numeric" });
-    out.push(h("span", { class: `chip due${late ? " late" : ""}` }, late ? `Overdue: ${text}` : `Due ${text}`));
+    out.push(span(`chip due${late ? " late" : ""}`, late ? `Overdue: ${text}` : `Due ${text}`));
   }
   if (t.assignee) {
     out.push(h("span", { class: "chip who", title: t.assignee.name },
       avatar(t.assignee.id, t.assignee.name),
-      h("span", { class: "who-name" }, t.assignee.name)));
+      span("who-name", t.assignee.name)));
   }
   return out;
 }

@@ -3,7 +3,7 @@
 // next try / offline, or "not live" while the socket cannot connect and the views are refetched
 // by REST), both rendered from the store.
 
-import { h, replace, avatar } from "../dom.js";
+import { span, h, replace, avatar } from "../dom.js";
 
 const MAX_AVATARS = 3;
 
@@ -29,7 +29,7 @@ export function connText(conn, now) {
 export function createTopbarLive({ store, me }) {
   const viewers = h("div", { class: "viewers", role: "group", "aria-label": "Viewers of this page", hidden: true });
   const dot = h("span", { class: "conn-dot", "aria-hidden": "true" });
-  const label = h("span", { class: "conn-text" });
+  const label = span("conn-text");
   const conn = h("div", { class: "conn", role: "status", "aria-live": "polite" }, dot, label);
   let tick = null;
   let lastViewers = null;

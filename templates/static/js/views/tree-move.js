@@ -2,7 +2,7 @@
 // The move shows at once, goes to the server (POST /api/pages/{id}/move), and on a refusal the
 // page goes back where it was and the reason shows in words. Others see it through page_moved.
 
-import { announce } from "../dom.js";
+import { on, announce } from "../dom.js";
 import { describe } from "../errors.js";
 import { uri } from "../router.js";
 import { applyPageEvent, dropPlan, keyPlan, placeOf, withMove } from "../tree.js";
@@ -70,7 +70,7 @@ export function treeMoves({ api, store, tree, err }) {
     return y < 0.5 ? "before" : "after";
   }
 
-  tree.addEventListener("dragstart", (e) => {
+  on(tree, "dragstart", (e) => {
     const link = e.target.closest && e.target.closest("a.node");
     if (!link || link.getAttribute("draggable") === "false") return;
     dragged = link.dataset.id;
@@ -80,7 +80,7 @@ export function treeMoves({ api, store, tree, err }) {
       e.dataTransfer.setData("text/plain", link.href);
     }
   });
-  tree.addEventListener("dragover", (e) => {
+  on(tree, "dragover", (e) => {
     if (!dragged) return;
     const link = e.target.closest && e.target.closest("a.node");
     if (!link) return clear();
@@ -94,10 +94,10 @@ export function treeMoves({ api, store, tree, err }) {
     if (where === "inside") mark(link, "drop-inside");
     else mark(link.parentElement, where === "before" ? "drop-before" : "drop-after");
   });
-  tree.addEventListener("dragleave", (e) => {
+  on(tree, "dragleave", (e) => {
     if (!e.relatedTarget || !tree.contains(e.relatedTarget)) clear();
   });
-  tree.addEventListener("drop", (e) => {
+  on(tree, "drop", (e) => {
     e.preventDefault();
     const id = dragged;
     const t = target;
@@ -106,7 +106,7 @@ export function treeMoves({ api, store, tree, err }) {
     const plan = dropPlan(store.state.pages || [], id, t.id, t.where);
     if (plan) move(id, plan);
   });
-  tree.addEventListener("dragend", () => {
+  on(tree, "dragend", () => {
     for (const el of tree.querySelectorAll(".dragging")) el.classList.remove("dragging");
     dragged = null;
     clear();
