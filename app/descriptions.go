@@ -26,5 +26,9 @@ func (a *App) mountDescriptions() error {
 		c.Response().Header().Set(echo.HeaderCacheControl, "no-cache")
 		return c.HTMLBlob(http.StatusOK, page)
 	})
+	a.echo.GET("/api/docs.css", func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-cache")
+		return c.Blob(http.StatusOK, "text/css; charset=utf-8", apispec.PageCSS)
+	})
 	return nil
 }

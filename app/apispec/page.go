@@ -14,8 +14,14 @@ import (
 //go:embed page.html
 var pageTemplate string
 
+// PageCSS is the reference page's stylesheet, served at /api/docs.css (not under /static: the
+// web UI's bytes budget counts what the app ships, and the app never loads this).
+//
+//go:embed page.css
+var PageCSS []byte
+
 // Page renders openapi.json as a self-contained HTML reference (its only asset is
-// /static/apidocs.css, so it works under the server's CSP): operations grouped by tag with their
+// /api/docs.css, so it works under the server's CSP): operations grouped by tag with their
 // parameters, bodies and answers, then every schema with its fields.
 func Page() ([]byte, error) {
 	var doc struct {

@@ -17,6 +17,9 @@ func TestAPIDocsPage(t *testing.T) {
 	a.run("desktop viewport", chromedp.EmulateViewport(1280, 800))
 	a.run("open the reference", chromedp.Navigate(env.URL+"/api/docs"), waitText("h1", "pagespace REST API"),
 		waitText("h3 code", "/api/pages/{pageId}/messages"))
+	if got := a.eval(`String([...document.styleSheets].reduce((n, s) => n + s.cssRules.length, 0) > 10)`); got != "true" {
+		t.Error("the reference page's stylesheet did not load")
+	}
 	a.shot("apidocs-01-top")
 	a.a11y("API reference")
 	a.run("follow a schema link", clickText(`[id="op-POST-/api/pages/{pageId}/messages"] td a`, "Message"),
