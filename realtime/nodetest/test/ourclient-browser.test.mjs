@@ -147,7 +147,9 @@ describe("our socket client in Chromium", { skip, timeout: 120_000 }, () => {
       assert.equal(out.status, 201);
       assert.equal(out.transport, blocked ? "polling" : "websocket");
       assert.equal(out.state, "connected");
-      assert.deepEqual(out.ack, { ok: true, driveId: drive });
+      assert.equal(out.ack.ok, true);
+      assert.equal(out.ack.driveId, drive);
+      assert.deepEqual(out.ack.members.map((m) => [m.userId, m.status]), [[user.id, "online"]]); // drive presence
       assert.equal(out.ev.title, title);
       assert.equal(out.ev.offset, out.ev.eventId);
     });
