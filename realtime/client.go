@@ -354,21 +354,29 @@ func (b *Broker) joinPage(c *client, args socketio.Args, ack socketio.AckFunc) {
 		fail(ack, "invalid_request", "join_page takes a pageId")
 		return
 	}
-	ctx := context.Background()
+	viewers, joined := b.enterPage(context.Background(), c, pageID, ack)
+	if joined {
+		ok(ack, map[string]any{"pageId": pageID, "viewers": viewers})
+	}
+}
+
+// enterPage checks that c's user may view pageID, joins its room (the check and the join one
+// step against revocations) and adds the user to its viewers, which it returns. On refusal it
+// answers the ack and returns false.
+func (b *Broker) enterPage(ctx context.Context, c *client, pageID string, ack socketio.AckFunc) ([]Viewer, bool) {
 	pa, err := b.access.Page(ctx, c.userID, pageID)
 	if err != nil && !isNotFound(err) {
 		b.failErr(ack, err)
-		return
+		return nil, false
 	}
 	if err != nil || !pa.View || pa.Trashed {
 		fail(ack, "not_found", "page not found")
-		return
+		return nil, false
 	}
 	if !b.join(ctx, c, modules.PageRoom(pageID), pa.DriveID, "page not found", ack) {
-		return
+		return nil, false
 	}
-	viewers := b.presence.join(c, pageID, pa.DriveID)
-	ok(ack, map[string]any{"pageId": pageID, "viewers": viewers})
+	return b.presence.join(c, pageID, pa.DriveID), true
 }
 
 // join checks and joins room of driveID under the dispatch lock, so that the check and the join

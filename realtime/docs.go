@@ -69,20 +69,9 @@ func (b *Broker) docOpen(c *client, args socketio.Args, ack socketio.AckFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), docTimeout)
 	defer cancel()
 	if !inPage(c, pageID) {
-		// The join's check and the join are one step against revocations, as join_page.
-		pa, err := b.access.Page(ctx, c.userID, pageID)
-		if err != nil && !isNotFound(err) {
-			b.failErr(ack, err)
+		if _, joined := b.enterPage(ctx, c, pageID, ack); !joined {
 			return
 		}
-		if err != nil || !pa.View || pa.Trashed {
-			fail(ack, "not_found", "page not found")
-			return
-		}
-		if !b.join(ctx, c, modules.PageRoom(pageID), pa.DriveID, "page not found", ack) {
-			return
-		}
-		b.presence.join(c, pageID, pa.DriveID)
 	}
 	// Read after the join: every op committed after this read is delivered to the socket.
 	version, content, err := b.docs.Open(ctx, c.userID, pageID)
