@@ -350,19 +350,20 @@ func (t *statuses) recheck() {
 }
 
 // verify ends the status of agentID in pageID made here at at unless the agent may still view
-// the page. A failed check leaves it.
-func (t *statuses) verify(ctx context.Context, pageID, agentID string, at int64) {
+// the page, and reports whether the agent lost it. A failed check leaves the status.
+func (t *statuses) verify(ctx context.Context, pageID, agentID string, at int64) bool {
 	pa, err := t.b.access.Page(ctx, agentID, pageID)
 	if err != nil && !isNotFound(err) {
 		t.b.log.Error("realtime: agent status: access", "err", err.Error(), "page", pageID)
-		return
+		return false
 	}
 	if err == nil && pa.View && !pa.Trashed {
-		return
+		return false
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.endLocked(pageID, agentID, at)
+	return true
 }
 
 // listLocked is the statuses of pageID, by agent name then id. Caller holds t.mu.

@@ -23,10 +23,8 @@ func TestAgentStatusAcrossProcesses(t *testing.T) {
 	for _, p := range []*rt{a, b} {
 		p.waitMetric("pagespace_realtime_bus_leases 1\n")
 	}
-	owner := a.Signup("Olive")
-	drive := a.CreateDrive(owner, "home")
-	ch := a.CreatePage(owner, drive, "CHANNEL", "general", "")
-	agent, _ := a.newAgent(owner, drive, "Helper", "MEMBER")
+	w := a.agentWorld("CHANNEL")
+	owner, ch, agent := w.owner, w.page, w.agent
 	oA, oB := a.dial(owner), b.dial(owner)
 	oA.join(ch)
 	oB.join(ch)
@@ -91,10 +89,8 @@ func TestAgentStatusBusRules(t *testing.T) {
 	cfg := leaseConfig(t, 2*time.Second)
 	a := &rt{Env: apptest.StartWith(t, cfg), t: t}
 	send := busSender(t, cfg.DatabaseURL)
-	owner := a.Signup("Olive")
-	drive := a.CreateDrive(owner, "home")
-	ch := a.CreatePage(owner, drive, "CHANNEL", "general", "")
-	agent, _ := a.newAgent(owner, drive, "Helper", "MEMBER")
+	w := a.agentWorld("CHANNEL")
+	owner, ch, agent := w.owner, w.page, w.agent
 	o := a.dial(owner)
 	o.join(ch)
 	now := time.Now().UnixNano()
@@ -147,10 +143,8 @@ func TestAgentStatusKilledProcess(t *testing.T) {
 	a := &rt{Env: apptest.StartWith(t, cfg), t: t}
 	base, proc := serverProcess(t, cfg.DatabaseURL, cfg.JWTSecret)
 	k := &rt{Env: &apptest.Env{Server: &pagespacetest.Server{T: t, URL: base, Client: http.DefaultClient, Config: cfg}}, t: t}
-	owner := a.Signup("Olive")
-	drive := a.CreateDrive(owner, "home")
-	ch := a.CreatePage(owner, drive, "CHANNEL", "general", "")
-	agent, _ := a.newAgent(owner, drive, "Helper", "MEMBER")
+	w := a.agentWorld("CHANNEL")
+	owner, ch, agent := w.owner, w.page, w.agent
 	o := a.dial(owner)
 	o.join(ch)
 	s := k.dial(agent)

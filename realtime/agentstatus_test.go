@@ -232,12 +232,9 @@ func TestAgentStatusBadInput(t *testing.T) {
 
 // A socket's agent_status counts against its event rate.
 func TestAgentStatusRateLimited(t *testing.T) {
-	r := start(t, func(c *app.Config) { c.Realtime.EventRate, c.Realtime.EventBurst = 0.001, 3 })
-	owner := r.Signup("Olive")
-	drive := r.CreateDrive(owner, "home")
-	doc := r.CreatePage(owner, drive, "DOCUMENT", "d", "")
-	agent, _ := r.newAgent(owner, drive, "Helper", "MEMBER")
-	a := r.dial(agent)
+	w := start(t, func(c *app.Config) { c.Realtime.EventRate, c.Realtime.EventBurst = 0.001, 3 }).agentWorld("DOCUMENT")
+	doc := w.page
+	a := w.r.dial(w.agent)
 	a.join(doc) // one of the three
 	for range 2 {
 		if ack := a.call("agent_status", map[string]any{"pageId": doc, "state": "thinking"}); ack["ok"] != true {
@@ -252,11 +249,9 @@ func TestAgentStatusRateLimited(t *testing.T) {
 // Over REST a status lasts ttlSeconds (here the configured default, short) unless set again,
 // and DELETE ends it at once.
 func TestAgentStatusREST(t *testing.T) {
-	r := start(t, func(c *app.Config) { c.Realtime.AgentStatusTTL = 300 * time.Millisecond })
-	owner := r.Signup("Olive")
-	drive := r.CreateDrive(owner, "home")
-	ch := r.CreatePage(owner, drive, "CHANNEL", "general", "")
-	agent, _ := r.newAgent(owner, drive, "Helper", "VIEWER") // view is enough
+	w := start(t, func(c *app.Config) { c.Realtime.AgentStatusTTL = 300 * time.Millisecond }).agentWorld("CHANNEL")
+	r, owner, ch, agent := w.r, w.owner, w.page, w.agent
+	r.Do("PATCH", "/api/drives/"+w.drive+"/members/"+agent.ID, owner.Token, map[string]any{"role": "VIEWER"}).Expect(200) // view is enough
 	o := r.dial(owner)
 	o.join(ch)
 
@@ -307,29 +302,34 @@ func TestAgentStatusClearedOnAccessLoss(t *testing.T) {
 		o.awaitStatus(ch, a.ID, "thinking")
 	}
 
-	removed, _ := r.newAgent(owner, drive, "Removed", "MEMBER")
-	set(removed)
-	r.Do("DELETE", "/api/drives/"+drive+"/members/"+removed.ID, owner.Token, nil).Expect(204)
-	o.awaitCleared(ch, removed.ID)
-
-	revoked, key := r.newAgent(owner, drive, "Revoked", "MEMBER")
-	set(revoked)
-	rs := r.dial(revoked)
-	rs.join(ch)
-	rs.call("agent_status", map[string]any{"pageId": ch, "state": "error"}) // the socket's replaces the REST one
-	o.awaitStatus(ch, revoked.ID, "error")
-	r.Do("DELETE", "/api/drives/"+drive+"/agents/"+revoked.ID+"/keys/"+key, owner.Token, nil).Expect(204)
-	o.awaitCleared(ch, revoked.ID)
-
-	restKey, key2 := r.newAgent(owner, drive, "RestKey", "MEMBER")
-	set(restKey)
-	r.Do("DELETE", "/api/drives/"+drive+"/agents/"+restKey.ID+"/keys/"+key2, owner.Token, nil).Expect(204)
-	o.awaitCleared(ch, restKey.ID)
-
-	gone, _ := r.newAgent(owner, drive, "Gone", "MEMBER")
-	set(gone)
-	r.Do("DELETE", "/api/drives/"+drive+"/agents/"+gone.ID, owner.Token, nil).Expect(204)
-	o.awaitCleared(ch, gone.ID)
+	revoke := func(a apptest.User, keyID string) {
+		r.Do("DELETE", "/api/drives/"+drive+"/agents/"+a.ID+"/keys/"+keyID, owner.Token, nil).Expect(204)
+	}
+	for _, c := range []struct {
+		name   string
+		socket bool // after REST, set over a socket too: the socket's status replaces it
+		end    func(a apptest.User, keyID string)
+	}{
+		{"Removed", false, func(a apptest.User, _ string) {
+			r.Do("DELETE", "/api/drives/"+drive+"/members/"+a.ID, owner.Token, nil).Expect(204)
+		}},
+		{"Revoked", true, revoke},
+		{"RestKey", false, revoke},
+		{"Gone", false, func(a apptest.User, _ string) {
+			r.Do("DELETE", "/api/drives/"+drive+"/agents/"+a.ID, owner.Token, nil).Expect(204)
+		}},
+	} {
+		agent, keyID := r.newAgent(owner, drive, c.name, "MEMBER")
+		set(agent)
+		if c.socket {
+			s := r.dial(agent)
+			s.join(ch)
+			s.call("agent_status", map[string]any{"pageId": ch, "state": "error"})
+			o.awaitStatus(ch, agent.ID, "error")
+		}
+		c.end(agent, keyID)
+		o.awaitCleared(ch, agent.ID)
+	}
 
 	// Trashing the page ends the status (the viewers leave the page too: a viewer of the drive
 	// would not learn of it, so the check is a later join after the restore).

@@ -76,7 +76,7 @@ func (b *Broker) putAgentStatus(c echo.Context) error {
 		return err
 	}
 	id, _ := modules.IdentityFrom(ctx)
-	st, expires, err := b.PutAgentStatus(ctx, id, pageID, in, ttl)
+	st, expires, err := b.setRESTStatus(ctx, id, pageID, in, ttl)
 	if err != nil {
 		return err
 	}
@@ -89,16 +89,16 @@ func (b *Broker) deleteAgentStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := b.ClearAgentStatus(ctx, modules.UserID(ctx), pageID); err != nil {
+	if err := b.clearRESTStatus(ctx, modules.UserID(ctx), pageID); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
 }
 
-// PutAgentStatus publishes in (validated) as the status of id's agent in pageID for ttl, and
+// setRESTStatus publishes in (validated) as the status of id's agent in pageID for ttl, and
 // returns it with its expiry. Errors: errNotAgent (forbidden) for a person, errStatusPage
 // (not_found) without view, rate_limited past restStatusPerMinute.
-func (b *Broker) PutAgentStatus(ctx context.Context, id modules.Identity, pageID string, in statusIn, ttl time.Duration) (AgentStatus, time.Time, error) {
+func (b *Broker) setRESTStatus(ctx context.Context, id modules.Identity, pageID string, in statusIn, ttl time.Duration) (AgentStatus, time.Time, error) {
 	name, driveID, err := b.statusAccess(ctx, id.UserID, pageID)
 	if err != nil {
 		return AgentStatus{}, time.Time{}, err
@@ -112,13 +112,15 @@ func (b *Broker) PutAgentStatus(ctx context.Context, id modules.Identity, pageID
 	}
 	// Checked again now that it is set: a revocation that committed after the first check
 	// either sees the status when it is dispatched, or is seen here.
-	b.statuses.verify(ctx, pageID, id.UserID, at)
+	if b.statuses.verify(ctx, pageID, id.UserID, at) {
+		return AgentStatus{}, time.Time{}, errStatusPage
+	}
 	return st, time.Unix(0, at).Add(ttl), nil
 }
 
-// ClearAgentStatus ends the status of userID (an agent) in pageID, wherever it was set; there
-// may be none. Errors as PutAgentStatus's.
-func (b *Broker) ClearAgentStatus(ctx context.Context, userID, pageID string) error {
+// clearRESTStatus ends the status of userID (an agent) in pageID, wherever it was set; there
+// may be none. Errors as setRESTStatus's.
+func (b *Broker) clearRESTStatus(ctx context.Context, userID, pageID string) error {
 	if _, _, err := b.statusAccess(ctx, userID, pageID); err != nil {
 		return err
 	}
