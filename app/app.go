@@ -126,6 +126,7 @@ func New(cfg Config) (*App, error) {
 		pageModule,
 		messages.New(db, a.events, resolver),
 		tasks.New(db, a.events, resolver),
+		a.broker, // agent statuses over REST
 	} {
 		m.Mount(routes)
 	}

@@ -74,6 +74,7 @@ type Config struct {
 	PresenceInterval time.Duration // at most one presence_changed per drive per; default 1s
 	LeaseInterval    time.Duration // with a bus: a heartbeat every; default 3s
 	LeaseTTL         time.Duration // with a bus: a process not heard from this long is dropped; default 10s
+	AgentStatusTTL   time.Duration // an agent status set over REST without ttlSeconds lasts; default 60s
 	Logger           *slog.Logger
 
 	// MaxUnauthenticatedPerAddr caps the Engine.IO sessions one client address holds open before
@@ -102,6 +103,7 @@ func (c *Config) defaults() {
 	setDur(&c.PresenceInterval, time.Second)
 	setDur(&c.LeaseInterval, 3*time.Second)
 	setDur(&c.LeaseTTL, 10*time.Second)
+	setDur(&c.AgentStatusTTL, time.Minute)
 	setDur(&c.AuthExpiringLead, time.Minute)
 	setDur(&c.Retention, 7*24*time.Hour)
 	if c.MaxPayload <= 0 {
@@ -150,6 +152,9 @@ type Broker struct {
 	docs     Docs
 	sel      selections
 
+	statuses  *statuses
+	statusLim *modules.Limiter // the agent statuses each agent sets over REST
+
 	queue    chan struct{} // wakes the dispatcher
 	qmu      sync.Mutex
 	pending  []eventlog.Event
@@ -194,6 +199,8 @@ func New(cfg Config, db *gorm.DB, verify Verifier, access Access, events Log) *B
 	b.progress = sync.NewCond(&b.qmu)
 	b.presence = newPresence(b)
 	b.roster = newRoster(b)
+	b.statuses = newStatuses(b)
+	b.statusLim = modules.NewLimiter(restStatusPerMinute)
 	b.sel.pages = map[*client]map[string]struct{}{}
 	origins := map[string]bool{}
 	for _, o := range cfg.AllowedOrigins {
@@ -248,6 +255,7 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		<-b.stopped
 		b.presence.stopAll()
 		b.roster.stopAll()
+		b.statuses.stopAll()
 		b.mu.Lock()
 		for _, drives := range b.cache {
 			for _, e := range drives {

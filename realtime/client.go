@@ -311,6 +311,7 @@ func (b *Broker) registerHandlers() {
 	b.ns.On("cursor_move", b.presenceHandler(b.presence.cursorMove))
 	b.ns.On("activity", b.presenceHandler(b.activity))
 	b.ns.On("refresh_auth", b.handler(b.refreshAuth))
+	b.ns.On("agent_status", b.handler(b.agentStatus))
 	b.registerDocHandlers()
 }
 
@@ -356,7 +357,9 @@ func (b *Broker) joinPage(c *client, args socketio.Args, ack socketio.AckFunc) {
 	}
 	viewers, joined := b.enterPage(context.Background(), c, pageID, ack)
 	if joined {
-		ok(ack, map[string]any{"pageId": pageID, "viewers": viewers})
+		b.statuses.answer(pageID, func(agents []AgentStatus) {
+			ok(ack, map[string]any{"pageId": pageID, "viewers": viewers, "agentStatuses": agents})
+		})
 	}
 }
 
