@@ -267,7 +267,7 @@ func (a *App) Start() error {
 		a.bg.Add(1)
 		go func() {
 			defer a.bg.Done()
-			pgbus.Listen(ctx, a.cfg.DatabaseURL, pgbus.Handlers{Events: a.broker.Notify,
+			pgbus.Listen(ctx, a.cfg.DatabaseURL, a.events, pgbus.Handlers{Events: a.broker.Notify,
 				Ephemeral: a.broker.Receive, Connected: a.broker.BusConnected, Log: a.log})
 		}()
 	}
