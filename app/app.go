@@ -74,7 +74,7 @@ func New(cfg Config) (*App, error) {
 	a := &App{cfg: cfg, log: log, db: db, stop: make(chan struct{})}
 	a.events = eventlog.New(db, nil)
 	tokens := auth.NewTokens(secret, cfg.AccessTokenTTL)
-	a.auth = auth.NewService(db, a.events, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Hash: cfg.PasswordHash,
+	a.auth = auth.NewService(db, a.events, tokens, permissions.AccountDrives, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Hash: cfg.PasswordHash,
 		HashMemory: cfg.PasswordHashMemory, PasswordAttempts: cfg.PasswordRateLimit})
 	resolver := permissions.NewResolver(db)
 	rt := cfg.Realtime
