@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/modules/auth"
 	"github.com/pagespace/pagespace/modules/eventlog"
 	"github.com/pagespace/pagespace/permissions"
 	"github.com/pagespace/pagespace/realtime/engineio"
@@ -19,8 +20,8 @@ import (
 	"gorm.io/gorm"
 )
 
-// Verifier checks access tokens and the login sessions they belong to (auth.Service). Safe for
-// concurrent use.
+// Verifier checks access tokens and the login sessions they belong to, and names their users
+// (auth.Service). Safe for concurrent use.
 type Verifier interface {
 	// Verify returns the identity and expiry of a valid token, or an error whose public code is
 	// "invalid_token" or "token_expired".
@@ -29,12 +30,19 @@ type Verifier interface {
 	// (logout, refresh-token reuse), an error of kind unauthorized once it has, and any other
 	// error when the check itself failed. A signature alone does not say a session still holds.
 	SessionActive(ctx context.Context, id modules.Identity) error
+	// UserName returns the user's name and whether it is an agent, or an error of kind not found
+	// once the user is gone.
+	UserName(ctx context.Context, userID string) (name string, agent bool, err error)
 }
 
 // Access resolves permissions (permissions.Resolver). Safe for concurrent use.
 type Access interface {
 	Drive(ctx context.Context, userID, driveID string) (permissions.DriveView, error)
 	Page(ctx context.Context, userID, pageID string) (permissions.PageAccess, error)
+	// MemberDrives and Members answer presence: the drives a user is a member of, and the
+	// members of a drive with their names.
+	MemberDrives(ctx context.Context, userID string) ([]string, error)
+	Members(ctx context.Context, driveID string) ([]permissions.MemberName, error)
 }
 
 // Log is the event log the broker replays from (eventlog.Log).
@@ -48,6 +56,7 @@ var (
 	_ eventlog.Publisher = (*Broker)(nil)
 	_ eventlog.Flusher   = (*Broker)(nil)
 	_ Access             = (*permissions.Resolver)(nil)
+	_ Verifier           = (*auth.Service)(nil)
 )
 
 // Config holds the broker's settings. Zero values take the defaults noted.

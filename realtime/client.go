@@ -80,7 +80,7 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 		// exp at once, so refuse it now with the code that tells the client to refresh.
 		return unauthorized("token_expired")
 	}
-	name, agent, err := b.userName(context.Background(), id.UserID)
+	name, agent, err := b.verify.UserName(context.Background(), id.UserID)
 	if err != nil {
 		return unauthorized("invalid_token") // the user is gone
 	}
@@ -137,19 +137,6 @@ func (c *client) identity() modules.Identity {
 		id.KeyID = c.sessionID
 	}
 	return id
-}
-
-// userName returns the user's name and whether it is an agent.
-func (b *Broker) userName(ctx context.Context, userID string) (string, bool, error) {
-	var rows []struct{ Name, Kind string }
-	err := b.db.WithContext(ctx).Table("users").Select("name, kind").Where("id = ?", userID).Limit(1).Scan(&rows).Error
-	if err != nil {
-		return "", false, err
-	}
-	if len(rows) == 0 {
-		return "", false, modules.ErrNotFound
-	}
-	return rows[0].Name, rows[0].Kind == "agent", nil
 }
 
 func (b *Broker) onConnect(s *socketio.Socket) {

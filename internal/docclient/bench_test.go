@@ -12,9 +12,9 @@ import (
 
 	"github.com/pagespace/pagespace/app"
 	"github.com/pagespace/pagespace/app/apptest"
+	"github.com/pagespace/pagespace/internal/docclient"
 	"github.com/pagespace/pagespace/internal/traces"
 	"github.com/pagespace/pagespace/pages/ot"
-	"github.com/pagespace/pagespace/realtime/docclient"
 )
 
 // The end-to-end benchmarks of live co-editing (docs/performance.md, "Live co-editing"). Each
