@@ -131,7 +131,7 @@ func (b *Broker) clearRESTStatus(ctx context.Context, userID, pageID string) err
 // statusAccess checks that userID is an agent that may view pageID, and returns its name and
 // the page's drive.
 func (b *Broker) statusAccess(ctx context.Context, userID, pageID string) (name, driveID string, err error) {
-	name, agent, err := b.userName(ctx, userID)
+	name, agent, err := b.verify.UserName(ctx, userID)
 	if err != nil {
 		return "", "", err
 	}

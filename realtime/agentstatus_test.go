@@ -8,7 +8,7 @@ import (
 	"github.com/pagespace/pagespace/app"
 	"github.com/pagespace/pagespace/app/apptest"
 	"github.com/pagespace/pagespace/realtime"
-	"github.com/pagespace/pagespace/realtime/sioclient"
+	"github.com/pagespace/pagespace/internal/sioclient"
 )
 
 // statusOf decodes an agent_status event.
