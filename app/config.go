@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pagespace/pagespace/messages"
 	"github.com/pagespace/pagespace/modules/auth"
 	"github.com/pagespace/pagespace/pages"
 	"github.com/pagespace/pagespace/realtime"
@@ -53,6 +54,8 @@ type Config struct {
 	// Doc holds the live editing settings (ops kept per document, ops per revision); its zero
 	// value takes the defaults.
 	Doc pages.DocConfig
+	// Stream holds the limits of streamed messages (STREAM_*); its zero value takes the defaults.
+	Stream messages.StreamConfig
 
 	// PasswordHash is not an environment setting; tests lower it to keep signups fast.
 	PasswordHash auth.HashParams
@@ -181,6 +184,16 @@ var settings = []setting{
 	}},
 	{"DOC_PAUSE_REVISION", "10s", "a document with edits no revision holds becomes a revision (and page_updated) after this long without an op", durationSetting(func(c *Config) *time.Duration { return &c.Doc.PauseRevision })},
 	{"PRESENCE_IDLE_AFTER", "5m", "a connected user without activity pings for this long shows as idle in drive presence", durationSetting(func(c *Config) *time.Duration { return &c.Realtime.IdleAfter })},
+	{"STREAM_IDLE_TIMEOUT", "60s", "a streamed message without a chunk for this long is marked interrupted", durationSetting(func(c *Config) *time.Duration { return &c.Stream.IdleTimeout })},
+	{"STREAM_CHUNK_RATE", "50", "chunks of streamed messages per second per author (burst twice that)", func(c *Config, v string) error {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || n <= 0 {
+			return errors.New("must be a positive number")
+		}
+		c.Stream.ChunkRate, c.Stream.ChunkBurst = n, int(2*n)+1
+		return nil
+	}},
+	{"STREAM_MAX_BYTES", "65536", "the largest streamed message, in bytes of UTF-8", intSetting(func(c *Config) *int { return &c.Stream.MaxBytes })},
 	{"WS_MAX_UNAUTHENTICATED_PER_ADDRESS", "50", "Engine.IO sessions one client address may hold open before they authenticate", intSetting(func(c *Config) *int { return &c.Realtime.MaxUnauthenticatedPerAddr })},
 }
 
