@@ -344,7 +344,8 @@ func (s *Service) end(ctx context.Context, pageID, messageID string, e ending) (
 	return out, nil
 }
 
-// stoppedBy is the status reason of a stream the user stopped: "stopped by <name>".
+// stoppedBy is the status reason of a stream the user stopped: "stopped by <name>" (the name
+// read as the author's is for the message view, selectRows).
 func stoppedBy(tx *gorm.DB, uid string) (string, error) {
 	var names []string
 	if err := tx.Table("users").Where("id = ?", uid).Limit(1).Pluck("name", &names).Error; err != nil || len(names) == 0 {
@@ -376,6 +377,10 @@ func finish(tx *gorm.DB, rec *eventlog.Recorder, driveID, actor string, m Messag
 	return out, nil
 }
 
+// streamingRows selects streaming messages with the literal the partial indexes on them are
+// declared with (a parameter would not let the planner use them).
+const streamingRows = "status = '" + StatusStreaming + "'"
+
 // SweepIdle interrupts the streams silent for longer than IdleTimeout (reason "silent for N s")
 // and returns how many it ended. Every process may sweep: each stream is ended once, by whichever
 // sweep locks it first, and a chunk that arrives meanwhile keeps its stream alive.
@@ -383,7 +388,7 @@ func (s *Service) SweepIdle(ctx context.Context) (int, error) {
 	cutoff := modules.Now().Add(-s.cfg.IdleTimeout)
 	var ids []string
 	err := s.db.WithContext(ctx).Model(&Message{}).
-		Where("status = ? AND updated_at < ? AND deleted_at IS NULL", StatusStreaming, cutoff).
+		Where(streamingRows+" AND updated_at < ? AND deleted_at IS NULL", cutoff).
 		Order("updated_at").Limit(100).Pluck("id", &ids).Error
 	if err != nil {
 		return 0, fmt.Errorf("messages: sweep: %w", err)
@@ -401,7 +406,12 @@ func (s *Service) SweepIdle(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			if err := interrupt(tx, rec, "", m, reason); err != nil {
+			// The page's drive, for the event; under its shared access lock, as any write.
+			pa, err := s.r.In(tx).Page(ctx, "", m.PageID)
+			if err != nil {
+				return err
+			}
+			if _, err := finish(tx, rec, pa.DriveID, "", m, StatusInterrupted, reason); err != nil {
 				return err
 			}
 			ended++
@@ -414,13 +424,14 @@ func (s *Service) SweepIdle(ctx context.Context) (int, error) {
 	return ended, nil
 }
 
-// InterruptStreams ends, in tx, the streaming messages of authorID (only those started with the
-// agent key keyID, when set) as interrupted with reason, recording their message_updated as
-// actorID with rec. The permissions service calls it from the transactions that revoke a key or
-// remove an agent, so the messages end with their author's access.
-func (s *Service) InterruptStreams(ctx context.Context, tx *gorm.DB, rec *eventlog.Recorder, actorID, authorID, keyID, reason string) error {
+// InterruptStreams ends, in tx, the streaming messages of authorID in driveID (only those
+// started with the agent key keyID, when set) as interrupted with reason, recording their
+// message_updated as actorID with rec. The permissions service calls it from the transactions
+// that revoke a key or remove an agent (whose messages are all in its drive), so the messages
+// end with their author's access.
+func (s *Service) InterruptStreams(ctx context.Context, tx *gorm.DB, rec *eventlog.Recorder, actorID, driveID, authorID, keyID, reason string) error {
 	q := tx.WithContext(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).
-		Where("author_id = ? AND status = ? AND deleted_at IS NULL", authorID, StatusStreaming)
+		Where(streamingRows+" AND author_id = ? AND deleted_at IS NULL", authorID)
 	if keyID != "" {
 		q = q.Where("stream_key_id = ?", keyID)
 	}
@@ -429,24 +440,11 @@ func (s *Service) InterruptStreams(ctx context.Context, tx *gorm.DB, rec *eventl
 		return fmt.Errorf("messages: interrupt streams: %w", err)
 	}
 	for _, m := range streams {
-		if err := interrupt(tx, rec, actorID, m, reason); err != nil {
+		if _, err := finish(tx, rec, driveID, actorID, m, StatusInterrupted, reason); err != nil {
 			return fmt.Errorf("messages: interrupt streams: %w", err)
 		}
 	}
 	return nil
-}
-
-// interrupt ends the streaming message m as interrupted.
-func interrupt(tx *gorm.DB, rec *eventlog.Recorder, actor string, m Message, reason string) error {
-	var drives []string
-	if err := tx.Table("pages").Where("id = ?", m.PageID).Limit(1).Pluck("drive_id", &drives).Error; err != nil {
-		return err
-	}
-	if len(drives) == 0 {
-		return ErrPageNotFound
-	}
-	_, err := finish(tx, rec, drives[0], actor, m, StatusInterrupted, reason)
-	return err
 }
 
 // StreamText returns a message's content, stream_seq, status and editedAt (the rest of the

@@ -91,9 +91,9 @@ func (k agentKey) info() AgentKeyInfo {
 // (messages.Service). InterruptStreams runs inside the revoking transaction and records its
 // events with rec, so that the messages end with the access, in the same commit.
 type Streams interface {
-	// InterruptStreams ends authorID's streaming messages (only those started with the agent key
-	// keyID, when set) as interrupted with reason, as actorID.
-	InterruptStreams(ctx context.Context, tx *gorm.DB, rec *eventlog.Recorder, actorID, authorID, keyID, reason string) error
+	// InterruptStreams ends authorID's streaming messages in driveID (only those started with
+	// the agent key keyID, when set) as interrupted with reason, as actorID.
+	InterruptStreams(ctx context.Context, tx *gorm.DB, rec *eventlog.Recorder, actorID, driveID, authorID, keyID, reason string) error
 }
 
 // Stream interruption reasons (messages' statusReason).
@@ -106,12 +106,12 @@ const (
 // before serving.
 func (h *Handler) SetStreams(st Streams) { h.svc.streams = st }
 
-// interruptStreams ends authorID's streams through the Streams set, if any.
-func (s *Service) interruptStreams(ctx context.Context, tx *gorm.DB, rec *eventlog.Recorder, actorID, authorID, keyID, reason string) error {
+// interruptStreams ends the streams of an agent of driveID through the Streams set, if any.
+func (s *Service) interruptStreams(ctx context.Context, tx *gorm.DB, rec *eventlog.Recorder, actorID, driveID, agentID, keyID, reason string) error {
 	if s.streams == nil {
 		return nil
 	}
-	return s.streams.InterruptStreams(ctx, tx, rec, actorID, authorID, keyID, reason)
+	return s.streams.InterruptStreams(ctx, tx, rec, actorID, driveID, agentID, keyID, reason)
 }
 
 // userKind returns the kind of a user ("" when there is no such user).
@@ -255,7 +255,7 @@ func (s *Service) RevokeAgentKey(ctx context.Context, actorID, driveID, agentID,
 		if res.RowsAffected == 0 {
 			return ErrKeyNotFound
 		}
-		if err := s.interruptStreams(ctx, tx, rec, actorID, agentID, keyID, reasonKeyRevoked); err != nil {
+		if err := s.interruptStreams(ctx, tx, rec, actorID, driveID, agentID, keyID, reasonKeyRevoked); err != nil {
 			return err
 		}
 		rec.Record(eventlog.Draft{Type: auth.EventSessionEnded, ActorID: actorID, Rooms: []string{modules.UserRoom(agentID)},
@@ -277,7 +277,7 @@ func (s *Service) RemoveAgent(ctx context.Context, actorID, driveID, agentID str
 			return err
 		}
 		// Before the user row goes, while the messages still name their author.
-		if err := s.interruptStreams(ctx, tx, rec, actorID, agentID, "", reasonUserDeleted); err != nil {
+		if err := s.interruptStreams(ctx, tx, rec, actorID, driveID, agentID, "", reasonUserDeleted); err != nil {
 			return err
 		}
 		if err := tx.Where("id = ?", agentID).Delete(&userRow{}).Error; err != nil {
