@@ -15,7 +15,7 @@ import (
 
 	"github.com/pagespace/pagespace/app/apptest"
 	"github.com/pagespace/pagespace/app/pagespacetest"
-	"github.com/pagespace/pagespace/realtime/sioclient"
+	"github.com/pagespace/pagespace/internal/sioclient"
 )
 
 // BenchmarkAgentStream: one agent streams 50 chunks a second over REST into a channel watched

@@ -10,7 +10,7 @@ import (
 
 	"github.com/pagespace/pagespace/app"
 	"github.com/pagespace/pagespace/app/apptest"
-	"github.com/pagespace/pagespace/realtime/sioclient"
+	"github.com/pagespace/pagespace/internal/sioclient"
 )
 
 // unlimited lifts the chunk rate, for agents that stream as fast as the server answers.
