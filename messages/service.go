@@ -194,11 +194,7 @@ func (s *Service) Edit(ctx context.Context, pageID, messageID string, in EditInp
 	}
 	var out View
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		pa, err := channel(ctx, s.r.In(tx), uid, pageID)
-		if err != nil {
-			return err
-		}
-		m, err := lockMessage(tx, pageID, messageID, false)
+		pa, m, err := s.lockInChannel(ctx, tx, uid, pageID, messageID)
 		if err != nil {
 			return err
 		}
@@ -241,11 +237,7 @@ func (s *Service) Edit(ctx context.Context, pageID, messageID string, in EditInp
 func (s *Service) Delete(ctx context.Context, pageID, messageID string) error {
 	uid := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		pa, err := channel(ctx, s.r.In(tx), uid, pageID)
-		if err != nil {
-			return err
-		}
-		m, err := lockMessage(tx, pageID, messageID, false)
+		pa, m, err := s.lockInChannel(ctx, tx, uid, pageID, messageID)
 		if err != nil {
 			return err
 		}
@@ -323,6 +315,17 @@ func channel(ctx context.Context, r *permissions.Resolver, userID, pageID string
 		return pa, ErrNotChannel
 	}
 	return pa, err
+}
+
+// lockInChannel resolves the caller on the channel (as channel does) and locks one of its
+// messages for the write of tx; a tombstone is ErrNotFound.
+func (s *Service) lockInChannel(ctx context.Context, tx *gorm.DB, uid, pageID, messageID string) (permissions.PageAccess, Message, error) {
+	pa, err := channel(ctx, s.r.In(tx), uid, pageID)
+	if err != nil {
+		return pa, Message{}, err
+	}
+	m, err := lockMessage(tx, pageID, messageID, false)
+	return pa, m, err
 }
 
 // lockMessage reads a message of the page for update; a tombstone counts as not found unless

@@ -301,11 +301,7 @@ func (s *Service) end(ctx context.Context, pageID, messageID string, e ending) (
 	}
 	var out View
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		pa, err := channel(ctx, s.r.In(tx), uid, pageID)
-		if err != nil {
-			return err
-		}
-		m, err := lockMessage(tx, pageID, messageID, false)
+		pa, m, err := s.lockInChannel(ctx, tx, uid, pageID, messageID)
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pagespace/pagespace/app/apptest"
 	"github.com/pagespace/pagespace/app/pagespacetest"
+	"github.com/pagespace/pagespace/internal/benchstat"
 	"github.com/pagespace/pagespace/internal/sioclient"
 )
 
@@ -124,11 +125,11 @@ func agentStream(b *testing.B, viewers, rate int, duration time.Duration) {
 	b.ReportMetric(float64(viewers), "viewers")
 	b.ReportMetric(float64(chunks)/elapsed.Seconds(), "chunks/s")
 	b.ReportMetric(float64(deltas)/float64(viewers)/elapsed.Seconds(), "deltas/s/viewer")
-	b.ReportMetric(ms(quantile(lat, 0.5)), "chunk-p50-ms")
-	b.ReportMetric(ms(quantile(lat, 0.99)), "chunk-p99-ms")
-	b.ReportMetric(ms(lat[len(lat)-1]), "chunk-max-ms")
-	b.ReportMetric(ms(quantile(answered, 0.5)), "post-p50-ms")
-	b.ReportMetric(ms(quantile(answered, 0.99)), "post-p99-ms")
+	b.ReportMetric(benchstat.Millis(benchstat.Quantile(lat, 0.5)), "chunk-p50-ms")
+	b.ReportMetric(benchstat.Millis(benchstat.Quantile(lat, 0.99)), "chunk-p99-ms")
+	b.ReportMetric(benchstat.Millis(lat[len(lat)-1]), "chunk-max-ms")
+	b.ReportMetric(benchstat.Millis(benchstat.Quantile(answered, 0.5)), "post-p50-ms")
+	b.ReportMetric(benchstat.Millis(benchstat.Quantile(answered, 0.99)), "post-p99-ms")
 	b.ReportMetric(100*cpu.Seconds()/elapsed.Seconds(), "server-cpu-%")
 	b.Logf("%s: %d chunks in %v to %d viewers; %d deltas in all; server CPU %v", apptest.Dialect(), chunks,
 		elapsed.Round(time.Millisecond), viewers, deltas, cpu.Round(time.Millisecond))
@@ -214,14 +215,3 @@ func cpuTime(b *testing.B, pid int) time.Duration {
 	}
 	return time.Duration(math.Round(ticks * float64(time.Second) / 100))
 }
-
-// quantile is the q-quantile of sorted durations (nearest rank).
-func quantile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(sorted))+0.5) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
