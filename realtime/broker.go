@@ -79,6 +79,8 @@ type Config struct {
 	Retention        time.Duration // how long recovery sessions are kept; default 7 days
 	DocOpRate        float64       // doc_op events per second per socket; default 50
 	DocOpBurst       int           // default 100
+	ChunkRate        float64       // stream_chunk events per second per socket; default 100
+	ChunkBurst       int           // default 200
 	IdleAfter        time.Duration // a connected user without activity is idle after; default 5m
 	PresenceInterval time.Duration // at most one presence_changed per drive per; default 1s
 	LeaseInterval    time.Duration // with a bus: a heartbeat every; default 3s
@@ -131,6 +133,10 @@ func (c *Config) defaults() {
 		c.DocOpRate = 50
 	}
 	setInt(&c.DocOpBurst, 100)
+	if c.ChunkRate <= 0 {
+		c.ChunkRate = 100
+	}
+	setInt(&c.ChunkBurst, 200)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -160,6 +166,8 @@ type Broker struct {
 	cluster  *cluster // nil without a bus
 	docs     Docs
 	sel      selections
+	streams  Streams
+	deltas   *deltaHub
 
 	statuses  *statuses
 	statusLim *modules.Limiter // the agent statuses each agent sets over REST
@@ -210,6 +218,7 @@ func New(cfg Config, db *gorm.DB, verify Verifier, access Access, events Log) *B
 	b.roster = newRoster(b)
 	b.statuses = newStatuses(b)
 	b.statusLim = modules.NewLimiter(restStatusPerMinute)
+	b.deltas = newDeltaHub(b)
 	b.sel.pages = map[*client]map[string]struct{}{}
 	origins := map[string]bool{}
 	for _, o := range cfg.AllowedOrigins {
@@ -265,6 +274,7 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		b.presence.stopAll()
 		b.roster.stopAll()
 		b.statuses.stopAll()
+		b.deltas.stop()
 		b.mu.Lock()
 		for _, drives := range b.cache {
 			for _, e := range drives {

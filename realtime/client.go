@@ -33,6 +33,7 @@ type client struct {
 	cursor     *cursorState
 	opLim      *rate.Limiter       // doc_op
 	selLim     *rate.Limiter       // doc_selection
+	chunkLim   *rate.Limiter       // stream_chunk
 	docClients map[string]struct{} // clientIds of the doc_ops this socket submitted
 }
 
@@ -85,10 +86,11 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 		return unauthorized("invalid_token") // the user is gone
 	}
 	c := &client{s: s, userID: id.UserID, name: name, agent: agent, sessionID: id.SessionID, expires: exp, rooms: map[string]string{},
-		limiter: rate.NewLimiter(rate.Limit(b.cfg.EventRate), b.cfg.EventBurst),
-		presLim: rate.NewLimiter(rate.Limit(5*b.cfg.EventRate), 5*b.cfg.EventBurst),
-		opLim:   rate.NewLimiter(rate.Limit(b.cfg.DocOpRate), b.cfg.DocOpBurst),
-		selLim:  rate.NewLimiter(rate.Limit(selectionRate), selectionRate)}
+		limiter:  rate.NewLimiter(rate.Limit(b.cfg.EventRate), b.cfg.EventBurst),
+		presLim:  rate.NewLimiter(rate.Limit(5*b.cfg.EventRate), 5*b.cfg.EventBurst),
+		opLim:    rate.NewLimiter(rate.Limit(b.cfg.DocOpRate), b.cfg.DocOpBurst),
+		selLim:   rate.NewLimiter(rate.Limit(selectionRate), selectionRate),
+		chunkLim: rate.NewLimiter(rate.Limit(b.cfg.ChunkRate), b.cfg.ChunkBurst)}
 	// The slot is taken here, under the lock, not in onConnect: the client gets its CONNECT reply
 	// before OnConnect runs, so a count taken at connect time would let a quick second dial in.
 	b.mu.Lock()
@@ -300,6 +302,7 @@ func (b *Broker) registerHandlers() {
 	b.ns.On("refresh_auth", b.handler(b.refreshAuth))
 	b.ns.On("agent_status", b.handler(b.agentStatus))
 	b.registerDocHandlers()
+	b.registerStreamHandlers()
 }
 
 // decodeArg decodes argument i by the rules of a REST body (modules.DecodeJSON): exact keys,

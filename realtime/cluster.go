@@ -25,7 +25,7 @@ const MaxBusMessage = 7900
 // busMsg is one ephemeral message between processes.
 type busMsg struct {
 	Proc  string          `json:"p"`            // the sending process
-	Kind  string          `json:"k"`            // hb, hello, bye, user, emit, status, sync, synced
+	Kind  string          `json:"k"`            // hb, hello, bye, user, emit, status, sync, synced, delta
 	At    int64           `json:"t"`            // sent at, Unix ms (relay lag)
 	User  string          `json:"u,omitempty"`  // user: the user
 	Agent bool            `json:"ag,omitempty"` // user: the user is an agent
@@ -36,6 +36,7 @@ type busMsg struct {
 	Args  json.RawMessage `json:"a,omitempty"`  // emit: the payload
 
 	Status *busStatus `json:"st,omitempty"` // status: an agent status set or cleared on Proc
+	Delta  *piece     `json:"d,omitempty"`  // delta: chunks of a streamed message accepted by Proc
 }
 
 // cluster is this process's side of the bus: what it sends, and the leases of the others.
@@ -278,6 +279,10 @@ func (k *cluster) receive(msg string) {
 		b.statuses.syncStart(m.Proc)
 	case "synced":
 		b.statuses.syncEnd(m.Proc)
+	case "delta":
+		if m.Delta != nil && b.ns.RoomSize(modules.PageRoom(m.Delta.PageID)) > 0 {
+			b.deltas.add(*m.Delta, false)
+		}
 	}
 }
 

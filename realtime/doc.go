@@ -19,6 +19,14 @@
 // filled on join and invalidated by events that change the tree or permissions of that drive,
 // so delivering an event costs no query per recipient.
 //
+// # Streamed messages
+//
+// Chunks of streamed messages are not events: the messages package hands each accepted chunk
+// to the broker (StreamChunk), which coalesces them into message_delta events per message (at
+// most 20 a second, in order, each following on from the last) for the page's room, shares them
+// with the other processes over the bus, and reads the message from the database when a chunk
+// it needs did not come (deltas.go).
+//
 // # Recovery
 //
 // Every connection gets a pid stored in realtime_sessions with the rooms it joins. A client that
