@@ -72,25 +72,25 @@ func (w *world) start(t *testing.T, server string, cfg agent.Config) {
 // connected waits for the agent's next connect and says whether it recovered its session.
 func (w *world) connected(t *testing.T) bool {
 	t.Helper()
-	select {
-	case recovered := <-w.connect:
-		return recovered
-	case <-time.After(wait):
-		t.Fatalf("the agent did not connect")
-		return false
-	}
+	return await(t, w.connect, "connect")
 }
 
 // reply waits for the agent's next finished answer.
 func (w *world) reply(t *testing.T) agent.Reply {
 	t.Helper()
+	return await(t, w.replies, "answer")
+}
+
+// await receives from ch, failing the test when nothing comes within wait.
+func await[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	var v T
 	select {
-	case r := <-w.replies:
-		return r
+	case v = <-ch:
 	case <-time.After(wait):
-		t.Fatalf("no answer from the agent")
-		return agent.Reply{}
+		t.Fatalf("no %s from the agent", what)
 	}
+	return v
 }
 
 // stored is the message as the server keeps it.
@@ -173,12 +173,7 @@ func TestStopsWhenStopped(t *testing.T) {
 		return ctx.Err()
 	}})
 	asked := w.env.PostMessage(w.alice, w.channel, "@Helper tell me everything")
-	var msg string
-	select {
-	case msg = <-held:
-	case <-time.After(wait):
-		t.Fatal("the answer did not reach three words")
-	}
+	msg := await(t, held, "answer of three words")
 	w.env.Do("POST", "/api/pages/"+w.channel+"/messages/"+msg+"/stop", w.alice.Token, nil).Expect(200)
 
 	r := w.reply(t)
