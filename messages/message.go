@@ -113,9 +113,3 @@ type MessageDeleted struct {
 	// because it has replies.
 	Removed bool `json:"removed"`
 }
-
-func (p NewMessage) data() map[string]any     { return map[string]any{"message": p.Message} }
-func (p MessageUpdated) data() map[string]any { return map[string]any{"message": p.Message} }
-func (p MessageDeleted) data() map[string]any {
-	return map[string]any{"message": p.Message, "removed": p.Removed}
-}

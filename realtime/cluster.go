@@ -425,7 +425,7 @@ func (r *roster) dropProcess(proc string, expired bool) {
 			continue
 		}
 		for pageID := range s.Pages {
-			room := modules.PageRoom(pageID)
+			room := modules.PageRoom(pageID).String()
 			who := map[string]any{"pageId": pageID, "userId": userID, "name": names[userID]}
 			_ = r.b.ns.To(room).Emit("user_stopped_typing", who)
 			_ = r.b.ns.To(room).Emit("doc_selection", map[string]any{"pageId": pageID, "userId": userID,
