@@ -74,7 +74,7 @@ func New(cfg Config) (*App, error) {
 	a := &App{cfg: cfg, log: log, db: db, stop: make(chan struct{})}
 	a.events = eventlog.New(db, nil)
 	tokens := auth.NewTokens(secret, cfg.AccessTokenTTL)
-	a.auth = auth.NewService(db, a.events, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Hash: cfg.PasswordHash,
+	a.auth = auth.NewService(db, a.events, tokens, permissions.AccountDrives, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Hash: cfg.PasswordHash,
 		HashMemory: cfg.PasswordHashMemory, PasswordAttempts: cfg.PasswordRateLimit})
 	resolver := permissions.NewResolver(db)
 	rt := cfg.Realtime
@@ -126,6 +126,7 @@ func New(cfg Config) (*App, error) {
 		pageModule,
 		messages.New(db, a.events, resolver),
 		tasks.New(db, a.events, resolver),
+		a.broker, // agent statuses over REST
 	} {
 		m.Mount(routes)
 	}
@@ -267,7 +268,7 @@ func (a *App) Start() error {
 		a.bg.Add(1)
 		go func() {
 			defer a.bg.Done()
-			pgbus.Listen(ctx, a.cfg.DatabaseURL, pgbus.Handlers{Events: a.broker.Notify,
+			pgbus.Listen(ctx, a.cfg.DatabaseURL, a.events, pgbus.Handlers{Events: a.broker.Notify,
 				Ephemeral: a.broker.Receive, Connected: a.broker.BusConnected, Log: a.log})
 		}()
 	}

@@ -30,7 +30,12 @@ type agentWorld struct {
 
 func newAgentWorld(t *testing.T, typ string) agentWorld {
 	t.Helper()
-	r := start(t)
+	return start(t).agentWorld(typ)
+}
+
+// agentWorld makes an agentWorld on the running server.
+func (r *rt) agentWorld(typ string) agentWorld {
+	r.t.Helper()
 	w := agentWorld{r: r, owner: r.Signup("Olive")}
 	w.drive = r.CreateDrive(w.owner, "home")
 	w.page = r.CreatePage(w.owner, w.drive, typ, "general", "")

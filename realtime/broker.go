@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/modules/auth"
 	"github.com/pagespace/pagespace/modules/eventlog"
 	"github.com/pagespace/pagespace/permissions"
 	"github.com/pagespace/pagespace/realtime/engineio"
@@ -19,8 +20,8 @@ import (
 	"gorm.io/gorm"
 )
 
-// Verifier checks access tokens and the login sessions they belong to (auth.Service). Safe for
-// concurrent use.
+// Verifier checks access tokens and the login sessions they belong to, and names their users
+// (auth.Service). Safe for concurrent use.
 type Verifier interface {
 	// Verify returns the identity and expiry of a valid token, or an error whose public code is
 	// "invalid_token" or "token_expired".
@@ -29,12 +30,19 @@ type Verifier interface {
 	// (logout, refresh-token reuse), an error of kind unauthorized once it has, and any other
 	// error when the check itself failed. A signature alone does not say a session still holds.
 	SessionActive(ctx context.Context, id modules.Identity) error
+	// UserName returns the user's name and whether it is an agent, or an error of kind not found
+	// once the user is gone.
+	UserName(ctx context.Context, userID string) (name string, agent bool, err error)
 }
 
 // Access resolves permissions (permissions.Resolver). Safe for concurrent use.
 type Access interface {
 	Drive(ctx context.Context, userID, driveID string) (permissions.DriveView, error)
 	Page(ctx context.Context, userID, pageID string) (permissions.PageAccess, error)
+	// MemberDrives and Members answer presence: the drives a user is a member of, and the
+	// members of a drive with their names.
+	MemberDrives(ctx context.Context, userID string) ([]string, error)
+	Members(ctx context.Context, driveID string) ([]permissions.MemberName, error)
 }
 
 // Log is the event log the broker replays from (eventlog.Log).
@@ -48,6 +56,7 @@ var (
 	_ eventlog.Publisher = (*Broker)(nil)
 	_ eventlog.Flusher   = (*Broker)(nil)
 	_ Access             = (*permissions.Resolver)(nil)
+	_ Verifier           = (*auth.Service)(nil)
 )
 
 // Config holds the broker's settings. Zero values take the defaults noted.
@@ -74,6 +83,7 @@ type Config struct {
 	PresenceInterval time.Duration // at most one presence_changed per drive per; default 1s
 	LeaseInterval    time.Duration // with a bus: a heartbeat every; default 3s
 	LeaseTTL         time.Duration // with a bus: a process not heard from this long is dropped; default 10s
+	AgentStatusTTL   time.Duration // an agent status set over REST without ttlSeconds lasts; default 60s
 	Logger           *slog.Logger
 
 	// MaxUnauthenticatedPerAddr caps the Engine.IO sessions one client address holds open before
@@ -102,6 +112,7 @@ func (c *Config) defaults() {
 	setDur(&c.PresenceInterval, time.Second)
 	setDur(&c.LeaseInterval, 3*time.Second)
 	setDur(&c.LeaseTTL, 10*time.Second)
+	setDur(&c.AgentStatusTTL, time.Minute)
 	setDur(&c.AuthExpiringLead, time.Minute)
 	setDur(&c.Retention, 7*24*time.Hour)
 	if c.MaxPayload <= 0 {
@@ -150,6 +161,9 @@ type Broker struct {
 	docs     Docs
 	sel      selections
 
+	statuses  *statuses
+	statusLim *modules.Limiter // the agent statuses each agent sets over REST
+
 	queue    chan struct{} // wakes the dispatcher
 	qmu      sync.Mutex
 	pending  []eventlog.Event
@@ -194,6 +208,8 @@ func New(cfg Config, db *gorm.DB, verify Verifier, access Access, events Log) *B
 	b.progress = sync.NewCond(&b.qmu)
 	b.presence = newPresence(b)
 	b.roster = newRoster(b)
+	b.statuses = newStatuses(b)
+	b.statusLim = modules.NewLimiter(restStatusPerMinute)
 	b.sel.pages = map[*client]map[string]struct{}{}
 	origins := map[string]bool{}
 	for _, o := range cfg.AllowedOrigins {
@@ -248,6 +264,7 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		<-b.stopped
 		b.presence.stopAll()
 		b.roster.stopAll()
+		b.statuses.stopAll()
 		b.mu.Lock()
 		for _, drives := range b.cache {
 			for _, e := range drives {

@@ -146,6 +146,7 @@ func (b *Broker) dispatchLoop() {
 					dirty := b.takeDirty()
 					b.mu.Unlock()
 					b.saveSessions(dirty)
+					b.statuses.recheck()
 					continue
 				}
 				if e.ID < 0 {
@@ -221,6 +222,7 @@ func (b *Broker) handle(e eventlog.Event) {
 	b.mu.Unlock()
 	b.saveSessions(dirty)
 	b.presenceFollows(e)
+	b.statuses.recheck() // before advance: a revoking write returns with the statuses it ended gone
 	b.metrics.events.Add(1)
 	b.advance(e.ID)
 }
@@ -307,8 +309,14 @@ func (b *Broker) apply(e eventlog.Event) map[string]permissions.DriveView {
 	}
 	switch a.Scope {
 	case eventlog.ScopeSession:
+		for _, userID := range a.Users {
+			b.statuses.keyEnded(userID, a.Session)
+		}
 		b.closeSockets(a, func(c *client) bool { return c.identity().SessionID == a.Session })
 	case eventlog.ScopeAccounts:
+		for _, userID := range a.Users {
+			b.statuses.agentGone(userID)
+		}
 		b.closeSockets(a, func(*client) bool { return true })
 	case eventlog.ScopeUsers, eventlog.ScopeDrive:
 		if e.DriveID == nil {
@@ -372,6 +380,7 @@ func (b *Broker) concerned(driveID string, a *eventlog.Access) map[string]bool {
 // returns the users who could view pageID before and cannot now ("" for none), with their view
 // from before: the event that removed a page for good still reaches them.
 func (b *Broker) reresolve(driveID string, users map[string]bool, a *eventlog.Access, pageID string) map[string]permissions.DriveView {
+	b.statuses.driveChanged(driveID)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	old := map[string]permissions.DriveView{}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/pagespace/pagespace/app"
 	"github.com/pagespace/pagespace/app/apptest"
-	"github.com/pagespace/pagespace/realtime/sioclient"
+	"github.com/pagespace/pagespace/internal/sioclient"
 )
 
 // rt wraps a running app with socket helpers.

@@ -18,7 +18,7 @@ import (
 
 	"github.com/pagespace/pagespace/app/apptest"
 	"github.com/pagespace/pagespace/app/pagespacetest"
-	"github.com/pagespace/pagespace/realtime/sioclient"
+	"github.com/pagespace/pagespace/internal/sioclient"
 )
 
 // serverProcess builds the pagespace command and runs it on cfg's database, as another process

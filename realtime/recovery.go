@@ -118,6 +118,7 @@ func (b *Broker) recover(s *socketio.Socket, pid, offset string) bool {
 	for name, driveID := range rooms {
 		if room, _ := modules.ParseRoom(name); room.Kind == modules.RoomPage && inPage(c, room.ID) {
 			b.presence.join(c, room.ID, driveID)
+			b.statuses.resend(c.s, room.ID) // ephemeral: what changed while away is not replayed
 		}
 	}
 	b.saveSession(c)

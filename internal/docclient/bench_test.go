@@ -12,16 +12,16 @@ import (
 
 	"github.com/pagespace/pagespace/app"
 	"github.com/pagespace/pagespace/app/apptest"
+	"github.com/pagespace/pagespace/internal/docclient"
 	"github.com/pagespace/pagespace/internal/traces"
 	"github.com/pagespace/pagespace/pages/ot"
-	"github.com/pagespace/pagespace/realtime/docclient"
 )
 
 // The end-to-end benchmarks of live co-editing (docs/performance.md, "Live co-editing"). Each
 // starts the whole server on a fresh database (PAGESPACE_TEST_DB picks it) and drives it through
 // real sockets; one iteration is one whole run, so run them with -benchtime 1x:
 //
-//	PAGESPACE_TEST_DB=postgres go test -run '^$' -bench . -benchtime 1x ./realtime/docclient/
+//	PAGESPACE_TEST_DB=postgres go test -run '^$' -bench . -benchtime 1x ./internal/docclient/
 
 // dbSize is the database's size in bytes (PostgreSQL: pg_database_size; SQLite: its pages, the
 // write-ahead log's included).
