@@ -105,7 +105,7 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 	}
 	s.OnClose(func() { b.release(c) })
 	s.Set(clientKey, c)
-	s.Join(modules.UserRoom(c.userID))
+	s.Join(modules.UserRoom(c.userID).String())
 	// The session is checked after the socket is counted among its user's, not before: a logout
 	// that commits after this read is dispatched to a socket already listed, which it then
 	// disconnects; one that committed before is seen here. Either way no socket outlives its
@@ -245,7 +245,7 @@ func (c *client) armExpiry(b *Broker) {
 				return
 			}
 		}
-		_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": "token_expired"})
+		_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID).String(), "reason": "token_expired"})
 		c.s.Disconnect(false)
 	})
 	c.expTimer = t
@@ -362,7 +362,7 @@ func (b *Broker) enterPage(ctx context.Context, c *client, pageID string, ack so
 		b.failErr(ack, err)
 		return nil, false
 	}
-	if err != nil || !pa.View || pa.Trashed {
+	if err != nil || !pa.CanOpen() {
 		fail(ack, "not_found", "page not found")
 		return nil, false
 	}
@@ -374,18 +374,18 @@ func (b *Broker) enterPage(ctx context.Context, c *client, pageID string, ack so
 
 // join checks and joins room of driveID under the dispatch lock, so that the check and the join
 // are ordered as one step against revocations. On refusal it answers the ack and returns false.
-func (b *Broker) join(ctx context.Context, c *client, room, driveID, notFound string, ack socketio.AckFunc) bool {
+func (b *Broker) join(ctx context.Context, c *client, room modules.Room, driveID, notFound string, ack socketio.AckFunc) bool {
 	_, joined := b.joinView(ctx, c, room, driveID, notFound, ack)
 	return joined
 }
 
 // joinView is join that also returns the user's view of the drive the join was checked with.
-func (b *Broker) joinView(ctx context.Context, c *client, room, driveID, notFound string, ack socketio.AckFunc) (permissions.DriveView, bool) {
+func (b *Broker) joinView(ctx context.Context, c *client, room modules.Room, driveID, notFound string, ack socketio.AckFunc) (permissions.DriveView, bool) {
 	b.mu.Lock()
 	v, err := b.view(ctx, c.userID, driveID)
-	allowed := err == nil && mayBeIn(v, room)
+	allowed := err == nil && v.MayJoin(room)
 	if allowed {
-		err = b.track(c, room, driveID)
+		err = b.track(c, room.String(), driveID)
 	}
 	b.mu.Unlock()
 	switch {
@@ -455,20 +455,21 @@ func (b *Broker) leaveDrive(c *client, args socketio.Args, ack socketio.AckFunc)
 	ok(ack, map[string]any{"driveId": driveID})
 }
 
-func (b *Broker) leave(c *client, room string) {
+func (b *Broker) leave(c *client, room modules.Room) {
+	name := room.String()
 	b.mu.Lock()
 	c.mu.Lock()
-	drive, in := c.rooms[room]
+	drive, in := c.rooms[name]
 	c.mu.Unlock()
 	if in {
-		b.untrack(c, room, drive)
+		b.untrack(c, name, drive)
 	}
 	b.mu.Unlock()
 	if in {
 		b.saveSession(c)
-		if pageID, isPage := strings.CutPrefix(room, "page:"); isPage {
-			b.presence.leave(c, pageID)
-			b.clearSelection(c, pageID)
+		if room.Kind == modules.RoomPage {
+			b.presence.leave(c, room.ID)
+			b.clearSelection(c, room.ID)
 		}
 	}
 }

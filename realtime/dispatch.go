@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/pagespace/pagespace/modules"
@@ -36,7 +35,7 @@ func (b *Broker) view(ctx context.Context, userID, driveID string) (permissions.
 		}
 		entry := &driveEntry{view: v}
 		if until, ok := earliestExpiry(v); ok {
-			entry.timer = time.AfterFunc(time.Until(until), func() { b.queueExpiry(driveID) })
+			entry.timer = time.AfterFunc(time.Until(until), func() { b.queueExpiry(userID, driveID) })
 		}
 		b.cache[userID][driveID] = entry
 	}
@@ -55,11 +54,13 @@ func earliestExpiry(v permissions.DriveView) (time.Time, bool) {
 	return first, !first.IsZero()
 }
 
-// queueExpiry asks the dispatcher to re-resolve a drive whose cached grant just expired.
-func (b *Broker) queueExpiry(driveID string) {
+// queueExpiry asks the dispatcher to re-resolve a user's view of a drive, one of whose grants in
+// it just expired.
+func (b *Broker) queueExpiry(userID, driveID string) {
 	d := driveID
 	b.qmu.Lock()
-	b.pending = append(b.pending, eventlog.Event{Type: expiryMarker, DriveID: &d})
+	b.pending = append(b.pending, eventlog.Event{Type: expiryMarker, DriveID: &d,
+		Access: eventlog.UsersChanged("permission_expired", userID)})
 	b.qmu.Unlock()
 	select {
 	case b.queue <- struct{}{}:
@@ -67,21 +68,11 @@ func (b *Broker) queueExpiry(driveID string) {
 	}
 }
 
-// mayBeIn reports whether a user with view v may be in room. Caller holds b.mu.
-func mayBeIn(v permissions.DriveView, room string) bool {
-	if pageID, ok := strings.CutPrefix(room, "page:"); ok {
-		pa, exists := v.Pages[pageID]
-		return exists && pa.View && !pa.Trashed
-	}
-	if v.Role != permissions.NoRole {
-		return true
-	}
-	for _, pa := range v.Pages {
-		if pa.View && !pa.Trashed {
-			return true // a grantee who may see some page of the drive
-		}
-	}
-	return false
+// mayBeIn reports whether a user with view v may be in the room named name (a room of v's
+// drive, as the client's rooms hold it).
+func mayBeIn(v permissions.DriveView, name string) bool {
+	room, ok := modules.ParseRoom(name)
+	return ok && v.MayJoin(room)
 }
 
 // canJoin checks a join against the cached view. Caller holds b.mu.
@@ -151,7 +142,7 @@ func (b *Broker) dispatchLoop() {
 			for _, e := range batch {
 				if e.Type == expiryMarker {
 					b.mu.Lock()
-					b.reresolve(*e.DriveID, "permission_expired", "", false)
+					b.apply(e)
 					dirty := b.takeDirty()
 					b.mu.Unlock()
 					b.saveSessions(dirty)
@@ -221,10 +212,11 @@ func (b *Broker) advance(id int64) {
 
 // handle applies and delivers one event, as one step against joins and recoveries.
 func (b *Broker) handle(e eventlog.Event) {
+	env := decode(e)
 	b.mu.Lock()
-	viewers := b.pageViewers(e)
+	witnesses := b.witnesses(e)
 	also := b.apply(e)
-	b.deliver(e, also, viewers...)
+	b.deliver(e, env, also, witnesses...)
 	b.last = e.ID
 	dirty := b.takeDirty()
 	b.mu.Unlock()
@@ -235,48 +227,60 @@ func (b *Broker) handle(e eventlog.Event) {
 	b.advance(e.ID)
 }
 
+// envelope is what dispatch reads of an event's payload, decoded once per event: the pages and
+// drives it names (for its audience) and, for a doc_op, the client that sent the op, whose own
+// socket does not get it back.
+type envelope struct {
+	permissions.Refs
+	ClientID string `json:"clientId"`
+}
+
+func decode(e eventlog.Event) envelope {
+	var env envelope
+	_ = json.Unmarshal([]byte(e.Payload), &env) // the log holds our own JSON objects
+	return env
+}
+
 // presenceFollows keeps drive presence in step with membership: who is a member of which drive.
 func (b *Broker) presenceFollows(e eventlog.Event) {
-	if e.DriveID == nil {
+	a := e.Access
+	if a == nil || e.DriveID == nil {
 		return
 	}
-	switch e.Type {
-	case "member_added", "member_removed":
-		var p struct {
-			Member struct {
-				UserID string `json:"userId"`
-			} `json:"member"`
+	switch a.Membership {
+	case eventlog.Joined, eventlog.Left:
+		for _, userID := range a.Users {
+			b.roster.membership(userID, *e.DriveID, a.Membership == eventlog.Joined)
 		}
-		_ = json.Unmarshal([]byte(e.Payload), &p)
-		b.roster.membership(p.Member.UserID, *e.DriveID, e.Type == "member_added")
-	case "drive_deleted":
+	case eventlog.Dissolved:
 		b.roster.driveGone(*e.DriveID)
 	}
 }
 
-// pageViewers returns the ids of the sockets in the rooms of the pages a page_deleted event
-// removes: they leave those rooms when the event is applied, yet the event is news they must get.
-// Caller holds b.mu.
-func (b *Broker) pageViewers(e eventlog.Event) []string {
-	if e.Type != "page_deleted" {
+// witnesses returns the ids of the sockets that may leave a room by e and yet must receive it:
+// for an event that removes pages, those in its rooms and in the rooms of the pages it removes.
+// Whether each gets it is still for e's audience to say. Caller holds b.mu.
+func (b *Broker) witnesses(e eventlog.Event) []string {
+	if e.Access == nil || len(e.Access.Removed) == 0 {
 		return nil
 	}
-	var p struct {
-		PageIDs []string `json:"pageIds"`
-	}
-	_ = json.Unmarshal([]byte(e.Payload), &p)
-	if len(p.PageIDs) == 0 {
-		return nil
-	}
-	rooms := make([]string, len(p.PageIDs))
-	for i, id := range p.PageIDs {
-		rooms[i] = modules.PageRoom(id)
+	rooms := roomNames(e.Rooms)
+	for _, id := range e.Access.Removed {
+		rooms = append(rooms, modules.PageRoom(id).String())
 	}
 	var ids []string
 	for _, s := range b.ns.To(rooms...).Sockets() {
 		ids = append(ids, s.ID())
 	}
 	return ids
+}
+
+func roomNames(rooms []modules.Room) []string {
+	names := make([]string, len(rooms))
+	for i, r := range rooms {
+		names[i] = r.String()
+	}
+	return names
 }
 
 // takeDirty returns and clears the sessions whose rooms changed. Caller holds b.mu.
@@ -295,120 +299,100 @@ func (b *Broker) saveSessions(dirty map[*client]struct{}) {
 	}
 }
 
-// Event types whose commit changes who may see what.
-var accessChanging = map[string]string{
-	"member_added":        "member_added",
-	"member_removed":      "member_removed",
-	"member_role_changed": "role_changed",
-	"permission_granted":  "permission_changed",
-	"permission_revoked":  "permission_revoked",
-	"page_created":        "page_created",
-	"page_moved":          "page_moved",
-	"page_deleted":        "page_deleted",
-	"page_restored":       "page_restored",
-	"drive_deleted":       "drive_deleted",
-}
-
-type eventFacts struct {
-	UserID    string   `json:"userId"`
-	SessionID string   `json:"sessionId"`
-	Reason    string   `json:"reason"`
-	Changed   []string `json:"changed"`
-	Changes   []string `json:"changes"`
-	Fields    []string `json:"fields"`
-	IsPrivate *bool    `json:"isPrivate"`
-}
-
-func facts(e eventlog.Event) eventFacts {
-	var f eventFacts
-	_ = json.Unmarshal([]byte(e.Payload), &f)
-	return f
-}
-
-// apply enforces what e changes about access, before e itself is delivered. It returns users
-// who may receive e although they can no longer see its page, with the view they had before.
-// Caller holds b.mu.
+// apply enforces what e changes about access (e.Access), before e itself is delivered. It
+// returns users who may receive e although they can no longer see its page, with the view they
+// had before. Caller holds b.mu.
 func (b *Broker) apply(e eventlog.Event) map[string]permissions.DriveView {
-	switch e.Type {
-	case "session_ended":
-		f := facts(e)
-		b.statuses.keyEnded(f.UserID, f.SessionID)
-		for c := range b.clients[f.UserID] {
-			c.mu.Lock()
-			match := c.sessionID == f.SessionID
-			c.mu.Unlock()
-			if match {
-				reason := "logout"
-				if f.Reason == "key_revoked" { // an agent's key: its id is the session's
-					reason = f.Reason
-				}
-				_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": reason})
-				c.s.Disconnect(false)
-			}
-		}
-		return nil
-	case "user_deleted":
-		f := facts(e)
-		b.statuses.agentGone(f.UserID)
-		for c := range b.clients[f.UserID] {
-			_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": "user_deleted"})
-			c.s.Disconnect(false)
-		}
+	a := e.Access
+	if a == nil {
 		return nil
 	}
-	if e.DriveID == nil {
-		return nil
-	}
-	reason, changes := accessChanging[e.Type]
-	if !changes && e.Type == "page_updated" {
-		f := facts(e)
-		for _, list := range [][]string{f.Changed, f.Changes, f.Fields} {
-			for _, field := range list {
-				if field == "isPrivate" {
-					reason, changes = "page_private", true
-				}
-			}
+	switch a.Scope {
+	case eventlog.ScopeSession:
+		for _, userID := range a.Users {
+			b.statuses.keyEnded(userID, a.Session)
 		}
-	}
-	if changes {
+		b.closeSockets(a, func(c *client) bool { return c.identity().SessionID == a.Session })
+	case eventlog.ScopeAccounts:
+		for _, userID := range a.Users {
+			b.statuses.agentGone(userID)
+		}
+		b.closeSockets(a, func(*client) bool { return true })
+	case eventlog.ScopeUsers, eventlog.ScopeDrive:
+		if e.DriveID == nil {
+			return nil
+		}
 		pageID := ""
 		if e.PageID != nil {
 			pageID = *e.PageID
 		}
-		lost := b.reresolve(*e.DriveID, reason, pageID, e.Type == "page_deleted")
-		if e.Type == "page_deleted" {
+		lost := b.reresolve(*e.DriveID, b.concerned(*e.DriveID, a), a, pageID)
+		if a.ForGood {
 			return lost // a page deleted for good is announced to those who could see it
 		}
 	}
 	return nil
 }
 
-// reresolve recomputes every connected user's view of the drive and removes sockets from the
-// rooms they may no longer be in. Caller holds b.mu.
+// closeSockets disconnects the sockets of a's users that match, telling each why. Caller holds
+// b.mu.
+func (b *Broker) closeSockets(a *eventlog.Access, match func(*client) bool) {
+	for _, userID := range a.Users {
+		for c := range b.clients[userID] {
+			if match(c) {
+				_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(userID).String(), "reason": a.Reason})
+				c.s.Disconnect(false)
+			}
+		}
+	}
+}
+
+// concerned returns the users whose view of driveID the change a concerns, among those this
+// process holds a view of the drive for: the users a names, or everyone for a change of the
+// whole drive. Caller holds b.mu.
+func (b *Broker) concerned(driveID string, a *eventlog.Access) map[string]bool {
+	users := map[string]bool{}
+	holds := func(userID string) bool { return b.cache[userID][driveID] != nil }
+	if a.Scope == eventlog.ScopeUsers {
+		for _, userID := range a.Users {
+			if holds(userID) {
+				users[userID] = true
+			}
+		}
+		return users
+	}
+	for userID := range b.cache {
+		if holds(userID) {
+			users[userID] = true
+		}
+	}
+	for c := range b.byDrive[driveID] {
+		users[c.userID] = true
+	}
+	return users
+}
+
+// reresolve recomputes the views of users on driveID and removes their sockets from the rooms
+// they may no longer be in, telling them a.Reason. Caller holds b.mu.
 //
 // Sockets in the drive's room are also told about each page they could see and no longer can
 // (access_revoked for "page:<id>"), so that their page tree does not keep a stale entry. It
 // returns the users who could view pageID before and cannot now ("" for none), with their view
 // from before: the event that removed a page for good still reaches them.
-func (b *Broker) reresolve(driveID, reason, pageID string, announced bool) map[string]permissions.DriveView {
+func (b *Broker) reresolve(driveID string, users map[string]bool, a *eventlog.Access, pageID string) map[string]permissions.DriveView {
 	b.statuses.driveChanged(driveID)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	users := map[string]bool{}
 	old := map[string]permissions.DriveView{}
-	for userID, drives := range b.cache {
-		if e := drives[driveID]; e != nil {
-			users[userID] = true
+	for userID := range users {
+		if e := b.cache[userID][driveID]; e != nil {
 			old[userID] = e.view
 			e.stop()
-			delete(drives, driveID)
+			delete(b.cache[userID], driveID)
 		}
 	}
 	lost := map[string]permissions.DriveView{}
 	told := map[*client]map[string]bool{} // rooms each socket was already told it lost
-	for c := range b.byDrive[driveID] {
-		users[c.userID] = true
-	}
 	for userID := range users {
 		v, err := b.view(ctx, userID, driveID)
 		failed := err != nil
@@ -422,14 +406,14 @@ func (b *Broker) reresolve(driveID, reason, pageID string, announced bool) map[s
 				}
 				b.untrack(c, room, d)
 				b.metrics.kicks.Add(1)
-				_ = c.s.Emit("access_revoked", map[string]any{"room": room, "reason": reason})
+				_ = c.s.Emit("access_revoked", map[string]any{"room": room, "reason": a.Reason})
 				if told[c] == nil {
 					told[c] = map[string]bool{}
 				}
 				told[c][room] = true
-				if pageID, isPage := strings.CutPrefix(room, "page:"); isPage {
-					b.presence.leave(c, pageID)
-					b.clearSelection(c, pageID)
+				if r, _ := modules.ParseRoom(room); r.Kind == modules.RoomPage {
+					b.presence.leave(c, r.ID)
+					b.clearSelection(c, r.ID)
 				}
 				b.dirty[c] = struct{}{}
 			}
@@ -445,16 +429,17 @@ func (b *Broker) reresolve(driveID, reason, pageID string, announced bool) map[s
 			if id == pageID {
 				lost[userID] = prev
 			}
-			if _, exists := v.Pages[id]; !exists && announced {
+			if _, exists := v.Pages[id]; !exists && a.ForGood {
 				continue // deleted for good: the event itself tells them
 			}
-			room := modules.PageRoom(id)
+			room := modules.PageRoom(id).String()
+			driveRoom := modules.DriveRoom(driveID).String()
 			for c := range b.clients[userID] {
 				c.mu.Lock()
-				_, inDrive := c.rooms[modules.DriveRoom(driveID)]
+				_, inDrive := c.rooms[driveRoom]
 				c.mu.Unlock()
 				if inDrive && !told[c][room] { // sockets in the page room were told above
-					_ = c.s.Emit("access_revoked", map[string]any{"room": room, "reason": reason})
+					_ = c.s.Emit("access_revoked", map[string]any{"room": room, "reason": a.Reason})
 				}
 			}
 		}
@@ -464,26 +449,22 @@ func (b *Broker) reresolve(driveID, reason, pageID string, announced bool) map[s
 
 // deliver emits e to the sockets of its rooms that may see it, each getting what its user may
 // see of it (permissions.Audience), every distinct payload encoded once. Caller holds b.mu.
-// also holds the views that users who lost e's page had before e (they still get e); extra
-// names further rooms (socket ids) to deliver to.
-func (b *Broker) deliver(e eventlog.Event, also map[string]permissions.DriveView, extra ...string) {
-	rooms := append(e.RoomList(), extra...)
+// env is e's payload as dispatch reads it; also holds the views that users who lost e's page
+// had before e (they still get e); extra names further rooms (socket ids) to deliver to.
+func (b *Broker) deliver(e eventlog.Event, env envelope, also map[string]permissions.DriveView, extra ...string) {
+	rooms := append(roomNames(e.Rooms), extra...)
 	if len(rooms) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	aud := permissions.AudienceOf(e)
+	aud := permissions.NewAudience(e, env.Refs)
 	decided := map[string]permissions.Sight{} // per user: one decision for all its sockets
 	hidden := map[string]bool{}
 	var others []*socketio.Socket // sockets that get a redacted variant
-	opClient := ""
-	if e.Type == "doc_op" {
-		opClient = docOpClient(e.Payload)
-	}
 	keep := func(s *socketio.Socket) bool {
 		c := clientOf(s)
-		if c == nil || opClient != "" && ownDocOp(c, opClient) {
+		if c == nil || env.ClientID != "" && ownDocOp(c, env.ClientID) {
 			return false
 		}
 		sight, seen := decided[c.userID]

@@ -3,7 +3,6 @@ package realtime
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"sync"
 	"time"
 
@@ -222,7 +221,7 @@ func (b *Broker) docSelection(c *client, args socketio.Args, ack socketio.AckFun
 	}
 	b.sel.pages[c][in.PageID] = struct{}{}
 	b.sel.mu.Unlock()
-	b.relay(c.s, modules.PageRoom(in.PageID), "doc_selection", map[string]any{"pageId": in.PageID, "userId": c.userID,
+	b.relay(c.s, modules.PageRoom(in.PageID).String(), "doc_selection", map[string]any{"pageId": in.PageID, "userId": c.userID,
 		"name": c.name, "version": version, "ranges": ranges})
 	ok(ack, map[string]any{"version": version})
 }
@@ -269,19 +268,7 @@ func (b *Broker) clearSelection(c *client, pageID string) {
 	}
 	b.sel.mu.Unlock()
 	for _, p := range pages {
-		b.relay(c.s, modules.PageRoom(p), "doc_selection", map[string]any{"pageId": p, "userId": c.userID,
+		b.relay(c.s, modules.PageRoom(p).String(), "doc_selection", map[string]any{"pageId": p, "userId": c.userID,
 			"name": c.name, "version": 0, "ranges": []selRange{}})
 	}
-}
-
-// docOpClient is the clientId of a doc_op event's payload.
-func docOpClient(payload string) string {
-	if !strings.Contains(payload, `"clientId"`) {
-		return ""
-	}
-	var p struct {
-		ClientID string `json:"clientId"`
-	}
-	_ = json.Unmarshal([]byte(payload), &p)
-	return p.ClientID
 }

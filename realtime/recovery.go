@@ -6,7 +6,6 @@ import (
 	"errors"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/pagespace/pagespace/modules"
@@ -116,10 +115,10 @@ func (b *Broker) recover(s *socketio.Socket, pid, offset string) bool {
 		return false
 	}
 	b.metrics.recovered.Add(1)
-	for room, driveID := range rooms {
-		if pageID, ok := strings.CutPrefix(room, "page:"); ok && inPage(c, pageID) {
-			b.presence.join(c, pageID, driveID)
-			b.statuses.resend(c.s, pageID) // ephemeral: what changed while away is not replayed
+	for name, driveID := range rooms {
+		if room, _ := modules.ParseRoom(name); room.Kind == modules.RoomPage && inPage(c, room.ID) {
+			b.presence.join(c, room.ID, driveID)
+			b.statuses.resend(c.s, room.ID) // ephemeral: what changed while away is not replayed
 		}
 	}
 	b.saveSession(c)
@@ -155,7 +154,7 @@ func (b *Broker) replay(ctx context.Context, c *client, from, oldest int64, room
 			b.metrics.kicks.Add(1)
 		}
 	}
-	inRooms := map[string]bool{modules.UserRoom(c.userID): true}
+	inRooms := map[string]bool{modules.UserRoom(c.userID).String(): true}
 	for room := range c.roomsCopy() {
 		inRooms[room] = true
 	}
@@ -170,10 +169,9 @@ func (b *Broker) replay(ctx context.Context, c *client, from, oldest int64, room
 				return true
 			}
 			cursor = e.ID
-			rs := e.RoomList()
 			addressed := false
-			for _, r := range rs {
-				if inRooms[r] {
+			for _, r := range e.Rooms {
+				if inRooms[r.String()] {
 					addressed = true
 					break
 				}

@@ -263,7 +263,7 @@ func (e memberEntry) shape(v permissions.DriveView) MemberPresence {
 	out := e.MemberPresence
 	out.PageIDs = []string{}
 	for _, p := range e.pages {
-		if pa, ok := v.Pages[p]; ok && pa.View && !pa.Trashed {
+		if v.CanOpen(p) {
 			out.PageIDs = append(out.PageIDs, p)
 		}
 	}
@@ -275,7 +275,7 @@ func (e memberEntry) shape(v permissions.DriveView) MemberPresence {
 func (r *roster) deliver(driveID string, entries []memberEntry) {
 	sort.Slice(entries, func(i, j int) bool { return entries[i].UserID < entries[j].UserID })
 	byUser := map[string][]*socketio.Socket{}
-	for _, s := range r.b.ns.To(modules.DriveRoom(driveID)).Sockets() {
+	for _, s := range r.b.ns.To(modules.DriveRoom(driveID).String()).Sockets() {
 		if c := clientOf(s); c != nil {
 			byUser[c.userID] = append(byUser[c.userID], s)
 		}
@@ -297,7 +297,7 @@ func (r *roster) deliver(driveID string, entries []memberEntry) {
 		var key strings.Builder
 		for _, e := range entries {
 			for _, p := range e.pages {
-				if pa, ok := v.Pages[p]; ok && pa.View && !pa.Trashed {
+				if v.CanOpen(p) {
 					key.WriteString(p + ",")
 				}
 			}
