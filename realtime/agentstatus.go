@@ -342,7 +342,7 @@ func (t *statuses) recheck() {
 		return changed
 	})
 	t.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := t.b.within(stepTimeout)
 	defer cancel()
 	for _, e := range check {
 		t.verify(ctx, e.st.PageID, e.st.AgentID, e.at)

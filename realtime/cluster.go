@@ -98,7 +98,7 @@ func (k *cluster) sendLoop() {
 		if err != nil || len(raw) > MaxBusMessage {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := k.b.within(busTimeout)
 		defer cancel()
 		if err := k.bus.Send(ctx, string(raw)); err != nil {
 			k.mu.Lock()
@@ -333,7 +333,7 @@ func (r *roster) remote(proc, userID, name string, s *procState) {
 		known := u != nil && u.drives != nil
 		r.mu.Unlock()
 		if !known {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := r.b.within(queryTimeout)
 			var err error
 			drives, err = r.b.memberDrives(ctx, userID)
 			cancel()

@@ -65,7 +65,7 @@ func (b *Broker) docOpen(c *client, args socketio.Args, ack socketio.AckFunc) {
 		fail(ack, "not_found", "page not found")
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), docTimeout)
+	ctx, cancel := b.within(docTimeout)
 	defer cancel()
 	if !inPage(c, pageID) {
 		if _, joined := b.enterPage(ctx, c, pageID, ack); !joined {
@@ -113,7 +113,7 @@ func (b *Broker) docOp(c *client, args socketio.Args, ack socketio.AckFunc) {
 		c.docClients[in.ClientID] = struct{}{}
 	}
 	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), docTimeout)
+	ctx, cancel := b.within(docTimeout)
 	defer cancel()
 	version, eventID, err := b.docs.Submit(ctx, c.userID, in.PageID, *in.Version, op, in.ClientID, *in.Seq)
 	if err != nil {
@@ -152,7 +152,7 @@ func (b *Broker) docOps(c *client, args socketio.Args, ack socketio.AckFunc) {
 		fail(ack, "not_found", "page not found")
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), docTimeout)
+	ctx, cancel := b.within(docTimeout)
 	defer cancel()
 	version, ops, err := b.docs.OpsSince(ctx, c.userID, in.PageID, *in.Since)
 	if err != nil {
@@ -230,7 +230,7 @@ func (b *Broker) docSelection(c *client, args socketio.Args, ack socketio.AckFun
 // ops since (the sender's own ops push a caret they insert at forward, as its editor does;
 // others' leave it in front). Errors: not_found, too_old, invalid_request (a version ahead).
 func (b *Broker) currentSelection(c *client, pageID string, version int64, ranges []selRange) (int64, []selRange, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), docTimeout)
+	ctx, cancel := b.within(docTimeout)
 	defer cancel()
 	current, ops, err := b.docs.OpsSince(ctx, c.userID, pageID, version)
 	if err != nil {

@@ -280,7 +280,7 @@ func (r *roster) deliver(driveID string, entries []memberEntry) {
 			byUser[c.userID] = append(byUser[c.userID], s)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := r.b.within(queryTimeout)
 	defer cancel()
 	userIDs := make([]string, 0, len(byUser))
 	for u := range byUser {
@@ -357,7 +357,7 @@ func (b *Broker) memberDrives(ctx context.Context, userID string) (map[string]st
 
 // connect counts a socket that connected: its user is online.
 func (r *roster) connect(c *client) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := r.b.within(queryTimeout)
 	defer cancel()
 	drives, err := r.b.memberDrives(ctx, c.userID)
 	if err != nil {
@@ -502,7 +502,7 @@ func (lastSeen) TableName() string { return "user_presence" }
 
 // storeLastSeen keeps the time a user's last socket on this process closed, for after a restart.
 func (b *Broker) storeLastSeen(userID string, at time.Time) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := b.within(queryTimeout)
 	defer cancel()
 	row := lastSeen{UserID: userID, LastSeenAt: at.UTC().Truncate(time.Millisecond)}
 	err := b.db.WithContext(ctx).Clauses(clause.OnConflict{
