@@ -130,7 +130,8 @@ func newKeyRow(agentID string) (agentKey, string) {
 }
 
 // CreateAgent makes an agent member of a drive with its first key; OWNER and ADMIN only.
-func (s *Service) CreateAgent(ctx context.Context, actorID, driveID string, in AgentInput) (NewAgent, error) {
+func (s *Service) CreateAgent(ctx context.Context, driveID string, in AgentInput) (NewAgent, error) {
+	actorID := modules.UserID(ctx)
 	var v modules.Validator
 	role := checkRole(&v, in.Role)
 	name := ""
@@ -173,7 +174,8 @@ func (s *Service) CreateAgent(ctx context.Context, actorID, driveID string, in A
 }
 
 // ListAgents returns a drive's agents, oldest first, with their keys; OWNER and ADMIN only.
-func (s *Service) ListAgents(ctx context.Context, actorID, driveID string) ([]AgentInfo, error) {
+func (s *Service) ListAgents(ctx context.Context, driveID string) ([]AgentInfo, error) {
+	actorID := modules.UserID(ctx)
 	if _, _, err := s.memberDrive(ctx, s.r, actorID, driveID, Role.Manages); err != nil {
 		return nil, wrap("list agents", err)
 	}
@@ -223,7 +225,8 @@ func (s *Service) agentOf(ctx context.Context, tx *gorm.DB, actorID, driveID, ag
 }
 
 // CreateAgentKey gives an agent another key (to rotate: create, switch, revoke the old).
-func (s *Service) CreateAgentKey(ctx context.Context, actorID, driveID, agentID string) (NewKey, error) {
+func (s *Service) CreateAgentKey(ctx context.Context, driveID, agentID string) (NewKey, error) {
+	actorID := modules.UserID(ctx)
 	var out NewKey
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if _, err := s.agentOf(ctx, tx, actorID, driveID, agentID); err != nil {
@@ -242,7 +245,8 @@ func (s *Service) CreateAgentKey(ctx context.Context, actorID, driveID, agentID 
 // RevokeAgentKey deletes a key. Its REST calls are refused from then on, the messages it was
 // streaming are interrupted, and session_ended (the key is the session) disconnects the sockets
 // it opened.
-func (s *Service) RevokeAgentKey(ctx context.Context, actorID, driveID, agentID, keyID string) error {
+func (s *Service) RevokeAgentKey(ctx context.Context, driveID, agentID, keyID string) error {
+	actorID := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		if _, err := s.agentOf(ctx, tx, actorID, driveID, agentID); err != nil {
 			return err
@@ -266,7 +270,8 @@ func (s *Service) RevokeAgentKey(ctx context.Context, actorID, driveID, agentID,
 // RemoveAgent deletes an agent with its membership and keys, as an account deletion does
 // (user_deleted): its sockets are disconnected, the messages it was streaming interrupted, and
 // what it wrote stays without an author.
-func (s *Service) RemoveAgent(ctx context.Context, actorID, driveID, agentID string) error {
+func (s *Service) RemoveAgent(ctx context.Context, driveID, agentID string) error {
+	actorID := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		if err := LockDrive(ctx, tx, driveID, Exclusive); err != nil {
 			return err

@@ -68,7 +68,8 @@ func (s *Service) sharePage(ctx context.Context, db *gorm.DB, userID, pageID str
 
 // ListGrants returns the explicit grants on a page, expired ones included, by creation time.
 // The caller needs canShare on the page.
-func (s *Service) ListGrants(ctx context.Context, userID, pageID string, page modules.PageRequest) (modules.List[GrantInfo], error) {
+func (s *Service) ListGrants(ctx context.Context, pageID string, page modules.PageRequest) (modules.List[GrantInfo], error) {
+	userID := modules.UserID(ctx)
 	var cur struct {
 		T time.Time `json:"t"`
 		U string    `json:"u"`
@@ -116,7 +117,8 @@ type GrantInput struct {
 // who does not manage the drive can neither grant nor overwrite rights they do not hold, nor
 // outlast their own expiring access. Any right implies canView, which is stored as true.
 // It reports whether the grant was created (rather than replaced).
-func (s *Service) PutGrant(ctx context.Context, actorID, pageID, userID string, in GrantInput) (GrantInfo, bool, error) {
+func (s *Service) PutGrant(ctx context.Context, pageID, userID string, in GrantInput) (GrantInfo, bool, error) {
+	actorID := modules.UserID(ctx)
 	var v modules.Validator
 	for _, f := range []struct {
 		name string
@@ -212,7 +214,8 @@ func narrows(prev *Grant, g Grant) bool {
 
 // DeleteGrant revokes userID's grant on a page. The caller needs canShare, and a caller who
 // does not manage the drive cannot revoke a grant holding rights they do not hold.
-func (s *Service) DeleteGrant(ctx context.Context, actorID, pageID, userID string) error {
+func (s *Service) DeleteGrant(ctx context.Context, pageID, userID string) error {
+	actorID := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		if err := LockPageDrive(ctx, tx, pageID, Exclusive); err != nil {
 			return err

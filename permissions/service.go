@@ -17,7 +17,8 @@ import (
 const maxDriveName = 100
 
 // Service runs drives, members and page grants. Every write goes through the event log; every
-// check that guards a write runs in the write's transaction. It is safe for concurrent use.
+// check that guards a write runs in the write's transaction. Its methods act for the caller in the
+// context (modules.UserID). It is safe for concurrent use.
 type Service struct {
 	db      *gorm.DB
 	log     *eventlog.Log
@@ -80,9 +81,10 @@ type MemberInfo struct {
 	Kind     string       `json:"kind"` // "user" or "agent"
 }
 
-// ListDrives returns the drives userID sees (DriveView.SeesDrive), by id: those it is a member
+// ListDrives returns the drives the caller sees (DriveView.SeesDrive), by id: those it is a member
 // of or holds an active page grant in.
-func (s *Service) ListDrives(ctx context.Context, userID string, page modules.PageRequest) (modules.List[DriveInfo], error) {
+func (s *Service) ListDrives(ctx context.Context, page modules.PageRequest) (modules.List[DriveInfo], error) {
+	userID := modules.UserID(ctx)
 	var cur struct {
 		ID string `json:"id"`
 	}
@@ -125,8 +127,9 @@ func driveName(v *modules.Validator, name modules.Optional[string]) string {
 	return strings.TrimSpace(name.Value)
 }
 
-// CreateDrive creates a drive owned by userID, who becomes its OWNER member.
-func (s *Service) CreateDrive(ctx context.Context, userID string, in DriveInput) (DriveInfo, error) {
+// CreateDrive creates a drive owned by the caller, who becomes its OWNER member.
+func (s *Service) CreateDrive(ctx context.Context, in DriveInput) (DriveInfo, error) {
+	userID := modules.UserID(ctx)
 	var v modules.Validator
 	name := driveName(&v, in.Name)
 	if err := v.Err(); err != nil {
@@ -204,7 +207,8 @@ func (s *Service) memberDrive(ctx context.Context, r *Resolver, userID, driveID 
 }
 
 // GetDrive returns a drive the caller is a member of or holds a grant in.
-func (s *Service) GetDrive(ctx context.Context, userID, driveID string) (DriveInfo, error) {
+func (s *Service) GetDrive(ctx context.Context, driveID string) (DriveInfo, error) {
+	userID := modules.UserID(ctx)
 	d, role, err := s.loadDrive(ctx, s.r, userID, driveID)
 	if err != nil {
 		return DriveInfo{}, wrap("get drive", err)
@@ -230,7 +234,8 @@ func driveAudience(ctx context.Context, tx *gorm.DB, driveID string) ([]modules.
 }
 
 // UpdateDrive renames a drive; OWNER and ADMIN only. An absent name changes nothing.
-func (s *Service) UpdateDrive(ctx context.Context, userID, driveID string, in DriveInput) (DriveInfo, error) {
+func (s *Service) UpdateDrive(ctx context.Context, driveID string, in DriveInput) (DriveInfo, error) {
+	userID := modules.UserID(ctx)
 	var v modules.Validator
 	var name string
 	if in.Name.Set {
@@ -272,7 +277,8 @@ func (s *Service) UpdateDrive(ctx context.Context, userID, driveID string, in Dr
 }
 
 // DeleteDrive deletes a drive with its members, pages and grants; OWNER only.
-func (s *Service) DeleteDrive(ctx context.Context, userID, driveID string) error {
+func (s *Service) DeleteDrive(ctx context.Context, driveID string) error {
+	userID := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		if err := LockDrive(ctx, tx, driveID, Exclusive); err != nil {
 			return err
@@ -303,7 +309,8 @@ func (s *Service) DeleteDrive(ctx context.Context, userID, driveID string) error
 }
 
 // ListMembers returns the members of a drive by join time; any member may ask.
-func (s *Service) ListMembers(ctx context.Context, userID, driveID string, page modules.PageRequest) (modules.List[MemberInfo], error) {
+func (s *Service) ListMembers(ctx context.Context, driveID string, page modules.PageRequest) (modules.List[MemberInfo], error) {
+	userID := modules.UserID(ctx)
 	var cur struct {
 		T time.Time `json:"t"`
 		U string    `json:"u"`
@@ -362,7 +369,8 @@ func checkRole(v *modules.Validator, role *Role) Role {
 }
 
 // AddMember adds a user, found by id or email, to a drive; OWNER and ADMIN only.
-func (s *Service) AddMember(ctx context.Context, actorID, driveID string, in AddMemberInput) (MemberInfo, error) {
+func (s *Service) AddMember(ctx context.Context, driveID string, in AddMemberInput) (MemberInfo, error) {
+	actorID := modules.UserID(ctx)
 	var v modules.Validator
 	role := checkRole(&v, in.Role)
 	v.Check((in.Email == nil) != (in.UserID == nil), "email", "give exactly one of email and userId")
@@ -465,7 +473,8 @@ func targetMember(ctx context.Context, tx *gorm.DB, actorID string, actorRole Ro
 
 // ChangeRole sets a member's role; OWNER and ADMIN only (an ADMIN may lower their own role, but
 // not change another ADMIN's).
-func (s *Service) ChangeRole(ctx context.Context, actorID, driveID, userID string, in RoleInput) (MemberInfo, error) {
+func (s *Service) ChangeRole(ctx context.Context, driveID, userID string, in RoleInput) (MemberInfo, error) {
+	actorID := modules.UserID(ctx)
 	var v modules.Validator
 	role := checkRole(&v, in.Role)
 	if err := v.Err(); err != nil {
@@ -505,7 +514,8 @@ func (s *Service) ChangeRole(ctx context.Context, actorID, driveID, userID strin
 
 // RemoveMember removes a member; OWNER and ADMIN may remove others, anyone but the owner may
 // leave. Page grants the user holds in the drive stay: they are revoked separately.
-func (s *Service) RemoveMember(ctx context.Context, actorID, driveID, userID string) error {
+func (s *Service) RemoveMember(ctx context.Context, driveID, userID string) error {
+	actorID := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		// The member's writes already checked commit first; later ones see the removal.
 		if err := LockDrive(ctx, tx, driveID, Exclusive); err != nil {

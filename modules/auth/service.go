@@ -350,9 +350,11 @@ func (s *Service) revokeFamily(ctx context.Context, userID, family, reason strin
 // ErrOwnsDrives refuses to delete an account that still owns drives.
 var ErrOwnsDrives = modules.E(modules.KindConflict, "delete your drives or transfer them before deleting your account")
 
-// Delete removes the account after checking its password. Memberships, grants and sessions go
-// with it; messages and pages it wrote stay, without an author. An owner of drives is refused.
-func (s *Service) Delete(ctx context.Context, userID, password string) error {
+// Delete removes the caller's account (modules.UserID) after checking its password. Memberships,
+// grants and sessions go with it; messages and pages it wrote stay, without an author. An owner
+// of drives is refused.
+func (s *Service) Delete(ctx context.Context, password string) error {
+	userID := modules.UserID(ctx)
 	var u User
 	// An agent has no password; its drive's managers remove it.
 	if err := s.db.WithContext(ctx).Where("id = ? AND kind = 'user'", userID).Take(&u).Error; err != nil {
@@ -423,10 +425,10 @@ func (s *Service) UserName(ctx context.Context, userID string) (string, bool, er
 	return rows[0].Name, rows[0].Kind == "agent", nil
 }
 
-// Me returns the user.
-func (s *Service) Me(ctx context.Context, userID string) (View, error) {
+// Me returns the caller (modules.UserID).
+func (s *Service) Me(ctx context.Context) (View, error) {
 	var u User
-	err := s.db.WithContext(ctx).Where("id = ?", userID).Take(&u).Error
+	err := s.db.WithContext(ctx).Where("id = ?", modules.UserID(ctx)).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return View{}, ErrUserNotFound
 	}
