@@ -12,10 +12,10 @@
 // with -serve-baseline: insert into the same database, then one pre-encoded WebSocket frame per
 // connected socket), with the same client code, so that the two latency figures compare.
 //
-//	go run ./realtime/loadtest -n 1000 -rate 20 -duration 30s      # active, pagespace
-//	go run ./realtime/loadtest -n 1000 -rate 20 -duration 30s -baseline
-//	go run ./realtime/loadtest -idle -n 10000                       # memory per idle socket
-//	go run ./realtime/loadtest -n 1000 -rate 20 -duration 30s -procs 3  # across processes
+//	go run ./cmd/loadtest -n 1000 -rate 20 -duration 30s      # active, pagespace
+//	go run ./cmd/loadtest -n 1000 -rate 20 -duration 30s -baseline
+//	go run ./cmd/loadtest -idle -n 10000                       # memory per idle socket
+//	go run ./cmd/loadtest -n 1000 -rate 20 -duration 30s -procs 3  # across processes
 //
 // Everything runs on 127.0.0.1; every run is bounded by -timeout and kills what it started.
 package main
