@@ -99,7 +99,10 @@ func (c *Conn) closeWith(reason string, mode closeMode) {
 	}
 	c.closed = true
 	c.reason = reason
-	close(c.done)
+	c.req = nil
+	if c.done != nil {
+		close(c.done)
+	}
 	if c.hb != nil {
 		c.hb.Stop()
 	}

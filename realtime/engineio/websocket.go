@@ -13,7 +13,7 @@ import (
 	"github.com/olahol/melody"
 )
 
-// keyTransport is the melody session key holding the *wsTransport.
+// keyTransport is the melody session key that hands the *wsTransport to the connect handler.
 const keyTransport = "engineio.transport"
 
 var (
@@ -45,6 +45,8 @@ type wsTransport struct {
 	sess     *melody.Session
 	overflow atomic.Bool // melody reported a full buffer
 	pc       *probeConn  // a probe's connection, for fences (fence.go); nil if opened on WebSocket
+	// released is closed once the upgrade's HTTP request may return (releaseRequest); nil after.
+	released chan struct{}
 
 	// The outbound queue: up to melodyBuffer frames in melody's channel (inMelody counts those
 	// not yet written, an upper bound of the channel's length), the rest in backlog, in order.
@@ -97,8 +99,9 @@ func (s *Server) newMelody() *melody.Melody {
 	return m
 }
 
-func transportOf(sess *melody.Session) *wsTransport {
-	v, _ := sess.Get(keyTransport)
+// transportOf is the transport of a session, nil before wsConnect and after wsDisconnect.
+func (s *Server) transportOf(sess *melody.Session) *wsTransport {
+	v, _ := s.sessions.Load(sess)
 	t, _ := v.(*wsTransport)
 	return t
 }
@@ -111,12 +114,18 @@ func transportOf(sess *melody.Session) *wsTransport {
 // cannot do without first queueing a close frame behind a possibly full buffer.
 type upgradeWriter struct {
 	http.ResponseWriter
-	t        *wsTransport
-	released chan struct{} // closed once the request's goroutine may return
-	once     sync.Once
+	t *wsTransport
 }
 
-func (u *upgradeWriter) release() { u.once.Do(func() { close(u.released) }) }
+// releaseRequest lets the upgrade's HTTP request return; safe to call more than once.
+func (t *wsTransport) releaseRequest() {
+	t.mu.Lock()
+	if t.released != nil {
+		close(t.released)
+		t.released = nil
+	}
+	t.mu.Unlock()
+}
 
 func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	hj, ok := u.ResponseWriter.(http.Hijacker)
@@ -138,7 +147,7 @@ func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// gorilla no longer touches the response: the request's goroutine may end, and the
 	// response (with net/http's buffers) must not be kept by this goroutine's frames.
 	u.ResponseWriter = nil
-	u.release()
+	u.t.releaseRequest()
 	if pc := u.t.pc; pc != nil {
 		pc.hijacked(nc)
 		return pc, rw, nil
@@ -267,7 +276,7 @@ func (t *wsTransport) toMelody(f frame) error {
 // wsSent runs on melody's write loop after each message frame: a slot of melody's channel is
 // free, the oldest backlog frame takes it, and a graceful close follows once nothing is left.
 func (s *Server) wsSent(sess *melody.Session, _ []byte) {
-	t := transportOf(sess)
+	t := s.transportOf(sess)
 	if t == nil {
 		return
 	}
@@ -362,21 +371,26 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sid stri
 		}
 		t.conn, t.probe = c, true
 	}
-	u := &upgradeWriter{ResponseWriter: w, t: t, released: make(chan struct{})}
-	keys := map[string]any{keyTransport: t}
+	released := make(chan struct{})
+	t.released = released
 	s.wg.Add(1) // the WebSocket's life, for Shutdown; the request holds one until released
-	go func() {
-		defer s.wg.Done()
-		err := s.m.HandleRequestWithKeys(u, r, keys)
-		if err != nil && t.probe {
-			t.conn.dropProbe(t)
-		}
-		if err != nil && !t.probe {
-			s.release(t.conn) // the upgrade failed: the session never opened
-		}
-		u.release()
-	}()
-	<-u.released
+	go s.runWebSocket(&upgradeWriter{ResponseWriter: w, t: t}, r, t)
+	<-released
+}
+
+// runWebSocket upgrades the request and runs the WebSocket's read loop until it ends. It runs on
+// a goroutine of its own (see upgradeWriter) and keeps nothing of the request past the upgrade:
+// only t is used after melody returns.
+func (s *Server) runWebSocket(u *upgradeWriter, r *http.Request, t *wsTransport) {
+	defer s.wg.Done()
+	err := s.m.HandleRequestWithKeys(u, r, map[string]any{keyTransport: t})
+	if err != nil && t.probe {
+		t.conn.dropProbe(t)
+	}
+	if err != nil && !t.probe {
+		s.release(t.conn) // the upgrade failed: the session never opened
+	}
+	t.releaseRequest()
 }
 
 // refuseWebSocket completes the handshake of a WebSocket that the session has no use for (it is
@@ -418,16 +432,16 @@ func (c *Conn) dropProbe(t *wsTransport) {
 }
 
 func (s *Server) wsConnect(sess *melody.Session) {
-	t := transportOf(sess)
+	t := sess.Keys[keyTransport].(*wsTransport)
 	t.sess = sess
-	// melody keeps the upgrade request only for its users; the Engine.IO session has its own
-	// copy, so the request's headers need not live as long as the socket.
-	sess.Request = nil
+	// melody keeps the upgrade request and the keys map for its users. The Engine.IO session
+	// has its own copy of the handshake request, and the transport is found in s.sessions from
+	// now on, so neither needs to live as long as the socket. Nothing else touches the session
+	// yet: its write loop starts after this handler.
+	sess.Request, sess.Keys = nil, nil
 	s.mu.Lock()
 	closing := s.closing
-	if !closing {
-		s.transports[t] = struct{}{}
-	}
+	s.sessions.Store(sess, t)
 	s.mu.Unlock()
 	if closing {
 		t.abort()
@@ -464,7 +478,7 @@ func onShortStack(fn func()) {
 }
 
 func (s *Server) wsMessage(sess *melody.Session, b []byte, binary bool) {
-	t := transportOf(sess)
+	t := s.transportOf(sess)
 	c := t.conn
 	if t.probe {
 		c.onProbeFrame(t, b, binary)
@@ -542,7 +556,7 @@ func (c *Conn) onProbeFrame(t *wsTransport, b []byte, binary bool) {
 }
 
 func (s *Server) wsError(sess *melody.Session, err error) {
-	t := transportOf(sess)
+	t := s.transportOf(sess)
 	if t == nil {
 		return
 	}
@@ -561,16 +575,14 @@ func (s *Server) wsError(sess *melody.Session, err error) {
 
 // wsPong runs on the read loop for each pong: it may answer a fence's ping (fence.go).
 func (s *Server) wsPong(sess *melody.Session) {
-	if t := transportOf(sess); t != nil && t.pc != nil {
+	if t := s.transportOf(sess); t != nil && t.pc != nil {
 		t.pc.onPong()
 	}
 }
 
 func (s *Server) wsDisconnect(sess *melody.Session) {
-	t := transportOf(sess)
-	s.mu.Lock()
-	delete(s.transports, t)
-	s.mu.Unlock()
+	t := s.transportOf(sess)
+	s.sessions.Delete(sess)
 	if t.timer != nil {
 		t.timer.Stop()
 	}

@@ -284,6 +284,7 @@ func (c *client) handleConnect(p *Packet) {
 	if first {
 		c.connected = true
 		c.timer.Stop()
+		c.timer = nil // an idle connection keeps no timer of its own
 	}
 	c.mu.Unlock()
 	if a, ok := c.conn.(interface{ Admit() }); ok && first {
@@ -294,6 +295,7 @@ func (c *client) handleConnect(p *Packet) {
 	}
 	s.announced = true
 	ns.connected(s)
+	s.forgetHandshake()
 }
 
 // recoveryAuth extracts the pid and offset a reconnecting client merges into its CONNECT auth.

@@ -98,7 +98,7 @@ func (ns *Namespace) runMiddleware(s *Socket) error {
 	mw := ns.middleware
 	ns.hmu.RUnlock()
 	for _, m := range mw {
-		if err := m(s, s.hs.Auth); err != nil {
+		if err := m(s, s.Handshake().Auth); err != nil {
 			return err
 		}
 	}

@@ -14,15 +14,19 @@ import (
 func TestConnectMainNamespace(t *testing.T) {
 	srv := newTestServer(t, socketio.Config{})
 	sockets := make(chan *socketio.Socket, 1)
-	srv.Of("/").OnConnect(func(s *socketio.Socket) { sockets <- s })
+	handshakes := make(chan socketio.Handshake, 1)
+	srv.Of("/").OnConnect(func(s *socketio.Socket) {
+		handshakes <- s.Handshake()
+		sockets <- s
+	})
 	c := dial(t, srv)
 	r := c.connect("/", "")
 	s := recv(t, sockets)
 	if s.ID() != r.SID || r.PID != "" {
 		t.Fatalf("reply %+v, socket %s", r, s.ID())
 	}
-	if !s.Connected() || s.Namespace().Name() != "/" || s.Handshake().Request == nil || s.Handshake().Auth != nil {
-		t.Fatalf("socket state: %v %v", s.Connected(), s.Handshake())
+	if hs := recv(t, handshakes); !s.Connected() || s.Namespace().Name() != "/" || hs.Request == nil || hs.Auth != nil || hs.Time.IsZero() {
+		t.Fatalf("socket state: %v %v", s.Connected(), hs)
 	}
 	if !slices.Equal(s.Rooms(), []string{s.ID()}) || srv.Of("/").RoomSize(s.ID()) != 1 {
 		t.Fatalf("rooms %v", s.Rooms())
@@ -51,7 +55,11 @@ func TestConnectAuthAndMiddleware(t *testing.T) {
 		return &socketio.ConnectError{Message: "unauthorized", Data: map[string]string{"code": "token_expired"}}
 	})
 	connected := make(chan *socketio.Socket, 1)
-	ns.OnConnect(func(s *socketio.Socket) { connected <- s })
+	auths := make(chan json.RawMessage, 1)
+	ns.OnConnect(func(s *socketio.Socket) {
+		auths <- s.Handshake().Auth
+		connected <- s
+	})
 
 	c := dial(t, srv)
 	c.send(`0{"token":"old"}`)
@@ -68,11 +76,39 @@ func TestConnectAuthAndMiddleware(t *testing.T) {
 	if v, ok := s.Get("user"); !ok || v != "u1" {
 		t.Fatal("Set/Get", v, ok)
 	}
-	if string(s.Handshake().Auth) != `{"token":"good"}` {
-		t.Fatalf("auth %s", s.Handshake().Auth)
+	if auth := recv(t, auths); string(auth) != `{"token":"good"}` {
+		t.Fatalf("auth %s", auth)
 	}
 	if ns.RoomSize("user:u1") != 1 {
 		t.Fatal("middleware join lost")
+	}
+}
+
+// The handshake's request and auth are inputs of the connect: a connected socket lets them go,
+// and a namespace joined after the connection's first has no request (the connection was
+// admitted, engineio.Conn.Request), though it has its own auth while it connects.
+func TestHandshakeLetGoAfterConnect(t *testing.T) {
+	srv := newTestServer(t, socketio.Config{})
+	handshakes := make(chan socketio.Handshake, 4)
+	record := func(s *socketio.Socket, _ socketio.Args, _ socketio.AckFunc) { handshakes <- s.Handshake() }
+	srv.Of("/").On("check", record)
+	custom := srv.Of("/custom")
+	custom.OnConnect(func(s *socketio.Socket) { handshakes <- s.Handshake() })
+	custom.On("check", record)
+
+	c := dial(t, srv)
+	c.connect("/", `{"token":"t"}`)
+	c.send(`2["check"]`) // handled after the connect has finished
+	if hs := recv(t, handshakes); hs.Auth != nil || hs.Request != nil || hs.Time.IsZero() {
+		t.Fatalf("after connect: %+v", hs)
+	}
+	c.connect("/custom", `{"token":"c"}`)
+	if hs := recv(t, handshakes); string(hs.Auth) != `{"token":"c"}` || hs.Request != nil {
+		t.Fatalf("second namespace while connecting: %+v", hs)
+	}
+	c.send(`2/custom,["check"]`)
+	if hs := recv(t, handshakes); hs.Auth != nil || hs.Request != nil {
+		t.Fatalf("second namespace after connect: %+v", hs)
 	}
 }
 

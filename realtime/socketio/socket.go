@@ -20,11 +20,16 @@ const (
 )
 
 // Handshake describes how a socket connected.
+//
+// Auth and Request are inputs of the connect: the middleware, the recovery hook and the OnConnect
+// handlers see them; once those have run they are let go (nil), so that a connected socket does
+// not hold its token and its handshake's headers for its whole life.
 type Handshake struct {
 	// Auth is the CONNECT payload exactly as received (a JSON object), nil when the client sent
 	// none. A reconnecting client's pid and offset are in it.
 	Auth json.RawMessage
-	// Request is the Engine.IO handshake request (headers, cookies, query, remote address).
+	// Request is the Engine.IO handshake request (headers, cookies, query, remote address),
+	// nil for a namespace joined after the connection's first (engineio.Conn.Request).
 	// Its body must not be read.
 	Request *http.Request
 	// Time is when the CONNECT packet was handled.
@@ -78,7 +83,18 @@ func (s *Socket) ID() string { return s.id }
 func (s *Socket) Namespace() *Namespace { return s.ns }
 
 // Handshake describes the connection.
-func (s *Socket) Handshake() Handshake { return s.hs }
+func (s *Socket) Handshake() Handshake {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hs
+}
+
+// forgetHandshake lets go of the connect's inputs once the socket has connected (see Handshake).
+func (s *Socket) forgetHandshake() {
+	s.mu.Lock()
+	s.hs.Auth, s.hs.Request = nil, nil
+	s.mu.Unlock()
+}
 
 // ConnID is the id of the underlying Engine.IO session, shared by the sockets of its namespaces.
 func (s *Socket) ConnID() string { return s.c.conn.ID() }
