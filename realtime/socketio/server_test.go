@@ -391,6 +391,58 @@ func TestRoomsAndBroadcast(t *testing.T) {
 	}
 }
 
+// A socket's id names a room that holds it alone, from its connect to its disconnect: To, Except
+// and RoomSize find it by its id, alone or beside rooms it joined, and it cannot leave it.
+func TestSocketIDRoom(t *testing.T) {
+	srv := newTestServer(t, socketio.Config{})
+	ns := srv.Of("/")
+	var cs [2]*testClient
+	var socks [2]*socketio.Socket
+	for i := range cs {
+		cs[i] = dial(t, srv)
+		socks[i], _ = ns.Socket(cs[i].connect("/", "").SID)
+	}
+	a, b := socks[0], socks[1]
+	b.Join("room", a.ID()) // joining another socket's id room is joining a room of that name
+	a.Join(a.ID())         // a no-op: a is in it already
+	a.Leave(a.ID())        // a no-op: a stays in it
+	if n := ns.RoomSize(a.ID()); n != 2 {
+		t.Fatalf("RoomSize(a's id) = %d, want a and b", n)
+	}
+	if !slices.Equal(a.Rooms(), []string{a.ID()}) {
+		t.Fatalf("a's rooms %v", a.Rooms())
+	}
+	if err := ns.To(b.ID()).Emit("direct"); err != nil {
+		t.Fatal(err)
+	}
+	cs[1].expectText(`2["direct"]`)
+	// a's id room and a room b is in: each socket once.
+	if err := ns.To(a.ID(), "room").Emit("both"); err != nil {
+		t.Fatal(err)
+	}
+	cs[0].expectText(`2["both"]`)
+	cs[1].expectText(`2["both"]`)
+	if err := ns.Except(b.ID()).Emit("not-b"); err != nil {
+		t.Fatal(err)
+	}
+	cs[0].expectText(`2["not-b"]`)
+	if err := ns.To(b.ID()).Emit("end"); err != nil {
+		t.Fatal(err)
+	}
+	cs[1].expectText(`2["end"]`) // not "not-b" first
+	if got := ns.In(a.ID()).Sockets(); len(got) != 2 {
+		t.Fatalf("In(a's id): %d sockets", len(got))
+	}
+	a.Disconnect(false)
+	cs[0].expectText(`1`)
+	if n := ns.RoomSize(a.ID()); n != 1 {
+		t.Fatalf("RoomSize(a's id) after a left = %d, want b only", n)
+	}
+	if _, ok := ns.Socket(a.ID()); ok {
+		t.Fatal("Socket(a's id) after a left")
+	}
+}
+
 func TestDisconnectSockets(t *testing.T) {
 	srv := newTestServer(t, socketio.Config{})
 	ns := srv.Of("/")

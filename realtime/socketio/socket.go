@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,7 +55,7 @@ type Socket struct {
 	pending []engineio.Message
 
 	mu        sync.Mutex
-	rooms     map[string]struct{}
+	rooms     []string   // the rooms joined, its own id room aside; a few, so a slice beats a map
 	data      []keyValue // Set/Get: a handful of keys at most, so a slice beats a map
 	acks      map[uint64]chan Args
 	nextAck   uint64
@@ -64,19 +65,18 @@ type Socket struct {
 }
 
 func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
-	s := &Socket{
+	return &Socket{
 		id: randomID(),
 		ns: ns,
 		c:  c,
-		// A copy: auth is a slice of the whole CONNECT message, kept for the socket's life.
+		// A copy: auth is a slice of the whole CONNECT message, which a middleware that keeps
+		// auth would otherwise keep whole.
 		hs: Handshake{Auth: bytes.Clone(auth), Request: c.conn.Request(), Time: time.Now()},
 	}
-	s.rooms = map[string]struct{}{}
-	s.Join(s.id)
-	return s
 }
 
-// ID is the socket id, also the name of a room holding only this socket.
+// ID is the socket id, also the name of a room holding only this socket. That room is not kept
+// in the room index: the namespace finds the socket by its id (Namespace.members).
 func (s *Socket) ID() string { return s.id }
 
 // Namespace is the namespace the socket belongs to.
@@ -153,7 +153,8 @@ func (s *Socket) Get(key string) (any, bool) {
 	return nil, false
 }
 
-// Join adds the socket to rooms. It does nothing once the socket is disconnected.
+// Join adds the socket to rooms. It does nothing once the socket is disconnected. The socket is
+// always in its own id room.
 func (s *Socket) Join(rooms ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -161,36 +162,36 @@ func (s *Socket) Join(rooms ...string) {
 		return
 	}
 	for _, r := range rooms {
-		if _, ok := s.rooms[r]; ok {
+		if r == s.id || slices.Contains(s.rooms, r) {
 			continue
 		}
-		s.rooms[r] = struct{}{}
+		s.rooms = append(s.rooms, r)
 		s.ns.rooms.add(r, s)
 	}
 }
 
-// Leave removes the socket from rooms.
+// Leave removes the socket from rooms. The socket stays in its own id room until it disconnects.
 func (s *Socket) Leave(rooms ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range rooms {
-		if _, ok := s.rooms[r]; !ok {
+		i := slices.Index(s.rooms, r)
+		if i < 0 {
 			continue
 		}
-		delete(s.rooms, r)
+		s.rooms = slices.Delete(s.rooms, i, i+1)
 		s.ns.rooms.remove(r, s)
 	}
 }
 
-// Rooms lists the rooms the socket is in, its own id room included, in no particular order.
+// Rooms lists the rooms the socket is in, its own id room first; none once it is disconnected.
 func (s *Socket) Rooms() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.rooms))
-	for r := range s.rooms {
-		out = append(out, r)
+	if s.state.Load() == stateClosed {
+		return nil
 	}
-	return out
+	return append([]string{s.id}, s.rooms...)
 }
 
 // Emit sends an event to this client. Arguments are marshalled with encoding/json, except that a
@@ -383,9 +384,7 @@ func (s *Socket) closeLocked(reason string) bool {
 	if s.state.Swap(stateClosed) == stateClosed {
 		return false
 	}
-	if s.c.sockets[s.ns.name] == s {
-		delete(s.c.sockets, s.ns.name)
-	}
+	s.c.sockets = slices.DeleteFunc(s.c.sockets, func(x *Socket) bool { return x == s })
 	s.cleanup()
 	s.c.notify(func() {
 		if s.announced {
@@ -426,10 +425,10 @@ func (s *Socket) runOnClose() {
 // cleanup leaves every room, leaves the namespace and fails pending acknowledgements.
 func (s *Socket) cleanup() {
 	s.mu.Lock()
-	for r := range s.rooms {
+	for _, r := range s.rooms {
 		s.ns.rooms.remove(r, s)
 	}
-	clear(s.rooms)
+	s.rooms = nil
 	for id, ch := range s.acks {
 		close(ch)
 		delete(s.acks, id)
