@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/olahol/melody"
+
+	"github.com/pagespace/pagespace/internal/schedule"
 )
 
 // ErrClosed is returned by Conn.Send once the connection is closed.
@@ -77,6 +79,8 @@ type Server struct {
 	wsBuffer    int       // capacity of melody's per-session channel
 	wsWritePool sync.Pool // WebSocket write buffers, lent for one message at a time
 
+	heartbeats *schedule.Queue[*Conn] // every connection's next heartbeat deadline (conn.go)
+
 	mu      sync.Mutex
 	closing bool
 	conns   map[string]*Conn
@@ -105,6 +109,7 @@ func NewServer(cfg Config, h Handler) *Server {
 		conns:   make(map[string]*Conn),
 		pending: make(map[string]int),
 	}
+	s.heartbeats = schedule.New((*Conn).heartbeat)
 	s.m = s.newMelody()
 	return s
 }
@@ -144,6 +149,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.closeWith(ReasonServerShutdown, closeAbort)
 		c.stopLinger()
 	}
+	s.heartbeats.Stop() // no session registers from now on (closing)
 	for _, t := range ts {
 		t.abort()
 	}
@@ -194,10 +200,10 @@ type Conn struct {
 	busy          bool         // a handler call is running
 	closeNotified bool
 	linger        *time.Timer
-	hb            *time.Timer // heartbeat: next ping, or the deadline of the outstanding one
-	hbDue         time.Time   // when hb is due; earlier firings are stale
-	pingDue       time.Time   // when the outstanding ping was due by the schedule
-	waitingPong   bool        // a ping is outstanding
+	hb            schedule.Slot[*Conn] // heartbeat: next ping, or the deadline of the outstanding one
+	hbDue         time.Time            // when hb is due (zero before the session opens); earlier firings are stale
+	pingDue       time.Time            // when the outstanding ping was due by the schedule
+	waitingPong   bool                 // a ping is outstanding
 }
 
 // ID is the session id (sid).
