@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pagespace/pagespace/internal/schedule"
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/modules/eventlog"
 	"github.com/pagespace/pagespace/permissions"
@@ -135,6 +136,9 @@ type Broker struct {
 	events Log
 	srv    *socketio.Server
 	ns     *socketio.Namespace
+	limits limits // per-socket event rates
+
+	expiries *schedule.Queue[*client] // every socket's next token expiry step (expiry.go)
 
 	// mu orders dispatch against joins, leaves and recovery; it guards the fields below.
 	mu      sync.Mutex
@@ -182,7 +186,7 @@ const expiryMarker = "_grant_expired"
 func New(cfg Config, db *gorm.DB, verify Verifier, access Access, events Log) *Broker {
 	cfg.defaults()
 	b := &Broker{
-		cfg: cfg, log: cfg.Logger, db: db, verify: verify, access: access, events: events,
+		cfg: cfg, log: cfg.Logger, db: db, verify: verify, access: access, events: events, limits: newLimits(cfg),
 		cache:   map[string]map[string]*driveEntry{},
 		clients: map[string]map[*client]struct{}{},
 		byDrive: map[string]map[*client]struct{}{},
@@ -192,6 +196,7 @@ func New(cfg Config, db *gorm.DB, verify Verifier, access Access, events Log) *B
 		stopped: make(chan struct{}),
 	}
 	b.progress = sync.NewCond(&b.qmu)
+	b.expiries = schedule.New(b.expire)
 	b.presence = newPresence(b)
 	b.roster = newRoster(b)
 	b.sel.pages = map[*client]map[string]struct{}{}
@@ -248,6 +253,7 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		<-b.stopped
 		b.presence.stopAll()
 		b.roster.stopAll()
+		b.expiries.Stop()
 		b.mu.Lock()
 		for _, drives := range b.cache {
 			for _, e := range drives {
