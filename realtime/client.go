@@ -192,12 +192,34 @@ func (b *Broker) release(c *client) {
 	b.roster.disconnect(c)
 }
 
-// addClientLocked counts c among its user's sockets. Caller holds b.mu.
+// addClientLocked counts c among its user's sockets. Caller holds b.mu; c is not yet seen by
+// anyone else.
 func (b *Broker) addClientLocked(c *client) {
-	if b.clients[c.userID] == nil {
-		b.clients[c.userID] = map[*client]struct{}{}
+	sockets := b.clients[c.userID]
+	if sockets == nil {
+		sockets = map[*client]struct{}{}
+		b.clients[c.userID] = sockets
 	}
-	b.clients[c.userID][c] = struct{}{}
+	for other := range sockets {
+		c.shareStrings(other)
+		break
+	}
+	sockets[c] = struct{}{}
+}
+
+// shareStrings points c's user id, session id and name at other's copies where they are equal:
+// each socket decoded its own from its token and the database (some 150 bytes a socket), while
+// the sockets of one user mostly hold the same. c is not yet seen by anyone else.
+func (c *client) shareStrings(other *client) {
+	other.mu.Lock()
+	defer other.mu.Unlock()
+	c.userID = other.userID
+	if c.sessionID == other.sessionID {
+		c.sessionID = other.sessionID
+	}
+	if c.name == other.name {
+		c.name = other.name
+	}
 }
 
 // removeClientLocked forgets c, and its user's access cache with the user's last socket. Caller

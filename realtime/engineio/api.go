@@ -184,26 +184,27 @@ type Conn struct {
 	// counted: the session counts against addr (guarded by srv.mu, not mu)
 	counted bool
 
-	mu            sync.Mutex
-	req           *http.Request // the handshake request, until the session is admitted or closed
-	transport     string
+	mu        sync.Mutex
+	req       *http.Request // the handshake request, until the session is admitted or closed
+	transport string
+	reason    string
+	final     []byte // polling: the packet that ends the last GET ("1" or "6")
+	queue     []Packet
+	ws        *wsTransport // the active WebSocket, if any
+	probe     *wsTransport // a WebSocket being probed for an upgrade
+	linger    *time.Timer
+	hb        schedule.Slot[*Conn] // heartbeat: next ping, or the deadline of the outstanding one
+	hbDue     time.Time            // when hb is due (zero before the session opens); earlier firings are stale
+	pingDue   time.Time            // when the outstanding ping was due by the schedule
+	// The flags, side by side so that they share a word (a server holds thousands of Conns).
 	closed        bool
-	reason        string
-	abortive      bool   // closed without any packet to the client
-	final         []byte // polling: the packet that ends the last GET ("1" or "6")
-	queue         []Packet
+	abortive      bool // closed without any packet to the client
 	getActive     bool
 	postActive    bool
-	ws            *wsTransport // the active WebSocket, if any
-	probe         *wsTransport // a WebSocket being probed for an upgrade
-	probed        bool         // the probe has answered 2probe
-	busy          bool         // a handler call is running
+	probed        bool // the probe has answered 2probe
+	busy          bool // a handler call is running
 	closeNotified bool
-	linger        *time.Timer
-	hb            schedule.Slot[*Conn] // heartbeat: next ping, or the deadline of the outstanding one
-	hbDue         time.Time            // when hb is due (zero before the session opens); earlier firings are stale
-	pingDue       time.Time            // when the outstanding ping was due by the schedule
-	waitingPong   bool                 // a ping is outstanding
+	waitingPong   bool // a ping is outstanding
 }
 
 // ID is the session id (sid).

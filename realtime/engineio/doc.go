@@ -24,7 +24,7 @@
 // (its read loop and its write loop) and nothing else. The upgrade runs on a goroutine of its own,
 // so the HTTP request's goroutine and net/http's buffers are let go once the connection is
 // hijacked; inbound messages are handled on a short-lived goroutine, so the read loop's parked
-// stack stays at 4 KB; the read buffer is 512 bytes and write buffers are pooled between
+// stack stays at 4 KB; the read buffer is 256 bytes and write buffers are pooled between
 // messages; melody's own WebSocket pings are a five-minute backstop behind Engine.IO's heartbeat.
 // A text message built once with NewText goes to every recipient as the same frame.
 // docs/performance.md has the figures.

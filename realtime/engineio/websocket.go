@@ -29,8 +29,10 @@ const melodyBuffer = 16
 // wsPingPeriod is how often melody sends a WebSocket ping (see newMelody).
 const wsPingPeriod = 5 * time.Minute
 
-// wsReadBuffer is the size of each WebSocket's read buffer.
-const wsReadBuffer = 512
+// wsReadBuffer is the size of each WebSocket's read buffer. Clients send small events; a frame
+// larger than the buffer is read through it in pieces, and a read as large as the buffer
+// bypasses it (bufio), so a small buffer costs a larger frame a few more reads, not copies.
+const wsReadBuffer = 256
 
 // refuseWriteWait bounds the close frame of a refused WebSocket (see refuseWebSocket).
 const refuseWriteWait = time.Second
@@ -39,27 +41,29 @@ const refuseWriteWait = time.Second
 // Its melody handlers (connect, message, disconnect) all run on melody's read loop, the goroutine
 // serveWebSocket starts for the upgrade (message packets are handled on a goroutine it waits for).
 type wsTransport struct {
-	conn     *Conn
-	probe    bool        // read and written only on the read loop
-	timer    *time.Timer // upgrade timeout of a probe; read loop only
-	sess     *melody.Session
-	overflow atomic.Bool // melody reported a full buffer
-	pc       *probeConn  // a probe's connection, for fences (fence.go); nil if opened on WebSocket
+	conn  *Conn
+	timer *time.Timer // upgrade timeout of a probe; read loop only
+	sess  *melody.Session
+	pc    *probeConn // a probe's connection, for fences (fence.go); nil if opened on WebSocket
 	// released is closed once the upgrade's HTTP request may return (releaseRequest); nil after.
 	released chan struct{}
 
 	// The outbound queue: up to melodyBuffer frames in melody's channel (inMelody counts those
 	// not yet written, an upper bound of the channel's length), the rest in backlog, in order.
 	// melody's write loop moves the backlog into its channel as it writes (wsSent).
-	qmu        sync.Mutex
-	inMelody   int
-	backlog    []frame
-	closeAfter bool // a graceful close waits for the backlog to drain
+	qmu      sync.Mutex
+	inMelody int
+	backlog  []frame
 
 	mu      sync.Mutex
 	netConn net.Conn
-	aborted bool
 	err     error // the first error melody reported
+
+	// The flags, side by side so that they share a word (a server holds thousands of these).
+	overflow   atomic.Bool // melody reported a full buffer
+	probe      bool        // read and written only on the read loop
+	closeAfter bool        // a graceful close waits for the backlog to drain; guarded by qmu
+	aborted    bool        // guarded by mu
 }
 
 // frame is one WebSocket message waiting in the backlog.
