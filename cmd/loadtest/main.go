@@ -218,7 +218,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	time.Sleep(time.Second) // let the fresh server settle
-	if res.rssEmpty, err = totalRSS(t.all()); err != nil {
+	if res.rssEmpty, err = total(t.all(), rss); err != nil {
 		return err
 	}
 
@@ -241,7 +241,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := sleep(ctx, o.settle); err != nil {
 		return err
 	}
-	if res.rssIdle, err = totalRSS(t.all()); err != nil {
+	if res.rssIdle, err = total(t.all(), rss); err != nil {
 		return err
 	}
 	setupFrames := rcv.frames.Load()
@@ -251,7 +251,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			return err
 		}
 	}
-	if res.rssEnd, err = totalRSS(t.all()); err != nil {
+	if res.rssEnd, err = total(t.all(), rss); err != nil {
 		return err
 	}
 	res.frames = rcv.frames.Load() - setupFrames
@@ -283,7 +283,7 @@ func postAll(ctx context.Context, o options, messages int, post func(context.Con
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	interval := time.Duration(float64(time.Second) / o.rate)
-	cpu0, err := totalCPU(srvs)
+	cpu0, err := total(srvs, cpuTime)
 	if err != nil {
 		return err
 	}
@@ -334,7 +334,7 @@ func postAll(ctx context.Context, o options, messages int, post func(context.Con
 		}
 	}
 	res.deliverWindow = time.Since(start)
-	cpu1, err := totalCPU(srvs)
+	cpu1, err := total(srvs, cpuTime)
 	if err != nil {
 		return err
 	}
@@ -342,28 +342,16 @@ func postAll(ctx context.Context, o options, messages int, post func(context.Con
 	return nil
 }
 
-// totalRSS is the resident memory of the server processes.
-func totalRSS(srvs []*server) (int64, error) {
-	var sum int64
+// total sums what read reports for each server process: its resident memory (rss) or the CPU
+// time it used (cpuTime).
+func total[T int64 | time.Duration](srvs []*server, read func(pid int) (T, error)) (T, error) {
+	var sum T
 	for _, s := range srvs {
-		n, err := rss(s.pid())
+		v, err := read(s.pid())
 		if err != nil {
 			return 0, err
 		}
-		sum += n
-	}
-	return sum, nil
-}
-
-// totalCPU is the CPU time the server processes used.
-func totalCPU(srvs []*server) (time.Duration, error) {
-	var sum time.Duration
-	for _, s := range srvs {
-		d, err := cpuTime(s.pid())
-		if err != nil {
-			return 0, err
-		}
-		sum += d
+		sum += v
 	}
 	return sum, nil
 }
