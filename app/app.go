@@ -42,6 +42,7 @@ type App struct {
 	auth   *auth.Service
 	broker *realtime.Broker
 	pages  *pages.Service
+	msgs   *messages.Service
 
 	srv      *http.Server
 	listener net.Listener
@@ -71,13 +72,19 @@ func New(cfg Config) (*App, error) {
 		closeDB(db)
 		return nil, err
 	}
+	cfg.Stream.Defaults()
 	a := &App{cfg: cfg, log: log, db: db, stop: make(chan struct{})}
 	a.events = eventlog.New(db, nil)
 	tokens := auth.NewTokens(secret, cfg.AccessTokenTTL)
-	a.auth = auth.NewService(db, a.events, tokens, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Hash: cfg.PasswordHash,
+	a.auth = auth.NewService(db, a.events, tokens, permissions.AccountDrives, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Hash: cfg.PasswordHash,
 		HashMemory: cfg.PasswordHashMemory, PasswordAttempts: cfg.PasswordRateLimit})
 	resolver := permissions.NewResolver(db)
 	rt := cfg.Realtime
+	if rt.ChunkRate <= 0 {
+		// A socket's own ceiling on stream_chunk sits above its author's limit, which answers
+		// first (and counts REST chunks too).
+		rt.ChunkRate, rt.ChunkBurst = 2*cfg.Stream.ChunkRate, 2*cfg.Stream.ChunkBurst
+	}
 	rt.AllowedOrigins = cfg.AllowedOrigins
 	rt.Retention = cfg.EventRetention
 	rt.Logger = log
@@ -119,13 +126,19 @@ func New(cfg Config) (*App, error) {
 	pageModule := pages.New(db, a.events, resolver, cfg.Doc)
 	a.pages = pageModule.Service()
 	a.broker.SetDocs(docs{a.pages})
+	messageModule := messages.New(db, a.events, resolver, cfg.Stream, a.broker)
+	a.msgs = messageModule.Service()
+	a.broker.SetStreams(streams{a.msgs})
+	permissionModule := permissions.New(db, a.events, resolver, modules.NewLimiter(cfg.MemberEmailRateLimit))
+	permissionModule.SetStreams(a.msgs)
 	for _, m := range []modules.Module{
 		auth.NewHandler(a.auth, modules.NewLimiter(a.cfg.AuthRateLimit).PerAddress(), a.cfg.AllowedOrigins),
 		permissions.NewEventsHandler(a.events, resolver),
-		permissions.New(db, a.events, resolver, modules.NewLimiter(cfg.MemberEmailRateLimit)),
+		permissionModule,
 		pageModule,
-		messages.New(db, a.events, resolver),
+		messageModule,
 		tasks.New(db, a.events, resolver),
+		a.broker, // agent statuses over REST
 	} {
 		m.Mount(routes)
 	}
@@ -267,11 +280,11 @@ func (a *App) Start() error {
 		a.bg.Add(1)
 		go func() {
 			defer a.bg.Done()
-			pgbus.Listen(ctx, a.cfg.DatabaseURL, pgbus.Handlers{Events: a.broker.Notify,
+			pgbus.Listen(ctx, a.cfg.DatabaseURL, a.events, pgbus.Handlers{Events: a.broker.Notify,
 				Ephemeral: a.broker.Receive, Connected: a.broker.BusConnected, Log: a.log})
 		}()
 	}
-	a.bg.Add(2)
+	a.bg.Add(3)
 	go func() {
 		defer a.bg.Done()
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -281,6 +294,10 @@ func (a *App) Start() error {
 	go func() {
 		defer a.bg.Done()
 		a.pruneLoop()
+	}()
+	go func() {
+		defer a.bg.Done()
+		a.sweepLoop()
 	}()
 	a.log.Info("listening", "addr", ln.Addr().String(), "database", a.db.Dialector.Name())
 	return nil
@@ -347,6 +364,27 @@ func (a *App) pruneLoop() {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// sweepLoop interrupts streamed messages silent for STREAM_IDLE_TIMEOUT, checking four times
+// per timeout (at least every 15 s). Every process sweeps; each stream ends once.
+func (a *App) sweepLoop() {
+	t := time.NewTicker(min(a.cfg.Stream.IdleTimeout/4, 15*time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-a.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if n, err := a.msgs.SweepIdle(ctx); err != nil {
+			a.log.Warn("sweep idle streams", "err", err.Error())
+		} else if n > 0 {
+			a.log.Info("interrupted idle streams", "count", n)
+		}
+		cancel()
 	}
 }
 

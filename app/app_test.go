@@ -132,7 +132,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 // Every UI route answers with the app shell, which loads its module from /static/.
 func TestAppShell(t *testing.T) {
 	env := apptest.Start(t)
-	for _, path := range []string{"/", "/login", "/signup", "/account", "/d/x", "/d/x/trash", "/p/y"} {
+	for _, path := range []string{"/", "/login", "/signup", "/account", "/d/x", "/d/x/trash", "/d/x/members", "/d/x/agents", "/p/y"} {
 		r := env.Do("GET", path, "", nil).Expect(200)
 		if !strings.Contains(string(r.Body), `<script type="module" src="/static/js/app.js">`) || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
 			t.Fatalf("%s: %s", path, r.Body)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pagespace/pagespace/messages"
 	"github.com/pagespace/pagespace/modules/auth"
 	"github.com/pagespace/pagespace/pages"
 	"github.com/pagespace/pagespace/realtime"
@@ -53,6 +54,8 @@ type Config struct {
 	// Doc holds the live editing settings (ops kept per document, ops per revision); its zero
 	// value takes the defaults.
 	Doc pages.DocConfig
+	// Stream holds the limits of streamed messages (STREAM_*); its zero value takes the defaults.
+	Stream messages.StreamConfig
 
 	// PasswordHash is not an environment setting; tests lower it to keep signups fast.
 	PasswordHash auth.HashParams
@@ -142,27 +145,17 @@ var settings = []setting{
 	{"MEMBER_EMAIL_RATE_LIMIT", "30", "members added by email per minute, per client IP and per acting user (0: off)", limitSetting(func(c *Config) *int { return &c.MemberEmailRateLimit })},
 	{"WS_MAX_CONNECTIONS_PER_USER", "20", "open sockets per user", intSetting(func(c *Config) *int { return &c.Realtime.MaxConnsPerUser })},
 	{"WS_MAX_ROOMS", "200", "page and drive rooms one socket may join", intSetting(func(c *Config) *int { return &c.Realtime.MaxRoomsPerConn })},
-	{"WS_EVENT_RATE", "20", "client events per second per socket (burst twice that)", func(c *Config, v string) error {
-		n, err := strconv.ParseFloat(v, 64)
-		if err != nil || n <= 0 {
-			return errors.New("must be a positive number")
-		}
-		c.Realtime.EventRate, c.Realtime.EventBurst = n, int(2*n)+1
-		return nil
-	}},
+	{"WS_EVENT_RATE", "20", "client events per second per socket (burst twice that)", rateSetting(func(c *Config) (*float64, *int) {
+		return &c.Realtime.EventRate, &c.Realtime.EventBurst
+	})},
 	{"PPROF_ADDR", "(off)", "address of a separate net/http/pprof listener, e.g. 127.0.0.1:6060 (for profiling only)", func(c *Config, v string) error { c.PprofAddr = v; return nil }},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long SIGTERM waits for in-flight work", durationSetting(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"READ_HEADER_TIMEOUT", "10s", "how long a client may take to send a request's headers", durationSetting(func(c *Config) *time.Duration { return &c.ReadHeaderTimeout })},
 	{"READ_BODY_TIMEOUT", "30s", "how long a client may take to send a request's body (408 and the connection closed beyond)", durationSetting(func(c *Config) *time.Duration { return &c.ReadBodyTimeout })},
 	{"IDLE_TIMEOUT", "120s", "how long an idle keep-alive connection stays open between requests", durationSetting(func(c *Config) *time.Duration { return &c.IdleTimeout })},
-	{"WS_DOC_OP_RATE", "50", "doc_op events (live editing ops) per second per socket (burst twice that)", func(c *Config, v string) error {
-		n, err := strconv.ParseFloat(v, 64)
-		if err != nil || n <= 0 {
-			return errors.New("must be a positive number")
-		}
-		c.Realtime.DocOpRate, c.Realtime.DocOpBurst = n, int(2*n)+1
-		return nil
-	}},
+	{"WS_DOC_OP_RATE", "50", "doc_op events (live editing ops) per second per socket (burst twice that)", rateSetting(func(c *Config) (*float64, *int) {
+		return &c.Realtime.DocOpRate, &c.Realtime.DocOpBurst
+	})},
 	{"DOC_KEEP_OPS", "1000", "live editing ops kept per document for catch-up (older versions answer too_old)", func(c *Config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
@@ -181,7 +174,25 @@ var settings = []setting{
 	}},
 	{"DOC_PAUSE_REVISION", "10s", "a document with edits no revision holds becomes a revision (and page_updated) after this long without an op", durationSetting(func(c *Config) *time.Duration { return &c.Doc.PauseRevision })},
 	{"PRESENCE_IDLE_AFTER", "5m", "a connected user without activity pings for this long shows as idle in drive presence", durationSetting(func(c *Config) *time.Duration { return &c.Realtime.IdleAfter })},
+	{"STREAM_IDLE_TIMEOUT", "60s", "a streamed message without a chunk for this long is marked interrupted", durationSetting(func(c *Config) *time.Duration { return &c.Stream.IdleTimeout })},
+	{"STREAM_CHUNK_RATE", "50", "chunks of streamed messages per second per author (burst twice that)", rateSetting(func(c *Config) (*float64, *int) {
+		return &c.Stream.ChunkRate, &c.Stream.ChunkBurst
+	})},
+	{"STREAM_MAX_BYTES", "65536", "the largest streamed message, in bytes of UTF-8", intSetting(func(c *Config) *int { return &c.Stream.MaxBytes })},
 	{"WS_MAX_UNAUTHENTICATED_PER_ADDRESS", "50", "Engine.IO sessions one client address may hold open before they authenticate", intSetting(func(c *Config) *int { return &c.Realtime.MaxUnauthenticatedPerAddr })},
+}
+
+// rateSetting reads a rate a second, a positive number, and sets the burst to twice it.
+func rateSetting(fields func(*Config) (*float64, *int)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || n <= 0 {
+			return errors.New("must be a positive number")
+		}
+		rate, burst := fields(c)
+		*rate, *burst = n, int(2*n)+1
+		return nil
+	}
 }
 
 // limitSetting reads a rate limit: a whole number a minute, 0 for none.

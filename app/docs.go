@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/pagespace/pagespace/messages"
 	"github.com/pagespace/pagespace/pages"
 	"github.com/pagespace/pagespace/pages/ot"
 	"github.com/pagespace/pagespace/realtime"
@@ -29,4 +30,20 @@ func (d docs) OpsSince(ctx context.Context, userID, pageID string, since int64) 
 		out[i] = realtime.DocOp(o)
 	}
 	return v, out, err
+}
+
+// streams gives the broker the streamed messages (realtime.Streams) from messages.Service.
+type streams struct{ svc *messages.Service }
+
+var _ realtime.Streams = streams{}
+
+func (s streams) AppendChunk(ctx context.Context, messageID string, seq int64, text string) (int64, bool, error) {
+	res, err := s.svc.AppendChunk(ctx, "", messageID, messages.ChunkInput{Seq: &seq, Text: &text})
+	return res.Seq, res.Duplicate, err
+}
+
+func (s streams) StreamText(ctx context.Context, messageID string) (realtime.StreamedText, error) {
+	m, err := s.svc.StreamText(ctx, messageID)
+	return realtime.StreamedText{Seq: m.StreamSeq, Content: m.Content, Ended: m.Status != messages.StatusStreaming,
+		Edited: m.EditedAt != nil}, err
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/pagespace/pagespace/modules"
@@ -39,6 +41,10 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		status, body := toResponse(err)
+		if e := modules.As(err); e != nil && e.RetryAfter > 0 {
+			// Whole seconds, rounded up: the header has no finer unit (details.retryAfterMs has).
+			c.Response().Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
+		}
 		if status >= 500 {
 			log.ErrorContext(c.Request().Context(), "request failed",
 				"err", err.Error(), "method", c.Request().Method, "path", c.Path(),

@@ -17,6 +17,13 @@
 // message is removed outright. When the last reply under a tombstone goes, the tombstone goes
 // too. message_deleted says which happened with "removed".
 //
+// Streamed messages (stream.go): an author starts a message empty (status streaming), appends
+// numbered chunks, and completes or fails it; anyone who may post stops it; an idle sweep, a key
+// revocation or an agent's removal interrupts it. Each chunk is one conditional update of the
+// row, so the row holds every accepted chunk whichever process took it; chunks are not events
+// (only the start and the end are), and reach sockets as deltas through Deltas (the broker).
+// The chunk rate is limited per author and process, the size per message.
+//
 // Listings are newest first, keyed on (createdAt, id) with time-ordered UUIDv7 ids, so paging
 // with nextCursor returns every message that existed when paging began exactly once, in order,
 // however many messages are posted meanwhile.

@@ -16,6 +16,19 @@ const (
 	EventNewMessage     = "new_message"
 	EventMessageUpdated = "message_updated"
 	EventMessageDeleted = "message_deleted"
+	// EventStreamStopped tells the author of a streamed message, in its user room, that someone
+	// stopped it.
+	EventStreamStopped = "stream_stopped"
+)
+
+// Statuses of a message. Every message posted whole is complete; a streamed one is streaming
+// until it ends in one of the others.
+const (
+	StatusComplete    = "complete"
+	StatusStreaming   = "streaming"
+	StatusError       = "error"
+	StatusStopped     = "stopped"
+	StatusInterrupted = "interrupted"
 )
 
 // Sentinel errors of the package.
@@ -26,6 +39,7 @@ var (
 	ErrCannotPost   = modules.E(modules.KindForbidden, "you do not have permission to post in this channel")
 	ErrNotAuthor    = modules.E(modules.KindForbidden, "only the author can edit a message")
 	ErrCannotDelete = modules.E(modules.KindForbidden, "only the author or a drive owner or admin can delete a message")
+	ErrStreaming    = modules.E(modules.KindConflict, "the message is still streaming; it can be edited once it has ended")
 )
 
 const errParentNotTopLvl = "must be a top-level message of this channel that is not deleted"
@@ -42,6 +56,11 @@ type Message struct {
 	UpdatedAt time.Time
 	EditedAt  *time.Time
 	DeletedAt *time.Time // set on a tombstone: a deleted top-level message kept for its replies
+	// Status is StatusComplete, or for a streamed message its state (see stream.go).
+	Status       string
+	StatusReason string
+	StreamSeq    int64   // the last chunk in Content
+	StreamKeyID  *string // the agent key that started the stream
 }
 
 // TableName is messages.
@@ -67,6 +86,14 @@ type View struct {
 	UpdatedAt    modules.Time  `json:"updatedAt"`
 	EditedAt     *modules.Time `json:"editedAt"`
 	DeletedAt    *modules.Time `json:"deletedAt"`
+	// Status is "complete" for every message posted whole; a streamed message is "streaming"
+	// until it ends as complete, error, stopped or interrupted.
+	Status string `json:"status"`
+	// StreamSeq is the sequence number of the last chunk Content holds (0 for none, and for a
+	// message posted whole).
+	StreamSeq int64 `json:"streamSeq"`
+	// StatusReason says why a stream ended other than by completing; absent when empty.
+	StatusReason string `json:"statusReason,omitempty"`
 }
 
 // row is a message with what its view needs from other tables.
@@ -81,6 +108,7 @@ func (r row) view() View {
 		ID: r.ID, PageID: r.PageID, ParentID: r.ParentID, Content: r.Content, RepliesCount: r.RepliesCount,
 		CreatedAt: modules.Time(r.CreatedAt), UpdatedAt: modules.Time(r.UpdatedAt),
 		EditedAt: modules.TimePtr(r.EditedAt), DeletedAt: modules.TimePtr(r.DeletedAt),
+		Status: r.Status, StreamSeq: r.StreamSeq, StatusReason: r.StatusReason,
 	}
 	if r.AuthorID != nil && r.AuthorName != nil {
 		v.Author = &Author{ID: *r.AuthorID, Name: *r.AuthorName}

@@ -30,6 +30,9 @@ type msg struct {
 	UpdatedAt    string
 	EditedAt     *string
 	DeletedAt    *string
+	Status       string
+	StreamSeq    int64
+	StatusReason string
 }
 
 type msgList struct {

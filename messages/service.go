@@ -16,14 +16,20 @@ import (
 
 // Service runs the messages of channels. It is safe for concurrent use.
 type Service struct {
-	db  *gorm.DB
-	log *eventlog.Log
-	r   *permissions.Resolver
+	db     *gorm.DB
+	log    *eventlog.Log
+	r      *permissions.Resolver
+	cfg    StreamConfig
+	deltas Deltas           // nil: nobody watches streams
+	chunks *modules.Buckets // the chunk rate per author
 }
 
-// NewService returns the service on db, writing through log and asking r for access.
-func NewService(db *gorm.DB, log *eventlog.Log, r *permissions.Resolver) *Service {
-	return &Service{db: db, log: log, r: r}
+// NewService returns the service on db, writing through log and asking r for access, with the
+// limits of streamed messages in cfg (zero values: the defaults), handing their chunks to deltas
+// (nil: nobody).
+func NewService(db *gorm.DB, log *eventlog.Log, r *permissions.Resolver, cfg StreamConfig, deltas Deltas) *Service {
+	cfg.Defaults()
+	return &Service{db: db, log: log, r: r, cfg: cfg, deltas: deltas, chunks: modules.NewBuckets(cfg.ChunkRate, cfg.ChunkBurst)}
 }
 
 // ListInput selects a page of messages.
@@ -88,16 +94,33 @@ type PostInput struct {
 // Post adds a message (a reply when ParentID is set) as the caller. Errors: ErrPageNotFound,
 // ErrNotChannel, ErrCannotPost, invalid_request.
 func (s *Service) Post(ctx context.Context, pageID string, in PostInput) (View, error) {
-	uid := modules.UserID(ctx)
 	content := strings.TrimSpace(in.Content)
 	var v modules.Validator
 	v.Text("content", content, 1, MaxContent, true)
-	if in.ParentID != nil {
-		v.Check(modules.ValidID(*in.ParentID), "parentId", errParentNotTopLvl)
-	}
+	checkParentID(&v, in.ParentID)
 	if err := v.Err(); err != nil {
 		return View{}, err
 	}
+	out, err := s.create(ctx, pageID, in.ParentID, Message{Content: content, Status: StatusComplete})
+	if err != nil {
+		return View{}, fmt.Errorf("messages: post: %w", err)
+	}
+	return out, nil
+}
+
+// checkParentID checks the shape of a reply's parentId (whether it names a top-level message is
+// create's to check).
+func checkParentID(v *modules.Validator, parentID *string) {
+	if parentID != nil {
+		v.Check(modules.ValidID(*parentID), "parentId", errParentNotTopLvl)
+	}
+}
+
+// create adds m (its content and status set) as the caller's message in the channel, a reply
+// when parentID is set, and records new_message. Errors: ErrPageNotFound, ErrNotChannel,
+// ErrCannotPost, invalid_request (parentID).
+func (s *Service) create(ctx context.Context, pageID string, parentID *string, m Message) (View, error) {
+	uid := modules.UserID(ctx)
 	var out View
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		pa, err := channel(ctx, s.r.In(tx), uid, pageID)
@@ -107,12 +130,12 @@ func (s *Service) Post(ctx context.Context, pageID string, in PostInput) (View, 
 		if !pa.Edit {
 			return ErrCannotPost
 		}
-		if in.ParentID != nil {
+		if parentID != nil {
 			// The share lock keeps the parent from being deleted before this reply commits, so
 			// a delete that counts replies never misses it.
 			var parent Message
 			err := tx.Clauses(clause.Locking{Strength: "SHARE"}).
-				Where("id = ? AND page_id = ? AND parent_id IS NULL AND deleted_at IS NULL", *in.ParentID, pageID).
+				Where("id = ? AND page_id = ? AND parent_id IS NULL AND deleted_at IS NULL", *parentID, pageID).
 				Take(&parent).Error
 			if errors.Is(err, gorm.ErrRecordNotFound) {
 				return modules.Invalid("parentId "+errParentNotTopLvl, map[string]any{"fields": map[string]string{"parentId": errParentNotTopLvl}})
@@ -122,7 +145,7 @@ func (s *Service) Post(ctx context.Context, pageID string, in PostInput) (View, 
 			}
 		}
 		now := modules.Now()
-		m := Message{ID: modules.NewID(), PageID: pageID, AuthorID: &uid, ParentID: in.ParentID, Content: content, CreatedAt: now, UpdatedAt: now}
+		m.ID, m.PageID, m.AuthorID, m.ParentID, m.CreatedAt, m.UpdatedAt = modules.NewID(), pageID, &uid, parentID, now, now
 		if err := tx.Create(&m).Error; err != nil {
 			return err
 		}
@@ -134,10 +157,23 @@ func (s *Service) Post(ctx context.Context, pageID string, in PostInput) (View, 
 		rec.Record(draft(EventNewMessage, pa, uid, NewMessage{Message: out}.data()))
 		return nil
 	})
-	if err != nil {
-		return View{}, fmt.Errorf("messages: post: %w", err)
+	return out, err
+}
+
+// Get returns one message of a channel (a tombstone too). Errors: ErrPageNotFound, ErrNotChannel,
+// ErrNotFound.
+func (s *Service) Get(ctx context.Context, pageID, messageID string) (View, error) {
+	if _, err := channel(ctx, s.r, modules.UserID(ctx), pageID); err != nil {
+		return View{}, fmt.Errorf("messages: get: %w", err)
 	}
-	return out, nil
+	r, err := loadRow(s.db.WithContext(ctx), messageID)
+	if err == nil && r.PageID != pageID {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return View{}, fmt.Errorf("messages: get: %w", err)
+	}
+	return r.view(), nil
 }
 
 // EditInput is the body of an edit.
@@ -147,7 +183,7 @@ type EditInput struct {
 
 // Edit replaces the content of the caller's own message and sets editedAt. An edit that
 // changes nothing answers the message as it is and records no event. Errors: ErrPageNotFound,
-// ErrNotChannel, ErrNotFound, ErrNotAuthor, ErrCannotPost, invalid_request.
+// ErrNotChannel, ErrNotFound, ErrNotAuthor, ErrCannotPost, ErrStreaming, invalid_request.
 func (s *Service) Edit(ctx context.Context, pageID, messageID string, in EditInput) (View, error) {
 	uid := modules.UserID(ctx)
 	content := strings.TrimSpace(in.Content)
@@ -158,11 +194,7 @@ func (s *Service) Edit(ctx context.Context, pageID, messageID string, in EditInp
 	}
 	var out View
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		pa, err := channel(ctx, s.r.In(tx), uid, pageID)
-		if err != nil {
-			return err
-		}
-		m, err := lockMessage(tx, pageID, messageID, false)
+		pa, m, err := s.lockInChannel(ctx, tx, uid, pageID, messageID)
 		if err != nil {
 			return err
 		}
@@ -171,6 +203,9 @@ func (s *Service) Edit(ctx context.Context, pageID, messageID string, in EditInp
 		}
 		if !pa.Edit {
 			return ErrCannotPost
+		}
+		if m.Status == StatusStreaming {
+			return ErrStreaming
 		}
 		if m.Content != content {
 			now := modules.Now()
@@ -202,11 +237,7 @@ func (s *Service) Edit(ctx context.Context, pageID, messageID string, in EditInp
 func (s *Service) Delete(ctx context.Context, pageID, messageID string) error {
 	uid := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		pa, err := channel(ctx, s.r.In(tx), uid, pageID)
-		if err != nil {
-			return err
-		}
-		m, err := lockMessage(tx, pageID, messageID, false)
+		pa, m, err := s.lockInChannel(ctx, tx, uid, pageID, messageID)
 		if err != nil {
 			return err
 		}
@@ -220,8 +251,11 @@ func (s *Service) Delete(ctx context.Context, pageID, messageID string) error {
 		}
 		now := modules.Now()
 		if m.ParentID == nil && before.RepliesCount > 0 {
-			err := tx.Model(&Message{}).Where("id = ?", m.ID).
-				Updates(map[string]any{"content": "", "deleted_at": now, "updated_at": now}).Error
+			tomb := map[string]any{"content": "", "deleted_at": now, "updated_at": now}
+			if m.Status == StatusStreaming { // a tombstone does not stream
+				tomb["status"], tomb["status_reason"] = StatusStopped, "deleted"
+			}
+			err := tx.Model(&Message{}).Where("id = ?", m.ID).Updates(tomb).Error
 			if err != nil {
 				return err
 			}
@@ -283,6 +317,17 @@ func channel(ctx context.Context, r *permissions.Resolver, userID, pageID string
 	return pa, err
 }
 
+// lockInChannel resolves the caller on the channel (as channel does) and locks one of its
+// messages for the write of tx; a tombstone is ErrNotFound.
+func (s *Service) lockInChannel(ctx context.Context, tx *gorm.DB, uid, pageID, messageID string) (permissions.PageAccess, Message, error) {
+	pa, err := channel(ctx, s.r.In(tx), uid, pageID)
+	if err != nil {
+		return pa, Message{}, err
+	}
+	m, err := lockMessage(tx, pageID, messageID, false)
+	return pa, m, err
+}
+
 // lockMessage reads a message of the page for update; a tombstone counts as not found unless
 // tombstones is set.
 func lockMessage(tx *gorm.DB, pageID, messageID string, tombstones bool) (Message, error) {
@@ -301,6 +346,7 @@ func lockMessage(tx *gorm.DB, pageID, messageID string, tombstones bool) (Messag
 func selectRows(db *gorm.DB) *gorm.DB {
 	return db.Table("messages AS m").
 		Select("m.id, m.page_id, m.author_id, m.parent_id, m.content, m.created_at, m.updated_at, m.edited_at, m.deleted_at, " +
+			"m.status, m.status_reason, m.stream_seq, " +
 			"u.name AS author_name, (SELECT COUNT(*) FROM messages r WHERE r.parent_id = m.id) AS replies_count").
 		Joins("LEFT JOIN users u ON u.id = m.author_id")
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Kind classifies an error for the caller. Each kind has one public code and one HTTP status.
@@ -54,6 +55,9 @@ type Error struct {
 	Details map[string]any
 	// Code overrides Kind.Code() when set, for a more specific public code (e.g. "token_expired").
 	Code string
+	// RetryAfter, on a rate_limited error, is how long the caller should wait before trying
+	// again; the HTTP answer carries it as a Retry-After header.
+	RetryAfter time.Duration
 
 	base *Error
 }
@@ -81,7 +85,19 @@ func E(kind Kind, message string) *Error { return &Error{Kind: kind, Message: me
 
 // WithDetails returns a copy of e with details added; the copy still matches e with errors.Is.
 func (e *Error) WithDetails(details map[string]any) error {
-	return &Error{Kind: e.Kind, Message: e.Message, Details: details, Code: e.Code, base: e}
+	return &Error{Kind: e.Kind, Message: e.Message, Details: details, Code: e.Code, RetryAfter: e.RetryAfter, base: e}
+}
+
+// Retry returns a copy of e that tells the caller to wait d before trying again: RetryAfter
+// set, and details.retryAfterMs (whole milliseconds, rounded up) added to e's details. The copy
+// still matches e with errors.Is.
+func (e *Error) Retry(d time.Duration) error {
+	details := make(map[string]any, len(e.Details)+1)
+	for k, v := range e.Details {
+		details[k] = v
+	}
+	details["retryAfterMs"] = (d + time.Millisecond - 1).Milliseconds()
+	return &Error{Kind: e.Kind, Message: e.Message, Details: details, Code: e.Code, RetryAfter: d, base: e}
 }
 
 // As returns the *Error that err carries, or nil when it carries none (an internal error).

@@ -87,6 +87,33 @@ func (k agentKey) info() AgentKeyInfo {
 	return out
 }
 
+// Streams ends the streamed messages of an author whose key or account goes
+// (messages.Service). InterruptStreams runs inside the revoking transaction and records its
+// events with rec, so that the messages end with the access, in the same commit.
+type Streams interface {
+	// InterruptStreams ends authorID's streaming messages in driveID (only those started with
+	// the agent key keyID, when set) as interrupted with reason, as actorID.
+	InterruptStreams(ctx context.Context, tx *gorm.DB, rec *eventlog.Recorder, actorID, driveID, authorID, keyID, reason string) error
+}
+
+// Stream interruption reasons (messages' statusReason).
+const (
+	reasonKeyRevoked  = "key_revoked"
+	reasonUserDeleted = "user_deleted"
+)
+
+// SetStreams lets key revocations and agent removals end the streams they cut off; call it
+// before serving.
+func (h *Handler) SetStreams(st Streams) { h.svc.streams = st }
+
+// interruptStreams ends the streams of an agent of driveID through the Streams set, if any.
+func (s *Service) interruptStreams(ctx context.Context, tx *gorm.DB, rec *eventlog.Recorder, actorID, driveID, agentID, keyID, reason string) error {
+	if s.streams == nil {
+		return nil
+	}
+	return s.streams.InterruptStreams(ctx, tx, rec, actorID, driveID, agentID, keyID, reason)
+}
+
 // userKind returns the kind of a user ("" when there is no such user).
 func userKind(ctx context.Context, db *gorm.DB, userID string) (string, error) {
 	var kinds []string
@@ -213,8 +240,9 @@ func (s *Service) CreateAgentKey(ctx context.Context, actorID, driveID, agentID 
 	return out, nil
 }
 
-// RevokeAgentKey deletes a key. Its REST calls are refused from then on, and session_ended (the
-// key is the session) disconnects the sockets it opened.
+// RevokeAgentKey deletes a key. Its REST calls are refused from then on, the messages it was
+// streaming are interrupted, and session_ended (the key is the session) disconnects the sockets
+// it opened.
 func (s *Service) RevokeAgentKey(ctx context.Context, actorID, driveID, agentID, keyID string) error {
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		if _, err := s.agentOf(ctx, tx, actorID, driveID, agentID); err != nil {
@@ -227,6 +255,9 @@ func (s *Service) RevokeAgentKey(ctx context.Context, actorID, driveID, agentID,
 		if res.RowsAffected == 0 {
 			return ErrKeyNotFound
 		}
+		if err := s.interruptStreams(ctx, tx, rec, actorID, driveID, agentID, keyID, reasonKeyRevoked); err != nil {
+			return err
+		}
 		rec.Record(eventlog.Draft{Type: auth.EventSessionEnded, ActorID: actorID, Rooms: []string{modules.UserRoom(agentID)},
 			Data: map[string]any{"userId": agentID, "sessionId": keyID, "reason": "key_revoked"}})
 		return nil
@@ -235,13 +266,18 @@ func (s *Service) RevokeAgentKey(ctx context.Context, actorID, driveID, agentID,
 }
 
 // RemoveAgent deletes an agent with its membership and keys, as an account deletion does
-// (user_deleted): its sockets are disconnected, what it wrote stays without an author.
+// (user_deleted): its sockets are disconnected, the messages it was streaming interrupted, and
+// what it wrote stays without an author.
 func (s *Service) RemoveAgent(ctx context.Context, actorID, driveID, agentID string) error {
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		if err := LockDrive(ctx, tx, driveID, Exclusive); err != nil {
 			return err
 		}
 		if _, err := s.agentOf(ctx, tx, actorID, driveID, agentID); err != nil {
+			return err
+		}
+		// Before the user row goes, while the messages still name their author.
+		if err := s.interruptStreams(ctx, tx, rec, actorID, driveID, agentID, "", reasonUserDeleted); err != nil {
 			return err
 		}
 		if err := tx.Where("id = ?", agentID).Delete(&userRow{}).Error; err != nil {

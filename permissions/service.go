@@ -19,9 +19,10 @@ const maxDriveName = 100
 // Service runs drives, members and page grants. Every write goes through the event log; every
 // check that guards a write runs in the write's transaction. It is safe for concurrent use.
 type Service struct {
-	db  *gorm.DB
-	log *eventlog.Log
-	r   *Resolver
+	db      *gorm.DB
+	log     *eventlog.Log
+	r       *Resolver
+	streams Streams // nil: no streamed messages to end
 }
 
 // NewService returns the service on db, writing through log and asking r for page access.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pagespace/pagespace/app"
 	"github.com/pagespace/pagespace/app/apptest"
 )
 
@@ -28,9 +29,14 @@ type agentWorld struct {
 	keyID        string // the agent's key
 }
 
-func newAgentWorld(t *testing.T, typ string) agentWorld {
+func newAgentWorld(t *testing.T, typ string, opts ...func(*app.Config)) agentWorld {
 	t.Helper()
-	r := start(t)
+	return start(t, opts...).agentWorld(typ)
+}
+
+// agentWorld makes an agentWorld on the running server.
+func (r *rt) agentWorld(typ string) agentWorld {
+	r.t.Helper()
 	w := agentWorld{r: r, owner: r.Signup("Olive")}
 	w.drive = r.CreateDrive(w.owner, "home")
 	w.page = r.CreatePage(w.owner, w.drive, typ, "general", "")
@@ -69,6 +75,10 @@ func TestAgentKeyOnlyItsDrive(t *testing.T) {
 	r.Do("GET", "/api/drives/"+foreign, agent.Token, nil).Expect(404)
 	r.Do("GET", "/api/pages/"+fch+"/messages", agent.Token, nil).Expect(404)
 	r.Do("POST", "/api/pages/"+fch+"/messages", agent.Token, map[string]any{"content": "hi"}).Expect(404)
+	r.Do("POST", "/api/pages/"+fch+"/messages/streams", agent.Token, nil).Expect(404)
+	theirs := r.Do("POST", "/api/pages/"+fch+"/messages/streams", other.Token, nil).Expect(201).ID()
+	r.Do("GET", "/api/pages/"+fch+"/messages/"+theirs, agent.Token, nil).Expect(404)
+	r.Do("POST", "/api/pages/"+fch+"/messages/"+theirs+"/stop", agent.Token, nil).Expect(404)
 	r.Do("POST", "/api/drives", agent.Token, map[string]any{"name": "mine"}).Expect(403)
 	r.Do("GET", "/api/drives/"+drive+"/agents", agent.Token, nil).Expect(403) // a MEMBER manages nothing
 	r.Do("POST", "/api/drives/"+foreign+"/members", owner.Token, map[string]any{"userId": agent.ID, "role": "MEMBER"}).Expect(404)
@@ -86,6 +96,10 @@ func TestAgentKeyOnlyItsDrive(t *testing.T) {
 		if e, _ := ack["error"].(map[string]any); ack["ok"] != false || e["code"] != "not_found" {
 			t.Fatalf("%s %s: %v", room[0], room[1], ack)
 		}
+	}
+	ack := s.call("stream_chunk", map[string]any{"messageId": theirs, "seq": 1, "text": "mine"})
+	if e, _ := ack["error"].(map[string]any); ack["ok"] != false || e["code"] != "not_found" {
+		t.Fatalf("stream_chunk to another drive's message: %v", ack)
 	}
 }
 

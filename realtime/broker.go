@@ -13,6 +13,7 @@ import (
 
 	"github.com/pagespace/pagespace/internal/schedule"
 	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/modules/auth"
 	"github.com/pagespace/pagespace/modules/eventlog"
 	"github.com/pagespace/pagespace/permissions"
 	"github.com/pagespace/pagespace/realtime/engineio"
@@ -20,8 +21,8 @@ import (
 	"gorm.io/gorm"
 )
 
-// Verifier checks access tokens and the login sessions they belong to (auth.Service). Safe for
-// concurrent use.
+// Verifier checks access tokens and the login sessions they belong to, and names their users
+// (auth.Service). Safe for concurrent use.
 type Verifier interface {
 	// Verify returns the identity and expiry of a valid token, or an error whose public code is
 	// "invalid_token" or "token_expired".
@@ -30,12 +31,19 @@ type Verifier interface {
 	// (logout, refresh-token reuse), an error of kind unauthorized once it has, and any other
 	// error when the check itself failed. A signature alone does not say a session still holds.
 	SessionActive(ctx context.Context, id modules.Identity) error
+	// UserName returns the user's name and whether it is an agent, or an error of kind not found
+	// once the user is gone.
+	UserName(ctx context.Context, userID string) (name string, agent bool, err error)
 }
 
 // Access resolves permissions (permissions.Resolver). Safe for concurrent use.
 type Access interface {
 	Drive(ctx context.Context, userID, driveID string) (permissions.DriveView, error)
 	Page(ctx context.Context, userID, pageID string) (permissions.PageAccess, error)
+	// MemberDrives and Members answer presence: the drives a user is a member of, and the
+	// members of a drive with their names.
+	MemberDrives(ctx context.Context, userID string) ([]string, error)
+	Members(ctx context.Context, driveID string) ([]permissions.MemberName, error)
 }
 
 // Log is the event log the broker replays from (eventlog.Log).
@@ -49,6 +57,7 @@ var (
 	_ eventlog.Publisher = (*Broker)(nil)
 	_ eventlog.Flusher   = (*Broker)(nil)
 	_ Access             = (*permissions.Resolver)(nil)
+	_ Verifier           = (*auth.Service)(nil)
 )
 
 // Config holds the broker's settings. Zero values take the defaults noted.
@@ -71,10 +80,13 @@ type Config struct {
 	Retention        time.Duration // how long recovery sessions are kept; default 7 days
 	DocOpRate        float64       // doc_op events per second per socket; default 50
 	DocOpBurst       int           // default 100
+	ChunkRate        float64       // stream_chunk events per second per socket; default 100
+	ChunkBurst       int           // default 200
 	IdleAfter        time.Duration // a connected user without activity is idle after; default 5m
 	PresenceInterval time.Duration // at most one presence_changed per drive per; default 1s
 	LeaseInterval    time.Duration // with a bus: a heartbeat every; default 3s
 	LeaseTTL         time.Duration // with a bus: a process not heard from this long is dropped; default 10s
+	AgentStatusTTL   time.Duration // an agent status set over REST without ttlSeconds lasts; default 60s
 	Logger           *slog.Logger
 
 	// MaxUnauthenticatedPerAddr caps the Engine.IO sessions one client address holds open before
@@ -103,6 +115,7 @@ func (c *Config) defaults() {
 	setDur(&c.PresenceInterval, time.Second)
 	setDur(&c.LeaseInterval, 3*time.Second)
 	setDur(&c.LeaseTTL, 10*time.Second)
+	setDur(&c.AgentStatusTTL, time.Minute)
 	setDur(&c.AuthExpiringLead, time.Minute)
 	setDur(&c.Retention, 7*24*time.Hour)
 	if c.MaxPayload <= 0 {
@@ -121,6 +134,10 @@ func (c *Config) defaults() {
 		c.DocOpRate = 50
 	}
 	setInt(&c.DocOpBurst, 100)
+	if c.ChunkRate <= 0 {
+		c.ChunkRate = 100
+	}
+	setInt(&c.ChunkBurst, 200)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -153,6 +170,11 @@ type Broker struct {
 	cluster  *cluster // nil without a bus
 	docs     Docs
 	sel      selections
+	streams  Streams
+	deltas   *deltaHub
+
+	statuses  *statuses
+	statusLim *modules.Limiter // the agent statuses each agent sets over REST
 
 	queue    chan struct{} // wakes the dispatcher
 	qmu      sync.Mutex
@@ -199,6 +221,9 @@ func New(cfg Config, db *gorm.DB, verify Verifier, access Access, events Log) *B
 	b.expiries = schedule.New(b.expire)
 	b.presence = newPresence(b)
 	b.roster = newRoster(b)
+	b.statuses = newStatuses(b)
+	b.statusLim = modules.NewLimiter(restStatusPerMinute)
+	b.deltas = newDeltaHub(b)
 	b.sel.pages = map[*client]map[string]struct{}{}
 	origins := map[string]bool{}
 	for _, o := range cfg.AllowedOrigins {
@@ -254,6 +279,8 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		b.presence.stopAll()
 		b.roster.stopAll()
 		b.expiries.Stop()
+		b.statuses.stopAll()
+		b.deltas.stop()
 		b.mu.Lock()
 		for _, drives := range b.cache {
 			for _, e := range drives {

@@ -78,7 +78,7 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 		// exp at once, so refuse it now with the code that tells the client to refresh.
 		return unauthorized("token_expired")
 	}
-	name, agent, err := b.userName(context.Background(), id.UserID)
+	name, agent, err := b.verify.UserName(context.Background(), id.UserID)
 	if err != nil {
 		return unauthorized("invalid_token") // the user is gone
 	}
@@ -131,19 +131,6 @@ func (c *client) identity() modules.Identity {
 		id.KeyID = c.sessionID
 	}
 	return id
-}
-
-// userName returns the user's name and whether it is an agent.
-func (b *Broker) userName(ctx context.Context, userID string) (string, bool, error) {
-	var rows []struct{ Name, Kind string }
-	err := b.db.WithContext(ctx).Table("users").Select("name, kind").Where("id = ?", userID).Limit(1).Scan(&rows).Error
-	if err != nil {
-		return "", false, err
-	}
-	if len(rows) == 0 {
-		return "", false, modules.ErrNotFound
-	}
-	return rows[0].Name, rows[0].Kind == "agent", nil
 }
 
 func (b *Broker) onConnect(s *socketio.Socket) {
@@ -297,7 +284,9 @@ func (b *Broker) registerHandlers() {
 	b.ns.On("cursor_move", b.presenceHandler(b.presence.cursorMove))
 	b.ns.On("activity", b.presenceHandler(b.activity))
 	b.ns.On("refresh_auth", b.handler(b.refreshAuth))
+	b.ns.On("agent_status", b.handler(b.agentStatus))
 	b.registerDocHandlers()
+	b.registerStreamHandlers()
 }
 
 // decodeArg decodes argument i by the rules of a REST body (modules.DecodeJSON): exact keys,
@@ -342,7 +331,9 @@ func (b *Broker) joinPage(c *client, args socketio.Args, ack socketio.AckFunc) {
 	}
 	viewers, joined := b.enterPage(context.Background(), c, pageID, ack)
 	if joined {
-		ok(ack, map[string]any{"pageId": pageID, "viewers": viewers})
+		b.statuses.answer(pageID, func(agents []AgentStatus) {
+			ok(ack, map[string]any{"pageId": pageID, "viewers": viewers, "agentStatuses": agents})
+		})
 	}
 }
 

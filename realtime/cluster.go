@@ -25,7 +25,7 @@ const MaxBusMessage = 7900
 // busMsg is one ephemeral message between processes.
 type busMsg struct {
 	Proc  string          `json:"p"`            // the sending process
-	Kind  string          `json:"k"`            // hb, hello, bye, user, emit
+	Kind  string          `json:"k"`            // hb, hello, bye, user, emit, status, sync, synced, delta
 	At    int64           `json:"t"`            // sent at, Unix ms (relay lag)
 	User  string          `json:"u,omitempty"`  // user: the user
 	Agent bool            `json:"ag,omitempty"` // user: the user is an agent
@@ -34,6 +34,9 @@ type busMsg struct {
 	Room  string          `json:"r,omitempty"`  // emit: the room
 	Event string          `json:"e,omitempty"`  // emit: the event name
 	Args  json.RawMessage `json:"a,omitempty"`  // emit: the payload
+
+	Status *busStatus `json:"st,omitempty"` // status: an agent status set or cleared on Proc
+	Delta  *piece     `json:"d,omitempty"`  // delta: chunks of a streamed message accepted by Proc
 }
 
 // cluster is this process's side of the bus: what it sends, and the leases of the others.
@@ -154,15 +157,19 @@ func (k *cluster) leaseLoop() {
 		for _, p := range dead {
 			k.b.log.Warn("realtime bus: a process's lease ran out", "process", p)
 			k.b.roster.dropProcess(p, true)
+			k.b.statuses.dropProcess(p)
 		}
+		k.b.statuses.purge(time.Now().Add(-k.b.cfg.LeaseTTL))
 	}
 }
 
-// shareAll sends the state of every user with a socket on this process.
+// shareAll sends the state of every user with a socket on this process, and the agent
+// statuses set here.
 func (k *cluster) shareAll() {
 	for _, m := range k.b.roster.localStates() {
 		k.enqueue(m)
 	}
+	k.b.statuses.share(k)
 }
 
 // shareUser tells the other processes a user's state on this one.
@@ -258,6 +265,7 @@ func (k *cluster) receive(msg string) {
 		k.shareAll()
 	case "bye":
 		b.roster.dropProcess(m.Proc, false)
+		b.statuses.dropProcess(m.Proc)
 	case "user":
 		if m.Agent {
 			b.roster.noteAgent(m.User)
@@ -265,6 +273,16 @@ func (k *cluster) receive(msg string) {
 		b.roster.remote(m.Proc, m.User, m.Name, m.State)
 	case "emit":
 		_ = b.ns.To(m.Room).Emit(m.Event, m.Args)
+	case "status":
+		b.statuses.remote(m.Proc, m.Status)
+	case "sync":
+		b.statuses.syncStart(m.Proc)
+	case "synced":
+		b.statuses.syncEnd(m.Proc)
+	case "delta":
+		if m.Delta != nil && b.ns.RoomSize(modules.PageRoom(m.Delta.PageID)) > 0 {
+			b.deltas.add(*m.Delta, false)
+		}
 	}
 }
 

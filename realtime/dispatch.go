@@ -155,6 +155,7 @@ func (b *Broker) dispatchLoop() {
 					dirty := b.takeDirty()
 					b.mu.Unlock()
 					b.saveSessions(dirty)
+					b.statuses.recheck()
 					continue
 				}
 				if e.ID < 0 {
@@ -229,6 +230,7 @@ func (b *Broker) handle(e eventlog.Event) {
 	b.mu.Unlock()
 	b.saveSessions(dirty)
 	b.presenceFollows(e)
+	b.statuses.recheck() // before advance: a revoking write returns with the statuses it ended gone
 	b.metrics.events.Add(1)
 	b.advance(e.ID)
 }
@@ -330,6 +332,7 @@ func (b *Broker) apply(e eventlog.Event) map[string]permissions.DriveView {
 	switch e.Type {
 	case "session_ended":
 		f := facts(e)
+		b.statuses.keyEnded(f.UserID, f.SessionID)
 		for c := range b.clients[f.UserID] {
 			c.mu.Lock()
 			match := c.sessionID == f.SessionID
@@ -346,6 +349,7 @@ func (b *Broker) apply(e eventlog.Event) map[string]permissions.DriveView {
 		return nil
 	case "user_deleted":
 		f := facts(e)
+		b.statuses.agentGone(f.UserID)
 		for c := range b.clients[f.UserID] {
 			_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": "user_deleted"})
 			c.s.Disconnect(false)
@@ -387,6 +391,7 @@ func (b *Broker) apply(e eventlog.Event) map[string]permissions.DriveView {
 // returns the users who could view pageID before and cannot now ("" for none), with their view
 // from before: the event that removed a page for good still reaches them.
 func (b *Broker) reresolve(driveID, reason, pageID string, announced bool) map[string]permissions.DriveView {
+	b.statuses.driveChanged(driveID)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	users := map[string]bool{}

@@ -1,6 +1,6 @@
 // Package realtime is the embedded realtime broker: the Socket.IO v4 wire protocol (subpackages
-// engineio and socketio), sessions, the room index, presence, typing and cursors, replay of missed
-// events, kicks, and the bus that links several processes.
+// engineio and socketio), sessions, the room index, presence, typing, cursors and agent
+// statuses, replay of missed events, kicks, and the bus that links several processes.
 //
 // # Delivery
 //
@@ -18,6 +18,14 @@
 // Access checks use a cache per user and drive (one permissions.DriveView, three queries),
 // filled on join and invalidated by events that change the tree or permissions of that drive,
 // so delivering an event costs no query per recipient.
+//
+// # Streamed messages
+//
+// Chunks of streamed messages are not events: the messages package hands each accepted chunk
+// to the broker (StreamChunk), which coalesces them into message_delta events per message (at
+// most 20 a second, in order, each following on from the last) for the page's room, shares them
+// with the other processes over the bus, and reads the message from the database when a chunk
+// it needs did not come (deltas.go).
 //
 // # Recovery
 //

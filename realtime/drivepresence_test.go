@@ -10,8 +10,8 @@ import (
 
 	"github.com/pagespace/pagespace/app"
 	"github.com/pagespace/pagespace/app/apptest"
+	"github.com/pagespace/pagespace/internal/sioclient"
 	"github.com/pagespace/pagespace/realtime"
-	"github.com/pagespace/pagespace/realtime/sioclient"
 )
 
 // presenceEvent is a presence_changed payload.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/pagespace/pagespace/app"
 	"github.com/pagespace/pagespace/app/apptest"
-	"github.com/pagespace/pagespace/realtime/sioclient"
+	"github.com/pagespace/pagespace/internal/sioclient"
 )
 
 // rt wraps a running app with socket helpers.
@@ -26,7 +26,7 @@ func start(t *testing.T, opts ...func(*app.Config)) *rt {
 	return &rt{Env: apptest.Start(t, opts...), t: t}
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx

@@ -18,12 +18,12 @@ import (
 
 	"github.com/pagespace/pagespace/app/apptest"
 	"github.com/pagespace/pagespace/app/pagespacetest"
-	"github.com/pagespace/pagespace/realtime/sioclient"
+	"github.com/pagespace/pagespace/internal/sioclient"
 )
 
 // serverProcess builds the pagespace command and runs it on cfg's database, as another process
-// of the same deployment. It returns the base URL and the process.
-func serverProcess(t *testing.T, databaseURL, jwtSecret string) (string, *os.Process) {
+// of the same deployment, with env (NAME=value) added. It returns the base URL and the process.
+func serverProcess(t testing.TB, databaseURL, jwtSecret string, env ...string) (string, *os.Process) {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "pagespace")
@@ -41,6 +41,7 @@ func serverProcess(t *testing.T, databaseURL, jwtSecret string) (string, *os.Pro
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "ADDR=127.0.0.1:"+strconv.Itoa(port), "DATABASE_URL="+databaseURL,
 		"JWT_SECRET="+jwtSecret, "DATA_DIR="+dir, "LOG_LEVEL=error")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

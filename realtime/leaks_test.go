@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/pagespace/pagespace/app/apptest"
-	"github.com/pagespace/pagespace/realtime/sioclient"
+	"github.com/pagespace/pagespace/internal/sioclient"
 )
 
 // TestEventsShowOnlyWhatTheRecipientMaySee: whatever a user may not list, no event shows them,

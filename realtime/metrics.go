@@ -17,6 +17,8 @@ type metrics struct {
 	rateLimited  atomic.Int64
 	resolves     atomic.Int64
 	presenceSent atomic.Int64
+	deltas       atomic.Int64
+	deltaFills   atomic.Int64
 }
 
 // ServeMetrics writes the broker's metrics in the Prometheus text format.
@@ -49,6 +51,8 @@ func (b *Broker) ServeMetrics(w http.ResponseWriter, _ *http.Request) {
 	put("pagespace_realtime_rate_limited_total", "counter", "Client events refused by the rate limit.", b.metrics.rateLimited.Load())
 	put("pagespace_realtime_access_resolutions_total", "counter", "Drive access resolutions (cache misses).", b.metrics.resolves.Load())
 	put("pagespace_realtime_presence_events_total", "counter", "presence_changed events sent to sockets.", b.metrics.presenceSent.Load())
+	put("pagespace_realtime_message_deltas_total", "counter", "message_delta events sent (each to all the page's sockets here).", b.metrics.deltas.Load())
+	put("pagespace_realtime_delta_fills_total", "counter", "Streamed messages read from the database for chunks the bus did not bring in time.", b.metrics.deltaFills.Load())
 	put("pagespace_realtime_last_event_id", "gauge", "Last event id dispatched.", last)
 	if k := b.cluster; k != nil {
 		k.mu.Lock()

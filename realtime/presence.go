@@ -174,6 +174,7 @@ func (p *presence) leave(c *client, pageID string) {
 	}
 	if gone {
 		p.b.shareUser(c.userID)
+		p.b.statuses.left(pageID, c.userID)
 	}
 }
 
@@ -212,10 +213,14 @@ func (p *presence) leaveLocked(c *client, pageID string) (userGone bool, viewers
 // dropClient forgets a disconnected socket everywhere.
 func (p *presence) dropClient(c *client) {
 	p.mu.Lock()
-	var changed []string
+	var changed, left []string
 	var lists [][]Viewer
 	for _, pageID := range slices.Clone(p.byConn[c]) { // leaveLocked edits the list
-		if gone, viewers := p.leaveLocked(c, pageID); gone && viewers != nil {
+		gone, viewers := p.leaveLocked(c, pageID)
+		if gone {
+			left = append(left, pageID)
+		}
+		if gone && viewers != nil {
 			changed = append(changed, pageID)
 			lists = append(lists, viewers)
 		}
@@ -226,6 +231,9 @@ func (p *presence) dropClient(c *client) {
 		p.broadcastViewers(pageID, lists[i])
 	}
 	p.b.shareUser(c.userID)
+	for _, pageID := range left {
+		p.b.statuses.left(pageID, c.userID)
+	}
 	c.mu.Lock()
 	if c.cursor != nil && c.cursor.timer != nil {
 		c.cursor.timer.Stop()
@@ -250,6 +258,20 @@ func (p *presence) stopAll() {
 
 func (p *presence) emitStopped(key typingKey, name string) {
 	p.b.relay(nil, modules.PageRoom(key.pageID), "user_stopped_typing", map[string]any{"pageId": key.pageID, "userId": key.userID, "name": name})
+}
+
+// viewing reports whether c counts among pageID's viewers.
+func (p *presence) viewing(c *client, pageID string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Contains(p.byConn[c], pageID)
+}
+
+// userViewing reports whether a socket of userID on this process views pageID.
+func (p *presence) userViewing(pageID, userID string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.pages[pageID][userID]) > 0
 }
 
 // inPage reports whether c has joined the page's room.

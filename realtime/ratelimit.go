@@ -3,7 +3,7 @@ package realtime
 import "time"
 
 // The per-socket rate limits are token buckets kept by value in the client and guarded by its
-// mutex: a socket holds four, which as golang.org/x/time/rate limiters (80 bytes each, allocated
+// mutex: a socket holds five, which as golang.org/x/time/rate limiters (80 bytes each, allocated
 // up front, each with a mutex of its own) were a tenth of an idle socket's heap. An untouched
 // bucket is full, so a socket that never sends an event of a kind pays nothing for its limit.
 
@@ -15,6 +15,7 @@ const (
 	presenceLimit                   // cursor and typing, which are coalesced and so allowed faster
 	docOpLimit                      // doc_op
 	selectionLimit                  // doc_selection
+	chunkLimit                      // stream_chunk
 	limitCount
 )
 
@@ -37,6 +38,7 @@ func newLimits(cfg Config) limits {
 		presenceLimit:  {5 * cfg.EventRate, 5 * float64(cfg.EventBurst)},
 		docOpLimit:     {cfg.DocOpRate, float64(cfg.DocOpBurst)},
 		selectionLimit: {selectionRate, selectionRate},
+		chunkLimit:     {cfg.ChunkRate, float64(cfg.ChunkBurst)},
 	}}
 }
 

@@ -119,6 +119,7 @@ func (b *Broker) recover(s *socketio.Socket, pid, offset string) bool {
 	for room, driveID := range rooms {
 		if pageID, ok := strings.CutPrefix(room, "page:"); ok && inPage(c, pageID) {
 			b.presence.join(c, pageID, driveID)
+			b.statuses.resend(c.s, pageID) // ephemeral: what changed while away is not replayed
 		}
 	}
 	b.saveSession(c)

@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/pagespace/pagespace/app/apptest"
-	"github.com/pagespace/pagespace/realtime/sioclient"
+	"github.com/pagespace/pagespace/internal/sioclient"
 )
 
 // revocationKind is one way of losing access, set up and applied on a fresh drive.

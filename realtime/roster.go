@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -343,8 +344,8 @@ func (b *Broker) cachedViews(ctx context.Context, userIDs []string, driveID stri
 
 // memberDrives lists the drives userID is a member of.
 func (b *Broker) memberDrives(ctx context.Context, userID string) (map[string]struct{}, error) {
-	var ids []string
-	if err := b.db.WithContext(ctx).Table("drive_members").Where("user_id = ?", userID).Pluck("drive_id", &ids).Error; err != nil {
+	ids, err := b.access.MemberDrives(ctx, userID)
+	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]struct{}, len(ids))
@@ -513,29 +514,47 @@ func (b *Broker) storeLastSeen(userID string, at time.Time) {
 	}
 }
 
+// storedLastSeen reads the stored last-seen times of userIDs, in batches that stay within the
+// databases' limits on bound parameters.
+func (b *Broker) storedLastSeen(ctx context.Context, userIDs []string) (map[string]time.Time, error) {
+	out := make(map[string]time.Time)
+	for ids := range slices.Chunk(userIDs, 500) {
+		var rows []lastSeen
+		if err := b.db.WithContext(ctx).Where("user_id IN ?", ids).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, row := range rows {
+			out[row.UserID] = row.LastSeenAt
+		}
+	}
+	return out, nil
+}
+
 // snapshot is the presence of every member of v's drive as v's user may see it.
 func (r *roster) snapshot(ctx context.Context, v permissions.DriveView) ([]MemberPresence, error) {
-	var rows []struct {
-		UserID     string
-		Name       string
-		Kind       string
-		LastSeenAt *time.Time
-	}
-	err := r.b.db.WithContext(ctx).Table("drive_members AS m").
-		Select("m.user_id, u.name, u.kind, p.last_seen_at").
-		Joins("JOIN users u ON u.id = m.user_id").
-		Joins("LEFT JOIN user_presence p ON p.user_id = m.user_id").
-		Where("m.drive_id = ?", v.DriveID).Order("m.created_at, m.user_id").Scan(&rows).Error
+	members, err := r.b.access.Members(ctx, v.DriveID)
 	if err != nil {
 		return nil, fmt.Errorf("realtime: presence snapshot: %w", err)
 	}
-	out := make([]MemberPresence, len(rows))
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = m.UserID
+	}
+	seen, err := r.b.storedLastSeen(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("realtime: presence snapshot: %w", err)
+	}
+	out := make([]MemberPresence, len(members))
 	r.mu.Lock()
-	for i, row := range rows {
-		if row.Kind == "agent" {
-			r.agents[row.UserID] = true
+	for i, m := range members {
+		if m.Kind == permissions.KindAgent {
+			r.agents[m.UserID] = true
 		}
-		out[i] = r.entryLocked(row.UserID, row.Name, v.DriveID, row.LastSeenAt).shape(v)
+		var at *time.Time
+		if t, ok := seen[m.UserID]; ok {
+			at = &t
+		}
+		out[i] = r.entryLocked(m.UserID, m.Name, v.DriveID, at).shape(v)
 	}
 	r.mu.Unlock()
 	return out, nil

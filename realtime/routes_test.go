@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/pagespace/pagespace/app/apptest"
-	"github.com/pagespace/pagespace/realtime/sioclient"
+	"github.com/pagespace/pagespace/internal/sioclient"
 )
 
 // Socket roles of a route scenario. Each role is a different user with one socket.

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/pagespace/pagespace/realtime/sioclient"
+	"github.com/pagespace/pagespace/internal/sioclient"
 )
 
 // TestEndedSessionRefused: once a login session ends (logout, or revocation for refresh-token

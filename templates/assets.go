@@ -62,7 +62,11 @@ func NewAssets(fsys fs.FS, log *slog.Logger) (*Assets, error) {
 		}
 		f := &asset{body: src, sourceSize: len(src), contentType: contentType(name)}
 		if kind := minifiable(name); kind != "" {
-			if out, merr := m.Bytes(kind, src); merr != nil {
+			in := src
+			if kind == "text/javascript" {
+				in = shortenModuleNames(src) // the minifier leaves a module's top-level names as written
+			}
+			if out, merr := m.Bytes(kind, in); merr != nil {
 				log.Warn("static asset served unminified", "file", name, "err", merr.Error())
 			} else {
 				f.body, f.minified = out, true

@@ -18,7 +18,7 @@ import (
 
 // budget is the issue's limit on the web UI's scripts and stylesheets, "150 KB uncompressed in
 // all", in bytes as served (minified, uncompressed), read as 150 KiB. The tree is within it
-// (151,704 bytes on 2026-12-04, 148.1 KiB), and 1.1 % over a 150,000-byte reading of the same
+// (153,027 bytes on 2026-12-05, 149.4 KiB), and 2 % over a 150,000-byte reading of the same
 // words: docs/performance.md says both. A change that outgrows it fails here, not months later in
 // a profile.
 const budget = 150 * 1024

@@ -44,7 +44,7 @@ type Shell struct {
 
 // UIPaths are the routes that answer with the app shell, in Echo's syntax. The client router
 // (static/js/router.js) knows the same paths.
-var UIPaths = []string{"/", "/login", "/signup", "/account", "/d/:driveId", "/d/:driveId/trash", "/d/:driveId/members", "/p/:pageId"}
+var UIPaths = []string{"/", "/login", "/signup", "/account", "/d/:driveId", "/d/:driveId/trash", "/d/:driveId/members", "/d/:driveId/agents", "/p/:pageId"}
 
 // RenderShell writes the app shell.
 func (p *Pages) RenderShell(w io.Writer, data Shell) error {

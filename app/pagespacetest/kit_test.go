@@ -1,9 +1,12 @@
 package pagespacetest_test
 
 import (
+	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pagespace/pagespace/app"
 	"github.com/pagespace/pagespace/app/pagespacetest"
@@ -67,5 +70,23 @@ func TestKitOptionsAndDriveEvents(t *testing.T) {
 	}
 	if ack := sock.Call("join_page", "no-such-page"); ack["ok"] != false {
 		t.Fatalf("join of an unknown page: %v", ack)
+	}
+}
+
+// A test outside this module names the socket client's types through the kit: a refused
+// CONNECT is a *ConnectError, and a closed socket's calls return ErrClosed.
+func TestKitNamesTheSocketClient(t *testing.T) {
+	srv := pagespacetest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := srv.Dial(ctx, map[string]any{"token": "garbage"}, nil)
+	var refused *pagespacetest.ConnectError
+	if !errors.As(err, &refused) || refused.Code() != "invalid_token" {
+		t.Fatalf("bad token: %v", err)
+	}
+	var c *pagespacetest.Client = srv.Socket(srv.Signup("Ada")).Client
+	c.Close()
+	if _, err := c.Next(ctx); !errors.Is(err, pagespacetest.ErrClosed) {
+		t.Fatalf("next on a closed socket: %v", err)
 	}
 }

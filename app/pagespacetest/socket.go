@@ -9,15 +9,27 @@ import (
 	"time"
 
 	"github.com/pagespace/pagespace/app/apispec/apicheck"
-	"github.com/pagespace/pagespace/realtime/sioclient"
+	"github.com/pagespace/pagespace/internal/sioclient"
 )
 
 // Event is an event a socket received: its name, its arguments (Decode(0, &v) reads the
 // payload) and, for domain events, the recovery offset (the payload's eventId).
 type Event = sioclient.Event
 
+// Client is the Socket.IO client under a Socket, and what Dial returns: Emit, EmitAck, Call,
+// Next, WaitFor, Close (a network loss) and Disconnect. The client lives in an internal package;
+// these names are how a test outside this module refers to it.
+type Client = sioclient.Client
+
+// ConnectError is the server's refusal of a socket's CONNECT, as Dial returns it (errors.As;
+// Code() is the refusal's error code).
+type ConnectError = sioclient.ConnectError
+
+// ErrClosed is returned by a Client's calls once its connection has ended.
+var ErrClosed = sioclient.ErrClosed
+
 // Socket is a connected Socket.IO client of one user (the socket protocol is docs/realtime.md).
-// Its embedded sioclient.Client offers the lower-level calls (Emit, EmitAck, Next, Close).
+// Its embedded Client offers the lower-level calls (Emit, EmitAck, Next, Close).
 type Socket struct {
 	*sioclient.Client
 	t testing.TB
@@ -40,7 +52,7 @@ func (s *Server) Socket(u User) *Socket {
 
 // Dial opens a socket with any CONNECT payload (auth, e.g. {token, pid, offset} to recover) and
 // handshake header, checking what it receives like Socket does; the caller closes it.
-func (s *Server) Dial(ctx context.Context, auth any, header http.Header) (*sioclient.Client, error) {
+func (s *Server) Dial(ctx context.Context, auth any, header http.Header) (*Client, error) {
 	return sioclient.DialOptions(ctx, s.URL, auth, socketChecks(s.T, header))
 }
 

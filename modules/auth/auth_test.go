@@ -235,3 +235,25 @@ func TestDeleteAccount(t *testing.T) {
 	env.Do("POST", "/api/auth/login", "", map[string]string{"email": u.Email, "password": "correct horse"}).Expect(401)
 	env.Do("POST", "/api/auth/refresh", "", map[string]string{"refreshToken": u.RefreshToken}).Expect(401)
 }
+
+// An owner of drives may not delete the account (the drives are permissions' to count); once
+// they are gone, it may, and the drives it was a member of hear of it.
+func TestDeleteAccountOwningDrives(t *testing.T) {
+	env := apptest.Start(t)
+	owner, other := env.Signup("Owner"), env.Signup("Other")
+	drive := env.CreateDrive(owner, "mine")
+	shared := env.CreateDrive(other, "theirs")
+	env.AddMember(other, shared, owner, "MEMBER")
+	if code := env.Do("DELETE", "/api/auth/me", owner.Token, map[string]string{"password": "correct horse"}).Expect(409).ErrorCode(); code != "conflict" {
+		t.Fatalf("deleting an owner's account: %s", code)
+	}
+	env.Do("DELETE", "/api/drives/"+drive, owner.Token, nil).Expect(204)
+	env.Do("DELETE", "/api/auth/me", owner.Token, map[string]string{"password": "correct horse"}).Expect(204)
+	evs := env.EventsAfter(other, "0", "user_deleted")
+	if len(evs) != 1 {
+		t.Fatalf("%d user_deleted events in the shared drive's feed", len(evs))
+	}
+	if ids, _ := evs[0].Payload["driveIds"].([]any); len(ids) != 1 || ids[0] != shared {
+		t.Fatalf("user_deleted names the drives %v, want [%s]", evs[0].Payload["driveIds"], shared)
+	}
+}

@@ -99,19 +99,26 @@ type Config struct {
 	PasswordAttempts int
 }
 
+// AccountDrives returns, read through the account deletion's transaction tx, the drives userID
+// is a member of and whether it owns one. The package that owns drives and their members provides
+// it (permissions.AccountDrives): deleting an account refuses an owner, and tells the rooms of the
+// member drives.
+type AccountDrives func(ctx context.Context, tx *gorm.DB, userID string) (member []string, owns bool, err error)
+
 // Service runs accounts and sessions. It is safe for concurrent use.
 type Service struct {
 	db     *gorm.DB
 	log    *eventlog.Log
 	tokens *Tokens
+	drives AccountDrives
 	cfg    Config
 	hasher *hasher
 	tries  *modules.Limiter // password checks per account (its email)
 	dummy  string           // a hash to compare against for unknown emails, so timing does not tell
 }
 
-// NewService returns the auth service.
-func NewService(db *gorm.DB, log *eventlog.Log, tokens *Tokens, cfg Config) *Service {
+// NewService returns the auth service; drives answers for the drives of an account being deleted.
+func NewService(db *gorm.DB, log *eventlog.Log, tokens *Tokens, drives AccountDrives, cfg Config) *Service {
 	if cfg.RefreshTTL <= 0 {
 		cfg.RefreshTTL = 30 * 24 * time.Hour
 	}
@@ -123,7 +130,7 @@ func NewService(db *gorm.DB, log *eventlog.Log, tokens *Tokens, cfg Config) *Ser
 	}
 	h := newHasher(cfg.Hash, cfg.HashMemory)
 	dummy, _ := h.hash(context.Background(), "not a real password")
-	return &Service{db: db, log: log, tokens: tokens, cfg: cfg, hasher: h, tries: modules.NewLimiter(cfg.PasswordAttempts), dummy: dummy}
+	return &Service{db: db, log: log, tokens: tokens, drives: drives, cfg: cfg, hasher: h, tries: modules.NewLimiter(cfg.PasswordAttempts), dummy: dummy}
 }
 
 // Tokens is the access-token issuer/verifier.
@@ -374,16 +381,12 @@ func (s *Service) Delete(ctx context.Context, userID, password string) error {
 		return ErrBadCredentials
 	}
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		var owned int64
-		if err := tx.Table("drives").Where("owner_id = ?", userID).Count(&owned).Error; err != nil {
+		drives, owns, err := s.drives(ctx, tx, userID)
+		if err != nil {
 			return err
 		}
-		if owned > 0 {
+		if owns {
 			return ErrOwnsDrives
-		}
-		var drives []string
-		if err := tx.Table("drive_members").Where("user_id = ?", userID).Pluck("drive_id", &drives).Error; err != nil {
-			return err
 		}
 		if err := tx.Delete(&User{ID: userID}).Error; err != nil {
 			return err
@@ -419,6 +422,19 @@ func (s *Service) SessionActive(ctx context.Context, id modules.Identity) error 
 		return ErrSessionEnded
 	}
 	return nil
+}
+
+// UserName returns the user's name and whether it is an agent, or ErrUserNotFound.
+func (s *Service) UserName(ctx context.Context, userID string) (string, bool, error) {
+	var rows []struct{ Name, Kind string }
+	err := s.db.WithContext(ctx).Model(&User{}).Select("name, kind").Where("id = ?", userID).Limit(1).Scan(&rows).Error
+	if err != nil {
+		return "", false, wrap("user name", err)
+	}
+	if len(rows) == 0 {
+		return "", false, ErrUserNotFound
+	}
+	return rows[0].Name, rows[0].Kind == "agent", nil
 }
 
 // Me returns the user.

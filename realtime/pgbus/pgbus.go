@@ -32,13 +32,18 @@ type Handlers struct {
 	Log       *slog.Logger     // reconnects are logged here
 }
 
+// EventLog is where Listen reads the newest event id (eventlog.Log).
+type EventLog interface {
+	Latest(ctx context.Context) (int64, error)
+}
+
 // Listen holds a connection that LISTENs on both channels until ctx ends. After every
-// (re)connect it reports the newest id in the log, so that nothing committed while it was not
-// listening is missed, then calls Connected. It returns when ctx ends.
-func Listen(ctx context.Context, url string, h Handlers) {
+// (re)connect it reports the newest id in log, read once LISTEN holds, so that nothing committed
+// while it was not listening is missed, then calls Connected. It returns when ctx ends.
+func Listen(ctx context.Context, url string, log EventLog, h Handlers) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := listenOnce(ctx, url, h)
+		err := listenOnce(ctx, url, log, h)
 		if ctx.Err() != nil {
 			return
 		}
@@ -54,7 +59,7 @@ func Listen(ctx context.Context, url string, h Handlers) {
 	}
 }
 
-func listenOnce(ctx context.Context, url string, h Handlers) error {
+func listenOnce(ctx context.Context, url string, log EventLog, h Handlers) error {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return err
@@ -72,12 +77,12 @@ func listenOnce(ctx context.Context, url string, h Handlers) error {
 			return err
 		}
 	}
-	var latest *int64
-	if err := conn.QueryRow(ctx, "SELECT MAX(id) FROM events").Scan(&latest); err != nil {
+	latest, err := log.Latest(ctx)
+	if err != nil {
 		return err
 	}
-	if latest != nil && h.Events != nil {
-		h.Events(*latest)
+	if latest > 0 && h.Events != nil {
+		h.Events(latest)
 	}
 	if h.Connected != nil {
 		h.Connected()

@@ -75,7 +75,7 @@ func TestSocketCheck(t *testing.T) {
 	if err := s.Event("session_ended", args(session), "7"); err != nil {
 		t.Errorf("session_ended: %v", err)
 	}
-	if err := s.Ack("join_page", args(`{"ok":true,"pageId":"p1","viewers":[]}`)); err != nil {
+	if err := s.Ack("join_page", args(`{"ok":true,"pageId":"p1","viewers":[],"agentStatuses":[]}`)); err != nil {
 		t.Errorf("join_page ack: %v", err)
 	}
 	if err := s.Ack("join_page", args(`{"ok":false,"error":{"code":"not_found","message":"page not found"}}`)); err != nil {

@@ -198,6 +198,9 @@ async function render() {
       case "members":
         await membersView(ctx, route.driveId);
         break;
+      case "agents": // loaded when first asked for: few visits need it
+        await (await import("./views/agents.js")).agentsView(ctx, route.driveId);
+        break;
       case "page":
         await pageView(ctx, route.pageId);
         break;

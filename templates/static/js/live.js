@@ -106,7 +106,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     const jobs = [store.refetch.drives()];
     if (s.driveId) jobs.push(store.refetch.pages(s.driveId));
     if (s.driveId && s.trash !== null) jobs.push(store.refetch.trash(s.driveId));
-    if (s.driveId && s.members !== null) jobs.push(store.refetch.members(s.driveId));
+    if (s.driveId) jobs.push(store.refetch.people(s.driveId));
     if (s.grants) jobs.push(store.refetch.grants(s.grants.pageId));
     const pageId = view.pageId;
     if (pageId) {
@@ -278,11 +278,18 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
         if (t === "member_removed") onPresence({ driveId: p.driveId }, p.userId);
         if (p.driveId && p.driveId === store.state.driveId) {
           store.refetch.pages(p.driveId).catch(() => {});
-          if (store.state.members !== null) store.refetch.members(p.driveId);
+          store.refetch.people(p.driveId);
         }
         if (p.userId === me()) refreshPage(); // the open page's rights follow the role
       });
     }
+    // An account deleted, or an agent removed: it leaves the drives' members (and agents).
+    s.on("user_deleted", (p) => {
+      const d = store.state.driveId;
+      if (!(p.driveIds || []).includes(d)) return;
+      onPresence({ driveId: d }, p.userId);
+      store.refetch.people(d);
+    });
     // Grants: a sharer's dialog follows; the grantee's drives, tree and open page follow.
     for (const t of ["permission_granted", "permission_revoked"]) {
       s.on(t, (p) => {

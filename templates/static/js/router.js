@@ -8,8 +8,7 @@ const routes = [
   ["signup", /^\/signup$/],
   ["account", /^\/account$/],
   ["drive", new RegExp(`^/d/${ID}$`), "driveId"],
-  ["trash", new RegExp(`^/d/${ID}/trash$`), "driveId"],
-  ["members", new RegExp(`^/d/${ID}/members$`), "driveId"],
+  ...["trash", "members", "agents"].map((view) => [view, new RegExp(`^/d/${ID}/${view}$`), "driveId"]),
   ["page", new RegExp(`^/p/${ID}$`), "pageId"],
 ];
 
@@ -43,6 +42,7 @@ export const paths = {
   drive: (id) => uri`/d/${id}`,
   trash: (id) => uri`/d/${id}/trash`,
   members: (id) => uri`/d/${id}/members`,
+  agents: (id) => uri`/d/${id}/agents`,
   page: (id) => uri`/p/${id}`,
 };
 

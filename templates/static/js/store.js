@@ -34,11 +34,28 @@ export function createStore(api) {
     tasks: null, // the open task list (task-state.js)
     viewers: null, // {pageId, list: [{userId, name}]} of the open page
     members: null, // {driveId, list: [member]} of driveId, or {driveId, error} (a grantee may not list them)
+    agents: null, // {driveId, list: [agent with its keys]} of driveId, or {driveId, error}, once the agents view asked
     presence: null, // who is online in the joined drive (withPresence), from the socket
     grants: null, // {pageId, list: [grant]} of the page whose sharing dialog is open
     conn: { status: "connecting", nextTryAt: null, transport: null }, // the socket's state
   };
   const listeners = new Set();
+
+  /**
+   * readList reads a list of the drive's (its members, its agents) into state[key], as {driveId,
+   * list}, or {driveId, error} when refused (a grantee may not list the members); an answer like
+   * the one shown is not stored again, so the view under the reader's focus stays as it is.
+   */
+  async function readList(key, driveId, read) {
+    let v;
+    try {
+      v = { driveId, list: await read() };
+    } catch (error) {
+      v = { driveId, error };
+    }
+    if (driveId === state.driveId && !same(state[key], v)) set({ [key]: v });
+    return v;
+  }
 
   function set(patch) {
     Object.assign(state, patch);
@@ -84,15 +101,13 @@ export function createStore(api) {
         if (driveId === state.driveId && !(state.pages && same(state.pages, pages))) set({ pages });
         return pages;
       },
-      async members(driveId) {
-        let members;
-        try {
-          members = { driveId, list: await api.listAll(uri`/api/drives/${driveId}/members`) };
-        } catch (error) {
-          members = { driveId, error };
-        }
-        if (driveId === state.driveId) set({ members });
-        return members;
+      members: (driveId) => readList("members", driveId, () => api.listAll(uri`/api/drives/${driveId}/members`)),
+      /** agents reads the drive's agents with their keys (its owner and admins may). */
+      agents: (driveId) => readList("agents", driveId, () => api.call("GET", uri`/api/drives/${driveId}/agents`).then((r) => r.items)),
+      /** people reads again the drive's members and agents, those loaded, while the drive is in view. */
+      async people(driveId) {
+        if (driveId !== state.driveId) return;
+        await Promise.all([state.members && this.members(driveId), state.agents && this.agents(driveId)]);
       },
       async grants(pageId) {
         const list = await api.listAll(uri`/api/pages/${pageId}/permissions`);
@@ -111,7 +126,7 @@ export function createStore(api) {
      */
     async openDrive(driveId) {
       if (state.driveId !== driveId) {
-        set({ driveId, pages: null, trash: null, members: null });
+        set({ driveId, pages: null, trash: null, members: null, agents: null });
       }
       if (state.pages !== null) return;
       await new Promise((resolve, reject) => {
@@ -124,7 +139,7 @@ export function createStore(api) {
     },
     /** reset forgets everything (sign out). */
     reset() {
-      set({ user: null, drives: null, driveId: null, pages: null, trash: null, page: null, channel: null, tasks: null, viewers: null, members: null, presence: null, grants: null });
+      set({ user: null, drives: null, driveId: null, pages: null, trash: null, page: null, channel: null, tasks: null, viewers: null, members: null, agents: null, presence: null, grants: null });
     },
   };
 }

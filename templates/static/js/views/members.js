@@ -1,16 +1,20 @@
 // views/members.js: a drive's members (/d/<id>/members): who they are, their roles and whether
 // they are online, idle or offline (drive presence, from the socket); the owner and admins invite
-// by email, change roles and remove; anyone but the owner may leave. Also the sidebar's "Members"
-// link, whose avatars mark the members online. Both render from the store, so others' changes
-// show live.
+// by email, change roles and remove, and find the agents (views/agents.js, which shares the role
+// select); anyone but the owner may leave. Also the sidebar's "Members" link, whose avatars mark
+// the members online. Both render from the store, so others' changes show live.
 
 import { option, panel, div, span, para, on, h, replace, field, errorBox, busy, announce, confirmInline, hue, initials, ago, button, submitButton, onSubmit, setTitle, avatar } from "../dom.js";
 import { describe } from "../errors.js";
 import { paths, parse, uri } from "../router.js";
 import { driveOrNotFound, loading, heading, focusHeading } from "./drive.js";
 
+/** ROLES are the roles a member (or an agent) may be given. */
 const ROLES = ["ADMIN", "MEMBER", "VIEWER"];
 export const roleName = (r) => (r ? r[0] + r.slice(1).toLowerCase() : "Guest");
+
+/** roleOptions are the choices of a role select, with role selected. */
+export const roleOptions = (role) => ROLES.map((r) => option(r, roleName(r), r === role));
 
 /**
  * presenceText is a member's presence p in words: "Online · on “Plan”", "Idle · last seen 5
@@ -36,7 +40,7 @@ const words = (e) => describe(e, {
 
 function inviteForm({ api, store }, driveId) {
   const email = field({ label: "Email", name: "email", type: "email", required: true, autocomplete: "off", placeholder: "name@example.com" });
-  const role = h("select", { name: "role" }, ROLES.map((r) => option(r, roleName(r), r === "MEMBER")));
+  const role = h("select", { name: "role" }, roleOptions("MEMBER"));
   const err = errorBox();
   const form = h("form", { class: "inline-form", "aria-label": "Invite a member" }, email, field({ label: "Role", control: role }),
     submitButton("Invite"));
@@ -57,26 +61,35 @@ function inviteForm({ api, store }, driveId) {
     para("hint", "They need an account on this server; they see the drive as soon as you invite them."), err, form);
 }
 
+/**
+ * roleSelect shows the role of member m ({userId, name, role}: a person or an agent) of the drive,
+ * as a select that changes it when editable; err shows why a change failed. The members and
+ * agents on screen are read again after.
+ */
+export function roleSelect({ api, store }, driveId, m, err, editable) {
+  if (!editable) return span("role", roleName(m.role));
+  const sel = h("select", { "aria-label": `Role of ${m.name}`, id: `role-${m.userId}` }, roleOptions(m.role));
+  on(sel, "change", async () => {
+    err.show("");
+    try {
+      await busy(sel.parentElement, () => api.call("PATCH", uri`/api/drives/${driveId}/members/${m.userId}`, { role: sel.value }));
+      announce(`${m.name} is now ${roleName(sel.value).toLowerCase()}.`);
+      await store.refetch.people(driveId);
+    } catch (e) {
+      sel.value = m.role;
+      err.show(words(e));
+    }
+  });
+  return sel;
+}
+
 function memberRow(ctx, drive, m, myRole) {
   const { api, store, go, live } = ctx;
   const me = api.user().id === m.userId;
   const path = uri`/api/drives/${drive.id}/members/${m.userId}`;
   const err = errorBox();
   const actions = span("row member-actions");
-  let roleEl = span("role", roleName(m.role));
-  if (mayManage(myRole, m) || (me && myRole === "ADMIN")) {
-    roleEl = h("select", { "aria-label": `Role of ${m.name}` }, ROLES.map((r) => option(r, roleName(r), r === m.role)));
-    on(roleEl, "change", async () => {
-      err.show("");
-      try {
-        await busy(row, () => api.call("PATCH", path, { role: roleEl.value }));
-        announce(`${m.name} is now ${roleName(roleEl.value).toLowerCase()}.`);
-        await store.refetch.members(drive.id);
-      } catch (e) {
-        err.show(words(e));
-      }
-    });
-  }
+  const roleEl = roleSelect(ctx, drive.id, m, err, mayManage(myRole, m) || (me && myRole === "ADMIN"));
   if (mayManage(myRole, m) && !me) {
     const rm = button("btn danger-text", "Remove…", { "aria-label": `Remove ${m.name}…` });
     on(rm, "click", () => confirmInline(rm, `Remove ${m.name} from “${drive.name}”? Grants they hold on its pages stay until revoked.`, "Remove", async () => {
@@ -120,6 +133,7 @@ export async function membersView(ctx, driveId) {
   if (!alive()) return;
   setTitle("Members", drive.name);
   const invite = inviteForm(ctx, driveId);
+  const agents = para("hint", h("a", { href: paths.agents(driveId) }, "Agents and their API keys"));
   const list = h("div");
   let shown = null;
   let dots = null;
@@ -145,7 +159,7 @@ export async function membersView(ctx, driveId) {
     if (!d || (shown && shown[0] === s.members && shown[1] === d.role)) return;
     shown = [s.members, d.role];
     const manage = d.role === "OWNER" || d.role === "ADMIN";
-    invite.hidden = !manage;
+    invite.hidden = agents.hidden = !manage;
     const m = s.members && s.members.driveId === driveId ? s.members : null;
     if (!m) return;
     if (m.error) return replace(list, para("form-error", describe(m.error, { forbidden: "Only members of this drive can see who its members are." })));
@@ -156,7 +170,7 @@ export async function membersView(ctx, driveId) {
   const unsub = store.subscribe((s) => (alive() ? render(s) : unsub()));
   render(store.state);
   replace(main, div("view", para("crumbs", h("a", { href: paths.drive(driveId) }, drive.name)),
-    heading("Members"), list, invite));
+    heading("Members"), list, agents, invite));
   focusHeading(main);
 }
 

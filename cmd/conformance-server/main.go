@@ -1,7 +1,7 @@
-// Command conformance serves what the published Socket.IO and Engine.IO protocol test suites
-// expect of a reference server, so that they can run against this repository's engine:
+// Command conformance-server serves what the published Socket.IO and Engine.IO protocol test
+// suites expect of a reference server, so that they can run against this repository's engine:
 //
-//	go run ./realtime/conformance            # then, in a copy of a suite's test-suite folder:
+//	go run ./cmd/conformance-server          # then, in a copy of a suite's test-suite folder:
 //	                                         # npm ci && npx mocha test-suite.js
 //
 // scripts/conformance does all of it for both suites (from ../shared/conformance) and fails on

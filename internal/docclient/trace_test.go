@@ -11,8 +11,8 @@ import (
 
 	"github.com/pagespace/pagespace/app"
 	"github.com/pagespace/pagespace/app/apptest"
+	"github.com/pagespace/pagespace/internal/docclient"
 	"github.com/pagespace/pagespace/internal/traces"
-	"github.com/pagespace/pagespace/realtime/docclient"
 )
 
 // logCost logs what the replay left in the database: rows of the event log and of doc_ops,

@@ -29,8 +29,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/pagespace/pagespace/internal/sioclient"
 	"github.com/pagespace/pagespace/pages/ot"
-	"github.com/pagespace/pagespace/realtime/sioclient"
 )
 
 // State is where the client is in ot.js's state machine.

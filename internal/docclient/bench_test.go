@@ -12,16 +12,17 @@ import (
 
 	"github.com/pagespace/pagespace/app"
 	"github.com/pagespace/pagespace/app/apptest"
+	"github.com/pagespace/pagespace/internal/benchstat"
+	"github.com/pagespace/pagespace/internal/docclient"
 	"github.com/pagespace/pagespace/internal/traces"
 	"github.com/pagespace/pagespace/pages/ot"
-	"github.com/pagespace/pagespace/realtime/docclient"
 )
 
 // The end-to-end benchmarks of live co-editing (docs/performance.md, "Live co-editing"). Each
 // starts the whole server on a fresh database (PAGESPACE_TEST_DB picks it) and drives it through
 // real sockets; one iteration is one whole run, so run them with -benchtime 1x:
 //
-//	PAGESPACE_TEST_DB=postgres go test -run '^$' -bench . -benchtime 1x ./realtime/docclient/
+//	PAGESPACE_TEST_DB=postgres go test -run '^$' -bench . -benchtime 1x ./internal/docclient/
 
 // dbSize is the database's size in bytes (PostgreSQL: pg_database_size; SQLite: its pages, the
 // write-ahead log's included).
@@ -40,17 +41,6 @@ func dbSize(tb testing.TB, env *apptest.Env) int64 {
 	db.Raw("PRAGMA page_size").Scan(&pageSize)
 	return pages * pageSize
 }
-
-// quantile is the q-quantile of sorted durations (nearest rank).
-func quantile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(sorted))+0.5) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // BenchmarkAutomergePaper replays automerge-paper (259,778 edits by one writer, ending at
 // 104,852 code points) through one docclient on one socket, typing each edit as soon as the last
@@ -156,10 +146,10 @@ func replayPaper(b *testing.B, start string, ops []ot.Op, want string, syncFrom 
 	if syncFrom < len(ops) {
 		b.ReportMetric(float64(len(lat))/time.Since(phase).Seconds(), "sync-ops/s")
 	}
-	b.ReportMetric(ms(quantile(lat, 0.5)), "ack-p50-ms")
-	b.ReportMetric(ms(quantile(lat, 0.99)), "ack-p99-ms")
+	b.ReportMetric(benchstat.Millis(benchstat.Quantile(lat, 0.5)), "ack-p50-ms")
+	b.ReportMetric(benchstat.Millis(benchstat.Quantile(lat, 0.99)), "ack-p99-ms")
 	b.ReportMetric(float64(grown)/float64(len(acks)), "dbB/op")
-	b.ReportMetric(ms(openTime), "open-ms")
+	b.ReportMetric(benchstat.Millis(openTime), "open-ms")
 	b.Logf("%s: %d edits became %d ops in %v; %d code points; database grew %d bytes",
 		apptest.Dialect(), len(ops), len(acks), elapsed.Round(time.Millisecond), len([]rune(content)), grown)
 	b.StartTimer()
@@ -242,9 +232,9 @@ func twentyEditors(b *testing.B, editors int, every, duration time.Duration) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(ops), "ops")
 	b.ReportMetric(float64(len(lat)), "remote-applies")
-	b.ReportMetric(ms(quantile(lat, 0.5)), "remote-p50-ms")
-	b.ReportMetric(ms(quantile(lat, 0.99)), "remote-p99-ms")
-	b.ReportMetric(ms(lat[len(lat)-1]), "remote-max-ms")
+	b.ReportMetric(benchstat.Millis(benchstat.Quantile(lat, 0.5)), "remote-p50-ms")
+	b.ReportMetric(benchstat.Millis(benchstat.Quantile(lat, 0.99)), "remote-p99-ms")
+	b.ReportMetric(benchstat.Millis(lat[len(lat)-1]), "remote-max-ms")
 	b.Logf("%s: %d editors, %d ops in %v, %d remote applies, %d code points at the end", apptest.Dialect(),
 		editors, ops, duration, len(lat), len([]rune(text)))
 	b.StartTimer()

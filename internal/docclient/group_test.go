@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/pagespace/pagespace/app/apptest"
-	"github.com/pagespace/pagespace/realtime/sioclient"
+	"github.com/pagespace/pagespace/internal/sioclient"
 )
 
 // Ops sent to one document at once, all based on version 0 (so that those committed together

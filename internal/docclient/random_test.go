@@ -10,9 +10,9 @@ import (
 
 	"github.com/pagespace/pagespace/app"
 	"github.com/pagespace/pagespace/app/apptest"
+	"github.com/pagespace/pagespace/internal/docclient"
+	"github.com/pagespace/pagespace/internal/sioclient"
 	"github.com/pagespace/pagespace/pages/ot"
-	"github.com/pagespace/pagespace/realtime/docclient"
-	"github.com/pagespace/pagespace/realtime/sioclient"
 )
 
 // Three clients type random edits (with emoji) at random speeds, sometimes waiting for their

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/pagespace/pagespace/app/apptest"
+	"github.com/pagespace/pagespace/internal/docclient"
 	"github.com/pagespace/pagespace/pages/ot"
-	"github.com/pagespace/pagespace/realtime/docclient"
 )
 
 // A member is removed from the drive while the owner and the member type as fast as the server

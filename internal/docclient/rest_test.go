@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/pagespace/pagespace/app/apptest"
+	"github.com/pagespace/pagespace/internal/docclient"
 	"github.com/pagespace/pagespace/pages/ot"
-	"github.com/pagespace/pagespace/realtime/docclient"
 )
 
 // A REST save of the whole text while someone types loses none of their keystrokes: with the

@@ -1,7 +1,8 @@
 // Package sioclient is a small Socket.IO v5 client over the WebSocket transport, for tests and
-// the load command: connect with an auth object, emit with or without ack, receive events with
-// their recovery offsets, and reconnect with {pid, offset}. It is not a general-purpose client:
-// no polling, no binary, one namespace ("/").
+// the test kit (app/pagespacetest, which names its types for tests outside this module): connect
+// with an auth object, emit with or without ack, receive events with their recovery offsets, and
+// reconnect with {pid, offset}. It is not a general-purpose client: no polling, no binary, one
+// namespace ("/").
 package sioclient
 
 import (

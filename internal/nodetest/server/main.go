@@ -1,4 +1,4 @@
-// Command server is the Socket.IO server the Node compatibility tests (realtime/nodetest) run the
+// Command server is the Socket.IO server the Node compatibility tests (internal/nodetest) run the
 // official socket.io-client against. It listens on 127.0.0.1 on a free port, prints the port as
 // the first line on stdout, and serves until SIGINT, SIGTERM or the end of its stdin (so that it
 // never outlives the test process).
