@@ -42,7 +42,7 @@ func TestTokenBucket(t *testing.T) {
 
 // Each kind of event has a bucket of its own: flooding one does not spend another's.
 func TestLimitsAreSeparate(t *testing.T) {
-	l := newLimits(Config{EventRate: 1, EventBurst: 1, DocOpRate: 1, DocOpBurst: 1})
+	l := newLimits(Config{EventRate: 1, EventBurst: 1, DocOpRate: 1, DocOpBurst: 1, ChunkRate: 1, ChunkBurst: 1})
 	var c client
 	now := l.now()
 	for kind := range limitCount {
