@@ -91,18 +91,10 @@ func lockPage(ctx context.Context, tx *gorm.DB, r *permissions.Resolver, userID,
 	return viewable(ctx, r, userID, pageID)
 }
 
-// driveVisible reports whether a non-member may know that the drive exists: it sees a page in it.
+// driveVisible reports whether the user may know that the drive exists (DriveView.SeesDrive).
 func driveVisible(ctx context.Context, r *permissions.Resolver, userID, driveID string) (bool, error) {
 	v, err := r.Drive(ctx, userID, driveID)
-	if err != nil {
-		return false, err
-	}
-	for _, pa := range v.Pages {
-		if pa.View && !pa.Trashed {
-			return true, nil
-		}
-	}
-	return false, nil
+	return v.SeesDrive(), err
 }
 
 // canCreateAtRoot reports whether a role may add pages at the drive root.
@@ -820,11 +812,11 @@ func (s *Service) Tree(ctx context.Context, driveID string, req modules.PageRequ
 	}
 	visible := make(map[string]bool, len(rows))
 	for _, r := range rows {
-		if view.CanView(r.ID) {
+		if view.CanOpen(r.ID) { // the rows are those not in the trash
 			visible[r.ID] = true
 		}
 	}
-	if view.Role == permissions.NoRole && len(visible) == 0 {
+	if !view.SeesDrive() {
 		return modules.List[Node]{}, ErrDriveNotFound
 	}
 	nodes := make([]Node, 0, len(visible))
@@ -870,14 +862,8 @@ func (s *Service) Trashed(ctx context.Context, driveID string, req modules.PageR
 	if err != nil {
 		return modules.List[TrashItem]{}, fmt.Errorf("pages: trash list: %w", err)
 	}
-	if view.Role == permissions.NoRole {
-		seen := false
-		for _, pa := range view.Pages {
-			seen = seen || pa.View
-		}
-		if !seen {
-			return modules.List[TrashItem]{}, ErrDriveNotFound
-		}
+	if !view.SeesDrive() {
+		return modules.List[TrashItem]{}, ErrDriveNotFound
 	}
 	var roots []row
 	// The resolution above read every page of the drive already; the trash roots are a part.

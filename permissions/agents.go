@@ -163,9 +163,8 @@ func (s *Service) CreateAgent(ctx context.Context, actorID, driveID string, in A
 		}
 		out = NewAgent{Agent: AgentInfo{ID: id, Name: name, Role: role, Kind: KindAgent, CreatedAt: modules.Time(now),
 			Keys: []AgentKeyInfo{key.info()}}, Key: key.info(), Token: raw}
-		return record(rec, EventMemberAdded, driveID, "", actorID,
-			[]string{modules.DriveRoom(driveID), modules.UserRoom(id)},
-			MemberAddedPayload{DriveID: driveID, ActorID: actorID, UserID: id, Member: EventMember{UserID: id, Name: name, Role: role}})
+		rec.Record(memberAdded(actorID, driveID, EventMember{UserID: id, Name: name, Role: role}))
+		return nil
 	})
 	if err != nil {
 		return NewAgent{}, wrap("create agent", err)
@@ -258,8 +257,7 @@ func (s *Service) RevokeAgentKey(ctx context.Context, actorID, driveID, agentID,
 		if err := s.interruptStreams(ctx, tx, rec, actorID, driveID, agentID, keyID, reasonKeyRevoked); err != nil {
 			return err
 		}
-		rec.Record(eventlog.Draft{Type: auth.EventSessionEnded, ActorID: actorID, Rooms: []string{modules.UserRoom(agentID)},
-			Data: map[string]any{"userId": agentID, "sessionId": keyID, "reason": "key_revoked"}})
+		rec.Record(auth.SessionEndedDraft(actorID, agentID, keyID, auth.ReasonKeyRevoked))
 		return nil
 	})
 	return wrap("revoke agent key", err)
@@ -283,9 +281,7 @@ func (s *Service) RemoveAgent(ctx context.Context, actorID, driveID, agentID str
 		if err := tx.Where("id = ?", agentID).Delete(&userRow{}).Error; err != nil {
 			return err
 		}
-		rec.Record(eventlog.Draft{Type: auth.EventUserDeleted, ActorID: actorID,
-			Rooms: []string{modules.UserRoom(agentID), modules.DriveRoom(driveID)},
-			Data:  map[string]any{"userId": agentID, "driveIds": []string{driveID}}})
+		rec.Record(auth.UserDeletedDraft(actorID, agentID, []string{driveID}))
 		return nil
 	})
 	return wrap("remove agent", err)

@@ -183,14 +183,13 @@ func (s *Service) PutGrant(ctx context.Context, actorID, pageID, userID string, 
 			return err
 		}
 		out = grantInfo(g, u)
-		payload := PermissionGrantedPayload{PageID: pageID, DriveID: pa.DriveID, ActorID: actorID, UserID: userID,
-			Permission: eventPermission(g, u), AccessReduced: narrows(prev, g)}
+		payload := PermissionGrantedPayload{UserID: userID, Permission: eventPermission(g, u), AccessReduced: narrows(prev, g)}
 		if prev != nil {
 			p := eventPermission(*prev, u)
 			payload.Previous = &p
 		}
-		return record(rec, EventPermissionGranted, pa.DriveID, pageID, actorID,
-			[]string{modules.PageRoom(pageID), modules.DriveRoom(pa.DriveID), modules.UserRoom(userID)}, payload)
+		rec.Record(grantDraft(EventPermissionGranted, actorID, pa.DriveID, pageID, userID, "permission_changed", payload))
+		return nil
 	})
 	if err != nil {
 		return GrantInfo{}, false, wrap("put grant", err)
@@ -238,10 +237,9 @@ func (s *Service) DeleteGrant(ctx context.Context, actorID, pageID, userID strin
 		if err := tx.Where("page_id = ? AND user_id = ?", pageID, userID).Delete(&Grant{}).Error; err != nil {
 			return err
 		}
-		return record(rec, EventPermissionRevoked, pa.DriveID, pageID, actorID,
-			[]string{modules.PageRoom(pageID), modules.DriveRoom(pa.DriveID), modules.UserRoom(userID)},
-			PermissionRevokedPayload{PageID: pageID, DriveID: pa.DriveID, ActorID: actorID, UserID: userID,
-				Permission: eventPermission(g, u), AccessReduced: g.access() != noAccess})
+		rec.Record(grantDraft(EventPermissionRevoked, actorID, pa.DriveID, pageID, userID, "permission_revoked",
+			PermissionRevokedPayload{UserID: userID, Permission: eventPermission(g, u), AccessReduced: g.access() != noAccess}))
+		return nil
 	})
 	return wrap("delete grant", err)
 }

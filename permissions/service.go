@@ -80,14 +80,8 @@ type MemberInfo struct {
 	Kind     string       `json:"kind"` // "user" or "agent"
 }
 
-// activeGrantSQL selects the grants that let their holder see a page of a drive: active, with
-// at least one right, on a page not in the trash. It expects the user id and the time.
-const activeGrantSQL = `SELECT p.drive_id FROM page_permissions pp JOIN pages p ON p.id = pp.page_id
-	WHERE pp.user_id = ? AND p.trashed_at IS NULL
-	AND (pp.can_view OR pp.can_edit OR pp.can_share OR pp.can_delete)
-	AND (pp.expires_at IS NULL OR pp.expires_at > ?)`
-
-// ListDrives returns the drives userID is a member of or holds an active page grant in, by id.
+// ListDrives returns the drives userID sees (DriveView.SeesDrive), by id: those it is a member
+// of or holds an active page grant in.
 func (s *Service) ListDrives(ctx context.Context, userID string, page modules.PageRequest) (modules.List[DriveInfo], error) {
 	var cur struct {
 		ID string `json:"id"`
@@ -104,9 +98,10 @@ func (s *Service) ListDrives(ctx context.Context, userID string, page modules.Pa
 	var rows []row
 	err := s.db.WithContext(ctx).Raw(`SELECT d.id, d.name, d.owner_id, d.created_at, d.updated_at, m.role
 		FROM drives d LEFT JOIN drive_members m ON m.drive_id = d.id AND m.user_id = ?
-		WHERE d.id IN (SELECT drive_id FROM drive_members WHERE user_id = ? UNION `+activeGrantSQL+`)
+		WHERE d.id IN (SELECT drive_id FROM drive_members WHERE user_id = ?
+			UNION SELECT g.drive_id FROM (`+granteesSQL+`) g WHERE g.user_id = ?)
 		AND d.id > ? ORDER BY d.id LIMIT ?`,
-		userID, userID, userID, modules.Now(), cur.ID, page.Limit+1).Scan(&rows).Error
+		userID, userID, modules.Now(), userID, cur.ID, page.Limit+1).Scan(&rows).Error
 	if err != nil {
 		return modules.List[DriveInfo]{}, fmt.Errorf("permissions: list drives: %w", err)
 	}
@@ -152,9 +147,10 @@ func (s *Service) CreateDrive(ctx context.Context, userID string, in DriveInput)
 		if err := tx.Create(&m).Error; err != nil {
 			return err
 		}
-		return record(rec, EventDriveCreated, d.ID, "", userID,
-			[]string{modules.DriveRoom(d.ID), modules.UserRoom(userID)},
-			DriveCreatedPayload{DriveID: d.ID, ActorID: userID, Drive: eventDrive(d)})
+		rec.Record(eventlog.Draft{Type: EventDriveCreated, DriveID: d.ID, ActorID: userID,
+			Rooms:   []modules.Room{modules.DriveRoom(d.ID), modules.UserRoom(userID)},
+			Payload: DriveCreatedPayload{Drive: eventDrive(d)}})
+		return nil
 	})
 	if err != nil {
 		return DriveInfo{}, wrap("create drive", err)
@@ -163,8 +159,8 @@ func (s *Service) CreateDrive(ctx context.Context, userID string, in DriveInput)
 }
 
 // loadDrive returns the drive and userID's role in it, reading through r (s.r for a read,
-// s.r.In(tx) for a write). A user who is neither a member nor a grantee gets ErrDriveNotFound;
-// a grantee gets NoRole.
+// s.r.In(tx) for a write). A user who does not see the drive (DriveView.SeesDrive) gets
+// ErrDriveNotFound; a grantee gets NoRole.
 func (s *Service) loadDrive(ctx context.Context, r *Resolver, userID, driveID string) (Drive, Role, error) {
 	role, err := r.Role(ctx, userID, driveID)
 	if err != nil {
@@ -183,7 +179,8 @@ func (s *Service) loadDrive(ctx context.Context, r *Resolver, userID, driveID st
 		return d, role, nil
 	}
 	var n int64
-	err = db.Raw(`SELECT COUNT(*) FROM (`+activeGrantSQL+` AND p.drive_id = ?) g`, userID, modules.Now(), driveID).Scan(&n).Error
+	err = db.Raw(`SELECT COUNT(*) FROM (`+granteesSQL+`) g WHERE g.user_id = ? AND g.drive_id = ?`,
+		modules.Now(), userID, driveID).Scan(&n).Error
 	if err != nil {
 		return Drive{}, NoRole, err
 	}
@@ -215,19 +212,17 @@ func (s *Service) GetDrive(ctx context.Context, userID, driveID string) (DriveIn
 	return driveInfo(d, role), nil
 }
 
-// driveAudience is the drive room plus the user room of every member and every grantee who can
-// see a page of the drive.
-func driveAudience(ctx context.Context, tx *gorm.DB, driveID string) ([]string, []string, error) {
+// driveAudience is the drive room plus the user room of everyone who sees the drive
+// (DriveView.SeesDrive): its members and grantees. It returns the rooms and the users.
+func driveAudience(ctx context.Context, tx *gorm.DB, driveID string) ([]modules.Room, []string, error) {
 	var ids []string
 	err := tx.WithContext(ctx).Raw(`SELECT user_id FROM drive_members WHERE drive_id = ?
-		UNION SELECT pp.user_id FROM page_permissions pp JOIN pages p ON p.id = pp.page_id
-		WHERE p.drive_id = ? AND p.trashed_at IS NULL
-		AND (pp.can_view OR pp.can_edit OR pp.can_share OR pp.can_delete)
-		AND (pp.expires_at IS NULL OR pp.expires_at > ?)`, driveID, driveID, modules.Now()).Scan(&ids).Error
+		UNION SELECT g.user_id FROM (`+granteesSQL+`) g WHERE g.drive_id = ?`,
+		driveID, modules.Now(), driveID).Scan(&ids).Error
 	if err != nil {
 		return nil, nil, err
 	}
-	rooms := []string{modules.DriveRoom(driveID)}
+	rooms := []modules.Room{modules.DriveRoom(driveID)}
 	for _, id := range ids {
 		rooms = append(rooms, modules.UserRoom(id))
 	}
@@ -266,8 +261,9 @@ func (s *Service) UpdateDrive(ctx context.Context, userID, driveID string, in Dr
 		if err != nil {
 			return err
 		}
-		return record(rec, EventDriveUpdated, d.ID, "", userID, rooms,
-			DriveUpdatedPayload{DriveID: d.ID, ActorID: userID, Drive: eventDrive(d)})
+		rec.Record(eventlog.Draft{Type: EventDriveUpdated, DriveID: d.ID, ActorID: userID, Rooms: rooms,
+			Payload: DriveUpdatedPayload{Drive: eventDrive(d)}})
+		return nil
 	})
 	if err != nil {
 		return DriveInfo{}, wrap("update drive", err)
@@ -297,8 +293,11 @@ func (s *Service) DeleteDrive(ctx context.Context, userID, driveID string) error
 		if err := tx.Where("id = ?", d.ID).Delete(&Drive{}).Error; err != nil {
 			return err
 		}
-		return record(rec, EventDriveDeleted, d.ID, "", userID, rooms,
-			DriveDeletedPayload{DriveID: d.ID, ActorID: userID, Drive: eventDrive(d), UserIDs: users})
+		gone := eventlog.DriveChanged("drive_deleted")
+		gone.Membership = eventlog.Dissolved
+		rec.Record(eventlog.Draft{Type: EventDriveDeleted, DriveID: d.ID, ActorID: userID, Rooms: rooms,
+			Payload: DriveDeletedPayload{Drive: eventDrive(d), UserIDs: users}, Access: gone})
+		return nil
 	})
 	return wrap("delete drive", err)
 }
@@ -410,9 +409,8 @@ func (s *Service) AddMember(ctx context.Context, actorID, driveID string, in Add
 			return err
 		}
 		out = MemberInfo{UserID: u.ID, Name: u.Name, Email: u.Email, Role: role, JoinedAt: modules.Time(now), Kind: u.Kind}
-		return record(rec, EventMemberAdded, driveID, "", actorID,
-			[]string{modules.DriveRoom(driveID), modules.UserRoom(u.ID)},
-			MemberAddedPayload{DriveID: driveID, ActorID: actorID, UserID: u.ID, Member: EventMember{UserID: u.ID, Name: u.Name, Role: role}})
+		rec.Record(memberAdded(actorID, driveID, EventMember{UserID: u.ID, Name: u.Name, Role: role}))
+		return nil
 	})
 	if err != nil {
 		return MemberInfo{}, wrap("add member", err)
@@ -494,11 +492,10 @@ func (s *Service) ChangeRole(ctx context.Context, actorID, driveID, userID strin
 			Updates(map[string]any{"role": role, "updated_at": modules.Now()}).Error; err != nil {
 			return err
 		}
-		return record(rec, EventMemberRoleChanged, driveID, "", actorID,
-			[]string{modules.DriveRoom(driveID), modules.UserRoom(userID)},
-			MemberRoleChangedPayload{DriveID: driveID, ActorID: actorID, UserID: userID,
-				Member: EventMember{UserID: userID, Name: u.Name, Role: role}, PreviousRole: m.Role,
-				AccessReduced: role.rank() < m.Role.rank()})
+		rec.Record(memberDraft(EventMemberRoleChanged, actorID, driveID, userID, "role_changed",
+			MemberRoleChangedPayload{UserID: userID, Member: EventMember{UserID: userID, Name: u.Name, Role: role},
+				PreviousRole: m.Role, AccessReduced: role.rank() < m.Role.rank()}))
+		return nil
 	})
 	if err != nil {
 		return MemberInfo{}, wrap("change role", err)
@@ -528,10 +525,11 @@ func (s *Service) RemoveMember(ctx context.Context, actorID, driveID, userID str
 		if err := tx.Where("drive_id = ? AND user_id = ?", driveID, userID).Delete(&Member{}).Error; err != nil {
 			return err
 		}
-		return record(rec, EventMemberRemoved, driveID, "", actorID,
-			[]string{modules.DriveRoom(driveID), modules.UserRoom(userID)},
-			MemberRemovedPayload{DriveID: driveID, ActorID: actorID, UserID: userID,
-				Member: EventMember{UserID: userID, Name: u.Name, Role: m.Role}, AccessReduced: true})
+		removed := memberDraft(EventMemberRemoved, actorID, driveID, userID, "member_removed",
+			MemberRemovedPayload{UserID: userID, Member: EventMember{UserID: userID, Name: u.Name, Role: m.Role}, AccessReduced: true})
+		removed.Access.Membership = eventlog.Left
+		rec.Record(removed)
+		return nil
 	})
 	return wrap("remove member", err)
 }

@@ -78,17 +78,21 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 		// exp at once, so refuse it now with the code that tells the client to refresh.
 		return unauthorized("token_expired")
 	}
-	name, agent, err := b.verify.UserName(context.Background(), id.UserID)
+	name, agent, err := b.verify.UserName(b.ctx, id.UserID)
 	if err != nil {
 		return unauthorized("invalid_token") // the user is gone
 	}
 	c := &client{s: s, userID: id.UserID, name: name, agent: agent, sessionID: id.SessionID, expires: exp, rooms: map[string]string{}}
 	// The slot is taken here, under the lock, not in onConnect: the client gets its CONNECT reply
 	// before OnConnect runs, so a count taken at connect time would let a quick second dial in.
+	// The user's room is joined under the lock too: a dispatch decides for every socket of its
+	// rooms before emitting to any (deliver).
 	b.mu.Lock()
 	n := len(b.clients[c.userID])
 	if n < b.cfg.MaxConnsPerUser {
 		b.addClientLocked(c)
+		s.Set(clientKey, c)
+		s.Join(modules.UserRoom(c.userID).String())
 	}
 	b.mu.Unlock()
 	if n >= b.cfg.MaxConnsPerUser {
@@ -96,13 +100,11 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 		return &socketio.ConnectError{Message: "too many connections", Data: map[string]string{"code": "too_many_connections"}}
 	}
 	s.OnClose(func() { b.release(c) })
-	s.Set(clientKey, c)
-	s.Join(modules.UserRoom(c.userID))
 	// The session is checked after the socket is counted among its user's, not before: a logout
 	// that commits after this read is dispatched to a socket already listed, which it then
 	// disconnects; one that committed before is seen here. Either way no socket outlives its
 	// session. A refusal runs release through OnClose.
-	return b.sessionError(b.verify.SessionActive(context.Background(), id))
+	return b.sessionError(b.verify.SessionActive(b.ctx, id))
 }
 
 // sessionError turns a failed session check into the connect refusal: unauthorized
@@ -329,7 +331,9 @@ func (b *Broker) joinPage(c *client, args socketio.Args, ack socketio.AckFunc) {
 		fail(ack, "invalid_request", "join_page takes a pageId")
 		return
 	}
-	viewers, joined := b.enterPage(context.Background(), c, pageID, ack)
+	ctx, cancel := b.within(stepTimeout)
+	defer cancel()
+	viewers, joined := b.enterPage(ctx, c, pageID, ack)
 	if joined {
 		b.statuses.answer(pageID, func(agents []AgentStatus) {
 			ok(ack, map[string]any{"pageId": pageID, "viewers": viewers, "agentStatuses": agents})
@@ -346,7 +350,7 @@ func (b *Broker) enterPage(ctx context.Context, c *client, pageID string, ack so
 		b.failErr(ack, err)
 		return nil, false
 	}
-	if err != nil || !pa.View || pa.Trashed {
+	if err != nil || !pa.CanOpen() {
 		fail(ack, "not_found", "page not found")
 		return nil, false
 	}
@@ -356,22 +360,25 @@ func (b *Broker) enterPage(ctx context.Context, c *client, pageID string, ack so
 	return b.presence.join(c, pageID, pa.DriveID), true
 }
 
-// join checks and joins room of driveID under the dispatch lock, so that the check and the join
-// are ordered as one step against revocations. On refusal it answers the ack and returns false.
-func (b *Broker) join(ctx context.Context, c *client, room, driveID, notFound string, ack socketio.AckFunc) bool {
+// join checks and joins room of driveID with a view no revocation applied since has made stale
+// (withView), so that the check and the join are ordered as one step against revocations. On refusal it answers the ack and returns false.
+func (b *Broker) join(ctx context.Context, c *client, room modules.Room, driveID, notFound string, ack socketio.AckFunc) bool {
 	_, joined := b.joinView(ctx, c, room, driveID, notFound, ack)
 	return joined
 }
 
 // joinView is join that also returns the user's view of the drive the join was checked with.
-func (b *Broker) joinView(ctx context.Context, c *client, room, driveID, notFound string, ack socketio.AckFunc) (permissions.DriveView, bool) {
-	b.mu.Lock()
-	v, err := b.view(ctx, c.userID, driveID)
-	allowed := err == nil && mayBeIn(v, room)
-	if allowed {
-		err = b.track(c, room, driveID)
+func (b *Broker) joinView(ctx context.Context, c *client, room modules.Room, driveID, notFound string, ack socketio.AckFunc) (permissions.DriveView, bool) {
+	var allowed bool
+	var tracked error
+	v, err := b.withView(ctx, c.userID, driveID, func(v permissions.DriveView) {
+		if allowed = v.MayJoin(room); allowed {
+			tracked = b.track(c, room.String(), driveID)
+		}
+	})
+	if err == nil {
+		err = tracked
 	}
-	b.mu.Unlock()
 	switch {
 	case err != nil:
 		b.failErr(ack, err)
@@ -400,7 +407,9 @@ func (b *Broker) joinDrive(c *client, args socketio.Args, ack socketio.AckFunc) 
 		fail(ack, "invalid_request", "join_drive takes a driveId")
 		return
 	}
-	v, joined := b.joinView(context.Background(), c, modules.DriveRoom(driveID), driveID, "drive not found", ack)
+	ctx, cancel := b.within(stepTimeout)
+	defer cancel()
+	v, joined := b.joinView(ctx, c, modules.DriveRoom(driveID), driveID, "drive not found", ack)
 	if !joined {
 		return
 	}
@@ -408,8 +417,6 @@ func (b *Broker) joinDrive(c *client, args socketio.Args, ack socketio.AckFunc) 
 		ok(ack, map[string]any{"driveId": driveID}) // a grantee: no member list
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	members, err := b.roster.snapshot(ctx, v)
 	if err != nil {
 		b.failErr(ack, err)
@@ -439,20 +446,21 @@ func (b *Broker) leaveDrive(c *client, args socketio.Args, ack socketio.AckFunc)
 	ok(ack, map[string]any{"driveId": driveID})
 }
 
-func (b *Broker) leave(c *client, room string) {
+func (b *Broker) leave(c *client, room modules.Room) {
+	name := room.String()
 	b.mu.Lock()
 	c.mu.Lock()
-	drive, in := c.rooms[room]
+	drive, in := c.rooms[name]
 	c.mu.Unlock()
 	if in {
-		b.untrack(c, room, drive)
+		b.untrack(c, name, drive)
 	}
 	b.mu.Unlock()
 	if in {
 		b.saveSession(c)
-		if pageID, isPage := strings.CutPrefix(room, "page:"); isPage {
-			b.presence.leave(c, pageID)
-			b.clearSelection(c, pageID)
+		if room.Kind == modules.RoomPage {
+			b.presence.leave(c, room.ID)
+			b.clearSelection(c, room.ID)
 		}
 	}
 }
@@ -476,7 +484,7 @@ func (b *Broker) refreshAuth(c *client, args socketio.Args, ack socketio.AckFunc
 	}
 	// A token of an ended session (logout, refresh-token reuse) is refused, as REST refuses it;
 	// the socket keeps its current token until that expires.
-	if err := b.verify.SessionActive(context.Background(), id); err != nil {
+	if err := b.verify.SessionActive(b.ctx, id); err != nil {
 		b.failErr(ack, err)
 		return
 	}

@@ -49,7 +49,7 @@ func (b *Broker) expire(c *client) {
 		_ = c.s.Emit("auth_expiring", map[string]any{"expiresAt": modules.Time(exp)})
 	}
 	if cut {
-		_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": "token_expired"})
+		_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID).String(), "reason": "token_expired"})
 		c.s.Disconnect(false)
 	}
 }

@@ -75,7 +75,7 @@ func (p *presence) viewersLocked(pageID string) []Viewer {
 }
 
 func (p *presence) broadcastViewers(pageID string, viewers []Viewer) {
-	_ = p.b.ns.To(modules.PageRoom(pageID)).Emit("viewers_updated", map[string]any{"pageId": pageID, "viewers": viewers})
+	_ = p.b.ns.To(modules.PageRoom(pageID).String()).Emit("viewers_updated", map[string]any{"pageId": pageID, "viewers": viewers})
 }
 
 // changedLocked records that a page's viewers changed. It returns the list to send now, or nil
@@ -257,7 +257,7 @@ func (p *presence) stopAll() {
 }
 
 func (p *presence) emitStopped(key typingKey, name string) {
-	p.b.relay(nil, modules.PageRoom(key.pageID), "user_stopped_typing", map[string]any{"pageId": key.pageID, "userId": key.userID, "name": name})
+	p.b.relay(nil, modules.PageRoom(key.pageID).String(), "user_stopped_typing", map[string]any{"pageId": key.pageID, "userId": key.userID, "name": name})
 }
 
 // viewing reports whether c counts among pageID's viewers.
@@ -278,7 +278,7 @@ func (p *presence) userViewing(pageID, userID string) bool {
 func inPage(c *client, pageID string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, ok := c.rooms[modules.PageRoom(pageID)]
+	_, ok := c.rooms[modules.PageRoom(pageID).String()]
 	return ok
 }
 
@@ -319,7 +319,7 @@ func (p *presence) typingStart(c *client, args socketio.Args, ack socketio.AckFu
 	})
 	p.mu.Unlock()
 	if announce {
-		p.b.relay(c.s, modules.PageRoom(pageID), "user_typing", map[string]any{"pageId": pageID, "userId": c.userID, "name": c.name})
+		p.b.relay(c.s, modules.PageRoom(pageID).String(), "user_typing", map[string]any{"pageId": pageID, "userId": c.userID, "name": c.name})
 	}
 	ok(ack, nil)
 }
@@ -394,7 +394,7 @@ func (p *presence) cursorMove(c *client, args socketio.Args, ack socketio.AckFun
 	}
 	c.mu.Unlock()
 	if sendNow {
-		p.b.relay(c.s, modules.PageRoom(in.PageID), "cursor_moved", payload)
+		p.b.relay(c.s, modules.PageRoom(in.PageID).String(), "cursor_moved", payload)
 	}
 	ok(ack, nil)
 }
@@ -405,9 +405,9 @@ func (p *presence) flushCursor(c *client) {
 	cs.timer = nil
 	cs.last = time.Now()
 	pageID, payload := cs.pageID, cs.payload
-	_, still := c.rooms[modules.PageRoom(pageID)]
+	_, still := c.rooms[modules.PageRoom(pageID).String()]
 	c.mu.Unlock()
 	if still && c.s.Connected() {
-		p.b.relay(c.s, modules.PageRoom(pageID), "cursor_moved", payload)
+		p.b.relay(c.s, modules.PageRoom(pageID).String(), "cursor_moved", payload)
 	}
 }

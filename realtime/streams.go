@@ -2,7 +2,6 @@ package realtime
 
 import (
 	"context"
-	"time"
 
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/realtime/socketio"
@@ -63,7 +62,7 @@ func (b *Broker) streamChunk(c *client, args socketio.Args, ack socketio.AckFunc
 		fail(ack, "not_found", "message not found")
 		return
 	}
-	ctx, cancel := context.WithTimeout(modules.WithIdentity(context.Background(), c.identity()), docTimeout)
+	ctx, cancel := context.WithTimeout(modules.WithIdentity(b.ctx, c.identity()), docTimeout)
 	defer cancel()
 	last, duplicate, err := b.streams.AppendChunk(ctx, in.MessageID, *in.Seq, *in.Text)
 	if err != nil {
@@ -93,7 +92,7 @@ func (b *Broker) streamText(messageID string) (StreamedText, error) {
 	if b.streams == nil {
 		return StreamedText{}, modules.ErrNotFound
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := b.within(busTimeout)
 	defer cancel()
 	return b.streams.StreamText(ctx, messageID)
 }

@@ -158,7 +158,7 @@ func (s *Service) Create(ctx context.Context, pageID string, in CreateInput) (Vi
 			return err
 		}
 		out = rw.view()
-		rec.Record(draft(EventTaskCreated, pa, uid, TaskCreated{Task: out}.data()))
+		rec.Record(draft(EventTaskCreated, pa, uid, TaskCreated{Task: out}))
 		return nil
 	})
 	if err != nil {
@@ -277,10 +277,10 @@ func (s *Service) Update(ctx context.Context, pageID, taskID string, in UpdateIn
 		}
 		out = rw.view()
 		if len(changes) > 0 {
-			rec.Record(draft(EventTaskUpdated, pa, uid, TaskUpdated{Task: out}.data()))
+			rec.Record(draft(EventTaskUpdated, pa, uid, TaskUpdated{Task: out}))
 		}
 		if completed {
-			rec.Record(draft(EventTaskCompleted, pa, uid, TaskCompleted{Task: out}.data()))
+			rec.Record(draft(EventTaskCompleted, pa, uid, TaskCompleted{Task: out}))
 		}
 		return nil
 	})
@@ -308,7 +308,7 @@ func (s *Service) Delete(ctx context.Context, pageID, taskID string) error {
 		if err := tx.Where("id = ?", taskID).Delete(&Task{}).Error; err != nil {
 			return err
 		}
-		rec.Record(draft(EventTaskDeleted, pa, uid, TaskDeleted{Task: rw.view()}.data()))
+		rec.Record(draft(EventTaskDeleted, pa, uid, TaskDeleted{Task: rw.view()}))
 		return nil
 	})
 	if err != nil {
@@ -400,7 +400,7 @@ func invalidField(field, problem string) error {
 	return modules.Invalid(field+" "+problem, map[string]any{"fields": map[string]string{field: problem}})
 }
 
-// draft makes the event of a write on the page pa resolved.
-func draft(typ string, pa permissions.PageAccess, actor string, data map[string]any) eventlog.Draft {
-	return eventlog.PageDraft(typ, actor, pa.DriveID, pa.PageID, data)
+// draft makes the event of a write on the page pa resolved, with its typed payload.
+func draft(typ string, pa permissions.PageAccess, actor string, payload any) eventlog.Draft {
+	return eventlog.PageDraft(typ, actor, pa.DriveID, pa.PageID, payload)
 }
