@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pagespace/pagespace/internal/schedule"
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/modules/auth"
 	"github.com/pagespace/pagespace/modules/eventlog"
@@ -156,6 +157,9 @@ type Broker struct {
 	events Log
 	srv    *socketio.Server
 	ns     *socketio.Namespace
+	limits limits // per-socket event rates
+
+	expiries *schedule.Queue[*client] // every socket's next token expiry step (expiry.go)
 
 	// ctx is the broker's lifetime: Shutdown cancels it, and every timeout derives from it.
 	ctx    context.Context
@@ -228,7 +232,7 @@ func New(cfg Config, db *gorm.DB, verify Verifier, access Access, events Log) *B
 		access = cfg.WrapAccess(access)
 	}
 	b := &Broker{
-		cfg: cfg, log: cfg.Logger, db: db, verify: verify, access: access, events: events,
+		cfg: cfg, log: cfg.Logger, db: db, verify: verify, access: access, events: events, limits: newLimits(cfg),
 		cache:   map[string]map[string]*driveEntry{},
 		clients: map[string]map[*client]struct{}{},
 		byDrive: map[string]map[*client]struct{}{},
@@ -239,6 +243,7 @@ func New(cfg Config, db *gorm.DB, verify Verifier, access Access, events Log) *B
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.progress = sync.NewCond(&b.qmu)
+	b.expiries = schedule.New(b.expire)
 	b.presence = newPresence(b)
 	b.roster = newRoster(b)
 	b.statuses = newStatuses(b)
@@ -299,6 +304,7 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		<-b.stopped
 		b.presence.stopAll()
 		b.roster.stopAll()
+		b.expiries.Stop()
 		b.statuses.stopAll()
 		b.deltas.stop()
 		b.mu.Lock()

@@ -9,7 +9,6 @@ import (
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/pages/ot"
 	"github.com/pagespace/pagespace/realtime/socketio"
-	"golang.org/x/time/rate"
 )
 
 // Docs is live editing of documents (pages.Service, through an adapter in app). Its errors are
@@ -50,9 +49,9 @@ const (
 
 func (b *Broker) registerDocHandlers() {
 	b.ns.On("doc_open", b.handler(b.docOpen))
-	b.ns.On("doc_op", b.limited(b.docOp, func(c *client) *rate.Limiter { return c.opLim }))
+	b.ns.On("doc_op", b.limited(b.docOp, docOpLimit))
 	b.ns.On("doc_ops", b.handler(b.docOps))
-	b.ns.On("doc_selection", b.limited(b.docSelection, func(c *client) *rate.Limiter { return c.selLim }))
+	b.ns.On("doc_selection", b.limited(b.docSelection, selectionLimit))
 }
 
 func (b *Broker) docOpen(c *client, args socketio.Args, ack socketio.AckFunc) {

@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -17,7 +18,7 @@ type presence struct {
 	b      *Broker
 	mu     sync.Mutex
 	pages  map[string]map[string]map[*client]struct{} // pageID → userID → sockets
-	byConn map[*client]map[string]struct{}            // socket → pages it views
+	byConn map[*client][]string                       // socket → pages it views (a few: a slice, not a map per socket)
 	typing map[typingKey]*typingState
 	vstate map[string]*viewersState // per page: coalescing of viewers_updated
 	drive  map[string]string        // pageID → its drive, for the pages in pages
@@ -47,7 +48,7 @@ type Viewer struct {
 }
 
 func newPresence(b *Broker) *presence {
-	return &presence{b: b, pages: map[string]map[string]map[*client]struct{}{}, byConn: map[*client]map[string]struct{}{}, typing: map[typingKey]*typingState{}, vstate: map[string]*viewersState{}, drive: map[string]string{}}
+	return &presence{b: b, pages: map[string]map[string]map[*client]struct{}{}, byConn: map[*client][]string{}, typing: map[typingKey]*typingState{}, vstate: map[string]*viewersState{}, drive: map[string]string{}}
 }
 
 // viewersLocked lists a page's viewers, sorted by name then id. Caller holds p.mu.
@@ -144,10 +145,9 @@ func (p *presence) join(c *client, pageID, driveID string) []Viewer {
 		users[c.userID] = map[*client]struct{}{}
 	}
 	users[c.userID][c] = struct{}{}
-	if p.byConn[c] == nil {
-		p.byConn[c] = map[string]struct{}{}
+	if !slices.Contains(p.byConn[c], pageID) {
+		p.byConn[c] = append(p.byConn[c], pageID)
 	}
-	p.byConn[c][pageID] = struct{}{}
 	viewers := p.viewersLocked(pageID)
 	var now []Viewer
 	if newUser {
@@ -181,7 +181,11 @@ func (p *presence) leave(c *client, pageID string) {
 // leaveLocked stops counting c on pageID. It returns whether c's user left the page and the
 // viewers to send now (nil for none or later). Caller holds p.mu.
 func (p *presence) leaveLocked(c *client, pageID string) (userGone bool, viewers []Viewer) {
-	delete(p.byConn[c], pageID)
+	if pages := slices.DeleteFunc(p.byConn[c], func(id string) bool { return id == pageID }); len(pages) > 0 {
+		p.byConn[c] = pages
+	} else {
+		delete(p.byConn, c)
+	}
 	users := p.pages[pageID]
 	conns := users[c.userID]
 	if conns == nil {
@@ -211,7 +215,7 @@ func (p *presence) dropClient(c *client) {
 	p.mu.Lock()
 	var changed, left []string
 	var lists [][]Viewer
-	for pageID := range p.byConn[c] {
+	for _, pageID := range slices.Clone(p.byConn[c]) { // leaveLocked edits the list
 		gone, viewers := p.leaveLocked(c, pageID)
 		if gone {
 			left = append(left, pageID)
@@ -260,8 +264,7 @@ func (p *presence) emitStopped(key typingKey, name string) {
 func (p *presence) viewing(c *client, pageID string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_, in := p.byConn[c][pageID]
-	return in
+	return slices.Contains(p.byConn[c], pageID)
 }
 
 // userViewing reports whether a socket of userID on this process views pageID.

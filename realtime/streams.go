@@ -5,7 +5,6 @@ import (
 
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/realtime/socketio"
-	"golang.org/x/time/rate"
 )
 
 // Streams is the streamed messages service (messages.Service, through an adapter in app). Its
@@ -45,7 +44,7 @@ func (b *Broker) StreamChunk(pageID, messageID string, seq, offset int64, text s
 func (b *Broker) StreamEnding(messageID string) { b.deltas.end(messageID) }
 
 func (b *Broker) registerStreamHandlers() {
-	b.ns.On("stream_chunk", b.limited(b.streamChunk, func(c *client) *rate.Limiter { return c.chunkLim }))
+	b.ns.On("stream_chunk", b.limited(b.streamChunk, chunkLimit))
 }
 
 // streamChunk is an agent's chunk over its socket, with the rules of the REST chunk route.
