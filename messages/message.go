@@ -133,6 +133,14 @@ type MessageUpdated struct {
 	Message View `json:"message"`
 }
 
+// StreamStopped is the payload of stream_stopped, told to a stream's author alone (its user
+// room): the draft names no drive or page, so pageId is the payload's own.
+type StreamStopped struct {
+	PageID    string `json:"pageId"`
+	MessageID string `json:"messageId"`
+	By        string `json:"by"`
+}
+
 // MessageDeleted is the entity part of a message_deleted payload.
 type MessageDeleted struct {
 	// Message is the message as deleted: content cleared, deletedAt set.
@@ -140,10 +148,4 @@ type MessageDeleted struct {
 	// Removed says that the message is gone from listings; false means it stays as a tombstone
 	// because it has replies.
 	Removed bool `json:"removed"`
-}
-
-func (p NewMessage) data() map[string]any     { return map[string]any{"message": p.Message} }
-func (p MessageUpdated) data() map[string]any { return map[string]any{"message": p.Message} }
-func (p MessageDeleted) data() map[string]any {
-	return map[string]any{"message": p.Message, "removed": p.Removed}
 }

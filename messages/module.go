@@ -41,117 +41,95 @@ func (h *Handler) Mount(rt modules.Routes) {
 	rt.Authed.POST("/pages/:pageId/messages/:messageId/stop", h.stop)
 }
 
-// bindOptional is modules.Bind for a body that may be left out: no body leaves v as it is.
-func bindOptional(c echo.Context, v any) error {
-	if c.Request().ContentLength == 0 {
-		return nil
-	}
-	return modules.Bind(c, v)
-}
-
-func (h *Handler) get(c echo.Context) error {
-	return respond(c)(h.svc.Get(c.Request().Context(), c.Param("pageId"), c.Param("messageId")))
-}
-
-func (h *Handler) startStream(c echo.Context) error {
-	var in StartInput
-	if err := bindOptional(c, &in); err != nil {
-		return err
-	}
-	v, err := h.svc.StartStream(c.Request().Context(), c.Param("pageId"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, v)
-}
-
-func (h *Handler) chunk(c echo.Context) error {
-	var in ChunkInput
-	if err := modules.Bind(c, &in); err != nil {
-		return err
-	}
-	res, err := h.svc.AppendChunk(c.Request().Context(), c.Param("pageId"), c.Param("messageId"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, res)
-}
-
-func (h *Handler) complete(c echo.Context) error {
-	var in CompleteInput
-	if err := bindOptional(c, &in); err != nil {
-		return err
-	}
-	return respond(c)(h.svc.Complete(c.Request().Context(), c.Param("pageId"), c.Param("messageId"), in))
-}
-
-func (h *Handler) fail(c echo.Context) error {
-	var in FailInput
-	if err := modules.Bind(c, &in); err != nil {
-		return err
-	}
-	return respond(c)(h.svc.Fail(c.Request().Context(), c.Param("pageId"), c.Param("messageId"), in))
-}
-
-func (h *Handler) stop(c echo.Context) error {
-	var in struct{}
-	if err := bindOptional(c, &in); err != nil {
-		return err
-	}
-	return respond(c)(h.svc.Stop(c.Request().Context(), c.Param("pageId"), c.Param("messageId")))
-}
-
-// respond returns a function that answers a service call's message (200), or its error.
-func respond(c echo.Context) func(View, error) error {
-	return func(v View, err error) error {
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, v)
-	}
-}
+// The path parameters of the routes.
+var (
+	pageParam    = modules.Param{Name: "pageId", NotFound: ErrPageNotFound}
+	messageParam = modules.Param{Name: "messageId", NotFound: ErrNotFound}
+)
 
 func (h *Handler) list(c echo.Context) error {
+	ids, err := modules.Read(c, nil, pageParam)
+	if err != nil {
+		return err
+	}
 	p, err := modules.ParsePage(c)
 	if err != nil {
 		return err
 	}
 	out, err := h.svc.List(c.Request().Context(), ListInput{
-		PageID: c.Param("pageId"), ParentID: c.QueryParam("parentId"), Limit: p.Limit, Cursor: p.Cursor,
+		PageID: ids[0], ParentID: c.QueryParam("parentId"), Limit: p.Limit, Cursor: p.Cursor,
 	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return modules.Reply(c, http.StatusOK, out, err)
 }
 
 func (h *Handler) post(c echo.Context) error {
-	var in PostInput
-	if err := modules.Bind(c, &in); err != nil {
-		return err
-	}
-	v, err := h.svc.Post(c.Request().Context(), c.Param("pageId"), in)
+	return modules.ServeWrite(c, http.StatusCreated, pageParam, h.svc.Post)
+}
+
+func (h *Handler) get(c echo.Context) error {
+	ids, err := modules.Read(c, nil, pageParam, messageParam)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, v)
+	v, err := h.svc.Get(c.Request().Context(), ids[0], ids[1])
+	return modules.Reply(c, http.StatusOK, v, err)
 }
 
 func (h *Handler) edit(c echo.Context) error {
-	var in EditInput
-	if err := modules.Bind(c, &in); err != nil {
-		return err
-	}
-	v, err := h.svc.Edit(c.Request().Context(), c.Param("pageId"), c.Param("messageId"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, v)
+	return modules.ServeItemWrite(c, http.StatusOK, pageParam, messageParam, h.svc.Edit)
 }
 
 func (h *Handler) delete(c echo.Context) error {
-	if err := h.svc.Delete(c.Request().Context(), c.Param("pageId"), c.Param("messageId")); err != nil {
+	ids, err := modules.Read(c, nil, pageParam, messageParam)
+	if err != nil {
 		return err
 	}
-	return c.NoContent(http.StatusNoContent)
+	return modules.Done(c, h.svc.Delete(c.Request().Context(), ids[0], ids[1]))
+}
+
+func (h *Handler) startStream(c echo.Context) error {
+	var in StartInput
+	ids, err := modules.Read(c, nil, pageParam)
+	if err != nil {
+		return err
+	}
+	if err := modules.BindOptional(c, &in); err != nil {
+		return err
+	}
+	v, err := h.svc.StartStream(c.Request().Context(), ids[0], in)
+	return modules.Reply(c, http.StatusCreated, v, err)
+}
+
+func (h *Handler) chunk(c echo.Context) error {
+	return modules.ServeItemWrite(c, http.StatusOK, pageParam, messageParam, h.svc.AppendChunk)
+}
+
+func (h *Handler) complete(c echo.Context) error {
+	var in CompleteInput
+	ids, err := modules.Read(c, nil, pageParam, messageParam)
+	if err != nil {
+		return err
+	}
+	if err := modules.BindOptional(c, &in); err != nil {
+		return err
+	}
+	v, err := h.svc.Complete(c.Request().Context(), ids[0], ids[1], in)
+	return modules.Reply(c, http.StatusOK, v, err)
+}
+
+func (h *Handler) fail(c echo.Context) error {
+	return modules.ServeItemWrite(c, http.StatusOK, pageParam, messageParam, h.svc.Fail)
+}
+
+func (h *Handler) stop(c echo.Context) error {
+	var in struct{}
+	ids, err := modules.Read(c, nil, pageParam, messageParam)
+	if err != nil {
+		return err
+	}
+	if err := modules.BindOptional(c, &in); err != nil {
+		return err
+	}
+	v, err := h.svc.Stop(c.Request().Context(), ids[0], ids[1])
+	return modules.Reply(c, http.StatusOK, v, err)
 }

@@ -154,7 +154,7 @@ func (s *Service) create(ctx context.Context, pageID string, parentID *string, m
 			return err
 		}
 		out = r.view()
-		rec.Record(draft(EventNewMessage, pa, uid, NewMessage{Message: out}.data()))
+		rec.Record(draft(EventNewMessage, pa, uid, NewMessage{Message: out}))
 		return nil
 	})
 	return out, err
@@ -221,7 +221,7 @@ func (s *Service) Edit(ctx context.Context, pageID, messageID string, in EditInp
 		}
 		out = r.view()
 		if m.Content != content {
-			rec.Record(draft(EventMessageUpdated, pa, uid, MessageUpdated{Message: out}.data()))
+			rec.Record(draft(EventMessageUpdated, pa, uid, MessageUpdated{Message: out}))
 		}
 		return nil
 	})
@@ -263,7 +263,7 @@ func (s *Service) Delete(ctx context.Context, pageID, messageID string) error {
 			if err != nil {
 				return err
 			}
-			rec.Record(draft(EventMessageDeleted, pa, uid, MessageDeleted{Message: after.view()}.data()))
+			rec.Record(draft(EventMessageDeleted, pa, uid, MessageDeleted{Message: after.view()}))
 			return nil
 		}
 		if err := remove(tx, rec, pa, uid, before, now); err != nil {
@@ -301,7 +301,7 @@ func remove(tx *gorm.DB, rec *eventlog.Recorder, pa permissions.PageAccess, acto
 	if r.DeletedAt == nil {
 		r.DeletedAt = &now
 	}
-	rec.Record(draft(EventMessageDeleted, pa, actor, MessageDeleted{Message: r.view(), Removed: true}.data()))
+	rec.Record(draft(EventMessageDeleted, pa, actor, MessageDeleted{Message: r.view(), Removed: true}))
 	return nil
 }
 
@@ -362,7 +362,7 @@ func loadRow(db *gorm.DB, id string) (row, error) {
 	return rows[0], nil
 }
 
-// draft makes the event of a write on the page pa resolved.
-func draft(typ string, pa permissions.PageAccess, actor string, data map[string]any) eventlog.Draft {
-	return eventlog.PageDraft(typ, actor, pa.DriveID, pa.PageID, data)
+// draft makes the event of a write on the page pa resolved, with its typed payload.
+func draft(typ string, pa permissions.PageAccess, actor string, payload any) eventlog.Draft {
+	return eventlog.PageDraft(typ, actor, pa.DriveID, pa.PageID, payload)
 }

@@ -329,8 +329,8 @@ func (s *Service) end(ctx context.Context, pageID, messageID string, e ending) (
 			return err
 		}
 		if e.stop && m.AuthorID != nil {
-			rec.Record(eventlog.Draft{Type: EventStreamStopped, ActorID: uid, Rooms: []string{modules.UserRoom(*m.AuthorID)},
-				Data: map[string]any{"pageId": pageID, "messageId": m.ID, "by": uid}})
+			rec.Record(eventlog.Draft{Type: EventStreamStopped, ActorID: uid, Rooms: []modules.Room{modules.UserRoom(*m.AuthorID)},
+				Payload: StreamStopped{PageID: pageID, MessageID: m.ID, By: uid}})
 		}
 		return nil
 	})
@@ -369,7 +369,7 @@ func finish(tx *gorm.DB, rec *eventlog.Recorder, driveID, actor string, m Messag
 		return View{}, err
 	}
 	out := r.view()
-	rec.Record(eventlog.PageDraft(EventMessageUpdated, actor, driveID, m.PageID, MessageUpdated{Message: out}.data()))
+	rec.Record(eventlog.PageDraft(EventMessageUpdated, actor, driveID, m.PageID, MessageUpdated{Message: out}))
 	return out, nil
 }
 

@@ -4,6 +4,10 @@
 // title and content, and live co-editing of a DOCUMENT's content (document.go). It owns the
 // tables pages, page_revisions and doc_ops.
 //
+// One file per concern: create.go, content.go (reading and updating a page, its revisions),
+// move.go, trash.go (trash, restore, permanent deletion, the trash list), tree.go (the tree's
+// queries and its listing), document.go and batch.go (live co-editing), http.go (the routes).
+//
 // Access is never decided here: every check asks the permissions resolver (Page for one page,
 // Drive for a whole tree), inside the write's transaction for writes. A page the caller may not
 // view is "not found"; a page it may view but not change is "forbidden".

@@ -2,7 +2,6 @@ package pages
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -289,8 +288,8 @@ func (s *Service) storeOp(tx *gorm.DB, rec *eventlog.Recorder, pageID, driveID s
 		}
 	}
 	rec.Record(eventlog.Draft{Type: EventDocOp, DriveID: driveID, PageID: pageID, ActorID: userID,
-		Rooms: []string{modules.PageRoom(pageID)},
-		Data:  map[string]any{"version": version, "op": json.RawMessage(opJSON), "userId": userID, "clientId": clientID, "seq": seq}})
+		Rooms:   []modules.Room{modules.PageRoom(pageID)},
+		Payload: DocOp{Version: version, Op: op, UserID: userID, ClientID: clientID, Seq: seq}})
 	return nil
 }
 

@@ -1,7 +1,7 @@
 package pages
 
 import (
-	"encoding/json"
+	"slices"
 
 	"github.com/pagespace/pagespace/modules/eventlog"
 )
@@ -54,22 +54,39 @@ type PageRestored struct {
 	PageIDs []string `json:"pageIds"`
 }
 
-// draft makes the event of a page write, its payload spread into the event's fields.
-func draft(typ, actorID, driveID, pageID string, payload any) eventlog.Draft {
-	return eventlog.PageDraft(typ, actorID, driveID, pageID, fields(payload))
+// pageEvent is the payload of a page event, which says what the event changes about who may
+// see what (nil: nothing).
+type pageEvent interface {
+	access() *eventlog.Access
 }
 
-// fields spreads a payload struct into the top-level fields of an event.
-func fields(payload any) map[string]any {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		panic("pages: event payload: " + err.Error()) // our own structs always encode
+// A new page is in everyone's view of the drive who may see it.
+func (PageCreated) access() *eventlog.Access { return eventlog.DriveChanged("page_created") }
+
+// Making a page private or public changes who may see it and its subtree.
+func (p PageUpdated) access() *eventlog.Access {
+	if slices.Contains(p.Fields, "isPrivate") {
+		return eventlog.DriveChanged("page_private")
 	}
-	var raw map[string]json.RawMessage
-	_ = json.Unmarshal(b, &raw)
-	out := make(map[string]any, len(raw))
-	for k, v := range raw {
-		out[k] = v
-	}
-	return out
+	return nil
+}
+
+// A page inherits access from its new parent.
+func (PageMoved) access() *eventlog.Access { return eventlog.DriveChanged("page_moved") }
+
+// Pages in the trash cannot be opened; pages deleted for good cannot be seen.
+func (p PageDeleted) access() *eventlog.Access {
+	a := eventlog.DriveChanged("page_deleted")
+	a.Removed, a.ForGood = p.PageIDs, p.Permanent
+	return a
+}
+
+// Restored pages can be opened again.
+func (PageRestored) access() *eventlog.Access { return eventlog.DriveChanged("page_restored") }
+
+// draft makes the event of a page write, with what it changes about access.
+func draft(typ, actorID, driveID, pageID string, payload pageEvent) eventlog.Draft {
+	d := eventlog.PageDraft(typ, actorID, driveID, pageID, payload)
+	d.Access = payload.access()
+	return d
 }

@@ -130,7 +130,8 @@ func newKeyRow(agentID string) (agentKey, string) {
 }
 
 // CreateAgent makes an agent member of a drive with its first key; OWNER and ADMIN only.
-func (s *Service) CreateAgent(ctx context.Context, actorID, driveID string, in AgentInput) (NewAgent, error) {
+func (s *Service) CreateAgent(ctx context.Context, driveID string, in AgentInput) (NewAgent, error) {
+	actorID := modules.UserID(ctx)
 	var v modules.Validator
 	role := checkRole(&v, in.Role)
 	name := ""
@@ -163,9 +164,8 @@ func (s *Service) CreateAgent(ctx context.Context, actorID, driveID string, in A
 		}
 		out = NewAgent{Agent: AgentInfo{ID: id, Name: name, Role: role, Kind: KindAgent, CreatedAt: modules.Time(now),
 			Keys: []AgentKeyInfo{key.info()}}, Key: key.info(), Token: raw}
-		return record(rec, EventMemberAdded, driveID, "", actorID,
-			[]string{modules.DriveRoom(driveID), modules.UserRoom(id)},
-			MemberAddedPayload{DriveID: driveID, ActorID: actorID, UserID: id, Member: EventMember{UserID: id, Name: name, Role: role}})
+		rec.Record(memberAdded(actorID, driveID, EventMember{UserID: id, Name: name, Role: role}))
+		return nil
 	})
 	if err != nil {
 		return NewAgent{}, wrap("create agent", err)
@@ -174,7 +174,8 @@ func (s *Service) CreateAgent(ctx context.Context, actorID, driveID string, in A
 }
 
 // ListAgents returns a drive's agents, oldest first, with their keys; OWNER and ADMIN only.
-func (s *Service) ListAgents(ctx context.Context, actorID, driveID string) ([]AgentInfo, error) {
+func (s *Service) ListAgents(ctx context.Context, driveID string) ([]AgentInfo, error) {
+	actorID := modules.UserID(ctx)
 	if _, _, err := s.memberDrive(ctx, s.r, actorID, driveID, Role.Manages); err != nil {
 		return nil, wrap("list agents", err)
 	}
@@ -224,7 +225,8 @@ func (s *Service) agentOf(ctx context.Context, tx *gorm.DB, actorID, driveID, ag
 }
 
 // CreateAgentKey gives an agent another key (to rotate: create, switch, revoke the old).
-func (s *Service) CreateAgentKey(ctx context.Context, actorID, driveID, agentID string) (NewKey, error) {
+func (s *Service) CreateAgentKey(ctx context.Context, driveID, agentID string) (NewKey, error) {
+	actorID := modules.UserID(ctx)
 	var out NewKey
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if _, err := s.agentOf(ctx, tx, actorID, driveID, agentID); err != nil {
@@ -243,7 +245,8 @@ func (s *Service) CreateAgentKey(ctx context.Context, actorID, driveID, agentID 
 // RevokeAgentKey deletes a key. Its REST calls are refused from then on, the messages it was
 // streaming are interrupted, and session_ended (the key is the session) disconnects the sockets
 // it opened.
-func (s *Service) RevokeAgentKey(ctx context.Context, actorID, driveID, agentID, keyID string) error {
+func (s *Service) RevokeAgentKey(ctx context.Context, driveID, agentID, keyID string) error {
+	actorID := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		if _, err := s.agentOf(ctx, tx, actorID, driveID, agentID); err != nil {
 			return err
@@ -258,8 +261,7 @@ func (s *Service) RevokeAgentKey(ctx context.Context, actorID, driveID, agentID,
 		if err := s.interruptStreams(ctx, tx, rec, actorID, driveID, agentID, keyID, reasonKeyRevoked); err != nil {
 			return err
 		}
-		rec.Record(eventlog.Draft{Type: auth.EventSessionEnded, ActorID: actorID, Rooms: []string{modules.UserRoom(agentID)},
-			Data: map[string]any{"userId": agentID, "sessionId": keyID, "reason": "key_revoked"}})
+		rec.Record(auth.SessionEndedDraft(actorID, agentID, keyID, auth.ReasonKeyRevoked))
 		return nil
 	})
 	return wrap("revoke agent key", err)
@@ -268,7 +270,8 @@ func (s *Service) RevokeAgentKey(ctx context.Context, actorID, driveID, agentID,
 // RemoveAgent deletes an agent with its membership and keys, as an account deletion does
 // (user_deleted): its sockets are disconnected, the messages it was streaming interrupted, and
 // what it wrote stays without an author.
-func (s *Service) RemoveAgent(ctx context.Context, actorID, driveID, agentID string) error {
+func (s *Service) RemoveAgent(ctx context.Context, driveID, agentID string) error {
+	actorID := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		if err := LockDrive(ctx, tx, driveID, Exclusive); err != nil {
 			return err
@@ -283,9 +286,7 @@ func (s *Service) RemoveAgent(ctx context.Context, actorID, driveID, agentID str
 		if err := tx.Where("id = ?", agentID).Delete(&userRow{}).Error; err != nil {
 			return err
 		}
-		rec.Record(eventlog.Draft{Type: auth.EventUserDeleted, ActorID: actorID,
-			Rooms: []string{modules.UserRoom(agentID), modules.DriveRoom(driveID)},
-			Data:  map[string]any{"userId": agentID, "driveIds": []string{driveID}}})
+		rec.Record(auth.UserDeletedDraft(actorID, agentID, []string{driveID}))
 		return nil
 	})
 	return wrap("remove agent", err)

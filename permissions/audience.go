@@ -3,6 +3,7 @@ package permissions
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 
@@ -29,16 +30,16 @@ type DriveLookup func(ctx context.Context, driveID string) (DriveView, error)
 //   - an event about several drives (user_deleted) is for the members of those drives, and each
 //     sees in driveIds only the drives they are a member of.
 //
-// An Audience parses its event once; Show then answers per user. It is not safe for concurrent
-// use.
+// An Audience reads its event's payload once (Refs); Show then answers per user. It is not safe
+// for concurrent use.
 type Audience struct {
 	e     eventlog.Event
-	rooms []string
 	whole json.RawMessage
-	refs  eventRefs
+	refs  Refs
 	// variants caches redacted payloads by what they leave out, so users who see the same part
-	// share one payload.
+	// share one payload; fields is the payload they are made from, read once for the first.
 	variants map[string]Sight
+	fields   map[string]json.RawMessage
 }
 
 // Sight is what one user may see of an event.
@@ -49,8 +50,10 @@ type Sight struct {
 	Variant int
 }
 
-// eventRefs are the fields of a payload that name pages or drives other than the event's own.
-type eventRefs struct {
+// Refs are the fields of an event's payload that name pages or drives besides the event's own:
+// what Show hides from whoever may not see them. A reader that decodes the payload for its own
+// purposes too may decode them along (embed Refs) and pass them to NewAudience.
+type Refs struct {
 	Page *struct {
 		ParentID *string `json:"parentId"`
 	} `json:"page"`
@@ -59,24 +62,20 @@ type eventRefs struct {
 	DriveIDs         []string `json:"driveIds"`
 }
 
-// AudienceOf returns the audience of e.
+// AudienceOf returns the audience of e, decoding its Refs.
 func AudienceOf(e eventlog.Event) *Audience {
-	a := &Audience{e: e, rooms: e.RoomList(), whole: e.JSON()}
-	_ = json.Unmarshal([]byte(e.Payload), &a.refs)
-	return a
+	var refs Refs
+	_ = json.Unmarshal([]byte(e.Payload), &refs) // the log holds our own JSON objects
+	return NewAudience(e, refs)
+}
+
+// NewAudience returns the audience of e, whose payload names refs.
+func NewAudience(e eventlog.Event, refs Refs) *Audience {
+	return &Audience{e: e, whole: e.JSON(), refs: refs}
 }
 
 // Whole is the event as a user who may see all of it receives it.
 func (a *Audience) Whole() json.RawMessage { return a.whole }
-
-// sees reports whether the user of v may know that pageID exists: they may view it (trashed or
-// not), or it is gone for good and they manage the drive.
-func (v DriveView) sees(pageID string) bool {
-	if pa, ok := v.Pages[pageID]; ok {
-		return pa.View
-	}
-	return v.Role.Manages()
-}
 
 // isGrantEvent reports whether e describes a page's grants.
 func isGrantEvent(typ string) bool {
@@ -86,7 +85,7 @@ func isGrantEvent(typ string) bool {
 // Show returns what userID may see of the event, or false when nothing. drive resolves userID's
 // access on a drive; its errors are returned.
 func (a *Audience) Show(ctx context.Context, userID string, drive DriveLookup) (Sight, bool, error) {
-	if slices.Contains(a.rooms, modules.UserRoom(userID)) {
+	if slices.Contains(a.e.Rooms, modules.UserRoom(userID)) {
 		if a.e.Type == EventDriveDeleted {
 			return a.showDriveDeleted(userID), true, nil
 		}
@@ -103,7 +102,7 @@ func (a *Audience) Show(ctx context.Context, userID string, drive DriveLookup) (
 		return Sight{Payload: a.whole}, v.Role != NoRole, nil
 	}
 	pageID := *a.e.PageID
-	if !v.sees(pageID) {
+	if !v.SeesPage(pageID) {
 		return Sight{}, false, nil
 	}
 	if isGrantEvent(a.e.Type) {
@@ -118,11 +117,11 @@ func (a *Audience) Show(ctx context.Context, userID string, drive DriveLookup) (
 // showPages hides the pages other than its own that a page event names and v may not see.
 func (a *Audience) showPages(v DriveView) Sight {
 	r := a.refs
-	hideParent := r.Page != nil && r.Page.ParentID != nil && !v.sees(*r.Page.ParentID)
-	hidePrevious := r.PreviousParentID != nil && !v.sees(*r.PreviousParentID)
+	hideParent := r.Page != nil && r.Page.ParentID != nil && !v.SeesPage(*r.Page.ParentID)
+	hidePrevious := r.PreviousParentID != nil && !v.SeesPage(*r.PreviousParentID)
 	var hidden []string
 	for _, id := range r.PageIDs {
-		if !v.sees(id) {
+		if !v.SeesPage(id) {
 			hidden = append(hidden, id)
 		}
 	}
@@ -155,15 +154,16 @@ func (a *Audience) showPages(v DriveView) Sight {
 func (a *Audience) showDrives(ctx context.Context, drive DriveLookup) (Sight, bool, error) {
 	member := map[string]bool{}
 	anywhere := false
-	for _, room := range a.rooms {
-		if driveID, ok := strings.CutPrefix(room, "drive:"); ok {
-			v, err := drive(ctx, driveID)
-			if err != nil {
-				return Sight{}, false, err
-			}
-			member[driveID] = v.Role != NoRole
-			anywhere = anywhere || member[driveID]
+	for _, room := range a.e.Rooms {
+		if room.Kind != modules.RoomDrive {
+			continue
 		}
+		v, err := drive(ctx, room.ID)
+		if err != nil {
+			return Sight{}, false, err
+		}
+		member[room.ID] = v.Role != NoRole
+		anywhere = anywhere || member[room.ID]
 	}
 	if !anywhere {
 		return Sight{}, false, nil
@@ -199,10 +199,12 @@ func (a *Audience) variant(key string, edit func(map[string]json.RawMessage)) Si
 	if s, ok := a.variants[key]; ok {
 		return s
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(a.e.Payload), &m); err != nil {
-		return Sight{Payload: a.whole} // never: the log holds our own JSON objects
+	if a.fields == nil {
+		if err := json.Unmarshal([]byte(a.e.Payload), &a.fields); err != nil {
+			return Sight{Payload: a.whole} // never: the log holds our own JSON objects
+		}
 	}
+	m := maps.Clone(a.fields)
 	edit(m)
 	e := a.e
 	e.Payload = string(mustJSON(m))

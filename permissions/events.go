@@ -14,12 +14,13 @@ import (
 )
 
 // maxScan bounds how many of the caller's candidate events one /api/events request reads (those
-// of the caller's drives and rooms, which CanSee may still refuse, e.g. private pages); the
-// cursor lets it go on.
+// of the caller's drives and rooms, which their Audience may still refuse, e.g. private pages);
+// the cursor lets it go on.
 const maxScan = 2000
 
 // Audience is where userID's events are: the drives in which the user may see something (as a
-// member, or through a grant on one of its pages, expired or not: CanSee decides) and the rooms
+// member, or through a grant on one of its pages, expired or not: the Audience of each event
+// decides) and the rooms
 // that events reach the user by (the user's own and the member drives'). Two indexed queries,
 // whatever the size of the log.
 func (r *Resolver) Audience(ctx context.Context, userID string) (eventlog.Audience, error) {
@@ -33,7 +34,7 @@ func (r *Resolver) Audience(ctx context.Context, userID string) (eventlog.Audien
 		Pluck("drive_id", &granted).Error; err != nil {
 		return eventlog.Audience{}, fmt.Errorf("permissions: audience: %w", err)
 	}
-	a := eventlog.Audience{Rooms: []string{modules.UserRoom(userID)}}
+	a := eventlog.Audience{Rooms: []modules.Room{modules.UserRoom(userID)}}
 	for _, d := range member {
 		a.Rooms = append(a.Rooms, modules.DriveRoom(d))
 	}
@@ -41,40 +42,6 @@ func (r *Resolver) Audience(ctx context.Context, userID string) (eventlog.Audien
 	slices.Sort(a.Drives)
 	a.Drives = slices.Compact(a.Drives)
 	return a, nil
-}
-
-// Visibility decides which events one user may see, caching drive resolutions across calls.
-// It is not safe for concurrent use; make one per request or per socket.
-type Visibility struct {
-	r      *Resolver
-	userID string
-	drives map[string]DriveView
-}
-
-// NewVisibility returns a fresh cache for userID.
-func (r *Resolver) NewVisibility(userID string) *Visibility {
-	return &Visibility{r: r, userID: userID, drives: map[string]DriveView{}}
-}
-
-// Forget drops cached resolutions (after a permission change).
-func (v *Visibility) Forget() { v.drives = map[string]DriveView{} }
-
-func (v *Visibility) drive(ctx context.Context, driveID string) (DriveView, error) {
-	if d, ok := v.drives[driveID]; ok {
-		return d, nil
-	}
-	d, err := v.r.Drive(ctx, v.userID, driveID)
-	if err != nil {
-		return DriveView{}, err
-	}
-	v.drives[driveID] = d
-	return d, nil
-}
-
-// Show returns what the user may see of e (see Audience), or false when nothing.
-func (v *Visibility) Show(ctx context.Context, e eventlog.Event) (json.RawMessage, bool, error) {
-	sight, ok, err := AudienceOf(e).Show(ctx, v.userID, v.drive)
-	return sight.Payload, ok, err
 }
 
 // EventsHandler serves GET /api/events.
@@ -149,11 +116,11 @@ func (h *EventsHandler) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	vis := h.r.NewVisibility(userID)
+	views := h.r.Views(userID)
 	out := eventList{Items: []eventItem{}}
 	scanned, cursor := 0, after
 	// Only the events of the caller's drives and rooms are read (eventlog.Log.For), so the cost
-	// follows what the caller may see, whatever others write; CanSee then decides each one.
+	// follows what the caller may see, whatever others write; the Audience then decides each one.
 	for len(out.Items) < page.Limit && scanned < maxScan && cursor < latest {
 		batch, through, err := h.log.For(ctx, audience, cursor, latest, min(500, maxScan-scanned))
 		if err != nil {
@@ -166,12 +133,12 @@ func (h *EventsHandler) list(c echo.Context) error {
 			if e.LiveOnly() {
 				continue
 			}
-			payload, ok, err := vis.Show(ctx, e)
+			sight, ok, err := AudienceOf(e).Show(ctx, userID, views)
 			if err != nil {
 				return err
 			}
 			if ok {
-				out.Items = append(out.Items, eventItem{EventID: e.EventID(), Type: e.Type, Payload: payload})
+				out.Items = append(out.Items, eventItem{EventID: e.EventID(), Type: e.Type, Payload: sight.Payload})
 				if full = len(out.Items) == page.Limit; full {
 					break
 				}

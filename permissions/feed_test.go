@@ -19,12 +19,12 @@ func flood(t testing.TB, env *apptest.Env, other apptest.User, driveID string, n
 	t.Helper()
 	_, err := env.App.Events().Tx(context.Background(), func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		for i := range n {
-			rooms := []string{modules.DriveRoom(driveID)}
+			rooms := []modules.Room{modules.DriveRoom(driveID)}
 			if i%2 == 0 {
 				rooms = append(rooms, modules.UserRoom(other.ID))
 			}
 			rec.Record(eventlog.Draft{Type: "drive_updated", DriveID: driveID, ActorID: other.ID, Rooms: rooms,
-				Data: map[string]any{"drive": map[string]any{"id": driveID, "name": fmt.Sprint("d", i)}}})
+				Payload: map[string]any{"drive": map[string]any{"id": driveID, "name": fmt.Sprint("d", i)}}})
 		}
 		return nil
 	})

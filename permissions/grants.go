@@ -68,7 +68,8 @@ func (s *Service) sharePage(ctx context.Context, db *gorm.DB, userID, pageID str
 
 // ListGrants returns the explicit grants on a page, expired ones included, by creation time.
 // The caller needs canShare on the page.
-func (s *Service) ListGrants(ctx context.Context, userID, pageID string, page modules.PageRequest) (modules.List[GrantInfo], error) {
+func (s *Service) ListGrants(ctx context.Context, pageID string, page modules.PageRequest) (modules.List[GrantInfo], error) {
+	userID := modules.UserID(ctx)
 	var cur struct {
 		T time.Time `json:"t"`
 		U string    `json:"u"`
@@ -116,7 +117,8 @@ type GrantInput struct {
 // who does not manage the drive can neither grant nor overwrite rights they do not hold, nor
 // outlast their own expiring access. Any right implies canView, which is stored as true.
 // It reports whether the grant was created (rather than replaced).
-func (s *Service) PutGrant(ctx context.Context, actorID, pageID, userID string, in GrantInput) (GrantInfo, bool, error) {
+func (s *Service) PutGrant(ctx context.Context, pageID, userID string, in GrantInput) (GrantInfo, bool, error) {
+	actorID := modules.UserID(ctx)
 	var v modules.Validator
 	for _, f := range []struct {
 		name string
@@ -183,14 +185,13 @@ func (s *Service) PutGrant(ctx context.Context, actorID, pageID, userID string, 
 			return err
 		}
 		out = grantInfo(g, u)
-		payload := PermissionGrantedPayload{PageID: pageID, DriveID: pa.DriveID, ActorID: actorID, UserID: userID,
-			Permission: eventPermission(g, u), AccessReduced: narrows(prev, g)}
+		payload := PermissionGrantedPayload{UserID: userID, Permission: eventPermission(g, u), AccessReduced: narrows(prev, g)}
 		if prev != nil {
 			p := eventPermission(*prev, u)
 			payload.Previous = &p
 		}
-		return record(rec, EventPermissionGranted, pa.DriveID, pageID, actorID,
-			[]string{modules.PageRoom(pageID), modules.DriveRoom(pa.DriveID), modules.UserRoom(userID)}, payload)
+		rec.Record(grantDraft(EventPermissionGranted, actorID, pa.DriveID, pageID, userID, "permission_changed", payload))
+		return nil
 	})
 	if err != nil {
 		return GrantInfo{}, false, wrap("put grant", err)
@@ -213,7 +214,8 @@ func narrows(prev *Grant, g Grant) bool {
 
 // DeleteGrant revokes userID's grant on a page. The caller needs canShare, and a caller who
 // does not manage the drive cannot revoke a grant holding rights they do not hold.
-func (s *Service) DeleteGrant(ctx context.Context, actorID, pageID, userID string) error {
+func (s *Service) DeleteGrant(ctx context.Context, pageID, userID string) error {
+	actorID := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		if err := LockPageDrive(ctx, tx, pageID, Exclusive); err != nil {
 			return err
@@ -238,10 +240,9 @@ func (s *Service) DeleteGrant(ctx context.Context, actorID, pageID, userID strin
 		if err := tx.Where("page_id = ? AND user_id = ?", pageID, userID).Delete(&Grant{}).Error; err != nil {
 			return err
 		}
-		return record(rec, EventPermissionRevoked, pa.DriveID, pageID, actorID,
-			[]string{modules.PageRoom(pageID), modules.DriveRoom(pa.DriveID), modules.UserRoom(userID)},
-			PermissionRevokedPayload{PageID: pageID, DriveID: pa.DriveID, ActorID: actorID, UserID: userID,
-				Permission: eventPermission(g, u), AccessReduced: g.access() != noAccess})
+		rec.Record(grantDraft(EventPermissionRevoked, actorID, pa.DriveID, pageID, userID, "permission_revoked",
+			PermissionRevokedPayload{UserID: userID, Permission: eventPermission(g, u), AccessReduced: g.access() != noAccess}))
+		return nil
 	})
 	return wrap("delete grant", err)
 }

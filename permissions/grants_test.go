@@ -212,6 +212,15 @@ func TestTrashedPageGrants(t *testing.T) {
 		{"no revoke", "DELETE", grantPath(page, c.Outsider), c.Owner.Token, nil, 409},
 		{"no access still 404", "PUT", grantPath(page, c.Member), env.Signup("Stranger").Token, rights(true, false, false, false), 404},
 		{"no share still 403", "DELETE", grantPath(page, c.Outsider), c.Member.Token, nil, 403},
-		{"grantee of a trashed page does not see the drive", "GET", "/api/drives/" + c.Drive, c.Outsider.Token, nil, 404},
+		// Still a grantee: it finds the page in the trash and hears when it comes back.
+		{"grantee of a trashed page still sees the drive", "GET", "/api/drives/" + c.Drive, c.Outsider.Token, nil, 200},
+		{"and its empty tree", "GET", "/api/drives/" + c.Drive + "/pages", c.Outsider.Token, nil, 200},
 	})
+	var drives struct{ Items []struct{ ID string } }
+	env.Do("GET", "/api/drives", c.Outsider.Token, nil).Expect(200).JSON(&drives)
+	if len(drives.Items) != 1 || drives.Items[0].ID != c.Drive {
+		t.Fatalf("the grantee's drive list %+v, want the drive of its trashed page", drives.Items)
+	}
+	env.Do("DELETE", "/api/pages/"+page+"?permanent=true", c.Owner.Token, nil).Expect(204)
+	env.Do("GET", "/api/drives/"+c.Drive, c.Outsider.Token, nil).Expect(404) // the grant went with the page
 }

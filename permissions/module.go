@@ -47,201 +47,107 @@ func (h *Handler) Mount(rt modules.Routes) {
 	g.DELETE("/pages/:pageId/permissions/:userId", h.deleteGrant)
 }
 
+// The path parameters of the routes.
+var (
+	driveParam   = modules.Param{Name: "driveId", NotFound: ErrDriveNotFound}
+	memberParam  = modules.Param{Name: "userId", NotFound: ErrMemberNotFound}
+	pageParam    = modules.Param{Name: "pageId", NotFound: ErrPageNotFound}
+	granteeParam = modules.Param{Name: "userId", NotFound: ErrUserNotFound}
+	grantParam   = modules.Param{Name: "userId", NotFound: ErrGrantNotFound}
+	agentParam   = modules.Param{Name: "agentId", NotFound: ErrAgentNotFound}
+	keyParam     = modules.Param{Name: "keyId", NotFound: ErrKeyNotFound}
+)
+
 func (h *Handler) listDrives(c echo.Context) error {
-	ctx := c.Request().Context()
 	page, err := modules.ParsePage(c)
 	if err != nil {
 		return err
 	}
-	list, err := h.svc.ListDrives(ctx, modules.UserID(ctx), page)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, list)
+	list, err := h.svc.ListDrives(c.Request().Context(), page)
+	return modules.Reply(c, http.StatusOK, list, err)
 }
 
 func (h *Handler) createDrive(c echo.Context) error {
-	ctx := c.Request().Context()
 	var in DriveInput
 	if err := modules.Bind(c, &in); err != nil {
 		return err
 	}
-	d, err := h.svc.CreateDrive(ctx, modules.UserID(ctx), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, d)
+	d, err := h.svc.CreateDrive(c.Request().Context(), in)
+	return modules.Reply(c, http.StatusCreated, d, err)
 }
 
 func (h *Handler) getDrive(c echo.Context) error {
-	ctx := c.Request().Context()
-	driveID, err := modules.IDParam(c, "driveId", ErrDriveNotFound)
+	ids, err := modules.Read(c, nil, driveParam)
 	if err != nil {
 		return err
 	}
-	d, err := h.svc.GetDrive(ctx, modules.UserID(ctx), driveID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, d)
+	d, err := h.svc.GetDrive(c.Request().Context(), ids[0])
+	return modules.Reply(c, http.StatusOK, d, err)
 }
 
 func (h *Handler) updateDrive(c echo.Context) error {
-	ctx := c.Request().Context()
-	driveID, err := modules.IDParam(c, "driveId", ErrDriveNotFound)
-	if err != nil {
-		return err
-	}
-	var in DriveInput
-	if err := modules.Bind(c, &in); err != nil {
-		return err
-	}
-	d, err := h.svc.UpdateDrive(ctx, modules.UserID(ctx), driveID, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, d)
+	return modules.ServeWrite(c, http.StatusOK, driveParam, h.svc.UpdateDrive)
 }
 
 func (h *Handler) deleteDrive(c echo.Context) error {
-	ctx := c.Request().Context()
-	driveID, err := modules.IDParam(c, "driveId", ErrDriveNotFound)
+	ids, err := modules.Read(c, nil, driveParam)
 	if err != nil {
 		return err
 	}
-	if err := h.svc.DeleteDrive(ctx, modules.UserID(ctx), driveID); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return modules.Done(c, h.svc.DeleteDrive(c.Request().Context(), ids[0]))
 }
 
 func (h *Handler) listMembers(c echo.Context) error {
-	ctx := c.Request().Context()
-	driveID, err := modules.IDParam(c, "driveId", ErrDriveNotFound)
-	if err != nil {
-		return err
-	}
-	page, err := modules.ParsePage(c)
-	if err != nil {
-		return err
-	}
-	list, err := h.svc.ListMembers(ctx, modules.UserID(ctx), driveID, page)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, list)
+	return modules.ServeList(c, driveParam, h.svc.ListMembers)
 }
 
 func (h *Handler) addMember(c echo.Context) error {
-	ctx := c.Request().Context()
-	driveID, err := modules.IDParam(c, "driveId", ErrDriveNotFound)
+	var in AddMemberInput
+	ids, err := modules.Read(c, &in, driveParam)
 	if err != nil {
 		return err
 	}
-	var in AddMemberInput
-	if err := modules.Bind(c, &in); err != nil {
-		return err
-	}
+	ctx := c.Request().Context()
 	if in.Email != nil && (!h.emails.Allow("addr:"+c.RealIP()) || !h.emails.Allow("user:"+modules.UserID(ctx))) {
 		return modules.ErrRateLimited
 	}
-	m, err := h.svc.AddMember(ctx, modules.UserID(ctx), driveID, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, m)
+	m, err := h.svc.AddMember(ctx, ids[0], in)
+	return modules.Reply(c, http.StatusCreated, m, err)
 }
 
 func (h *Handler) changeRole(c echo.Context) error {
-	ctx := c.Request().Context()
-	driveID, err := modules.IDParam(c, "driveId", ErrDriveNotFound)
-	if err != nil {
-		return err
-	}
-	userID, err := modules.IDParam(c, "userId", ErrMemberNotFound)
-	if err != nil {
-		return err
-	}
-	var in RoleInput
-	if err := modules.Bind(c, &in); err != nil {
-		return err
-	}
-	m, err := h.svc.ChangeRole(ctx, modules.UserID(ctx), driveID, userID, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, m)
+	return modules.ServeItemWrite(c, http.StatusOK, driveParam, memberParam, h.svc.ChangeRole)
 }
 
 func (h *Handler) removeMember(c echo.Context) error {
-	ctx := c.Request().Context()
-	driveID, err := modules.IDParam(c, "driveId", ErrDriveNotFound)
+	ids, err := modules.Read(c, nil, driveParam, memberParam)
 	if err != nil {
 		return err
 	}
-	userID, err := modules.IDParam(c, "userId", ErrMemberNotFound)
-	if err != nil {
-		return err
-	}
-	if err := h.svc.RemoveMember(ctx, modules.UserID(ctx), driveID, userID); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return modules.Done(c, h.svc.RemoveMember(c.Request().Context(), ids[0], ids[1]))
 }
 
 func (h *Handler) listGrants(c echo.Context) error {
-	ctx := c.Request().Context()
-	pageID, err := modules.IDParam(c, "pageId", ErrPageNotFound)
-	if err != nil {
-		return err
-	}
-	page, err := modules.ParsePage(c)
-	if err != nil {
-		return err
-	}
-	list, err := h.svc.ListGrants(ctx, modules.UserID(ctx), pageID, page)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, list)
+	return modules.ServeList(c, pageParam, h.svc.ListGrants)
 }
 
 func (h *Handler) putGrant(c echo.Context) error {
-	ctx := c.Request().Context()
-	pageID, err := modules.IDParam(c, "pageId", ErrPageNotFound)
-	if err != nil {
-		return err
-	}
-	userID, err := modules.IDParam(c, "userId", ErrUserNotFound)
-	if err != nil {
-		return err
-	}
 	var in GrantInput
-	if err := modules.Bind(c, &in); err != nil {
-		return err
-	}
-	g, created, err := h.svc.PutGrant(ctx, modules.UserID(ctx), pageID, userID, in)
+	ids, err := modules.Read(c, &in, pageParam, granteeParam)
 	if err != nil {
 		return err
 	}
+	g, created, err := h.svc.PutGrant(c.Request().Context(), ids[0], ids[1], in)
 	if created {
-		return c.JSON(http.StatusCreated, g)
+		return modules.Reply(c, http.StatusCreated, g, err)
 	}
-	return c.JSON(http.StatusOK, g)
+	return modules.Reply(c, http.StatusOK, g, err)
 }
 
 func (h *Handler) deleteGrant(c echo.Context) error {
-	ctx := c.Request().Context()
-	pageID, err := modules.IDParam(c, "pageId", ErrPageNotFound)
+	ids, err := modules.Read(c, nil, pageParam, grantParam)
 	if err != nil {
 		return err
 	}
-	userID, err := modules.IDParam(c, "userId", ErrGrantNotFound)
-	if err != nil {
-		return err
-	}
-	if err := h.svc.DeleteGrant(ctx, modules.UserID(ctx), pageID, userID); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return modules.Done(c, h.svc.DeleteGrant(c.Request().Context(), ids[0], ids[1]))
 }

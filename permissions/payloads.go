@@ -1,15 +1,14 @@
 package permissions
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/modules/eventlog"
 )
 
-// Event names of the package. Every event also carries eventId, type, at and actorId, added by
-// the event log.
+// Event names of the package. Every payload also carries eventId, type, at, actorId, driveId
+// and, for grant events, pageId, which the event log adds. The member and grant events and
+// drive_deleted change who may see what: their drafts carry it (eventlog.Access), for the
+// realtime layer to apply.
 const (
 	// EventDriveCreated goes to the drive room and the creator's user room.
 	EventDriveCreated = "drive_created"
@@ -28,7 +27,7 @@ const (
 	EventMemberRoleChanged = "member_role_changed"
 	// EventPermissionGranted goes to the page room, the drive room and the grantee's user room.
 	// A grant may narrow access (a deny grant, a right removed, an earlier expiry): AccessReduced
-	// tells a realtime layer to re-check UserID's rooms.
+	// tells clients so.
 	EventPermissionGranted = "permission_granted"
 	// EventPermissionRevoked goes to the page room, the drive room and the grantee's user room.
 	EventPermissionRevoked = "permission_revoked"
@@ -45,23 +44,17 @@ type DriveEventDrive struct {
 
 // DriveCreatedPayload is the payload of drive_created.
 type DriveCreatedPayload struct {
-	DriveID string          `json:"driveId"`
-	ActorID string          `json:"actorId"`
-	Drive   DriveEventDrive `json:"drive"`
+	Drive DriveEventDrive `json:"drive"`
 }
 
 // DriveUpdatedPayload is the payload of drive_updated.
 type DriveUpdatedPayload struct {
-	DriveID string          `json:"driveId"`
-	ActorID string          `json:"actorId"`
-	Drive   DriveEventDrive `json:"drive"`
+	Drive DriveEventDrive `json:"drive"`
 }
 
 // DriveDeletedPayload is the payload of drive_deleted. UserIDs are the members and grantees who
 // lost access.
 type DriveDeletedPayload struct {
-	DriveID string          `json:"driveId"`
-	ActorID string          `json:"actorId"`
 	Drive   DriveEventDrive `json:"drive"`
 	UserIDs []string        `json:"userIds"`
 }
@@ -75,16 +68,12 @@ type EventMember struct {
 
 // MemberAddedPayload is the payload of member_added.
 type MemberAddedPayload struct {
-	DriveID string      `json:"driveId"`
-	ActorID string      `json:"actorId"`
-	UserID  string      `json:"userId"`
-	Member  EventMember `json:"member"`
+	UserID string      `json:"userId"`
+	Member EventMember `json:"member"`
 }
 
 // MemberRemovedPayload is the payload of member_removed; Member.Role is the role the member had.
 type MemberRemovedPayload struct {
-	DriveID       string      `json:"driveId"`
-	ActorID       string      `json:"actorId"`
 	UserID        string      `json:"userId"`
 	Member        EventMember `json:"member"`
 	AccessReduced bool        `json:"accessReduced"` // always true
@@ -92,8 +81,6 @@ type MemberRemovedPayload struct {
 
 // MemberRoleChangedPayload is the payload of member_role_changed.
 type MemberRoleChangedPayload struct {
-	DriveID       string      `json:"driveId"`
-	ActorID       string      `json:"actorId"`
 	UserID        string      `json:"userId"`
 	Member        EventMember `json:"member"`
 	PreviousRole  Role        `json:"previousRole"`
@@ -119,9 +106,6 @@ type EventPermission struct {
 // PermissionGrantedPayload is the payload of permission_granted. Previous is the grant it
 // replaced, if any.
 type PermissionGrantedPayload struct {
-	PageID        string           `json:"pageId"`
-	DriveID       string           `json:"driveId"`
-	ActorID       string           `json:"actorId"`
 	UserID        string           `json:"userId"`
 	Permission    EventPermission  `json:"permission"`
 	Previous      *EventPermission `json:"previous"`
@@ -130,24 +114,30 @@ type PermissionGrantedPayload struct {
 
 // PermissionRevokedPayload is the payload of permission_revoked; Permission is the grant removed.
 type PermissionRevokedPayload struct {
-	PageID        string          `json:"pageId"`
-	DriveID       string          `json:"driveId"`
-	ActorID       string          `json:"actorId"`
 	UserID        string          `json:"userId"`
 	Permission    EventPermission `json:"permission"`
 	AccessReduced bool            `json:"accessReduced"` // true unless the grant denied everything
 }
 
-// record adds an event whose payload is a typed struct.
-func record(rec *eventlog.Recorder, typ, driveID, pageID, actorID string, rooms []string, payload any) error {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return fmt.Errorf("permissions: encode %s: %w", typ, err)
-	}
-	var data map[string]any
-	if err := json.Unmarshal(b, &data); err != nil {
-		return fmt.Errorf("permissions: encode %s: %w", typ, err)
-	}
-	rec.Record(eventlog.Draft{Type: typ, DriveID: driveID, PageID: pageID, ActorID: actorID, Rooms: rooms, Data: data})
-	return nil
+// memberDraft is a member event of driveID about userID, for the drive's room and the member's:
+// it changes that member's access to the drive (reason, for the sockets that lose a room).
+func memberDraft(typ, actorID, driveID, userID, reason string, payload any) eventlog.Draft {
+	return eventlog.Draft{Type: typ, DriveID: driveID, ActorID: actorID,
+		Rooms:   []modules.Room{modules.DriveRoom(driveID), modules.UserRoom(userID)},
+		Payload: payload, Access: eventlog.UsersChanged(reason, userID)}
+}
+
+// grantDraft is a grant event of userID on pageID in driveID, for the rooms of the page, the
+// drive and the grantee: it changes the grantee's access.
+func grantDraft(typ, actorID, driveID, pageID, userID, reason string, payload any) eventlog.Draft {
+	return eventlog.Draft{Type: typ, DriveID: driveID, PageID: pageID, ActorID: actorID,
+		Rooms:   []modules.Room{modules.PageRoom(pageID), modules.DriveRoom(driveID), modules.UserRoom(userID)},
+		Payload: payload, Access: eventlog.UsersChanged(reason, userID)}
+}
+
+// memberAdded is member_added: the member joins the drive.
+func memberAdded(actorID, driveID string, m EventMember) eventlog.Draft {
+	d := memberDraft(EventMemberAdded, actorID, driveID, m.UserID, "member_added", MemberAddedPayload{UserID: m.UserID, Member: m})
+	d.Access.Membership = eventlog.Joined
+	return d
 }

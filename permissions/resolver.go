@@ -67,7 +67,7 @@ func (r *Resolver) PageOfType(ctx context.Context, userID, pageID, typ string) (
 	if err != nil {
 		return pa, err
 	}
-	if !pa.View || pa.Trashed {
+	if !pa.CanOpen() {
 		return pa, ErrPageNotFound
 	}
 	if pageType != typ {
@@ -182,9 +182,6 @@ type DriveView struct {
 	Role    Role
 	Pages   map[string]PageAccess
 }
-
-// CanView reports whether the page exists in the drive and may be viewed (trashed or not).
-func (v DriveView) CanView(pageID string) bool { return v.Pages[pageID].View }
 
 // Drive resolves userID's access on every page of driveID in three queries, whatever the size
 // of the tree. Trashed pages are included, flagged.

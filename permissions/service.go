@@ -17,7 +17,8 @@ import (
 const maxDriveName = 100
 
 // Service runs drives, members and page grants. Every write goes through the event log; every
-// check that guards a write runs in the write's transaction. It is safe for concurrent use.
+// check that guards a write runs in the write's transaction. Its methods act for the caller in the
+// context (modules.UserID). It is safe for concurrent use.
 type Service struct {
 	db      *gorm.DB
 	log     *eventlog.Log
@@ -80,15 +81,10 @@ type MemberInfo struct {
 	Kind     string       `json:"kind"` // "user" or "agent"
 }
 
-// activeGrantSQL selects the grants that let their holder see a page of a drive: active, with
-// at least one right, on a page not in the trash. It expects the user id and the time.
-const activeGrantSQL = `SELECT p.drive_id FROM page_permissions pp JOIN pages p ON p.id = pp.page_id
-	WHERE pp.user_id = ? AND p.trashed_at IS NULL
-	AND (pp.can_view OR pp.can_edit OR pp.can_share OR pp.can_delete)
-	AND (pp.expires_at IS NULL OR pp.expires_at > ?)`
-
-// ListDrives returns the drives userID is a member of or holds an active page grant in, by id.
-func (s *Service) ListDrives(ctx context.Context, userID string, page modules.PageRequest) (modules.List[DriveInfo], error) {
+// ListDrives returns the drives the caller sees (DriveView.SeesDrive), by id: those it is a member
+// of or holds an active page grant in.
+func (s *Service) ListDrives(ctx context.Context, page modules.PageRequest) (modules.List[DriveInfo], error) {
+	userID := modules.UserID(ctx)
 	var cur struct {
 		ID string `json:"id"`
 	}
@@ -104,9 +100,10 @@ func (s *Service) ListDrives(ctx context.Context, userID string, page modules.Pa
 	var rows []row
 	err := s.db.WithContext(ctx).Raw(`SELECT d.id, d.name, d.owner_id, d.created_at, d.updated_at, m.role
 		FROM drives d LEFT JOIN drive_members m ON m.drive_id = d.id AND m.user_id = ?
-		WHERE d.id IN (SELECT drive_id FROM drive_members WHERE user_id = ? UNION `+activeGrantSQL+`)
+		WHERE d.id IN (SELECT drive_id FROM drive_members WHERE user_id = ?
+			UNION SELECT g.drive_id FROM (`+granteesSQL+`) g WHERE g.user_id = ?)
 		AND d.id > ? ORDER BY d.id LIMIT ?`,
-		userID, userID, userID, modules.Now(), cur.ID, page.Limit+1).Scan(&rows).Error
+		userID, userID, modules.Now(), userID, cur.ID, page.Limit+1).Scan(&rows).Error
 	if err != nil {
 		return modules.List[DriveInfo]{}, fmt.Errorf("permissions: list drives: %w", err)
 	}
@@ -130,8 +127,9 @@ func driveName(v *modules.Validator, name modules.Optional[string]) string {
 	return strings.TrimSpace(name.Value)
 }
 
-// CreateDrive creates a drive owned by userID, who becomes its OWNER member.
-func (s *Service) CreateDrive(ctx context.Context, userID string, in DriveInput) (DriveInfo, error) {
+// CreateDrive creates a drive owned by the caller, who becomes its OWNER member.
+func (s *Service) CreateDrive(ctx context.Context, in DriveInput) (DriveInfo, error) {
+	userID := modules.UserID(ctx)
 	var v modules.Validator
 	name := driveName(&v, in.Name)
 	if err := v.Err(); err != nil {
@@ -152,9 +150,10 @@ func (s *Service) CreateDrive(ctx context.Context, userID string, in DriveInput)
 		if err := tx.Create(&m).Error; err != nil {
 			return err
 		}
-		return record(rec, EventDriveCreated, d.ID, "", userID,
-			[]string{modules.DriveRoom(d.ID), modules.UserRoom(userID)},
-			DriveCreatedPayload{DriveID: d.ID, ActorID: userID, Drive: eventDrive(d)})
+		rec.Record(eventlog.Draft{Type: EventDriveCreated, DriveID: d.ID, ActorID: userID,
+			Rooms:   []modules.Room{modules.DriveRoom(d.ID), modules.UserRoom(userID)},
+			Payload: DriveCreatedPayload{Drive: eventDrive(d)}})
+		return nil
 	})
 	if err != nil {
 		return DriveInfo{}, wrap("create drive", err)
@@ -163,8 +162,8 @@ func (s *Service) CreateDrive(ctx context.Context, userID string, in DriveInput)
 }
 
 // loadDrive returns the drive and userID's role in it, reading through r (s.r for a read,
-// s.r.In(tx) for a write). A user who is neither a member nor a grantee gets ErrDriveNotFound;
-// a grantee gets NoRole.
+// s.r.In(tx) for a write). A user who does not see the drive (DriveView.SeesDrive) gets
+// ErrDriveNotFound; a grantee gets NoRole.
 func (s *Service) loadDrive(ctx context.Context, r *Resolver, userID, driveID string) (Drive, Role, error) {
 	role, err := r.Role(ctx, userID, driveID)
 	if err != nil {
@@ -183,7 +182,8 @@ func (s *Service) loadDrive(ctx context.Context, r *Resolver, userID, driveID st
 		return d, role, nil
 	}
 	var n int64
-	err = db.Raw(`SELECT COUNT(*) FROM (`+activeGrantSQL+` AND p.drive_id = ?) g`, userID, modules.Now(), driveID).Scan(&n).Error
+	err = db.Raw(`SELECT COUNT(*) FROM (`+granteesSQL+`) g WHERE g.user_id = ? AND g.drive_id = ?`,
+		modules.Now(), userID, driveID).Scan(&n).Error
 	if err != nil {
 		return Drive{}, NoRole, err
 	}
@@ -207,7 +207,8 @@ func (s *Service) memberDrive(ctx context.Context, r *Resolver, userID, driveID 
 }
 
 // GetDrive returns a drive the caller is a member of or holds a grant in.
-func (s *Service) GetDrive(ctx context.Context, userID, driveID string) (DriveInfo, error) {
+func (s *Service) GetDrive(ctx context.Context, driveID string) (DriveInfo, error) {
+	userID := modules.UserID(ctx)
 	d, role, err := s.loadDrive(ctx, s.r, userID, driveID)
 	if err != nil {
 		return DriveInfo{}, wrap("get drive", err)
@@ -215,19 +216,17 @@ func (s *Service) GetDrive(ctx context.Context, userID, driveID string) (DriveIn
 	return driveInfo(d, role), nil
 }
 
-// driveAudience is the drive room plus the user room of every member and every grantee who can
-// see a page of the drive.
-func driveAudience(ctx context.Context, tx *gorm.DB, driveID string) ([]string, []string, error) {
+// driveAudience is the drive room plus the user room of everyone who sees the drive
+// (DriveView.SeesDrive): its members and grantees. It returns the rooms and the users.
+func driveAudience(ctx context.Context, tx *gorm.DB, driveID string) ([]modules.Room, []string, error) {
 	var ids []string
 	err := tx.WithContext(ctx).Raw(`SELECT user_id FROM drive_members WHERE drive_id = ?
-		UNION SELECT pp.user_id FROM page_permissions pp JOIN pages p ON p.id = pp.page_id
-		WHERE p.drive_id = ? AND p.trashed_at IS NULL
-		AND (pp.can_view OR pp.can_edit OR pp.can_share OR pp.can_delete)
-		AND (pp.expires_at IS NULL OR pp.expires_at > ?)`, driveID, driveID, modules.Now()).Scan(&ids).Error
+		UNION SELECT g.user_id FROM (`+granteesSQL+`) g WHERE g.drive_id = ?`,
+		driveID, modules.Now(), driveID).Scan(&ids).Error
 	if err != nil {
 		return nil, nil, err
 	}
-	rooms := []string{modules.DriveRoom(driveID)}
+	rooms := []modules.Room{modules.DriveRoom(driveID)}
 	for _, id := range ids {
 		rooms = append(rooms, modules.UserRoom(id))
 	}
@@ -235,7 +234,8 @@ func driveAudience(ctx context.Context, tx *gorm.DB, driveID string) ([]string, 
 }
 
 // UpdateDrive renames a drive; OWNER and ADMIN only. An absent name changes nothing.
-func (s *Service) UpdateDrive(ctx context.Context, userID, driveID string, in DriveInput) (DriveInfo, error) {
+func (s *Service) UpdateDrive(ctx context.Context, driveID string, in DriveInput) (DriveInfo, error) {
+	userID := modules.UserID(ctx)
 	var v modules.Validator
 	var name string
 	if in.Name.Set {
@@ -266,8 +266,9 @@ func (s *Service) UpdateDrive(ctx context.Context, userID, driveID string, in Dr
 		if err != nil {
 			return err
 		}
-		return record(rec, EventDriveUpdated, d.ID, "", userID, rooms,
-			DriveUpdatedPayload{DriveID: d.ID, ActorID: userID, Drive: eventDrive(d)})
+		rec.Record(eventlog.Draft{Type: EventDriveUpdated, DriveID: d.ID, ActorID: userID, Rooms: rooms,
+			Payload: DriveUpdatedPayload{Drive: eventDrive(d)}})
+		return nil
 	})
 	if err != nil {
 		return DriveInfo{}, wrap("update drive", err)
@@ -276,7 +277,8 @@ func (s *Service) UpdateDrive(ctx context.Context, userID, driveID string, in Dr
 }
 
 // DeleteDrive deletes a drive with its members, pages and grants; OWNER only.
-func (s *Service) DeleteDrive(ctx context.Context, userID, driveID string) error {
+func (s *Service) DeleteDrive(ctx context.Context, driveID string) error {
+	userID := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		if err := LockDrive(ctx, tx, driveID, Exclusive); err != nil {
 			return err
@@ -297,14 +299,18 @@ func (s *Service) DeleteDrive(ctx context.Context, userID, driveID string) error
 		if err := tx.Where("id = ?", d.ID).Delete(&Drive{}).Error; err != nil {
 			return err
 		}
-		return record(rec, EventDriveDeleted, d.ID, "", userID, rooms,
-			DriveDeletedPayload{DriveID: d.ID, ActorID: userID, Drive: eventDrive(d), UserIDs: users})
+		gone := eventlog.DriveChanged("drive_deleted")
+		gone.Membership = eventlog.Dissolved
+		rec.Record(eventlog.Draft{Type: EventDriveDeleted, DriveID: d.ID, ActorID: userID, Rooms: rooms,
+			Payload: DriveDeletedPayload{Drive: eventDrive(d), UserIDs: users}, Access: gone})
+		return nil
 	})
 	return wrap("delete drive", err)
 }
 
 // ListMembers returns the members of a drive by join time; any member may ask.
-func (s *Service) ListMembers(ctx context.Context, userID, driveID string, page modules.PageRequest) (modules.List[MemberInfo], error) {
+func (s *Service) ListMembers(ctx context.Context, driveID string, page modules.PageRequest) (modules.List[MemberInfo], error) {
+	userID := modules.UserID(ctx)
 	var cur struct {
 		T time.Time `json:"t"`
 		U string    `json:"u"`
@@ -363,7 +369,8 @@ func checkRole(v *modules.Validator, role *Role) Role {
 }
 
 // AddMember adds a user, found by id or email, to a drive; OWNER and ADMIN only.
-func (s *Service) AddMember(ctx context.Context, actorID, driveID string, in AddMemberInput) (MemberInfo, error) {
+func (s *Service) AddMember(ctx context.Context, driveID string, in AddMemberInput) (MemberInfo, error) {
+	actorID := modules.UserID(ctx)
 	var v modules.Validator
 	role := checkRole(&v, in.Role)
 	v.Check((in.Email == nil) != (in.UserID == nil), "email", "give exactly one of email and userId")
@@ -410,9 +417,8 @@ func (s *Service) AddMember(ctx context.Context, actorID, driveID string, in Add
 			return err
 		}
 		out = MemberInfo{UserID: u.ID, Name: u.Name, Email: u.Email, Role: role, JoinedAt: modules.Time(now), Kind: u.Kind}
-		return record(rec, EventMemberAdded, driveID, "", actorID,
-			[]string{modules.DriveRoom(driveID), modules.UserRoom(u.ID)},
-			MemberAddedPayload{DriveID: driveID, ActorID: actorID, UserID: u.ID, Member: EventMember{UserID: u.ID, Name: u.Name, Role: role}})
+		rec.Record(memberAdded(actorID, driveID, EventMember{UserID: u.ID, Name: u.Name, Role: role}))
+		return nil
 	})
 	if err != nil {
 		return MemberInfo{}, wrap("add member", err)
@@ -467,7 +473,8 @@ func targetMember(ctx context.Context, tx *gorm.DB, actorID string, actorRole Ro
 
 // ChangeRole sets a member's role; OWNER and ADMIN only (an ADMIN may lower their own role, but
 // not change another ADMIN's).
-func (s *Service) ChangeRole(ctx context.Context, actorID, driveID, userID string, in RoleInput) (MemberInfo, error) {
+func (s *Service) ChangeRole(ctx context.Context, driveID, userID string, in RoleInput) (MemberInfo, error) {
+	actorID := modules.UserID(ctx)
 	var v modules.Validator
 	role := checkRole(&v, in.Role)
 	if err := v.Err(); err != nil {
@@ -494,11 +501,10 @@ func (s *Service) ChangeRole(ctx context.Context, actorID, driveID, userID strin
 			Updates(map[string]any{"role": role, "updated_at": modules.Now()}).Error; err != nil {
 			return err
 		}
-		return record(rec, EventMemberRoleChanged, driveID, "", actorID,
-			[]string{modules.DriveRoom(driveID), modules.UserRoom(userID)},
-			MemberRoleChangedPayload{DriveID: driveID, ActorID: actorID, UserID: userID,
-				Member: EventMember{UserID: userID, Name: u.Name, Role: role}, PreviousRole: m.Role,
-				AccessReduced: role.rank() < m.Role.rank()})
+		rec.Record(memberDraft(EventMemberRoleChanged, actorID, driveID, userID, "role_changed",
+			MemberRoleChangedPayload{UserID: userID, Member: EventMember{UserID: userID, Name: u.Name, Role: role},
+				PreviousRole: m.Role, AccessReduced: role.rank() < m.Role.rank()}))
+		return nil
 	})
 	if err != nil {
 		return MemberInfo{}, wrap("change role", err)
@@ -508,7 +514,8 @@ func (s *Service) ChangeRole(ctx context.Context, actorID, driveID, userID strin
 
 // RemoveMember removes a member; OWNER and ADMIN may remove others, anyone but the owner may
 // leave. Page grants the user holds in the drive stay: they are revoked separately.
-func (s *Service) RemoveMember(ctx context.Context, actorID, driveID, userID string) error {
+func (s *Service) RemoveMember(ctx context.Context, driveID, userID string) error {
+	actorID := modules.UserID(ctx)
 	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		// The member's writes already checked commit first; later ones see the removal.
 		if err := LockDrive(ctx, tx, driveID, Exclusive); err != nil {
@@ -528,10 +535,11 @@ func (s *Service) RemoveMember(ctx context.Context, actorID, driveID, userID str
 		if err := tx.Where("drive_id = ? AND user_id = ?", driveID, userID).Delete(&Member{}).Error; err != nil {
 			return err
 		}
-		return record(rec, EventMemberRemoved, driveID, "", actorID,
-			[]string{modules.DriveRoom(driveID), modules.UserRoom(userID)},
-			MemberRemovedPayload{DriveID: driveID, ActorID: actorID, UserID: userID,
-				Member: EventMember{UserID: userID, Name: u.Name, Role: m.Role}, AccessReduced: true})
+		removed := memberDraft(EventMemberRemoved, actorID, driveID, userID, "member_removed",
+			MemberRemovedPayload{UserID: userID, Member: EventMember{UserID: userID, Name: u.Name, Role: m.Role}, AccessReduced: true})
+		removed.Access.Membership = eventlog.Left
+		rec.Record(removed)
+		return nil
 	})
 	return wrap("remove member", err)
 }

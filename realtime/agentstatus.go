@@ -214,7 +214,7 @@ func (t *statuses) removeLocked(pageID, agentID string) {
 // emitLocked sends e to this process's sockets in its page's room: agent_status, or
 // agent_status_cleared for a clear. Caller holds t.mu.
 func (t *statuses) emitLocked(e *statusEntry) {
-	room := t.b.ns.To(modules.PageRoom(e.st.PageID))
+	room := t.b.ns.To(modules.PageRoom(e.st.PageID).String())
 	if e.cleared {
 		_ = room.Emit("agent_status_cleared", map[string]string{"pageId": e.st.PageID, "agentId": e.st.AgentID})
 		return
@@ -342,7 +342,7 @@ func (t *statuses) recheck() {
 		return changed
 	})
 	t.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := t.b.within(stepTimeout)
 	defer cancel()
 	for _, e := range check {
 		t.verify(ctx, e.st.PageID, e.st.AgentID, e.at)

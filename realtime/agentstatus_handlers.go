@@ -38,7 +38,7 @@ func (b *Broker) agentStatus(c *client, args socketio.Args, ack socketio.AckFunc
 		return
 	}
 	c.mu.Lock()
-	driveID, joined := c.rooms[modules.PageRoom(in.PageID)]
+	driveID, joined := c.rooms[modules.PageRoom(in.PageID).String()]
 	c.mu.Unlock()
 	if !joined {
 		b.failErr(ack, errStatusNotJoin)

@@ -7,8 +7,8 @@ import (
 
 	"github.com/pagespace/pagespace/app"
 	"github.com/pagespace/pagespace/app/apptest"
-	"github.com/pagespace/pagespace/realtime"
 	"github.com/pagespace/pagespace/internal/sioclient"
+	"github.com/pagespace/pagespace/realtime"
 )
 
 // statusOf decodes an agent_status event.

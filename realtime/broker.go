@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pagespace/pagespace/internal/schedule"
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/modules/auth"
 	"github.com/pagespace/pagespace/modules/eventlog"
@@ -88,6 +89,10 @@ type Config struct {
 	AgentStatusTTL   time.Duration // an agent status set over REST without ttlSeconds lasts; default 60s
 	Logger           *slog.Logger
 
+	// WrapAccess, when set, wraps the permissions resolver the broker reads access with: a hook
+	// for instrumentation, and for tests that hold a resolution back.
+	WrapAccess func(Access) Access
+
 	// MaxUnauthenticatedPerAddr caps the Engine.IO sessions one client address holds open before
 	// they authenticate (a Socket.IO connect with a valid token); default 50.
 	MaxUnauthenticatedPerAddr int
@@ -152,14 +157,23 @@ type Broker struct {
 	events Log
 	srv    *socketio.Server
 	ns     *socketio.Namespace
+	limits limits // per-socket event rates
 
-	// mu orders dispatch against joins, leaves and recovery; it guards the fields below.
+	expiries *schedule.Queue[*client] // every socket's next token expiry step (expiry.go)
+
+	// ctx is the broker's lifetime: Shutdown cancels it, and every timeout derives from it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// mu orders dispatch against joins, leaves and recovery; it guards the fields below. No
+	// database work is done while it is held (see resolve.go).
 	mu      sync.Mutex
 	last    int64                             // last event id dispatched
 	cache   map[string]map[string]*driveEntry // userID → driveID → resolved view
 	clients map[string]map[*client]struct{}   // userID → connected clients
 	byDrive map[string]map[*client]struct{}   // driveID → clients in a room of that drive
 	dirty   map[*client]struct{}              // sessions whose rooms changed during dispatch
+	gens    generations                       // per drive: access changes applied
 
 	presence *presence
 	roster   *roster
@@ -174,11 +188,10 @@ type Broker struct {
 
 	queue    chan struct{} // wakes the dispatcher
 	qmu      sync.Mutex
-	pending  []eventlog.Event
+	pending  []job
 	progress *sync.Cond // broadcast when last advances; uses qmu
 	done     int64      // last id handled, guarded by qmu (mirror of last for waiters)
 
-	stop     chan struct{}
 	stopped  chan struct{}
 	closing  atomic.Bool
 	metrics  metrics
@@ -196,24 +209,41 @@ func (e *driveEntry) stop() {
 	}
 }
 
-// expiryMarker is queued to the dispatcher when a cached grant expires: expiry writes nothing
-// to the log, yet it must revoke like a revocation does, in order with the other events.
-const expiryMarker = "_grant_expired"
+// Timeouts of the broker's own database work, each derived from its lifetime context.
+const (
+	// queryTimeout bounds one statement of the broker's own: a session saved, a last-seen time.
+	queryTimeout = 10 * time.Second
+	// stepTimeout bounds one step that may take several queries: an event's dispatch, a join,
+	// a recovery, a catch-up read of the log.
+	stepTimeout = 30 * time.Second
+	// busTimeout bounds a message sent to the bus, and the read that fills a gap it left.
+	busTimeout = 5 * time.Second
+)
+
+// within returns a context for work that takes at most d, ended by Shutdown too.
+func (b *Broker) within(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(b.ctx, d)
+}
 
 // New returns a broker; call Start before serving.
 func New(cfg Config, db *gorm.DB, verify Verifier, access Access, events Log) *Broker {
 	cfg.defaults()
+	if cfg.WrapAccess != nil {
+		access = cfg.WrapAccess(access)
+	}
 	b := &Broker{
-		cfg: cfg, log: cfg.Logger, db: db, verify: verify, access: access, events: events,
+		cfg: cfg, log: cfg.Logger, db: db, verify: verify, access: access, events: events, limits: newLimits(cfg),
 		cache:   map[string]map[string]*driveEntry{},
 		clients: map[string]map[*client]struct{}{},
 		byDrive: map[string]map[*client]struct{}{},
 		dirty:   map[*client]struct{}{},
+		gens:    generations{byDrive: map[string]uint64{}},
 		queue:   make(chan struct{}, 1),
-		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.progress = sync.NewCond(&b.qmu)
+	b.expiries = schedule.New(b.expire)
 	b.presence = newPresence(b)
 	b.roster = newRoster(b)
 	b.statuses = newStatuses(b)
@@ -260,7 +290,8 @@ func (b *Broker) Start(ctx context.Context) error {
 func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) { b.srv.ServeHTTP(w, r) }
 
 // Shutdown closes every transport without a Socket.IO DISCONNECT, so clients reconnect (to
-// this server once it is back, or another) and recover, then stops the dispatcher.
+// this server once it is back, or another) and recover, then ends the broker's lifetime
+// context, which stops the dispatcher and the work in flight.
 func (b *Broker) Shutdown(ctx context.Context) error {
 	var err error
 	b.stopOnce.Do(func() {
@@ -269,10 +300,11 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		if b.cluster != nil {
 			b.cluster.shutdown()
 		}
-		close(b.stop)
+		b.cancel()
 		<-b.stopped
 		b.presence.stopAll()
 		b.roster.stopAll()
+		b.expiries.Stop()
 		b.statuses.stopAll()
 		b.deltas.stop()
 		b.mu.Lock()
@@ -291,13 +323,11 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 
 // Publish queues committed events for dispatch; it never blocks on sockets.
 func (b *Broker) Publish(events []eventlog.Event) {
-	b.qmu.Lock()
-	b.pending = append(b.pending, events...)
-	b.qmu.Unlock()
-	select {
-	case b.queue <- struct{}{}:
-	default:
+	jobs := make([]job, len(events))
+	for i, e := range events {
+		jobs[i] = eventJob{e}
 	}
+	b.enqueue(jobs...)
 }
 
 // Flush waits until every event up to upTo has been dispatched, ctx ends, or the broker stops.
@@ -326,15 +356,7 @@ func (b *Broker) dispatched(ctx context.Context, upTo int64) bool {
 
 // Notify tells the broker that events up to id were committed elsewhere (another process); the
 // dispatcher reads them from the log. It is the hook for a LISTEN/NOTIFY bus.
-func (b *Broker) Notify(upTo int64) {
-	b.qmu.Lock()
-	b.pending = append(b.pending, eventlog.Event{ID: -upTo}) // a marker: fetch up to upTo
-	b.qmu.Unlock()
-	select {
-	case b.queue <- struct{}{}:
-	default:
-	}
-}
+func (b *Broker) Notify(upTo int64) { b.enqueue(catchUpJob{upTo}) }
 
 // ack answers a client event.
 func ok(ack socketio.AckFunc, fields map[string]any) {

@@ -6,13 +6,12 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/pagespace/pagespace/internal/schedule"
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/permissions"
 	"github.com/pagespace/pagespace/realtime/socketio"
-	"golang.org/x/time/rate"
 )
 
 // client is the broker's state for one socket.
@@ -23,17 +22,15 @@ type client struct {
 	agent  bool // an agent, signed in with an API key (its sessionID is the key's id)
 
 	mu         sync.Mutex
+	released   bool // the socket ended (release): nothing is scheduled for it any more
 	sessionID  string
 	expires    time.Time
-	expTimer   *time.Timer       // auth_expiring, then the disconnect at expiry
-	rooms      map[string]string // joined page/drive rooms → drive id
-	limiter    *rate.Limiter     // client events
-	presLim    *rate.Limiter     // cursor and typing, which are coalesced and so allowed faster
+	expiry     schedule.Slot[*client] // auth_expiring, then the disconnect at expiry (expiry.go)
+	warned     bool                   // auth_expiring was sent for expires
+	rooms      map[string]string      // joined page/drive rooms → drive id
+	buckets    [limitCount]tokenBucket
 	strikes    int
 	cursor     *cursorState
-	opLim      *rate.Limiter       // doc_op
-	selLim     *rate.Limiter       // doc_selection
-	chunkLim   *rate.Limiter       // stream_chunk
 	docClients map[string]struct{} // clientIds of the doc_ops this socket submitted
 }
 
@@ -81,22 +78,21 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 		// exp at once, so refuse it now with the code that tells the client to refresh.
 		return unauthorized("token_expired")
 	}
-	name, agent, err := b.verify.UserName(context.Background(), id.UserID)
+	name, agent, err := b.verify.UserName(b.ctx, id.UserID)
 	if err != nil {
 		return unauthorized("invalid_token") // the user is gone
 	}
-	c := &client{s: s, userID: id.UserID, name: name, agent: agent, sessionID: id.SessionID, expires: exp, rooms: map[string]string{},
-		limiter:  rate.NewLimiter(rate.Limit(b.cfg.EventRate), b.cfg.EventBurst),
-		presLim:  rate.NewLimiter(rate.Limit(5*b.cfg.EventRate), 5*b.cfg.EventBurst),
-		opLim:    rate.NewLimiter(rate.Limit(b.cfg.DocOpRate), b.cfg.DocOpBurst),
-		selLim:   rate.NewLimiter(rate.Limit(selectionRate), selectionRate),
-		chunkLim: rate.NewLimiter(rate.Limit(b.cfg.ChunkRate), b.cfg.ChunkBurst)}
+	c := &client{s: s, userID: id.UserID, name: name, agent: agent, sessionID: id.SessionID, expires: exp, rooms: map[string]string{}}
 	// The slot is taken here, under the lock, not in onConnect: the client gets its CONNECT reply
 	// before OnConnect runs, so a count taken at connect time would let a quick second dial in.
+	// The user's room is joined under the lock too: a dispatch decides for every socket of its
+	// rooms before emitting to any (deliver).
 	b.mu.Lock()
 	n := len(b.clients[c.userID])
 	if n < b.cfg.MaxConnsPerUser {
 		b.addClientLocked(c)
+		s.Set(clientKey, c)
+		s.Join(modules.UserRoom(c.userID).String())
 	}
 	b.mu.Unlock()
 	if n >= b.cfg.MaxConnsPerUser {
@@ -104,13 +100,11 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 		return &socketio.ConnectError{Message: "too many connections", Data: map[string]string{"code": "too_many_connections"}}
 	}
 	s.OnClose(func() { b.release(c) })
-	s.Set(clientKey, c)
-	s.Join(modules.UserRoom(c.userID))
 	// The session is checked after the socket is counted among its user's, not before: a logout
 	// that commits after this read is dispatched to a socket already listed, which it then
 	// disconnects; one that committed before is seen here. Either way no socket outlives its
 	// session. A refusal runs release through OnClose.
-	return b.sessionError(b.verify.SessionActive(context.Background(), id))
+	return b.sessionError(b.verify.SessionActive(b.ctx, id))
 }
 
 // sessionError turns a failed session check into the connect refusal: unauthorized
@@ -173,9 +167,8 @@ func (b *Broker) onDisconnect(s *socketio.Socket, reason string) {
 // and also for one dropped before it connected (recovery may have restored rooms by then).
 func (b *Broker) release(c *client) {
 	c.mu.Lock()
-	if c.expTimer != nil {
-		c.expTimer.Stop()
-	}
+	c.released = true
+	b.expiries.Cancel(&c.expiry)
 	c.mu.Unlock()
 	b.mu.Lock()
 	for room, drive := range c.roomsCopy() {
@@ -188,12 +181,34 @@ func (b *Broker) release(c *client) {
 	b.roster.disconnect(c)
 }
 
-// addClientLocked counts c among its user's sockets. Caller holds b.mu.
+// addClientLocked counts c among its user's sockets. Caller holds b.mu; c is not yet seen by
+// anyone else.
 func (b *Broker) addClientLocked(c *client) {
-	if b.clients[c.userID] == nil {
-		b.clients[c.userID] = map[*client]struct{}{}
+	sockets := b.clients[c.userID]
+	if sockets == nil {
+		sockets = map[*client]struct{}{}
+		b.clients[c.userID] = sockets
 	}
-	b.clients[c.userID][c] = struct{}{}
+	for other := range sockets {
+		c.shareStrings(other)
+		break
+	}
+	sockets[c] = struct{}{}
+}
+
+// shareStrings points c's user id, session id and name at other's copies where they are equal:
+// each socket decoded its own from its token and the database (some 150 bytes a socket), while
+// the sockets of one user mostly hold the same. c is not yet seen by anyone else.
+func (c *client) shareStrings(other *client) {
+	other.mu.Lock()
+	defer other.mu.Unlock()
+	c.userID = other.userID
+	if c.sessionID == other.sessionID {
+		c.sessionID = other.sessionID
+	}
+	if c.name == other.name {
+		c.name = other.name
+	}
 }
 
 // removeClientLocked forgets c, and its user's access cache with the user's last socket. Caller
@@ -219,50 +234,21 @@ func (c *client) roomsCopy() map[string]string {
 	return out
 }
 
-// armExpiry schedules auth_expiring and the disconnect at expiry.
-func (c *client) armExpiry(b *Broker) {
+// allow applies the per-socket rate limit kind. A socket that keeps flooding is disconnected.
+func (b *Broker) allow(c *client, kind limitKind, ack socketio.AckFunc) bool {
+	now := b.limits.now()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.expTimer != nil {
-		c.expTimer.Stop()
-	}
-	exp := c.expires
-	// One timer per socket: it fires AuthExpiringLead before expiry to send auth_expiring, then is
-	// re-armed for the expiry itself. A short-lived token gets both at once, auth_expiring first.
-	var t *time.Timer
-	var warned atomic.Bool
-	t = time.AfterFunc(max(0, time.Until(exp)-b.cfg.AuthExpiringLead), func() {
-		c.mu.Lock()
-		current := c.expTimer == t && c.expires.Equal(exp) // not replaced by a refresh
-		c.mu.Unlock()
-		if !current {
-			return
-		}
-		if !warned.Swap(true) {
-			_ = c.s.Emit("auth_expiring", map[string]any{"expiresAt": modules.Time(exp)})
-			if rest := time.Until(exp); rest > 0 {
-				t.Reset(rest)
-				return
-			}
-		}
-		_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": "token_expired"})
-		c.s.Disconnect(false)
-	})
-	c.expTimer = t
-}
-
-// allow applies the per-socket event rate. A socket that keeps flooding is disconnected.
-func (b *Broker) allow(c *client, lim *rate.Limiter, ack socketio.AckFunc) bool {
-	if lim.Allow() {
-		c.mu.Lock()
+	allowed := c.buckets[kind].take(b.limits.rates[kind], now)
+	if allowed {
 		c.strikes = 0
-		c.mu.Unlock()
-		return true
+	} else {
+		c.strikes++
 	}
-	c.mu.Lock()
-	c.strikes++
 	strikes := c.strikes
 	c.mu.Unlock()
+	if allowed {
+		return true
+	}
 	b.metrics.rateLimited.Add(1)
 	fail(ack, "rate_limited", "too many events; slow down")
 	if strikes > 100 {
@@ -273,17 +259,17 @@ func (b *Broker) allow(c *client, lim *rate.Limiter, ack socketio.AckFunc) bool 
 
 // handler wraps a client event handler with identity, rate limiting and panics-as-errors.
 func (b *Broker) handler(fn func(c *client, args socketio.Args, ack socketio.AckFunc)) socketio.EventHandler {
-	return b.limited(fn, func(c *client) *rate.Limiter { return c.limiter })
+	return b.limited(fn, eventLimit)
 }
 
 func (b *Broker) presenceHandler(fn func(c *client, args socketio.Args, ack socketio.AckFunc)) socketio.EventHandler {
-	return b.limited(fn, func(c *client) *rate.Limiter { return c.presLim })
+	return b.limited(fn, presenceLimit)
 }
 
-func (b *Broker) limited(fn func(c *client, args socketio.Args, ack socketio.AckFunc), lim func(*client) *rate.Limiter) socketio.EventHandler {
+func (b *Broker) limited(fn func(c *client, args socketio.Args, ack socketio.AckFunc), kind limitKind) socketio.EventHandler {
 	return func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
 		c := clientOf(s)
-		if c == nil || !b.allow(c, lim(c), ack) {
+		if c == nil || !b.allow(c, kind, ack) {
 			return
 		}
 		fn(c, args, ack)
@@ -345,7 +331,9 @@ func (b *Broker) joinPage(c *client, args socketio.Args, ack socketio.AckFunc) {
 		fail(ack, "invalid_request", "join_page takes a pageId")
 		return
 	}
-	viewers, joined := b.enterPage(context.Background(), c, pageID, ack)
+	ctx, cancel := b.within(stepTimeout)
+	defer cancel()
+	viewers, joined := b.enterPage(ctx, c, pageID, ack)
 	if joined {
 		b.statuses.answer(pageID, func(agents []AgentStatus) {
 			ok(ack, map[string]any{"pageId": pageID, "viewers": viewers, "agentStatuses": agents})
@@ -362,7 +350,7 @@ func (b *Broker) enterPage(ctx context.Context, c *client, pageID string, ack so
 		b.failErr(ack, err)
 		return nil, false
 	}
-	if err != nil || !pa.View || pa.Trashed {
+	if err != nil || !pa.CanOpen() {
 		fail(ack, "not_found", "page not found")
 		return nil, false
 	}
@@ -372,22 +360,25 @@ func (b *Broker) enterPage(ctx context.Context, c *client, pageID string, ack so
 	return b.presence.join(c, pageID, pa.DriveID), true
 }
 
-// join checks and joins room of driveID under the dispatch lock, so that the check and the join
-// are ordered as one step against revocations. On refusal it answers the ack and returns false.
-func (b *Broker) join(ctx context.Context, c *client, room, driveID, notFound string, ack socketio.AckFunc) bool {
+// join checks and joins room of driveID with a view no revocation applied since has made stale
+// (withView), so that the check and the join are ordered as one step against revocations. On refusal it answers the ack and returns false.
+func (b *Broker) join(ctx context.Context, c *client, room modules.Room, driveID, notFound string, ack socketio.AckFunc) bool {
 	_, joined := b.joinView(ctx, c, room, driveID, notFound, ack)
 	return joined
 }
 
 // joinView is join that also returns the user's view of the drive the join was checked with.
-func (b *Broker) joinView(ctx context.Context, c *client, room, driveID, notFound string, ack socketio.AckFunc) (permissions.DriveView, bool) {
-	b.mu.Lock()
-	v, err := b.view(ctx, c.userID, driveID)
-	allowed := err == nil && mayBeIn(v, room)
-	if allowed {
-		err = b.track(c, room, driveID)
+func (b *Broker) joinView(ctx context.Context, c *client, room modules.Room, driveID, notFound string, ack socketio.AckFunc) (permissions.DriveView, bool) {
+	var allowed bool
+	var tracked error
+	v, err := b.withView(ctx, c.userID, driveID, func(v permissions.DriveView) {
+		if allowed = v.MayJoin(room); allowed {
+			tracked = b.track(c, room.String(), driveID)
+		}
+	})
+	if err == nil {
+		err = tracked
 	}
-	b.mu.Unlock()
 	switch {
 	case err != nil:
 		b.failErr(ack, err)
@@ -416,7 +407,9 @@ func (b *Broker) joinDrive(c *client, args socketio.Args, ack socketio.AckFunc) 
 		fail(ack, "invalid_request", "join_drive takes a driveId")
 		return
 	}
-	v, joined := b.joinView(context.Background(), c, modules.DriveRoom(driveID), driveID, "drive not found", ack)
+	ctx, cancel := b.within(stepTimeout)
+	defer cancel()
+	v, joined := b.joinView(ctx, c, modules.DriveRoom(driveID), driveID, "drive not found", ack)
 	if !joined {
 		return
 	}
@@ -424,8 +417,6 @@ func (b *Broker) joinDrive(c *client, args socketio.Args, ack socketio.AckFunc) 
 		ok(ack, map[string]any{"driveId": driveID}) // a grantee: no member list
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	members, err := b.roster.snapshot(ctx, v)
 	if err != nil {
 		b.failErr(ack, err)
@@ -455,20 +446,21 @@ func (b *Broker) leaveDrive(c *client, args socketio.Args, ack socketio.AckFunc)
 	ok(ack, map[string]any{"driveId": driveID})
 }
 
-func (b *Broker) leave(c *client, room string) {
+func (b *Broker) leave(c *client, room modules.Room) {
+	name := room.String()
 	b.mu.Lock()
 	c.mu.Lock()
-	drive, in := c.rooms[room]
+	drive, in := c.rooms[name]
 	c.mu.Unlock()
 	if in {
-		b.untrack(c, room, drive)
+		b.untrack(c, name, drive)
 	}
 	b.mu.Unlock()
 	if in {
 		b.saveSession(c)
-		if pageID, isPage := strings.CutPrefix(room, "page:"); isPage {
-			b.presence.leave(c, pageID)
-			b.clearSelection(c, pageID)
+		if room.Kind == modules.RoomPage {
+			b.presence.leave(c, room.ID)
+			b.clearSelection(c, room.ID)
 		}
 	}
 }
@@ -492,7 +484,7 @@ func (b *Broker) refreshAuth(c *client, args socketio.Args, ack socketio.AckFunc
 	}
 	// A token of an ended session (logout, refresh-token reuse) is refused, as REST refuses it;
 	// the socket keeps its current token until that expires.
-	if err := b.verify.SessionActive(context.Background(), id); err != nil {
+	if err := b.verify.SessionActive(b.ctx, id); err != nil {
 		b.failErr(ack, err)
 		return
 	}

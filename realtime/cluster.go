@@ -98,7 +98,7 @@ func (k *cluster) sendLoop() {
 		if err != nil || len(raw) > MaxBusMessage {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := k.b.within(busTimeout)
 		defer cancel()
 		if err := k.bus.Send(ctx, string(raw)); err != nil {
 			k.mu.Lock()
@@ -280,7 +280,7 @@ func (k *cluster) receive(msg string) {
 	case "synced":
 		b.statuses.syncEnd(m.Proc)
 	case "delta":
-		if m.Delta != nil && b.ns.RoomSize(modules.PageRoom(m.Delta.PageID)) > 0 {
+		if m.Delta != nil && b.ns.RoomSize(modules.PageRoom(m.Delta.PageID).String()) > 0 {
 			b.deltas.add(*m.Delta, false)
 		}
 	}
@@ -333,7 +333,7 @@ func (r *roster) remote(proc, userID, name string, s *procState) {
 		known := u != nil && u.drives != nil
 		r.mu.Unlock()
 		if !known {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := r.b.within(queryTimeout)
 			var err error
 			drives, err = r.b.memberDrives(ctx, userID)
 			cancel()
@@ -443,7 +443,7 @@ func (r *roster) dropProcess(proc string, expired bool) {
 			continue
 		}
 		for pageID := range s.Pages {
-			room := modules.PageRoom(pageID)
+			room := modules.PageRoom(pageID).String()
 			who := map[string]any{"pageId": pageID, "userId": userID, "name": names[userID]}
 			_ = r.b.ns.To(room).Emit("user_stopped_typing", who)
 			_ = r.b.ns.To(room).Emit("doc_selection", map[string]any{"pageId": pageID, "userId": userID,

@@ -84,7 +84,7 @@ func (h *deltaHub) add(p piece, own bool) {
 		s := h.streams[p.MessageID]
 		if s == nil {
 			s = &streamDeltas{messageID: p.MessageID, pageID: p.PageID, next: 1}
-			if h.b.ns.RoomSize(modules.PageRoom(p.PageID)) == 0 {
+			if h.b.ns.RoomSize(modules.PageRoom(p.PageID).String()) == 0 {
 				s.next, s.offset = p.FromSeq, p.Offset // nobody here has seen any of it
 			}
 			h.streams[p.MessageID] = s
@@ -285,7 +285,7 @@ func (h *deltaHub) fill(s *streamDeltas, now time.Time) bool {
 
 // send emits one message_delta to the sockets of s's page here. Caller holds s.mu.
 func (h *deltaHub) send(s *streamDeltas, from, offset int64, text string, now time.Time) {
-	_ = h.b.ns.To(modules.PageRoom(s.pageID)).Emit("message_delta", map[string]any{"pageId": s.pageID, "messageId": s.messageID,
+	_ = h.b.ns.To(modules.PageRoom(s.pageID).String()).Emit("message_delta", map[string]any{"pageId": s.pageID, "messageId": s.messageID,
 		"fromSeq": from, "seq": s.next - 1, "offset": offset, "text": text})
 	h.b.metrics.deltas.Add(1)
 	s.sentAt = now

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
-	"time"
 
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/modules/eventlog"
@@ -21,76 +19,11 @@ func isNotFound(err error) bool {
 	return e != nil && e.Kind == modules.KindNotFound
 }
 
-// view returns the user's resolution of the drive, from the cache or the database. Caller holds b.mu.
-func (b *Broker) view(ctx context.Context, userID, driveID string) (permissions.DriveView, error) {
-	if e := b.cache[userID][driveID]; e != nil {
-		return e.view, nil
-	}
-	v, err := b.access.Drive(ctx, userID, driveID)
-	if err != nil {
-		return permissions.DriveView{}, err
-	}
-	if len(b.clients[userID]) > 0 { // cache only for connected users
-		if b.cache[userID] == nil {
-			b.cache[userID] = map[string]*driveEntry{}
-		}
-		entry := &driveEntry{view: v}
-		if until, ok := earliestExpiry(v); ok {
-			entry.timer = time.AfterFunc(time.Until(until), func() { b.queueExpiry(driveID) })
-		}
-		b.cache[userID][driveID] = entry
-	}
-	b.metrics.resolves.Add(1)
-	return v, nil
-}
-
-// earliestExpiry is the first future expiry of a grant that decides access in v.
-func earliestExpiry(v permissions.DriveView) (time.Time, bool) {
-	var first time.Time
-	for _, pa := range v.Pages {
-		if pa.Until != nil && (first.IsZero() || pa.Until.Before(first)) {
-			first = *pa.Until
-		}
-	}
-	return first, !first.IsZero()
-}
-
-// queueExpiry asks the dispatcher to re-resolve a drive whose cached grant just expired.
-func (b *Broker) queueExpiry(driveID string) {
-	d := driveID
-	b.qmu.Lock()
-	b.pending = append(b.pending, eventlog.Event{Type: expiryMarker, DriveID: &d})
-	b.qmu.Unlock()
-	select {
-	case b.queue <- struct{}{}:
-	default:
-	}
-}
-
-// mayBeIn reports whether a user with view v may be in room. Caller holds b.mu.
-func mayBeIn(v permissions.DriveView, room string) bool {
-	if pageID, ok := strings.CutPrefix(room, "page:"); ok {
-		pa, exists := v.Pages[pageID]
-		return exists && pa.View && !pa.Trashed
-	}
-	if v.Role != permissions.NoRole {
-		return true
-	}
-	for _, pa := range v.Pages {
-		if pa.View && !pa.Trashed {
-			return true // a grantee who may see some page of the drive
-		}
-	}
-	return false
-}
-
-// canJoin checks a join against the cached view. Caller holds b.mu.
-func (b *Broker) canJoin(ctx context.Context, c *client, room, driveID string) (bool, error) {
-	v, err := b.view(ctx, c.userID, driveID)
-	if err != nil {
-		return false, err
-	}
-	return mayBeIn(v, room), nil
+// mayBeIn reports whether a user with view v may be in the room named name (a room of v's
+// drive, as the client's rooms hold it).
+func mayBeIn(v permissions.DriveView, name string) bool {
+	room, ok := modules.ParseRoom(name)
+	return ok && v.MayJoin(room)
 }
 
 // track joins c to room of driveID. Caller holds b.mu.
@@ -132,99 +65,18 @@ func (b *Broker) untrack(c *client, room, driveID string) {
 	}
 }
 
-func (b *Broker) dispatchLoop() {
-	defer close(b.stopped)
-	for {
-		select {
-		case <-b.stop:
-			return
-		case <-b.queue:
-		}
-		for {
-			b.qmu.Lock()
-			batch := b.pending
-			b.pending = nil
-			b.qmu.Unlock()
-			if len(batch) == 0 {
-				break
-			}
-			for _, e := range batch {
-				if e.Type == expiryMarker {
-					b.mu.Lock()
-					b.reresolve(*e.DriveID, "permission_expired", "", false)
-					dirty := b.takeDirty()
-					b.mu.Unlock()
-					b.saveSessions(dirty)
-					b.statuses.recheck()
-					continue
-				}
-				if e.ID < 0 {
-					b.catchUp(-e.ID)
-					continue
-				}
-				if e.ID <= b.lastID() {
-					continue // already read from the log
-				}
-				if e.ID > b.lastID()+1 {
-					b.catchUp(e.ID - 1) // committed elsewhere, or an id a rollback skipped
-				}
-				b.handle(e)
-			}
-		}
-	}
-}
-
-func (b *Broker) lastID() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.last
-}
-
-// catchUp dispatches from the log every event after the last one up to upTo.
-func (b *Broker) catchUp(upTo int64) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for b.lastID() < upTo {
-		events, err := b.events.After(ctx, b.lastID(), 500)
-		if err != nil {
-			b.log.Error("realtime: catch up", "err", err.Error())
-			return
-		}
-		n := 0
-		for _, e := range events {
-			if e.ID > upTo {
-				break
-			}
-			b.handle(e)
-			n++
-		}
-		if n == 0 {
-			b.advance(upTo) // the rest were never committed
-			return
-		}
-	}
-}
-
-func (b *Broker) advance(id int64) {
-	b.mu.Lock()
-	if id > b.last {
-		b.last = id
-	}
-	b.mu.Unlock()
-	b.qmu.Lock()
-	if id > b.done {
-		b.done = id
-	}
-	b.progress.Broadcast()
-	b.qmu.Unlock()
-}
-
-// handle applies and delivers one event, as one step against joins and recoveries.
+// handle applies and delivers one event, as one step against joins and recoveries: what it
+// must query (the views an access change re-resolves, the views of recipients not cached) it
+// resolves before taking b.mu or, for recipients, with b.mu let go and the step begun again.
 func (b *Broker) handle(e eventlog.Event) {
+	ctx, cancel := b.within(stepTimeout)
+	defer cancel()
+	env := decode(e)
+	change := b.prepare(ctx, e)
 	b.mu.Lock()
-	viewers := b.pageViewers(e)
-	also := b.apply(e)
-	b.deliver(e, also, viewers...)
+	witnesses := b.witnesses(e)
+	also := b.apply(e, change)
+	b.deliver(ctx, e, env, also, witnesses...)
 	b.last = e.ID
 	dirty := b.takeDirty()
 	b.mu.Unlock()
@@ -235,48 +87,60 @@ func (b *Broker) handle(e eventlog.Event) {
 	b.advance(e.ID)
 }
 
+// envelope is what dispatch reads of an event's payload, decoded once per event: the pages and
+// drives it names (for its audience) and, for a doc_op, the client that sent the op, whose own
+// socket does not get it back.
+type envelope struct {
+	permissions.Refs
+	ClientID string `json:"clientId"`
+}
+
+func decode(e eventlog.Event) envelope {
+	var env envelope
+	_ = json.Unmarshal([]byte(e.Payload), &env) // the log holds our own JSON objects
+	return env
+}
+
 // presenceFollows keeps drive presence in step with membership: who is a member of which drive.
 func (b *Broker) presenceFollows(e eventlog.Event) {
-	if e.DriveID == nil {
+	a := e.Access
+	if a == nil || e.DriveID == nil {
 		return
 	}
-	switch e.Type {
-	case "member_added", "member_removed":
-		var p struct {
-			Member struct {
-				UserID string `json:"userId"`
-			} `json:"member"`
+	switch a.Membership {
+	case eventlog.Joined, eventlog.Left:
+		for _, userID := range a.Users {
+			b.roster.membership(userID, *e.DriveID, a.Membership == eventlog.Joined)
 		}
-		_ = json.Unmarshal([]byte(e.Payload), &p)
-		b.roster.membership(p.Member.UserID, *e.DriveID, e.Type == "member_added")
-	case "drive_deleted":
+	case eventlog.Dissolved:
 		b.roster.driveGone(*e.DriveID)
 	}
 }
 
-// pageViewers returns the ids of the sockets in the rooms of the pages a page_deleted event
-// removes: they leave those rooms when the event is applied, yet the event is news they must get.
-// Caller holds b.mu.
-func (b *Broker) pageViewers(e eventlog.Event) []string {
-	if e.Type != "page_deleted" {
+// witnesses returns the ids of the sockets that may leave a room by e and yet must receive it:
+// for an event that removes pages, those in its rooms and in the rooms of the pages it removes.
+// Whether each gets it is still for e's audience to say. Caller holds b.mu.
+func (b *Broker) witnesses(e eventlog.Event) []string {
+	if e.Access == nil || len(e.Access.Removed) == 0 {
 		return nil
 	}
-	var p struct {
-		PageIDs []string `json:"pageIds"`
-	}
-	_ = json.Unmarshal([]byte(e.Payload), &p)
-	if len(p.PageIDs) == 0 {
-		return nil
-	}
-	rooms := make([]string, len(p.PageIDs))
-	for i, id := range p.PageIDs {
-		rooms[i] = modules.PageRoom(id)
+	rooms := roomNames(e.Rooms)
+	for _, id := range e.Access.Removed {
+		rooms = append(rooms, modules.PageRoom(id).String())
 	}
 	var ids []string
 	for _, s := range b.ns.To(rooms...).Sockets() {
 		ids = append(ids, s.ID())
 	}
 	return ids
+}
+
+func roomNames(rooms []modules.Room) []string {
+	names := make([]string, len(rooms))
+	for i, r := range rooms {
+		names[i] = r.String()
+	}
+	return names
 }
 
 // takeDirty returns and clears the sessions whose rooms changed. Caller holds b.mu.
@@ -295,147 +159,174 @@ func (b *Broker) saveSessions(dirty map[*client]struct{}) {
 	}
 }
 
-// Event types whose commit changes who may see what.
-var accessChanging = map[string]string{
-	"member_added":        "member_added",
-	"member_removed":      "member_removed",
-	"member_role_changed": "role_changed",
-	"permission_granted":  "permission_changed",
-	"permission_revoked":  "permission_revoked",
-	"page_created":        "page_created",
-	"page_moved":          "page_moved",
-	"page_deleted":        "page_deleted",
-	"page_restored":       "page_restored",
-	"drive_deleted":       "drive_deleted",
-}
-
-type eventFacts struct {
-	UserID    string   `json:"userId"`
-	SessionID string   `json:"sessionId"`
-	Reason    string   `json:"reason"`
-	Changed   []string `json:"changed"`
-	Changes   []string `json:"changes"`
-	Fields    []string `json:"fields"`
-	IsPrivate *bool    `json:"isPrivate"`
-}
-
-func facts(e eventlog.Event) eventFacts {
-	var f eventFacts
-	_ = json.Unmarshal([]byte(e.Payload), &f)
-	return f
-}
-
-// apply enforces what e changes about access, before e itself is delivered. It returns users
-// who may receive e although they can no longer see its page, with the view they had before.
-// Caller holds b.mu.
-func (b *Broker) apply(e eventlog.Event) map[string]permissions.DriveView {
-	switch e.Type {
-	case "session_ended":
-		f := facts(e)
-		b.statuses.keyEnded(f.UserID, f.SessionID)
-		for c := range b.clients[f.UserID] {
-			c.mu.Lock()
-			match := c.sessionID == f.SessionID
-			c.mu.Unlock()
-			if match {
-				reason := "logout"
-				if f.Reason == "key_revoked" { // an agent's key: its id is the session's
-					reason = f.Reason
-				}
-				_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": reason})
-				c.s.Disconnect(false)
-			}
-		}
-		return nil
-	case "user_deleted":
-		f := facts(e)
-		b.statuses.agentGone(f.UserID)
-		for c := range b.clients[f.UserID] {
-			_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(c.userID), "reason": "user_deleted"})
-			c.s.Disconnect(false)
-		}
+// prepare begins what e changes about the access to a drive: it resolves, outside b.mu, the
+// views of the users the change concerns. It returns nil for an event that changes none.
+func (b *Broker) prepare(ctx context.Context, e eventlog.Event) *accessChange {
+	a := e.Access
+	if a == nil || e.DriveID == nil || a.Scope != eventlog.ScopeUsers && a.Scope != eventlog.ScopeDrive {
 		return nil
 	}
-	if e.DriveID == nil {
+	return b.beginChange(ctx, *e.DriveID, a)
+}
+
+// apply enforces what e changes about access (e.Access), before e itself is delivered; change
+// is prepare's resolution of it. It returns users who may receive e although they can no longer
+// see its page, with the view they had before. Caller holds b.mu.
+func (b *Broker) apply(e eventlog.Event, change *accessChange) map[string]permissions.DriveView {
+	a := e.Access
+	if a == nil {
 		return nil
 	}
-	reason, changes := accessChanging[e.Type]
-	if !changes && e.Type == "page_updated" {
-		f := facts(e)
-		for _, list := range [][]string{f.Changed, f.Changes, f.Fields} {
-			for _, field := range list {
-				if field == "isPrivate" {
-					reason, changes = "page_private", true
-				}
-			}
+	switch a.Scope {
+	case eventlog.ScopeSession:
+		for _, userID := range a.Users {
+			b.statuses.keyEnded(userID, a.Session)
 		}
-	}
-	if changes {
+		b.closeSockets(a, func(c *client) bool { return c.identity().SessionID == a.Session })
+	case eventlog.ScopeAccounts:
+		for _, userID := range a.Users {
+			b.statuses.agentGone(userID)
+		}
+		b.closeSockets(a, func(*client) bool { return true })
+	case eventlog.ScopeUsers, eventlog.ScopeDrive:
+		if change == nil {
+			return nil
+		}
 		pageID := ""
 		if e.PageID != nil {
 			pageID = *e.PageID
 		}
-		lost := b.reresolve(*e.DriveID, reason, pageID, e.Type == "page_deleted")
-		if e.Type == "page_deleted" {
+		lost := b.finishChange(change, pageID)
+		if a.ForGood {
 			return lost // a page deleted for good is announced to those who could see it
 		}
 	}
 	return nil
 }
 
-// reresolve recomputes every connected user's view of the drive and removes sockets from the
-// rooms they may no longer be in. Caller holds b.mu.
+// closeSockets disconnects the sockets of a's users that match, telling each why. Caller holds
+// b.mu.
+func (b *Broker) closeSockets(a *eventlog.Access, match func(*client) bool) {
+	for _, userID := range a.Users {
+		for c := range b.clients[userID] {
+			if match(c) {
+				_ = c.s.Emit("access_revoked", map[string]any{"room": modules.UserRoom(userID).String(), "reason": a.Reason})
+				c.s.Disconnect(false)
+			}
+		}
+	}
+}
+
+// concerned returns the users whose view of driveID the change a concerns, among those this
+// process holds a view of the drive for: the users a names, or everyone for a change of the
+// whole drive. Caller holds b.mu.
+func (b *Broker) concerned(driveID string, a *eventlog.Access) map[string]bool {
+	users := map[string]bool{}
+	holds := func(userID string) bool { return b.cache[userID][driveID] != nil }
+	if a.Scope == eventlog.ScopeUsers {
+		for _, userID := range a.Users {
+			if holds(userID) {
+				users[userID] = true
+			}
+		}
+		return users
+	}
+	for userID := range b.cache {
+		if holds(userID) {
+			users[userID] = true
+		}
+	}
+	for c := range b.byDrive[driveID] {
+		users[c.userID] = true
+	}
+	return users
+}
+
+// accessChange is a change of access to one drive being applied: the users it concerns, with
+// the views they had before it and those resolved after it.
+type accessChange struct {
+	driveID string
+	access  *eventlog.Access
+	users   map[string]bool
+	old     map[string]permissions.DriveView
+	views   map[string]permissions.DriveView // users whose resolution failed are missing
+}
+
+// beginChange starts applying a to driveID: under b.mu it bumps the drive's generation and drops
+// the cached views of the users it concerns, so that joins from then on resolve afresh; then it
+// resolves those users' views outside b.mu. Only the dispatcher bumps generations, so these
+// views cannot go stale before finishChange commits them.
+func (b *Broker) beginChange(ctx context.Context, driveID string, a *eventlog.Access) *accessChange {
+	ch := &accessChange{driveID: driveID, access: a, old: map[string]permissions.DriveView{}, views: map[string]permissions.DriveView{}}
+	b.mu.Lock()
+	b.gens.bump(driveID)
+	b.statuses.driveChanged(driveID)
+	ch.users = b.concerned(driveID, a)
+	for userID := range ch.users {
+		if e := b.cache[userID][driveID]; e != nil {
+			ch.old[userID] = e.view
+			e.stop()
+			delete(b.cache[userID], driveID)
+		}
+	}
+	b.mu.Unlock()
+	for userID := range ch.users {
+		v, err := b.access.Drive(ctx, userID, driveID)
+		if err != nil {
+			b.log.Error("realtime: re-resolve access", "err", err.Error(), "user", userID, "drive", driveID)
+			continue
+		}
+		b.metrics.resolves.Add(1)
+		ch.views[userID] = v
+	}
+	return ch
+}
+
+// reresolve applies a change a of access to driveID at once (begun and finished in one go).
+func (b *Broker) reresolve(ctx context.Context, driveID string, a *eventlog.Access) {
+	ch := b.beginChange(ctx, driveID, a)
+	b.mu.Lock()
+	b.finishChange(ch, "")
+	b.mu.Unlock()
+}
+
+// finishChange caches the views ch resolved and removes the sockets of its users from the rooms
+// they may no longer be in, telling them the change's reason. Caller holds b.mu.
 //
 // Sockets in the drive's room are also told about each page they could see and no longer can
 // (access_revoked for "page:<id>"), so that their page tree does not keep a stale entry. It
 // returns the users who could view pageID before and cannot now ("" for none), with their view
 // from before: the event that removed a page for good still reaches them.
-func (b *Broker) reresolve(driveID, reason, pageID string, announced bool) map[string]permissions.DriveView {
-	b.statuses.driveChanged(driveID)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	users := map[string]bool{}
-	old := map[string]permissions.DriveView{}
-	for userID, drives := range b.cache {
-		if e := drives[driveID]; e != nil {
-			users[userID] = true
-			old[userID] = e.view
-			e.stop()
-			delete(drives, driveID)
-		}
-	}
+func (b *Broker) finishChange(ch *accessChange, pageID string) map[string]permissions.DriveView {
+	driveID, a := ch.driveID, ch.access
 	lost := map[string]permissions.DriveView{}
 	told := map[*client]map[string]bool{} // rooms each socket was already told it lost
-	for c := range b.byDrive[driveID] {
-		users[c.userID] = true
-	}
-	for userID := range users {
-		v, err := b.view(ctx, userID, driveID)
-		failed := err != nil
-		if failed {
-			b.log.Error("realtime: re-resolve access", "err", err.Error(), "user", userID, "drive", driveID)
+	for userID := range ch.users {
+		v, resolved := ch.views[userID]
+		if resolved {
+			b.storeLocked(userID, driveID, v)
 		}
 		for c := range b.clients[userID] {
 			for room, d := range c.roomsCopy() {
-				if d != driveID || (!failed && mayBeIn(v, room)) {
+				if d != driveID || (resolved && mayBeIn(v, room)) {
 					continue
 				}
 				b.untrack(c, room, d)
 				b.metrics.kicks.Add(1)
-				_ = c.s.Emit("access_revoked", map[string]any{"room": room, "reason": reason})
+				_ = c.s.Emit("access_revoked", map[string]any{"room": room, "reason": a.Reason})
 				if told[c] == nil {
 					told[c] = map[string]bool{}
 				}
 				told[c][room] = true
-				if pageID, isPage := strings.CutPrefix(room, "page:"); isPage {
-					b.presence.leave(c, pageID)
-					b.clearSelection(c, pageID)
+				if r, _ := modules.ParseRoom(room); r.Kind == modules.RoomPage {
+					b.presence.leave(c, r.ID)
+					b.clearSelection(c, r.ID)
 				}
 				b.dirty[c] = struct{}{}
 			}
 		}
-		prev, had := old[userID]
-		if !had || failed {
+		prev, had := ch.old[userID]
+		if !had || !resolved {
 			continue
 		}
 		for id, pa := range prev.Pages {
@@ -445,16 +336,17 @@ func (b *Broker) reresolve(driveID, reason, pageID string, announced bool) map[s
 			if id == pageID {
 				lost[userID] = prev
 			}
-			if _, exists := v.Pages[id]; !exists && announced {
+			if _, exists := v.Pages[id]; !exists && a.ForGood {
 				continue // deleted for good: the event itself tells them
 			}
-			room := modules.PageRoom(id)
+			room := modules.PageRoom(id).String()
+			driveRoom := modules.DriveRoom(driveID).String()
 			for c := range b.clients[userID] {
 				c.mu.Lock()
-				_, inDrive := c.rooms[modules.DriveRoom(driveID)]
+				_, inDrive := c.rooms[driveRoom]
 				c.mu.Unlock()
 				if inDrive && !told[c][room] { // sockets in the page room were told above
-					_ = c.s.Emit("access_revoked", map[string]any{"room": room, "reason": reason})
+					_ = c.s.Emit("access_revoked", map[string]any{"room": room, "reason": a.Reason})
 				}
 			}
 		}
@@ -464,43 +356,46 @@ func (b *Broker) reresolve(driveID, reason, pageID string, announced bool) map[s
 
 // deliver emits e to the sockets of its rooms that may see it, each getting what its user may
 // see of it (permissions.Audience), every distinct payload encoded once. Caller holds b.mu.
-// also holds the views that users who lost e's page had before e (they still get e); extra
-// names further rooms (socket ids) to deliver to.
-func (b *Broker) deliver(e eventlog.Event, also map[string]permissions.DriveView, extra ...string) {
-	rooms := append(e.RoomList(), extra...)
+// env is e's payload as dispatch reads it; also holds the views that users who lost e's page
+// had before e (they still get e); extra names further rooms (socket ids) to deliver to.
+//
+// It decides for every recipient's user before emitting to any. A recipient's view that is not
+// cached is resolved with b.mu let go, and the decisions are then made again: sockets that
+// joined meanwhile are among the recipients, and those that left are not.
+func (b *Broker) deliver(ctx context.Context, e eventlog.Event, env envelope, also map[string]permissions.DriveView, extra ...string) {
+	rooms := append(roomNames(e.Rooms), extra...)
 	if len(rooms) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	aud := permissions.AudienceOf(e)
-	decided := map[string]permissions.Sight{} // per user: one decision for all its sockets
-	hidden := map[string]bool{}
-	var others []*socketio.Socket // sockets that get a redacted variant
-	opClient := ""
-	if e.Type == "doc_op" {
-		opClient = docOpClient(e.Payload)
+	aud := permissions.NewAudience(e, env.Refs)
+	set := viewSet{}
+	var decided map[string]sightOf
+	for {
+		var missing map[viewKey]struct{}
+		decided, missing = b.decide(ctx, aud, rooms, also, set)
+		if len(missing) == 0 {
+			break
+		}
+		b.mu.Unlock()
+		for k := range missing {
+			set[k] = b.fetch(ctx, k.userID, k.driveID)
+		}
+		b.mu.Lock()
+		b.keepLocked(set)
 	}
+	var others []*socketio.Socket // sockets that get a redacted variant
 	keep := func(s *socketio.Socket) bool {
 		c := clientOf(s)
-		if c == nil || opClient != "" && ownDocOp(c, opClient) {
+		if c == nil || env.ClientID != "" && ownDocOp(c, env.ClientID) {
 			return false
 		}
-		sight, seen := decided[c.userID]
-		if !seen && !hidden[c.userID] {
-			var ok bool
-			sight, ok = b.sight(ctx, aud, c.userID, also)
-			if !ok {
-				hidden[c.userID] = true
-				return false
-			}
-			decided[c.userID] = sight
-		}
-		if hidden[c.userID] {
+		// Sockets enter rooms (their user's too) under b.mu only: every one was decided for.
+		d := decided[c.userID]
+		if !d.ok {
 			return false
 		}
 		b.metrics.delivered.Add(1)
-		if sight.Variant != 0 {
+		if d.sight.Variant != 0 {
 			others = append(others, s)
 			return false
 		}
@@ -510,23 +405,47 @@ func (b *Broker) deliver(e eventlog.Event, also map[string]permissions.DriveView
 		b.log.Error("realtime: emit", "err", err.Error(), "type", e.Type)
 	}
 	for _, s := range others {
-		_ = s.EmitWithOffset(e.Type, e.EventID(), decided[clientOf(s).userID].Payload)
+		_ = s.EmitWithOffset(e.Type, e.EventID(), decided[clientOf(s).userID].sight.Payload)
 	}
 }
 
-// sight is what userID may see of an event, resolving with the broker's cache (or, for a user
-// in also, the view it had before the event). It fails closed: the client recovers missed
-// events over REST. Caller holds b.mu.
-func (b *Broker) sight(ctx context.Context, aud *permissions.Audience, userID string, also map[string]permissions.DriveView) (permissions.Sight, bool) {
-	lookup := func(ctx context.Context, driveID string) (permissions.DriveView, error) {
-		if v, ok := also[userID]; ok && v.DriveID == driveID {
-			return v, nil
+// sightOf is a user's share of an event: whether it gets one, and which.
+type sightOf struct {
+	sight permissions.Sight
+	ok    bool
+}
+
+// decide is what each user with a socket in rooms may see of aud's event, looking views up in
+// the cache, in also and in set, without querying; the views it lacks are returned in missing,
+// and their users' decisions are not to be used. Caller holds b.mu.
+func (b *Broker) decide(ctx context.Context, aud *permissions.Audience, rooms []string, also map[string]permissions.DriveView, set viewSet) (map[string]sightOf, map[viewKey]struct{}) {
+	decided := map[string]sightOf{}
+	missing := map[viewKey]struct{}{}
+	for _, s := range b.ns.To(rooms...).Sockets() {
+		c := clientOf(s)
+		if c == nil {
+			continue
 		}
-		return b.view(ctx, userID, driveID)
+		if _, done := decided[c.userID]; done {
+			continue
+		}
+		sight, ok := b.sight(ctx, aud, c.userID, func(_ context.Context, driveID string) (permissions.DriveView, error) {
+			if v, ok := also[c.userID]; ok && v.DriveID == driveID {
+				return v, nil
+			}
+			return b.lookupLocked(set, c.userID, driveID, missing)
+		})
+		decided[c.userID] = sightOf{sight, ok}
 	}
+	return decided, missing
+}
+
+// sight is what userID may see of an event, with its views from lookup. It fails closed: the
+// client recovers missed events over REST.
+func (b *Broker) sight(ctx context.Context, aud *permissions.Audience, userID string, lookup permissions.DriveLookup) (permissions.Sight, bool) {
 	sight, ok, err := aud.Show(ctx, userID, lookup)
 	if err != nil {
-		if !errors.Is(err, context.Canceled) {
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, errUnresolved) {
 			b.log.Error("realtime: resolve for delivery", "err", err.Error())
 		}
 		return permissions.Sight{}, false

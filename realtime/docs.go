@@ -3,14 +3,12 @@ package realtime
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/pages/ot"
 	"github.com/pagespace/pagespace/realtime/socketio"
-	"golang.org/x/time/rate"
 )
 
 // Docs is live editing of documents (pages.Service, through an adapter in app). Its errors are
@@ -51,9 +49,9 @@ const (
 
 func (b *Broker) registerDocHandlers() {
 	b.ns.On("doc_open", b.handler(b.docOpen))
-	b.ns.On("doc_op", b.limited(b.docOp, func(c *client) *rate.Limiter { return c.opLim }))
+	b.ns.On("doc_op", b.limited(b.docOp, docOpLimit))
 	b.ns.On("doc_ops", b.handler(b.docOps))
-	b.ns.On("doc_selection", b.limited(b.docSelection, func(c *client) *rate.Limiter { return c.selLim }))
+	b.ns.On("doc_selection", b.limited(b.docSelection, selectionLimit))
 }
 
 func (b *Broker) docOpen(c *client, args socketio.Args, ack socketio.AckFunc) {
@@ -66,7 +64,7 @@ func (b *Broker) docOpen(c *client, args socketio.Args, ack socketio.AckFunc) {
 		fail(ack, "not_found", "page not found")
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), docTimeout)
+	ctx, cancel := b.within(docTimeout)
 	defer cancel()
 	if !inPage(c, pageID) {
 		if _, joined := b.enterPage(ctx, c, pageID, ack); !joined {
@@ -114,7 +112,7 @@ func (b *Broker) docOp(c *client, args socketio.Args, ack socketio.AckFunc) {
 		c.docClients[in.ClientID] = struct{}{}
 	}
 	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), docTimeout)
+	ctx, cancel := b.within(docTimeout)
 	defer cancel()
 	version, eventID, err := b.docs.Submit(ctx, c.userID, in.PageID, *in.Version, op, in.ClientID, *in.Seq)
 	if err != nil {
@@ -153,7 +151,7 @@ func (b *Broker) docOps(c *client, args socketio.Args, ack socketio.AckFunc) {
 		fail(ack, "not_found", "page not found")
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), docTimeout)
+	ctx, cancel := b.within(docTimeout)
 	defer cancel()
 	version, ops, err := b.docs.OpsSince(ctx, c.userID, in.PageID, *in.Since)
 	if err != nil {
@@ -222,7 +220,7 @@ func (b *Broker) docSelection(c *client, args socketio.Args, ack socketio.AckFun
 	}
 	b.sel.pages[c][in.PageID] = struct{}{}
 	b.sel.mu.Unlock()
-	b.relay(c.s, modules.PageRoom(in.PageID), "doc_selection", map[string]any{"pageId": in.PageID, "userId": c.userID,
+	b.relay(c.s, modules.PageRoom(in.PageID).String(), "doc_selection", map[string]any{"pageId": in.PageID, "userId": c.userID,
 		"name": c.name, "version": version, "ranges": ranges})
 	ok(ack, map[string]any{"version": version})
 }
@@ -231,7 +229,7 @@ func (b *Broker) docSelection(c *client, args socketio.Args, ack socketio.AckFun
 // ops since (the sender's own ops push a caret they insert at forward, as its editor does;
 // others' leave it in front). Errors: not_found, too_old, invalid_request (a version ahead).
 func (b *Broker) currentSelection(c *client, pageID string, version int64, ranges []selRange) (int64, []selRange, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), docTimeout)
+	ctx, cancel := b.within(docTimeout)
 	defer cancel()
 	current, ops, err := b.docs.OpsSince(ctx, c.userID, pageID, version)
 	if err != nil {
@@ -269,19 +267,7 @@ func (b *Broker) clearSelection(c *client, pageID string) {
 	}
 	b.sel.mu.Unlock()
 	for _, p := range pages {
-		b.relay(c.s, modules.PageRoom(p), "doc_selection", map[string]any{"pageId": p, "userId": c.userID,
+		b.relay(c.s, modules.PageRoom(p).String(), "doc_selection", map[string]any{"pageId": p, "userId": c.userID,
 			"name": c.name, "version": 0, "ranges": []selRange{}})
 	}
-}
-
-// docOpClient is the clientId of a doc_op event's payload.
-func docOpClient(payload string) string {
-	if !strings.Contains(payload, `"clientId"`) {
-		return ""
-	}
-	var p struct {
-		ClientID string `json:"clientId"`
-	}
-	_ = json.Unmarshal([]byte(payload), &p)
-	return p.ClientID
 }

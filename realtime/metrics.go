@@ -16,6 +16,7 @@ type metrics struct {
 	recovered    atomic.Int64
 	rateLimited  atomic.Int64
 	resolves     atomic.Int64
+	stale        atomic.Int64 // resolutions made stale by an access change and done again
 	presenceSent atomic.Int64
 	deltas       atomic.Int64
 	deltaFills   atomic.Int64
@@ -50,6 +51,7 @@ func (b *Broker) ServeMetrics(w http.ResponseWriter, _ *http.Request) {
 	put("pagespace_realtime_recovered_total", "counter", "Sessions recovered with replay.", b.metrics.recovered.Load())
 	put("pagespace_realtime_rate_limited_total", "counter", "Client events refused by the rate limit.", b.metrics.rateLimited.Load())
 	put("pagespace_realtime_access_resolutions_total", "counter", "Drive access resolutions (cache misses).", b.metrics.resolves.Load())
+	put("pagespace_realtime_stale_resolutions_total", "counter", "Access resolutions made stale by an access change applied meanwhile, and done again.", b.metrics.stale.Load())
 	put("pagespace_realtime_presence_events_total", "counter", "presence_changed events sent to sockets.", b.metrics.presenceSent.Load())
 	put("pagespace_realtime_message_deltas_total", "counter", "message_delta events sent (each to all the page's sockets here).", b.metrics.deltas.Load())
 	put("pagespace_realtime_delta_fills_total", "counter", "Streamed messages read from the database for chunks the bus did not bring in time.", b.metrics.deltaFills.Load())

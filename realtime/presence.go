@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -17,7 +18,7 @@ type presence struct {
 	b      *Broker
 	mu     sync.Mutex
 	pages  map[string]map[string]map[*client]struct{} // pageID → userID → sockets
-	byConn map[*client]map[string]struct{}            // socket → pages it views
+	byConn map[*client][]string                       // socket → pages it views (a few: a slice, not a map per socket)
 	typing map[typingKey]*typingState
 	vstate map[string]*viewersState // per page: coalescing of viewers_updated
 	drive  map[string]string        // pageID → its drive, for the pages in pages
@@ -47,7 +48,7 @@ type Viewer struct {
 }
 
 func newPresence(b *Broker) *presence {
-	return &presence{b: b, pages: map[string]map[string]map[*client]struct{}{}, byConn: map[*client]map[string]struct{}{}, typing: map[typingKey]*typingState{}, vstate: map[string]*viewersState{}, drive: map[string]string{}}
+	return &presence{b: b, pages: map[string]map[string]map[*client]struct{}{}, byConn: map[*client][]string{}, typing: map[typingKey]*typingState{}, vstate: map[string]*viewersState{}, drive: map[string]string{}}
 }
 
 // viewersLocked lists a page's viewers, sorted by name then id. Caller holds p.mu.
@@ -74,7 +75,7 @@ func (p *presence) viewersLocked(pageID string) []Viewer {
 }
 
 func (p *presence) broadcastViewers(pageID string, viewers []Viewer) {
-	_ = p.b.ns.To(modules.PageRoom(pageID)).Emit("viewers_updated", map[string]any{"pageId": pageID, "viewers": viewers})
+	_ = p.b.ns.To(modules.PageRoom(pageID).String()).Emit("viewers_updated", map[string]any{"pageId": pageID, "viewers": viewers})
 }
 
 // changedLocked records that a page's viewers changed. It returns the list to send now, or nil
@@ -144,10 +145,9 @@ func (p *presence) join(c *client, pageID, driveID string) []Viewer {
 		users[c.userID] = map[*client]struct{}{}
 	}
 	users[c.userID][c] = struct{}{}
-	if p.byConn[c] == nil {
-		p.byConn[c] = map[string]struct{}{}
+	if !slices.Contains(p.byConn[c], pageID) {
+		p.byConn[c] = append(p.byConn[c], pageID)
 	}
-	p.byConn[c][pageID] = struct{}{}
 	viewers := p.viewersLocked(pageID)
 	var now []Viewer
 	if newUser {
@@ -181,7 +181,11 @@ func (p *presence) leave(c *client, pageID string) {
 // leaveLocked stops counting c on pageID. It returns whether c's user left the page and the
 // viewers to send now (nil for none or later). Caller holds p.mu.
 func (p *presence) leaveLocked(c *client, pageID string) (userGone bool, viewers []Viewer) {
-	delete(p.byConn[c], pageID)
+	if pages := slices.DeleteFunc(p.byConn[c], func(id string) bool { return id == pageID }); len(pages) > 0 {
+		p.byConn[c] = pages
+	} else {
+		delete(p.byConn, c)
+	}
 	users := p.pages[pageID]
 	conns := users[c.userID]
 	if conns == nil {
@@ -211,7 +215,7 @@ func (p *presence) dropClient(c *client) {
 	p.mu.Lock()
 	var changed, left []string
 	var lists [][]Viewer
-	for pageID := range p.byConn[c] {
+	for _, pageID := range slices.Clone(p.byConn[c]) { // leaveLocked edits the list
 		gone, viewers := p.leaveLocked(c, pageID)
 		if gone {
 			left = append(left, pageID)
@@ -253,15 +257,14 @@ func (p *presence) stopAll() {
 }
 
 func (p *presence) emitStopped(key typingKey, name string) {
-	p.b.relay(nil, modules.PageRoom(key.pageID), "user_stopped_typing", map[string]any{"pageId": key.pageID, "userId": key.userID, "name": name})
+	p.b.relay(nil, modules.PageRoom(key.pageID).String(), "user_stopped_typing", map[string]any{"pageId": key.pageID, "userId": key.userID, "name": name})
 }
 
 // viewing reports whether c counts among pageID's viewers.
 func (p *presence) viewing(c *client, pageID string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_, in := p.byConn[c][pageID]
-	return in
+	return slices.Contains(p.byConn[c], pageID)
 }
 
 // userViewing reports whether a socket of userID on this process views pageID.
@@ -275,7 +278,7 @@ func (p *presence) userViewing(pageID, userID string) bool {
 func inPage(c *client, pageID string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, ok := c.rooms[modules.PageRoom(pageID)]
+	_, ok := c.rooms[modules.PageRoom(pageID).String()]
 	return ok
 }
 
@@ -316,7 +319,7 @@ func (p *presence) typingStart(c *client, args socketio.Args, ack socketio.AckFu
 	})
 	p.mu.Unlock()
 	if announce {
-		p.b.relay(c.s, modules.PageRoom(pageID), "user_typing", map[string]any{"pageId": pageID, "userId": c.userID, "name": c.name})
+		p.b.relay(c.s, modules.PageRoom(pageID).String(), "user_typing", map[string]any{"pageId": pageID, "userId": c.userID, "name": c.name})
 	}
 	ok(ack, nil)
 }
@@ -391,7 +394,7 @@ func (p *presence) cursorMove(c *client, args socketio.Args, ack socketio.AckFun
 	}
 	c.mu.Unlock()
 	if sendNow {
-		p.b.relay(c.s, modules.PageRoom(in.PageID), "cursor_moved", payload)
+		p.b.relay(c.s, modules.PageRoom(in.PageID).String(), "cursor_moved", payload)
 	}
 	ok(ack, nil)
 }
@@ -402,9 +405,9 @@ func (p *presence) flushCursor(c *client) {
 	cs.timer = nil
 	cs.last = time.Now()
 	pageID, payload := cs.pageID, cs.payload
-	_, still := c.rooms[modules.PageRoom(pageID)]
+	_, still := c.rooms[modules.PageRoom(pageID).String()]
 	c.mu.Unlock()
 	if still && c.s.Connected() {
-		p.b.relay(c.s, modules.PageRoom(pageID), "cursor_moved", payload)
+		p.b.relay(c.s, modules.PageRoom(pageID).String(), "cursor_moved", payload)
 	}
 }

@@ -97,6 +97,37 @@ func TestRefreshAuth(t *testing.T) {
 	}
 }
 
+// A refresh moves the socket's expiry: it is warned again for the new token and cut only once
+// that one expires, never at the first token's expiry.
+func TestRefreshMovesExpiry(t *testing.T) {
+	r := start(t, func(c *app.Config) {
+		c.AccessTokenTTL = 4 * time.Second
+		c.Realtime.AuthExpiringLead = 3 * time.Second
+	})
+	u := r.Signup("Moving")
+	s := r.dial(u)
+	first := payload(s.await("auth_expiring"))["expiresAt"]
+	var sess struct{ AccessToken string }
+	r.Do("POST", "/api/auth/refresh", "", map[string]string{"refreshToken": u.RefreshToken}).Expect(200).JSON(&sess)
+	ack := s.call("refresh_auth", map[string]any{"token": sess.AccessToken})
+	if ack["ok"] != true {
+		t.Fatalf("refresh_auth: %v", ack)
+	}
+	newExp, err := time.Parse(time.RFC3339Nano, ack["expiresAt"].(string))
+	if err != nil || ack["expiresAt"] == first {
+		t.Fatalf("refreshed expiry %v (%v), first %v", ack["expiresAt"], err, first)
+	}
+	if again := payload(s.await("auth_expiring"))["expiresAt"]; again != ack["expiresAt"] {
+		t.Fatalf("warned for %v, want the refreshed token's %v", again, ack["expiresAt"])
+	}
+	if p := payload(s.await("access_revoked")); p["reason"] != "token_expired" {
+		t.Fatalf("expiry revocation: %v", p)
+	}
+	if now := time.Now(); now.Before(newExp) {
+		t.Fatalf("cut at %v, before the refreshed token's expiry %v", now, newExp)
+	}
+}
+
 func TestLogoutDisconnectsSession(t *testing.T) {
 	r := start(t)
 	u := r.Signup("Out")

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/modules/eventlog"
 	"github.com/pagespace/pagespace/permissions"
 	"github.com/pagespace/pagespace/realtime/socketio"
 	"gorm.io/gorm"
@@ -38,7 +38,7 @@ func (b *Broker) saveSession(c *client) {
 	since := b.last
 	b.mu.Unlock()
 	row := session{PID: pid, UserID: c.userID, Rooms: string(rooms), SinceEvent: since, UpdatedAt: modules.Now()}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := b.within(queryTimeout)
 	defer cancel()
 	err := b.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "pid"}},
@@ -53,7 +53,7 @@ func (b *Broker) deleteSession(pid string) {
 	if pid == "" {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := b.within(queryTimeout)
 	defer cancel()
 	if err := b.db.WithContext(ctx).Delete(&session{PID: pid}).Error; err != nil {
 		b.log.Warn("realtime: delete session", "err", err.Error())
@@ -67,7 +67,7 @@ func (b *Broker) PruneSessions(ctx context.Context) (int64, error) {
 }
 
 // recover restores a reconnecting client's session: rooms re-checked, then the events it missed
-// replayed in order, all under the dispatcher lock so that live delivery resumes exactly after.
+// replayed in order, so that live delivery resumes exactly after (replay).
 func (b *Broker) recover(s *socketio.Socket, pid, offset string) bool {
 	c := clientOf(s)
 	if c == nil {
@@ -76,7 +76,7 @@ func (b *Broker) recover(s *socketio.Socket, pid, offset string) bool {
 	if !modules.ValidID(pid) {
 		return false // the client's own string: no pid has NUL, which PostgreSQL refuses in text
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := b.within(stepTimeout)
 	defer cancel()
 	// A session that ended since the connect check does not get its rooms and events back.
 	if err := b.verify.SessionActive(ctx, c.identity()); err != nil {
@@ -109,96 +109,174 @@ func (b *Broker) recover(s *socketio.Socket, pid, offset string) bool {
 	var rooms map[string]string
 	_ = json.Unmarshal([]byte(row.Rooms), &rooms)
 
-	b.mu.Lock()
-	recovered := b.replay(ctx, c, from, oldest, rooms)
-	b.mu.Unlock()
-	if !recovered {
+	if !b.replay(ctx, c, from, oldest, rooms) {
 		return false
 	}
 	b.metrics.recovered.Add(1)
-	for room, driveID := range rooms {
-		if pageID, ok := strings.CutPrefix(room, "page:"); ok && inPage(c, pageID) {
-			b.presence.join(c, pageID, driveID)
-			b.statuses.resend(c.s, pageID) // ephemeral: what changed while away is not replayed
+	for name, driveID := range rooms {
+		if room, _ := modules.ParseRoom(name); room.Kind == modules.RoomPage && inPage(c, room.ID) {
+			b.presence.join(c, room.ID, driveID)
+			b.statuses.resend(c.s, room.ID) // ephemeral: what changed while away is not replayed
 		}
 	}
 	b.saveSession(c)
 	return true
 }
 
-// replay rejoins the allowed rooms and emits the missed events. Caller holds b.mu.
+// replay rejoins the allowed rooms and emits the missed events. It reads the log and resolves
+// access outside b.mu (planReplay), then, under b.mu, checks that no event was dispatched and no
+// access change applied meanwhile, and joins and emits in order; otherwise it reads the events
+// dispatched meanwhile too, or plans again after an access change.
 func (b *Broker) replay(ctx context.Context, c *client, from, oldest int64, rooms map[string]string) bool {
-	if from > b.last || (oldest > 0 && from+1 < oldest) {
-		return false // from the future, or past retention: a fresh session, refetch over REST
+	p := newReplayPlan(b, c, from, rooms)
+	for {
+		b.mu.Lock()
+		last := b.last
+		b.mu.Unlock()
+		if from > last || (oldest > 0 && from+1 < oldest) {
+			return false // from the future, or past retention: a fresh session, refetch over REST
+		}
+		if oldest == 0 && from < last {
+			return false // the log was emptied
+		}
+		if !p.read(ctx, last) {
+			return false
+		}
+		b.mu.Lock()
+		fresh := b.freshLocked(p.views)
+		if fresh && b.last == p.upTo {
+			b.keepLocked(p.views)
+			p.applyLocked()
+			b.mu.Unlock()
+			return true
+		}
+		b.mu.Unlock()
+		if err := ctx.Err(); err != nil {
+			return false
+		}
+		if !fresh {
+			p = newReplayPlan(b, c, from, rooms)
+		}
 	}
-	if oldest == 0 && from < b.last {
-		return false // the log was emptied
-	}
-	names := make([]string, 0, len(rooms))
-	for room := range rooms {
+}
+
+// replayPlan is what a recovery does under b.mu, worked out before with the views in views: the
+// rooms to rejoin, those lost while away, and the missed events up to upTo with what the user
+// may see of each.
+type replayPlan struct {
+	b       *Broker
+	c       *client
+	views   viewSet
+	checked bool     // the rooms are sorted into join and lost
+	join    []string // room names, sorted
+	drives  map[string]string
+	lost    []string
+	inRoom  map[string]bool
+	upTo    int64
+	events  []replayed
+	sent    int
+}
+
+// replayed is one missed event as the client gets it.
+type replayed struct {
+	typ, offset string
+	payload     json.RawMessage
+}
+
+// newReplayPlan is an empty plan to recover c's rooms and the events after from.
+func newReplayPlan(b *Broker, c *client, from int64, rooms map[string]string) *replayPlan {
+	return &replayPlan{b: b, c: c, views: viewSet{}, drives: rooms, upTo: from,
+		inRoom: map[string]bool{modules.UserRoom(c.userID).String(): true}}
+}
+
+// view is the user's view of driveID, resolved outside b.mu once per plan.
+func (p *replayPlan) view(ctx context.Context, driveID string) (permissions.DriveView, error) {
+	k := viewKey{p.c.userID, driveID}
+	p.b.fetchAll(ctx, p.views, []viewKey{k})
+	return p.views[k].view, p.views[k].err
+}
+
+// checkRooms sorts the session's rooms into those to rejoin and those lost while away.
+func (p *replayPlan) checkRooms(ctx context.Context) {
+	names := make([]string, 0, len(p.drives))
+	for room := range p.drives {
 		names = append(names, room)
 	}
 	sort.Strings(names)
 	for _, room := range names {
-		drive := rooms[room]
-		ok, err := b.canJoin(ctx, c, room, drive)
-		if err == nil && ok {
-			if b.track(c, room, drive) != nil {
-				break
+		v, err := p.view(ctx, p.drives[room])
+		switch {
+		case err == nil && mayBeIn(v, room):
+			if len(p.join) < p.b.cfg.MaxRoomsPerConn {
+				p.join = append(p.join, room)
+				p.inRoom[room] = true
 			}
-			continue
-		}
-		if err == nil || isNotFound(err) {
+		case err == nil || isNotFound(err):
 			// Lost while away: say so, as a connected socket would have been told, so that the
 			// client does not wait for a room that stays silent.
-			_ = c.s.Emit("access_revoked", map[string]any{"room": room, "reason": "permission_changed"})
-			b.metrics.kicks.Add(1)
+			p.lost = append(p.lost, room)
 		}
 	}
-	inRooms := map[string]bool{modules.UserRoom(c.userID): true}
-	for room := range c.roomsCopy() {
-		inRooms[room] = true
+}
+
+// read extends the plan with the events after upTo up to last, as the user may see them. It
+// returns false when there are too many to replay, or the log cannot be read.
+func (p *replayPlan) read(ctx context.Context, last int64) bool {
+	if !p.checked {
+		p.checkRooms(ctx)
+		p.checked = true
 	}
-	sent := 0
-	for cursor := from; cursor < b.last; {
-		batch, err := b.events.After(ctx, cursor, 500)
+	for p.upTo < last {
+		batch, err := p.b.events.After(ctx, p.upTo, 500)
 		if err != nil || len(batch) == 0 {
-			break
+			p.upTo = last
+			return err == nil
 		}
 		for _, e := range batch {
-			if e.ID > b.last {
+			if e.ID > last {
+				p.upTo = last
 				return true
 			}
-			cursor = e.ID
-			rs := e.RoomList()
-			addressed := false
-			for _, r := range rs {
-				if inRooms[r] {
-					addressed = true
-					break
-				}
-			}
-			if !addressed {
+			p.upTo = e.ID
+			if !p.addressed(e) {
 				continue
 			}
-			sight, ok := b.sight(ctx, permissions.AudienceOf(e), c.userID, nil)
+			sight, ok := p.b.sight(ctx, permissions.AudienceOf(e), p.c.userID, p.view)
 			if !ok {
 				continue
 			}
-			if sent++; sent > b.cfg.MaxReplay {
-				b.forgetRooms(c)
+			if p.sent++; p.sent > p.b.cfg.MaxReplay {
 				return false // too much to replay: refetch over REST instead
 			}
-			_ = c.s.EmitWithOffset(e.Type, e.EventID(), sight.Payload)
+			p.events = append(p.events, replayed{typ: e.Type, offset: e.EventID(), payload: sight.Payload})
 		}
 	}
 	return true
 }
 
-// forgetRooms leaves every page and drive room (a session that could not be recovered starts
-// clean). Caller holds b.mu.
-func (b *Broker) forgetRooms(c *client) {
-	for room, drive := range c.roomsCopy() {
-		b.untrack(c, room, drive)
+// addressed reports whether e is for a room the client rejoins or its user's.
+func (p *replayPlan) addressed(e eventlog.Event) bool {
+	for _, r := range e.Rooms {
+		if p.inRoom[r.String()] {
+			return true
+		}
+	}
+	return false
+}
+
+// applyLocked rejoins the rooms, tells the client about those it lost and emits the missed
+// events, in order. Caller holds b.mu.
+func (p *replayPlan) applyLocked() {
+	for _, room := range p.join {
+		if p.b.track(p.c, room, p.drives[room]) != nil {
+			break
+		}
+	}
+	for _, room := range p.lost {
+		_ = p.c.s.Emit("access_revoked", map[string]any{"room": room, "reason": "permission_changed"})
+		p.b.metrics.kicks.Add(1)
+	}
+	for _, e := range p.events {
+		_ = p.c.s.EmitWithOffset(e.typ, e.offset, e.payload)
 	}
 }

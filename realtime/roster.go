@@ -263,7 +263,7 @@ func (e memberEntry) shape(v permissions.DriveView) MemberPresence {
 	out := e.MemberPresence
 	out.PageIDs = []string{}
 	for _, p := range e.pages {
-		if pa, ok := v.Pages[p]; ok && pa.View && !pa.Trashed {
+		if v.CanOpen(p) {
 			out.PageIDs = append(out.PageIDs, p)
 		}
 	}
@@ -275,12 +275,12 @@ func (e memberEntry) shape(v permissions.DriveView) MemberPresence {
 func (r *roster) deliver(driveID string, entries []memberEntry) {
 	sort.Slice(entries, func(i, j int) bool { return entries[i].UserID < entries[j].UserID })
 	byUser := map[string][]*socketio.Socket{}
-	for _, s := range r.b.ns.To(modules.DriveRoom(driveID)).Sockets() {
+	for _, s := range r.b.ns.To(modules.DriveRoom(driveID).String()).Sockets() {
 		if c := clientOf(s); c != nil {
 			byUser[c.userID] = append(byUser[c.userID], s)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := r.b.within(queryTimeout)
 	defer cancel()
 	userIDs := make([]string, 0, len(byUser))
 	for u := range byUser {
@@ -297,7 +297,7 @@ func (r *roster) deliver(driveID string, entries []memberEntry) {
 		var key strings.Builder
 		for _, e := range entries {
 			for _, p := range e.pages {
-				if pa, ok := v.Pages[p]; ok && pa.View && !pa.Trashed {
+				if v.CanOpen(p) {
 					key.WriteString(p + ",")
 				}
 			}
@@ -357,7 +357,7 @@ func (b *Broker) memberDrives(ctx context.Context, userID string) (map[string]st
 
 // connect counts a socket that connected: its user is online.
 func (r *roster) connect(c *client) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := r.b.within(queryTimeout)
 	defer cancel()
 	drives, err := r.b.memberDrives(ctx, c.userID)
 	if err != nil {
@@ -502,7 +502,7 @@ func (lastSeen) TableName() string { return "user_presence" }
 
 // storeLastSeen keeps the time a user's last socket on this process closed, for after a restart.
 func (b *Broker) storeLastSeen(userID string, at time.Time) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := b.within(queryTimeout)
 	defer cancel()
 	row := lastSeen{UserID: userID, LastSeenAt: at.UTC().Truncate(time.Millisecond)}
 	err := b.db.WithContext(ctx).Clauses(clause.OnConflict{

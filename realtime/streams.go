@@ -2,11 +2,9 @@ package realtime
 
 import (
 	"context"
-	"time"
 
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/realtime/socketio"
-	"golang.org/x/time/rate"
 )
 
 // Streams is the streamed messages service (messages.Service, through an adapter in app). Its
@@ -46,7 +44,7 @@ func (b *Broker) StreamChunk(pageID, messageID string, seq, offset int64, text s
 func (b *Broker) StreamEnding(messageID string) { b.deltas.end(messageID) }
 
 func (b *Broker) registerStreamHandlers() {
-	b.ns.On("stream_chunk", b.limited(b.streamChunk, func(c *client) *rate.Limiter { return c.chunkLim }))
+	b.ns.On("stream_chunk", b.limited(b.streamChunk, chunkLimit))
 }
 
 // streamChunk is an agent's chunk over its socket, with the rules of the REST chunk route.
@@ -64,7 +62,7 @@ func (b *Broker) streamChunk(c *client, args socketio.Args, ack socketio.AckFunc
 		fail(ack, "not_found", "message not found")
 		return
 	}
-	ctx, cancel := context.WithTimeout(modules.WithIdentity(context.Background(), c.identity()), docTimeout)
+	ctx, cancel := context.WithTimeout(modules.WithIdentity(b.ctx, c.identity()), docTimeout)
 	defer cancel()
 	last, duplicate, err := b.streams.AppendChunk(ctx, in.MessageID, *in.Seq, *in.Text)
 	if err != nil {
@@ -94,7 +92,7 @@ func (b *Broker) streamText(messageID string) (StreamedText, error) {
 	if b.streams == nil {
 		return StreamedText{}, modules.ErrNotFound
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := b.within(busTimeout)
 	defer cancel()
 	return b.streams.StreamText(ctx, messageID)
 }

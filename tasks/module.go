@@ -31,60 +31,44 @@ func (h *Handler) Mount(rt modules.Routes) {
 	rt.Authed.POST("/pages/:pageId/tasks/:taskId/move", h.move)
 }
 
+// The path parameters of the routes.
+var (
+	pageParam = modules.Param{Name: "pageId", NotFound: ErrPageNotFound}
+	taskParam = modules.Param{Name: "taskId", NotFound: ErrNotFound}
+)
+
 func (h *Handler) list(c echo.Context) error {
+	ids, err := modules.Read(c, nil, pageParam)
+	if err != nil {
+		return err
+	}
 	p, err := modules.ParsePage(c)
 	if err != nil {
 		return err
 	}
 	out, err := h.svc.List(c.Request().Context(), ListInput{
-		PageID: c.Param("pageId"), Status: c.QueryParam("status"), AssigneeID: c.QueryParam("assigneeId"),
+		PageID: ids[0], Status: c.QueryParam("status"), AssigneeID: c.QueryParam("assigneeId"),
 		Limit: p.Limit, Cursor: p.Cursor,
 	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return modules.Reply(c, http.StatusOK, out, err)
 }
 
 func (h *Handler) create(c echo.Context) error {
-	var in CreateInput
-	if err := modules.Bind(c, &in); err != nil {
-		return err
-	}
-	v, err := h.svc.Create(c.Request().Context(), c.Param("pageId"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, v)
+	return modules.ServeWrite(c, http.StatusCreated, pageParam, h.svc.Create)
 }
 
 func (h *Handler) update(c echo.Context) error {
-	var in UpdateInput
-	if err := modules.Bind(c, &in); err != nil {
-		return err
-	}
-	v, err := h.svc.Update(c.Request().Context(), c.Param("pageId"), c.Param("taskId"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, v)
+	return modules.ServeItemWrite(c, http.StatusOK, pageParam, taskParam, h.svc.Update)
 }
 
 func (h *Handler) move(c echo.Context) error {
-	var in MoveInput
-	if err := modules.Bind(c, &in); err != nil {
-		return err
-	}
-	v, err := h.svc.Move(c.Request().Context(), c.Param("pageId"), c.Param("taskId"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, v)
+	return modules.ServeItemWrite(c, http.StatusOK, pageParam, taskParam, h.svc.Move)
 }
 
 func (h *Handler) delete(c echo.Context) error {
-	if err := h.svc.Delete(c.Request().Context(), c.Param("pageId"), c.Param("taskId")); err != nil {
+	ids, err := modules.Read(c, nil, pageParam, taskParam)
+	if err != nil {
 		return err
 	}
-	return c.NoContent(http.StatusNoContent)
+	return modules.Done(c, h.svc.Delete(c.Request().Context(), ids[0], ids[1]))
 }

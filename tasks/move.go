@@ -131,6 +131,6 @@ func setPosition(tx *gorm.DB, rec *eventlog.Recorder, pa permissions.PageAccess,
 	if err != nil {
 		return err
 	}
-	rec.Record(draft(EventTaskUpdated, pa, actor, TaskUpdated{Task: rw.view()}.data()))
+	rec.Record(draft(EventTaskUpdated, pa, actor, TaskUpdated{Task: rw.view()}))
 	return nil
 }

@@ -158,134 +158,11 @@ func (s *Service) Create(ctx context.Context, pageID string, in CreateInput) (Vi
 			return err
 		}
 		out = rw.view()
-		rec.Record(draft(EventTaskCreated, pa, uid, TaskCreated{Task: out}.data()))
+		rec.Record(draft(EventTaskCreated, pa, uid, TaskCreated{Task: out}))
 		return nil
 	})
 	if err != nil {
 		return View{}, fmt.Errorf("tasks: create: %w", err)
-	}
-	return out, nil
-}
-
-// UpdateInput is the body of a task update: only the fields present change. Null unassigns
-// (assigneeId), clears (dueDate) or empties (description); title, status, priority and
-// position cannot be null.
-type UpdateInput struct {
-	Title       modules.Optional[string]   `json:"title"`
-	Description modules.Optional[string]   `json:"description"`
-	Status      modules.Optional[Status]   `json:"status"`
-	Priority    modules.Optional[Priority] `json:"priority"`
-	AssigneeID  modules.Optional[string]   `json:"assigneeId"`
-	DueDate     modules.Optional[string]   `json:"dueDate"`
-	Position    modules.Optional[float64]  `json:"position"`
-}
-
-// Update changes a task. An update that changes nothing answers the task as it is and records
-// no event. Errors: ErrPageNotFound, ErrNotTaskList, ErrCannotEdit, ErrNotFound, invalid_request.
-func (s *Service) Update(ctx context.Context, pageID, taskID string, in UpdateInput) (View, error) {
-	uid := modules.UserID(ctx)
-	var v modules.Validator
-	title := strings.TrimSpace(in.Title.Value)
-	if in.Title.Set {
-		v.Check(!in.Title.Null, "title", errNotNull)
-		v.Text("title", title, 1, MaxTitle, false)
-	}
-	if in.Description.Set {
-		v.Text("description", in.Description.Value, 0, MaxDescription, true)
-	}
-	if in.Status.Set {
-		v.Check(!in.Status.Null, "status", errNotNull)
-		v.Check(in.Status.Value.Valid(), "status", errStatus)
-	}
-	if in.Priority.Set {
-		v.Check(!in.Priority.Null, "priority", errNotNull)
-		v.Check(in.Priority.Value.Valid(), "priority", errPriority)
-	}
-	if in.AssigneeID.Set && !in.AssigneeID.Null {
-		v.Check(modules.ValidID(in.AssigneeID.Value), "assigneeId", errAssignee)
-	}
-	var due *time.Time
-	if in.DueDate.Set && !in.DueDate.Null {
-		due = parseDue(&v, in.DueDate.Value)
-	}
-	if in.Position.Set {
-		v.Check(!in.Position.Null, "position", errNotNull)
-		v.Check(finite(in.Position.Value), "position", "must be a finite number")
-	}
-	if err := v.Err(); err != nil {
-		return View{}, err
-	}
-	var out View
-	_, err := s.log.Tx(ctx, func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		r := s.r.In(tx)
-		pa, err := editableList(ctx, r, uid, pageID)
-		if err != nil {
-			return err
-		}
-		t, err := lockTask(tx, pageID, taskID)
-		if err != nil {
-			return err
-		}
-		now := modules.Now()
-		changes := map[string]any{}
-		if in.Title.Set && title != t.Title {
-			changes["title"] = title
-		}
-		if in.Description.Set && in.Description.Value != t.Description {
-			changes["description"] = in.Description.Value
-		}
-		if in.Priority.Set && in.Priority.Value != t.Priority {
-			changes["priority"] = in.Priority.Value
-		}
-		if in.Position.Set && in.Position.Value != t.Position {
-			changes["position"] = in.Position.Value
-		}
-		if in.DueDate.Set && !sameTime(due, t.DueDate) {
-			changes["due_date"] = due
-		}
-		if in.AssigneeID.Set {
-			next := in.AssigneeID.Ptr()
-			if next != nil && (t.AssigneeID == nil || *next != *t.AssigneeID) {
-				if err := checkAssignee(ctx, r, *next, pageID); err != nil {
-					return err
-				}
-				changes["assignee_id"] = *next
-			} else if next == nil && t.AssigneeID != nil {
-				changes["assignee_id"] = nil
-			}
-		}
-		completed := false
-		if in.Status.Set && in.Status.Value != t.Status {
-			changes["status"] = in.Status.Value
-			switch {
-			case in.Status.Value == StatusDone:
-				changes["completed_at"] = now
-				completed = true
-			case t.Status == StatusDone:
-				changes["completed_at"] = nil
-			}
-		}
-		if len(changes) > 0 {
-			changes["updated_at"] = now
-			if err := tx.Model(&Task{}).Where("id = ?", t.ID).Updates(changes).Error; err != nil {
-				return err
-			}
-		}
-		rw, err := loadRow(tx, t.ID)
-		if err != nil {
-			return err
-		}
-		out = rw.view()
-		if len(changes) > 0 {
-			rec.Record(draft(EventTaskUpdated, pa, uid, TaskUpdated{Task: out}.data()))
-		}
-		if completed {
-			rec.Record(draft(EventTaskCompleted, pa, uid, TaskCompleted{Task: out}.data()))
-		}
-		return nil
-	})
-	if err != nil {
-		return View{}, fmt.Errorf("tasks: update: %w", err)
 	}
 	return out, nil
 }
@@ -308,7 +185,7 @@ func (s *Service) Delete(ctx context.Context, pageID, taskID string) error {
 		if err := tx.Where("id = ?", taskID).Delete(&Task{}).Error; err != nil {
 			return err
 		}
-		rec.Record(draft(EventTaskDeleted, pa, uid, TaskDeleted{Task: rw.view()}.data()))
+		rec.Record(draft(EventTaskDeleted, pa, uid, TaskDeleted{Task: rw.view()}))
 		return nil
 	})
 	if err != nil {
@@ -400,7 +277,7 @@ func invalidField(field, problem string) error {
 	return modules.Invalid(field+" "+problem, map[string]any{"fields": map[string]string{field: problem}})
 }
 
-// draft makes the event of a write on the page pa resolved.
-func draft(typ string, pa permissions.PageAccess, actor string, data map[string]any) eventlog.Draft {
-	return eventlog.PageDraft(typ, actor, pa.DriveID, pa.PageID, data)
+// draft makes the event of a write on the page pa resolved, with its typed payload.
+func draft(typ string, pa permissions.PageAccess, actor string, payload any) eventlog.Draft {
+	return eventlog.PageDraft(typ, actor, pa.DriveID, pa.PageID, payload)
 }

@@ -163,8 +163,3 @@ type TaskCompleted struct {
 type TaskDeleted struct {
 	Task View `json:"task"`
 }
-
-func (p TaskCreated) data() map[string]any   { return map[string]any{"task": p.Task} }
-func (p TaskUpdated) data() map[string]any   { return map[string]any{"task": p.Task} }
-func (p TaskCompleted) data() map[string]any { return map[string]any{"task": p.Task} }
-func (p TaskDeleted) data() map[string]any   { return map[string]any{"task": p.Task} }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -39,35 +40,30 @@ func (h *Handler) Mount(r modules.Routes) {
 }
 
 func (h *Handler) signup(c echo.Context) error {
-	cookie, err := h.wantsCookie(c)
-	if err != nil {
-		return err
-	}
-	var in SignupInput
-	if err := modules.Bind(c, &in); err != nil {
-		return err
-	}
-	s, err := h.svc.Signup(c.Request().Context(), in)
-	if err != nil {
-		return err
-	}
-	return h.respond(c, http.StatusCreated, s, cookie)
+	return serveSession(h, c, http.StatusCreated, h.svc.Signup)
 }
 
 func (h *Handler) login(c echo.Context) error {
+	return serveSession(h, c, http.StatusOK, h.svc.Login)
+}
+
+// serveSession binds the credentials in the body, starts a session with them and answers it with
+// status, its refresh token in a cookie when the client asked for one.
+func serveSession[In any](h *Handler, c echo.Context, status int,
+	start func(context.Context, In) (Session, error)) error {
 	cookie, err := h.wantsCookie(c)
 	if err != nil {
 		return err
 	}
-	var in LoginInput
+	var in In
 	if err := modules.Bind(c, &in); err != nil {
 		return err
 	}
-	s, err := h.svc.Login(c.Request().Context(), in)
+	s, err := start(c.Request().Context(), in)
 	if err != nil {
 		return err
 	}
-	return h.respond(c, http.StatusOK, s, cookie)
+	return h.respond(c, status, s, cookie)
 }
 
 type refreshInput struct {
@@ -78,10 +74,8 @@ type refreshInput struct {
 // cookie's (fromCookie). The body may be absent when the cookie is used.
 func (h *Handler) refreshToken(c echo.Context) (token string, fromCookie bool, err error) {
 	var in refreshInput
-	if c.Request().ContentLength != 0 {
-		if err := modules.Bind(c, &in); err != nil {
-			return "", false, err
-		}
+	if err := modules.BindOptional(c, &in); err != nil {
+		return "", false, err
 	}
 	if in.RefreshToken != "" {
 		return in.RefreshToken, false, nil
@@ -126,11 +120,8 @@ func (h *Handler) logout(c echo.Context) error {
 }
 
 func (h *Handler) me(c echo.Context) error {
-	u, err := h.svc.Me(c.Request().Context(), modules.UserID(c.Request().Context()))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, u)
+	u, err := h.svc.Me(c.Request().Context())
+	return modules.Reply(c, http.StatusOK, u, err)
 }
 
 // Middleware requires a valid access token or agent key (Authorization: Bearer) whose user still exists and
@@ -175,7 +166,7 @@ func (h *Handler) deleteMe(c echo.Context) error {
 	if err := modules.Bind(c, &in); err != nil {
 		return err
 	}
-	if err := h.svc.Delete(c.Request().Context(), modules.UserID(c.Request().Context()), in.Password); err != nil {
+	if err := h.svc.Delete(c.Request().Context(), in.Password); err != nil {
 		return err
 	}
 	h.clearCookie(c) // its session is gone with the account

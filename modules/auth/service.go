@@ -17,10 +17,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// EventSessionEnded is recorded on logout and on refresh-token reuse, for user:<id>, so that
-// realtime ends the session's sockets.
-const EventSessionEnded = "session_ended"
-
 // Errors of the package.
 var (
 	ErrEmailTaken     = modules.E(modules.KindConflict, "an account with this email already exists")
@@ -268,7 +264,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 		return Session{}, wrap("refresh", err)
 	}
 	if rt.RevokedAt != nil || rt.UsedAt != nil {
-		if err := s.revokeFamily(ctx, rt.UserID, rt.FamilyID, "refresh_token_reused"); err != nil {
+		if err := s.revokeFamily(ctx, rt.UserID, rt.FamilyID, ReasonTokenReused); err != nil {
 			return Session{}, err
 		}
 		return Session{}, ErrRefreshReused
@@ -300,7 +296,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 		return Session{}, wrap("refresh", err)
 	}
 	if reused {
-		if err := s.revokeFamily(ctx, rt.UserID, rt.FamilyID, "refresh_token_reused"); err != nil {
+		if err := s.revokeFamily(ctx, rt.UserID, rt.FamilyID, ReasonTokenReused); err != nil {
 			return Session{}, err
 		}
 		return Session{}, ErrRefreshReused
@@ -322,7 +318,7 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	if err != nil {
 		return wrap("logout", err)
 	}
-	return s.revokeFamily(ctx, rt.UserID, rt.FamilyID, "logout")
+	return s.revokeFamily(ctx, rt.UserID, rt.FamilyID, ReasonLogout)
 }
 
 // checkRefreshToken refuses a refresh token that is missing or too long to be one.
@@ -344,24 +340,21 @@ func (s *Service) revokeFamily(ctx context.Context, userID, family, reason strin
 			return res.Error
 		}
 		if res.RowsAffected > 0 {
-			rec.Record(eventlog.Draft{Type: EventSessionEnded, ActorID: userID, Rooms: []string{modules.UserRoom(userID)},
-				Data: map[string]any{"userId": userID, "sessionId": family, "reason": reason}})
+			rec.Record(SessionEndedDraft(userID, userID, family, reason))
 		}
 		return nil
 	})
 	return wrap("revoke session", err)
 }
 
-// EventUserDeleted is recorded when an account is deleted, for the user's own room and the rooms
-// of the drives it belonged to.
-const EventUserDeleted = "user_deleted"
-
 // ErrOwnsDrives refuses to delete an account that still owns drives.
 var ErrOwnsDrives = modules.E(modules.KindConflict, "delete your drives or transfer them before deleting your account")
 
-// Delete removes the account after checking its password. Memberships, grants and sessions go
-// with it; messages and pages it wrote stay, without an author. An owner of drives is refused.
-func (s *Service) Delete(ctx context.Context, userID, password string) error {
+// Delete removes the caller's account (modules.UserID) after checking its password. Memberships,
+// grants and sessions go with it; messages and pages it wrote stay, without an author. An owner
+// of drives is refused.
+func (s *Service) Delete(ctx context.Context, password string) error {
+	userID := modules.UserID(ctx)
 	var u User
 	// An agent has no password; its drive's managers remove it.
 	if err := s.db.WithContext(ctx).Where("id = ? AND kind = 'user'", userID).Take(&u).Error; err != nil {
@@ -391,12 +384,7 @@ func (s *Service) Delete(ctx context.Context, userID, password string) error {
 		if err := tx.Delete(&User{ID: userID}).Error; err != nil {
 			return err
 		}
-		rooms := []string{modules.UserRoom(userID)}
-		for _, d := range drives {
-			rooms = append(rooms, modules.DriveRoom(d))
-		}
-		rec.Record(eventlog.Draft{Type: EventUserDeleted, ActorID: userID, Rooms: rooms,
-			Data: map[string]any{"userId": userID, "driveIds": drives}})
+		rec.Record(UserDeletedDraft(userID, userID, drives))
 		return nil
 	})
 	return wrap("delete", err)
@@ -437,10 +425,10 @@ func (s *Service) UserName(ctx context.Context, userID string) (string, bool, er
 	return rows[0].Name, rows[0].Kind == "agent", nil
 }
 
-// Me returns the user.
-func (s *Service) Me(ctx context.Context, userID string) (View, error) {
+// Me returns the caller (modules.UserID).
+func (s *Service) Me(ctx context.Context) (View, error) {
 	var u User
-	err := s.db.WithContext(ctx).Where("id = ?", userID).Take(&u).Error
+	err := s.db.WithContext(ctx).Where("id = ?", modules.UserID(ctx)).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return View{}, ErrUserNotFound
 	}

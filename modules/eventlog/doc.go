@@ -6,4 +6,10 @@
 // transaction commits (an in-process mutex, plus a transaction-scoped advisory lock on
 // PostgreSQL so that several processes on one database agree). So a reader that has seen event
 // N has seen every committed event below N, and "replay after N" is exact.
+//
+// A writer records a Draft: its type, drive, page, actor and rooms, its payload as a typed value
+// of its module, and, when the write changes who may see what, an Access (the facts the
+// realtime layer applies). The log encodes the payload once, after the fields it adds itself
+// (type, at, actorId, driveId, pageId), into the JSON clients receive; rooms and access are
+// stored beside it and read back typed.
 package eventlog

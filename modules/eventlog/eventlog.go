@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,13 +22,17 @@ const NotifyChannel = "pagespace_events"
 
 // Event is one row of the event log.
 type Event struct {
-	ID        int64 `gorm:"primaryKey;autoIncrement"`
-	Type      string
-	DriveID   *string
-	PageID    *string
-	ActorID   *string
-	Rooms     string // JSON array of room names
-	Payload   string // JSON object, everything but eventId
+	ID      int64 `gorm:"primaryKey;autoIncrement"`
+	Type    string
+	DriveID *string
+	PageID  *string
+	ActorID *string
+	// Rooms are the rooms the event is addressed to, stored as a JSON array of their names.
+	Rooms []modules.Room `gorm:"serializer:json"`
+	// Payload is the JSON object clients receive, everything but eventId.
+	Payload string
+	// Access is what the event changes about who may see what; nil for most events.
+	Access    *Access `gorm:"serializer:json"`
 	CreatedAt time.Time
 }
 
@@ -39,24 +42,16 @@ func (Event) TableName() string { return "events" }
 // EventID is the event's id as it travels: a decimal string.
 func (e Event) EventID() string { return strconv.FormatInt(e.ID, 10) }
 
-// RoomList decodes Rooms.
-func (e Event) RoomList() []string {
-	var rooms []string
-	_ = json.Unmarshal([]byte(e.Rooms), &rooms)
-	return rooms
-}
-
 // LiveOnly reports whether the event is addressed to page rooms only (the ops of live editing,
 // doc_op): it is for the sockets in those rooms, which catch up from their own store, and not
 // for the event feed, which would otherwise carry every keystroke.
 func (e Event) LiveOnly() bool {
-	rooms := e.RoomList()
-	for _, r := range rooms {
-		if !strings.HasPrefix(r, "page:") {
+	for _, r := range e.Rooms {
+		if r.Kind != modules.RoomPage {
 			return false
 		}
 	}
-	return len(rooms) > 0
+	return len(e.Rooms) > 0
 }
 
 // JSON is the payload exactly as clients receive it, with eventId first.
@@ -74,19 +69,53 @@ type Draft struct {
 	DriveID string
 	PageID  string
 	ActorID string
-	Rooms   []string
-	// Data holds the entity fields of the payload, e.g. {"page": pageView}.
-	Data map[string]any
+	Rooms   []modules.Room
+	// Payload is the event's own part of what clients receive: a value that encodes to a JSON
+	// object (a struct of the module's, one per event type), or nil. The log writes it once,
+	// after the fields it adds itself (type, at, actorId, driveId, pageId), which it must not
+	// repeat.
+	Payload any
+	// Access is set by events that change who may see what (see Access).
+	Access *Access
 }
 
 // PageDraft is the event of a write on a page or its content, addressed to the rooms of the page
 // and of its drive, so that both the page's viewers and the drive's tree see it.
-func PageDraft(typ, actorID, driveID, pageID string, data map[string]any) Draft {
+func PageDraft(typ, actorID, driveID, pageID string, payload any) Draft {
 	return Draft{
 		Type: typ, DriveID: driveID, PageID: pageID, ActorID: actorID,
-		Rooms: []string{modules.PageRoom(pageID), modules.DriveRoom(driveID)},
-		Data:  data,
+		Rooms:   []modules.Room{modules.PageRoom(pageID), modules.DriveRoom(driveID)},
+		Payload: payload,
 	}
+}
+
+// envelope is the part of every payload that the log writes itself.
+type envelope struct {
+	Type    string       `json:"type"`
+	At      modules.Time `json:"at"`
+	ActorID *string      `json:"actorId"`
+	DriveID string       `json:"driveId,omitempty"`
+	PageID  string       `json:"pageId,omitempty"`
+}
+
+// encode is the stored payload of d, recorded at: one JSON object with the envelope's fields,
+// then those of d.Payload.
+func encode(d Draft, at time.Time) (string, error) {
+	head, err := json.Marshal(envelope{Type: d.Type, At: modules.Time(at), ActorID: nullable(d.ActorID), DriveID: d.DriveID, PageID: d.PageID})
+	if err != nil || d.Payload == nil {
+		return string(head), err
+	}
+	body, err := json.Marshal(d.Payload)
+	if err != nil {
+		return "", err
+	}
+	if len(body) < 2 || body[0] != '{' {
+		return "", fmt.Errorf("the payload is %s, not a JSON object", body)
+	}
+	if len(body) == 2 {
+		return string(head), nil
+	}
+	return string(head[:len(head)-1]) + "," + string(body[1:]), nil
 }
 
 // Publisher receives events after they commit. Publish is called in log order, one call at a
@@ -213,27 +242,17 @@ func insert(tx *gorm.DB, drafts []Draft) ([]Event, error) {
 	now := modules.Now()
 	events := make([]Event, 0, len(drafts))
 	for _, d := range drafts {
-		payload := make(map[string]any, len(d.Data)+5)
-		for k, v := range d.Data {
-			payload[k] = v
-		}
-		payload["type"] = d.Type
-		payload["at"] = modules.Time(now)
-		if d.DriveID != "" {
-			payload["driveId"] = d.DriveID
-		}
-		if d.PageID != "" {
-			payload["pageId"] = d.PageID
-		}
-		payload["actorId"] = nullable(d.ActorID)
-		body, err := json.Marshal(payload)
+		payload, err := encode(d, now)
 		if err != nil {
 			return nil, fmt.Errorf("eventlog: encode %s: %w", d.Type, err)
 		}
-		rooms, _ := json.Marshal(d.Rooms)
+		rooms := d.Rooms
+		if rooms == nil {
+			rooms = []modules.Room{} // the column holds an array, never null
+		}
 		events = append(events, Event{
 			Type: d.Type, DriveID: nullable(d.DriveID), PageID: nullable(d.PageID), ActorID: nullable(d.ActorID),
-			Rooms: string(rooms), Payload: string(body), CreatedAt: now,
+			Rooms: rooms, Payload: payload, Access: d.Access, CreatedAt: now,
 		})
 	}
 	// One insert per event keeps ids in draft order on both databases.

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pagespace/pagespace/app/apptest"
+	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/modules/eventlog"
 	"gorm.io/gorm"
 )
@@ -40,8 +43,8 @@ func TestPublishedInCommitOrder(t *testing.T) {
 			defer wg.Done()
 			for i := range each {
 				_, err := log.Tx(context.Background(), func(tx *gorm.DB, r *eventlog.Recorder) error {
-					r.Record(eventlog.Draft{Type: "test", Rooms: []string{"user:x"}, Data: map[string]any{"w": w, "i": i}})
-					r.Record(eventlog.Draft{Type: "test2", Rooms: []string{"user:x"}})
+					r.Record(eventlog.Draft{Type: "test", Rooms: []modules.Room{modules.UserRoom("x")}, Payload: map[string]any{"w": w, "i": i}})
+					r.Record(eventlog.Draft{Type: "test2", Rooms: []modules.Room{modules.UserRoom("x")}})
 					return nil
 				})
 				if err != nil {
@@ -80,7 +83,7 @@ func TestRollbackLeavesNoEvent(t *testing.T) {
 	log := eventlog.New(env.App.DB(), rec)
 	boom := errors.New("boom")
 	_, err := log.Tx(context.Background(), func(tx *gorm.DB, r *eventlog.Recorder) error {
-		r.Record(eventlog.Draft{Type: "test", Rooms: []string{"user:x"}})
+		r.Record(eventlog.Draft{Type: "test", Rooms: []modules.Room{modules.UserRoom("x")}})
 		return boom
 	})
 	if !errors.Is(err, boom) {
@@ -97,7 +100,7 @@ func TestPayloadAndPrune(t *testing.T) {
 	log := eventlog.New(env.App.DB(), nil)
 	evs, err := log.Tx(context.Background(), func(tx *gorm.DB, r *eventlog.Recorder) error {
 		r.Record(eventlog.Draft{Type: "page_created", DriveID: "d1", PageID: "p1", ActorID: "u1",
-			Rooms: []string{"page:p1", "drive:d1"}, Data: map[string]any{"page": map[string]string{"id": "p1"}}})
+			Rooms: []modules.Room{modules.PageRoom("p1"), modules.DriveRoom("d1")}, Payload: map[string]any{"page": map[string]string{"id": "p1"}}})
 		return nil
 	})
 	if err != nil || len(evs) != 1 {
@@ -110,7 +113,7 @@ func TestPayloadAndPrune(t *testing.T) {
 	if p["eventId"] != evs[0].EventID() || p["pageId"] != "p1" || p["driveId"] != "d1" || p["actorId"] != "u1" || p["type"] != "page_created" || p["at"] == nil {
 		t.Fatalf("payload %v", p)
 	}
-	if got := evs[0].RoomList(); len(got) != 2 || got[0] != "page:p1" {
+	if got := evs[0].Rooms; len(got) != 2 || got[0] != modules.PageRoom("p1") {
 		t.Fatalf("rooms %v", got)
 	}
 	n, err := log.Prune(context.Background(), time.Now().Add(time.Hour))
@@ -119,7 +122,7 @@ func TestPayloadAndPrune(t *testing.T) {
 	}
 	// Ids are never reused after pruning.
 	evs2, err := log.Tx(context.Background(), func(tx *gorm.DB, r *eventlog.Recorder) error {
-		r.Record(eventlog.Draft{Type: "x", Rooms: []string{}})
+		r.Record(eventlog.Draft{Type: "x", Rooms: []modules.Room{}})
 		return nil
 	})
 	if err != nil || evs2[0].ID <= evs[0].ID {
@@ -139,7 +142,7 @@ func TestWriterIsNotStarved(t *testing.T) {
 	const writers, probes = 8, 20
 	write := func() error {
 		_, err := log.Tx(context.Background(), func(tx *gorm.DB, r *eventlog.Recorder) error {
-			r.Record(eventlog.Draft{Type: "test", Rooms: []string{"user:x"}})
+			r.Record(eventlog.Draft{Type: "test", Rooms: []modules.Room{modules.UserRoom("x")}})
 			return nil
 		})
 		return err
@@ -196,5 +199,63 @@ func TestWriterIsNotStarved(t *testing.T) {
 	// after: at most two per writer. Without the queue it was 29 to 728.
 	if worst > 2*writers {
 		t.Fatalf("a writer waited for %d commits of %d others", worst, writers)
+	}
+}
+
+// A draft's typed payload is written once, after the fields the log adds; what is read back from
+// the log (rooms, access facts, payload) is what was published.
+func TestTypedPayloadAndFacts(t *testing.T) {
+	env := apptest.Start(t)
+	log := eventlog.New(env.App.DB(), nil)
+	type entity struct {
+		Name  string   `json:"name"`
+		Count int      `json:"count"`
+		IDs   []string `json:"ids"`
+	}
+	access := &eventlog.Access{Scope: eventlog.ScopeDrive, Reason: "page_deleted", Removed: []string{"p1", "p2"}, ForGood: true}
+	evs, err := log.Tx(context.Background(), func(tx *gorm.DB, r *eventlog.Recorder) error {
+		r.Record(eventlog.Draft{Type: "thing", DriveID: "d1", PageID: "p1", ActorID: "u1",
+			Rooms:   []modules.Room{modules.PageRoom("p1"), modules.DriveRoom("d1")},
+			Payload: entity{Name: "<a>", Count: 2, IDs: []string{"x"}}, Access: access})
+		r.Record(eventlog.Draft{Type: "bare", Rooms: []modules.Room{modules.UserRoom("u1")}})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, _ := json.Marshal(modules.Time(evs[0].CreatedAt))
+	want := `{"eventId":"` + evs[0].EventID() + `","type":"thing","at":` + string(at) +
+		`,"actorId":"u1","driveId":"d1","pageId":"p1","name":"\u003ca\u003e","count":2,"ids":["x"]}`
+	if got := string(evs[0].JSON()); got != want {
+		t.Fatalf("payload\n got %s\nwant %s", got, want)
+	}
+	if got := string(evs[1].JSON()); got != `{"eventId":"`+evs[1].EventID()+`","type":"bare","at":`+string(at)+`,"actorId":null}` {
+		t.Fatalf("payload without entity: %s", got)
+	}
+	stored, err := log.After(context.Background(), 0, 10)
+	if err != nil || len(stored) != 2 {
+		t.Fatalf("after: %v %d", err, len(stored))
+	}
+	if s := stored[0]; s.Payload != evs[0].Payload || fmt.Sprint(s.Rooms) != fmt.Sprint(evs[0].Rooms) || !reflect.DeepEqual(s.Access, access) {
+		t.Fatalf("read back %+v (access %+v), published %+v", s, s.Access, evs[0])
+	}
+	if stored[1].Access != nil || len(stored[1].Rooms) != 1 {
+		t.Fatalf("an event without facts read back as %+v", stored[1])
+	}
+}
+
+// A payload that does not encode to a JSON object fails the transaction: nothing is written.
+func TestPayloadMustBeAnObject(t *testing.T) {
+	env := apptest.Start(t)
+	log := eventlog.New(env.App.DB(), nil)
+	_, err := log.Tx(context.Background(), func(tx *gorm.DB, r *eventlog.Recorder) error {
+		r.Record(eventlog.Draft{Type: "list", Rooms: []modules.Room{modules.UserRoom("u1")}, Payload: []string{"a"}})
+		return nil
+	})
+	if err == nil {
+		t.Fatal("a payload that is an array was written")
+	}
+	if n, _ := log.Latest(context.Background()); n != 0 {
+		t.Fatalf("the failed transaction left event %d", n)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/pagespace/pagespace/modules"
 	"gorm.io/gorm"
@@ -27,25 +26,22 @@ func (eventRoom) TableName() string { return "event_rooms" }
 // appendIndexRooms adds the event_rooms rows of event id: its user rooms, and its drive rooms
 // other than its own drive's (found through events.drive_id already).
 func appendIndexRooms(rows []eventRoom, id int64, d Draft) []eventRoom {
-	own := ""
-	if d.DriveID != "" {
-		own = modules.DriveRoom(d.DriveID)
-	}
-	seen := make(map[string]bool, len(d.Rooms))
+	own := modules.DriveRoom(d.DriveID)
+	seen := make(map[modules.Room]bool, len(d.Rooms))
 	for _, room := range d.Rooms {
-		if seen[room] || room == own || !(strings.HasPrefix(room, "user:") || strings.HasPrefix(room, "drive:")) {
+		if seen[room] || room == own || room.Kind == modules.RoomPage {
 			continue
 		}
 		seen[room] = true
-		rows = append(rows, eventRoom{Room: room, EventID: id})
+		rows = append(rows, eventRoom{Room: room.String(), EventID: id})
 	}
 	return rows
 }
 
 // Audience is what one reader's feed is read from.
 type Audience struct {
-	Drives []string // events of these drives
-	Rooms  []string // and events addressed to these user or drive rooms
+	Drives []string       // events of these drives
+	Rooms  []modules.Room // and events addressed to these user or drive rooms
 }
 
 // For returns, ascending, up to limit events with after < id <= upTo that belong to one of the
@@ -114,6 +110,10 @@ func byDrive(db *gorm.DB, a Audience, after, upTo int64, limit int) *gorm.DB {
 // byRoom selects the ids of the events addressed to the audience's rooms: a range of
 // event_rooms (room, event_id).
 func byRoom(db *gorm.DB, a Audience, after, upTo int64, limit int) *gorm.DB {
-	return db.Model(&eventRoom{}).Select("event_id").Where("room IN ? AND event_id > ? AND event_id <= ?", a.Rooms, after, upTo).
+	names := make([]string, len(a.Rooms))
+	for i, r := range a.Rooms {
+		names[i] = r.String()
+	}
+	return db.Model(&eventRoom{}).Select("event_id").Where("room IN ? AND event_id > ? AND event_id <= ?", names, after, upTo).
 		Order("event_id").Limit(limit)
 }

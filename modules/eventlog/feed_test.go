@@ -9,6 +9,7 @@ import (
 
 	"github.com/pagespace/pagespace/app/apptest"
 	"github.com/pagespace/pagespace/migrations"
+	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/modules/eventlog"
 	"gorm.io/gorm"
 )
@@ -22,19 +23,19 @@ func TestFeedQueriesUseTheirIndexes(t *testing.T) {
 	log := eventlog.New(db, nil)
 	_, err := log.Tx(context.Background(), func(tx *gorm.DB, rec *eventlog.Recorder) error {
 		for i := range 3000 {
-			d, u := fmt.Sprint("other-drive-", i%300), fmt.Sprint("user:other-", i%300)
-			rec.Record(eventlog.Draft{Type: "test", DriveID: d, Rooms: []string{"drive:" + d, u}})
+			d, u := fmt.Sprint("other-drive-", i%300), fmt.Sprint("other-", i%300)
+			rec.Record(eventlog.Draft{Type: "test", DriveID: d, Rooms: []modules.Room{modules.DriveRoom(d), modules.UserRoom(u)}})
 		}
 		for range 5 {
-			rec.Record(eventlog.Draft{Type: "test", DriveID: "mine", Rooms: []string{"drive:mine", "user:me"}})
+			rec.Record(eventlog.Draft{Type: "test", DriveID: "mine", Rooms: []modules.Room{modules.DriveRoom("mine"), modules.UserRoom("me")}})
 		}
-		rec.Record(eventlog.Draft{Type: "test", Rooms: []string{"user:me"}})
+		rec.Record(eventlog.Draft{Type: "test", Rooms: []modules.Room{modules.UserRoom("me")}})
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := eventlog.Audience{Drives: []string{"mine"}, Rooms: []string{"user:me", "drive:mine"}}
+	a := eventlog.Audience{Drives: []string{"mine"}, Rooms: []modules.Room{modules.UserRoom("me"), modules.DriveRoom("mine")}}
 	latest, _ := log.Latest(context.Background())
 	got, through, err := log.For(context.Background(), a, 0, latest, 500)
 	if err != nil || len(got) != 6 || through != latest {
@@ -84,10 +85,10 @@ func TestEventRoomsBackfillMatchesInsert(t *testing.T) {
 	db := env.App.DB()
 	log := eventlog.New(db, nil)
 	_, err := log.Tx(context.Background(), func(tx *gorm.DB, rec *eventlog.Recorder) error {
-		rec.Record(eventlog.Draft{Type: "a", DriveID: "d1", Rooms: []string{"page:p1", "drive:d1"}})
-		rec.Record(eventlog.Draft{Type: "b", DriveID: "d1", Rooms: []string{"drive:d1", "user:u1", "user:u2"}})
-		rec.Record(eventlog.Draft{Type: "c", Rooms: []string{"drive:d1", "drive:d2", "user:u3"}})
-		rec.Record(eventlog.Draft{Type: "d", Rooms: []string{"user:u1"}})
+		rec.Record(eventlog.Draft{Type: "a", DriveID: "d1", Rooms: []modules.Room{modules.PageRoom("p1"), modules.DriveRoom("d1")}})
+		rec.Record(eventlog.Draft{Type: "b", DriveID: "d1", Rooms: []modules.Room{modules.DriveRoom("d1"), modules.UserRoom("u1"), modules.UserRoom("u2")}})
+		rec.Record(eventlog.Draft{Type: "c", Rooms: []modules.Room{modules.DriveRoom("d1"), modules.DriveRoom("d2"), modules.UserRoom("u3")}})
+		rec.Record(eventlog.Draft{Type: "d", Rooms: []modules.Room{modules.UserRoom("u1")}})
 		return nil
 	})
 	if err != nil {

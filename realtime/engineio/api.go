@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/olahol/melody"
+
+	"github.com/pagespace/pagespace/internal/schedule"
 )
 
 // ErrClosed is returned by Conn.Send once the connection is closed.
@@ -77,11 +79,17 @@ type Server struct {
 	wsBuffer    int       // capacity of melody's per-session channel
 	wsWritePool sync.Pool // WebSocket write buffers, lent for one message at a time
 
-	mu         sync.Mutex
-	closing    bool
-	conns      map[string]*Conn
-	transports map[*wsTransport]struct{}
-	pending    map[string]int // client address → sessions not yet admitted (limit.go)
+	heartbeats *schedule.Queue[*Conn] // every connection's next heartbeat deadline (conn.go)
+
+	mu      sync.Mutex
+	closing bool
+	conns   map[string]*Conn
+	pending map[string]int // client address → sessions not yet admitted (limit.go)
+
+	// sessions maps each connected melody session to its transport (*melody.Session →
+	// *wsTransport). melody's own per-session map (Session.Keys) would cost every socket a map;
+	// the transport is handed over through it only until the connect handler (wsConnect).
+	sessions sync.Map
 
 	open      atomic.Int64
 	wg        sync.WaitGroup // requests in flight, OnClose calls owed
@@ -95,13 +103,13 @@ type Server struct {
 func NewServer(cfg Config, h Handler) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{
-		cfg:        cfg,
-		h:          h,
-		log:        cfg.Logger,
-		conns:      make(map[string]*Conn),
-		transports: make(map[*wsTransport]struct{}),
-		pending:    make(map[string]int),
+		cfg:     cfg,
+		h:       h,
+		log:     cfg.Logger,
+		conns:   make(map[string]*Conn),
+		pending: make(map[string]int),
 	}
+	s.heartbeats = schedule.New((*Conn).heartbeat)
 	s.m = s.newMelody()
 	return s
 }
@@ -130,16 +138,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		conns = append(conns, c)
 	}
 	clear(s.conns)
-	ts := make([]*wsTransport, 0, len(s.transports))
-	for t := range s.transports {
-		ts = append(ts, t)
-	}
+	var ts []*wsTransport
+	s.sessions.Range(func(_, t any) bool {
+		ts = append(ts, t.(*wsTransport))
+		return true
+	})
 	s.mu.Unlock()
 
 	for _, c := range conns {
 		c.closeWith(ReasonServerShutdown, closeAbort)
 		c.stopLinger()
 	}
+	s.heartbeats.Stop() // no session registers from now on (closing)
 	for _, t := range ts {
 		t.abort()
 	}
@@ -167,41 +177,48 @@ func (s *Server) Count() int { return int(s.open.Load()) }
 type Conn struct {
 	srv  *Server
 	id   string
-	req  *http.Request
-	done chan struct{} // closed when the connection closes
+	done chan struct{} // closed when the connection closes; polling only (GETs wait on it)
 	wake chan struct{} // something for the pending GET to look at (capacity 1); polling only
 	dmu  sync.Mutex    // serializes handler calls that come from transports
 	addr string        // the client address the session counts against until admitted
 	// counted: the session counts against addr (guarded by srv.mu, not mu)
 	counted bool
 
-	mu            sync.Mutex
-	transport     string
+	mu        sync.Mutex
+	req       *http.Request // the handshake request, until the session is admitted or closed
+	transport string
+	reason    string
+	final     []byte // polling: the packet that ends the last GET ("1" or "6")
+	queue     []Packet
+	ws        *wsTransport // the active WebSocket, if any
+	probe     *wsTransport // a WebSocket being probed for an upgrade
+	linger    *time.Timer
+	hb        schedule.Slot[*Conn] // heartbeat: next ping, or the deadline of the outstanding one
+	hbDue     time.Time            // when hb is due (zero before the session opens); earlier firings are stale
+	pingDue   time.Time            // when the outstanding ping was due by the schedule
+	// The flags, side by side so that they share a word (a server holds thousands of Conns).
 	closed        bool
-	reason        string
-	abortive      bool   // closed without any packet to the client
-	final         []byte // polling: the packet that ends the last GET ("1" or "6")
-	queue         []Packet
+	abortive      bool // closed without any packet to the client
 	getActive     bool
 	postActive    bool
-	ws            *wsTransport // the active WebSocket, if any
-	probe         *wsTransport // a WebSocket being probed for an upgrade
-	probed        bool         // the probe has answered 2probe
-	busy          bool         // a handler call is running
+	probed        bool // the probe has answered 2probe
+	busy          bool // a handler call is running
 	closeNotified bool
-	linger        *time.Timer
-	hb            *time.Timer // heartbeat: next ping, or the deadline of the outstanding one
-	hbDue         time.Time   // when hb is due; earlier firings are stale
-	pingDue       time.Time   // when the outstanding ping was due by the schedule
-	waitingPong   bool        // a ping is outstanding
+	waitingPong   bool // a ping is outstanding
 }
 
 // ID is the session id (sid).
 func (c *Conn) ID() string { return c.id }
 
-// Request is the handshake request (headers, cookies, query, remote address). Do not read its body.
-// Its context carries the handshake request's values but is never cancelled.
-func (c *Conn) Request() *http.Request { return c.req }
+// Request is the handshake request (headers, cookies, query, remote address), for the checks that
+// admit the session. It is kept until the session is admitted (Admit) or closed, and is nil
+// afterwards: an authenticated connection does not hold its handshake's headers. Do not read its
+// body. Its context carries the handshake request's values but is never cancelled.
+func (c *Conn) Request() *http.Request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.req
+}
 
 // Transport is "polling" or "websocket".
 func (c *Conn) Transport() string {

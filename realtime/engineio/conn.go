@@ -99,10 +99,11 @@ func (c *Conn) closeWith(reason string, mode closeMode) {
 	}
 	c.closed = true
 	c.reason = reason
-	close(c.done)
-	if c.hb != nil {
-		c.hb.Stop()
+	c.req = nil
+	if c.done != nil {
+		close(c.done)
 	}
+	c.srv.heartbeats.Cancel(&c.hb)
 	switch mode {
 	case closeAbort:
 		c.abortive = true
@@ -221,24 +222,29 @@ func (c *Conn) onPacket(p Packet) bool {
 	return true
 }
 
-// The heartbeat is a timer per connection rather than a goroutine, so that an idle connection
-// costs no stack: the timer fires after PingInterval to send a ping, then after PingTimeout to
-// close the connection unless a pong re-armed it for the next ping (upstream's schedule).
+// The heartbeat is a deadline per connection in the server's heartbeat queue rather than a
+// goroutine or a timer, so that an idle connection costs neither a stack nor a timer: it falls due
+// after PingInterval to send a ping, then after PingTimeout to close the connection unless a pong
+// moved it to the next ping (upstream's schedule).
 
 // startHeartbeat arms the first ping. c.mu must be held.
 func (c *Conn) startHeartbeat() {
-	d := c.srv.cfg.PingInterval
-	c.hbDue = time.Now().Add(d)
-	c.hb = time.AfterFunc(d, c.heartbeat)
+	c.hbDue = time.Now().Add(c.srv.cfg.PingInterval)
+	c.srv.heartbeats.Schedule(&c.hb, c, c.hbDue)
 }
 
-// heartbeat runs when the heartbeat timer fires.
+// heartbeat runs when the connection's heartbeat falls due.
 func (c *Conn) heartbeat() {
 	cfg := c.srv.cfg
 	c.mu.Lock()
-	// A firing that a Reset overtook (a pong re-armed the timer while this callback was being
-	// started) is stale: the re-armed firing follows.
-	if c.closed || time.Now().Before(c.hbDue) {
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	// A firing that a pong overtook (it moved the deadline while this one was being taken off
+	// the queue) is stale: the deadline is scheduled again, which is a no-op if the pong did it.
+	if time.Now().Before(c.hbDue) {
+		c.srv.heartbeats.Schedule(&c.hb, c, c.hbDue)
 		c.mu.Unlock()
 		return
 	}
@@ -250,7 +256,7 @@ func (c *Conn) heartbeat() {
 	c.waitingPong = true
 	c.pingDue = c.hbDue
 	c.hbDue = time.Now().Add(cfg.PingTimeout)
-	c.hb.Reset(cfg.PingTimeout)
+	c.srv.heartbeats.Schedule(&c.hb, c, c.hbDue)
 	c.mu.Unlock()
 	_ = c.send(Packet{Type: PacketPing})
 }
@@ -266,7 +272,7 @@ func (c *Conn) admit(now time.Time) bool {
 		c.mu.Unlock()
 		return kept
 	}
-	expired := c.hb != nil && c.missedPing(now)
+	expired := !c.hbDue.IsZero() && c.missedPing(now)
 	c.mu.Unlock()
 	if expired {
 		c.closeWith(ReasonPingTimeout, closeError)
@@ -308,7 +314,7 @@ func (c *Conn) onPong() {
 	if c.waitingPong && !c.closed {
 		c.waitingPong = false
 		c.hbDue = time.Now().Add(d)
-		c.hb.Reset(d)
+		c.srv.heartbeats.Schedule(&c.hb, c, c.hbDue)
 	}
 	c.mu.Unlock()
 }

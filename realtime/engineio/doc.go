@@ -23,9 +23,12 @@
 // An idle WebSocket is kept small, because a server holds thousands: melody's two goroutines
 // (its read loop and its write loop) and nothing else. The upgrade runs on a goroutine of its own,
 // so the HTTP request's goroutine and net/http's buffers are let go once the connection is
-// hijacked; inbound messages are handled on a short-lived goroutine, so the read loop's parked
-// stack stays at 4 KB; the read buffer is 512 bytes and write buffers are pooled between
-// messages; melody's own WebSocket pings are a five-minute backstop behind Engine.IO's heartbeat.
-// A text message built once with NewText goes to every recipient as the same frame.
-// docs/performance.md has the figures.
+// hijacked, and that goroutine keeps nothing of the request; inbound messages are handled on a
+// short-lived goroutine, so the read loop's parked stack stays at 4 KB; the read buffer is 256
+// bytes and write buffers are pooled between messages; melody's own WebSocket pings are a
+// five-minute backstop behind Engine.IO's heartbeat. The handshake request is kept only until the
+// session is admitted (Conn.Admit); every connection's heartbeat is a deadline in one queue
+// (internal/schedule) rather than a timer of its own; melody's per-session keys map is dropped
+// once the transport is registered. A text message built once with NewText goes to every
+// recipient as the same frame. docs/performance.md has the figures.
 package engineio

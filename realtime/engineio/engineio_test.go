@@ -62,6 +62,38 @@ func TestHandshakeWebSocket(t *testing.T) {
 	rec.wantClose(t, engineio.ReasonTransportClose)
 }
 
+// The handshake request serves the checks that admit a session; an admitted or closed session
+// lets it go, so that an idle connection does not hold its headers.
+func TestRequestKeptUntilAdmitted(t *testing.T) {
+	rec := newRecorder(t, false)
+	e := start(t, engineio.Config{}, rec)
+	hdr := http.Header{"X-Probe": {"kept"}}
+	ws, _, err := e.dial(t, "EIO=4&transport=websocket&q=1", hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	c := rec.open(t)
+	r := c.Request()
+	if r == nil || r.Header.Get("X-Probe") != "kept" || r.URL.Query().Get("q") != "1" {
+		t.Fatalf("handshake request %+v", r)
+	}
+	c.Admit()
+	if c.Request() != nil {
+		t.Fatal("request kept after Admit")
+	}
+
+	e.handshake(t)
+	polling := rec.open(t)
+	if polling.Request() == nil {
+		t.Fatal("no request before Admit")
+	}
+	polling.Close(engineio.ReasonForcedClose)
+	if polling.Request() != nil {
+		t.Fatal("request kept after close")
+	}
+}
+
 func TestBadRequests(t *testing.T) {
 	e := start(t, engineio.Config{}, engineio.EchoHandler{})
 	sid := e.handshake(t)

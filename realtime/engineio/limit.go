@@ -68,8 +68,14 @@ func (s *Server) release(c *Conn) {
 
 // Admit tells the server that the session's client has proven itself (the Socket.IO layer calls
 // it once a namespace connect succeeds): the session no longer counts against
-// Config.MaxPendingPerAddr. Safe to call more than once and concurrently.
-func (c *Conn) Admit() { c.srv.release(c) }
+// Config.MaxPendingPerAddr, and its handshake request is let go (Request returns nil from now
+// on). Safe to call more than once and concurrently.
+func (c *Conn) Admit() {
+	c.srv.release(c)
+	c.mu.Lock()
+	c.req = nil
+	c.mu.Unlock()
+}
 
 // writeTooMany answers a handshake over the cap: HTTP 429 with the official error body shape, code
 // 4 (Forbidden) as the reference server answers a refused handshake, and a message that says why.

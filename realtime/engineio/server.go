@@ -226,12 +226,12 @@ func (s *Server) newConn(r *http.Request, transport string) *Conn {
 		srv:       s,
 		id:        newSID(),
 		req:       r.Clone(context.WithoutCancel(r.Context())),
-		done:      make(chan struct{}),
 		transport: transport,
 		busy:      true, // until OnOpen has returned
 	}
 	if transport == "polling" {
-		// Only long-polling GETs wait on wake; a session opened on WebSocket never has one.
+		// Only long-polling GETs wait on done and wake; a session opened on WebSocket never has one.
+		c.done = make(chan struct{})
 		c.wake = make(chan struct{}, 1)
 	}
 	return c

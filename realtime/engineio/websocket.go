@@ -13,7 +13,7 @@ import (
 	"github.com/olahol/melody"
 )
 
-// keyTransport is the melody session key holding the *wsTransport.
+// keyTransport is the melody session key that hands the *wsTransport to the connect handler.
 const keyTransport = "engineio.transport"
 
 var (
@@ -29,8 +29,10 @@ const melodyBuffer = 16
 // wsPingPeriod is how often melody sends a WebSocket ping (see newMelody).
 const wsPingPeriod = 5 * time.Minute
 
-// wsReadBuffer is the size of each WebSocket's read buffer.
-const wsReadBuffer = 512
+// wsReadBuffer is the size of each WebSocket's read buffer. Clients send small events; a frame
+// larger than the buffer is read through it in pieces, and a read as large as the buffer
+// bypasses it (bufio), so a small buffer costs a larger frame a few more reads, not copies.
+const wsReadBuffer = 256
 
 // refuseWriteWait bounds the close frame of a refused WebSocket (see refuseWebSocket).
 const refuseWriteWait = time.Second
@@ -39,25 +41,29 @@ const refuseWriteWait = time.Second
 // Its melody handlers (connect, message, disconnect) all run on melody's read loop, the goroutine
 // serveWebSocket starts for the upgrade (message packets are handled on a goroutine it waits for).
 type wsTransport struct {
-	conn     *Conn
-	probe    bool        // read and written only on the read loop
-	timer    *time.Timer // upgrade timeout of a probe; read loop only
-	sess     *melody.Session
-	overflow atomic.Bool // melody reported a full buffer
-	pc       *probeConn  // a probe's connection, for fences (fence.go); nil if opened on WebSocket
+	conn  *Conn
+	timer *time.Timer // upgrade timeout of a probe; read loop only
+	sess  *melody.Session
+	pc    *probeConn // a probe's connection, for fences (fence.go); nil if opened on WebSocket
+	// released is closed once the upgrade's HTTP request may return (releaseRequest); nil after.
+	released chan struct{}
 
 	// The outbound queue: up to melodyBuffer frames in melody's channel (inMelody counts those
 	// not yet written, an upper bound of the channel's length), the rest in backlog, in order.
 	// melody's write loop moves the backlog into its channel as it writes (wsSent).
-	qmu        sync.Mutex
-	inMelody   int
-	backlog    []frame
-	closeAfter bool // a graceful close waits for the backlog to drain
+	qmu      sync.Mutex
+	inMelody int
+	backlog  []frame
 
 	mu      sync.Mutex
 	netConn net.Conn
-	aborted bool
 	err     error // the first error melody reported
+
+	// The flags, side by side so that they share a word (a server holds thousands of these).
+	overflow   atomic.Bool // melody reported a full buffer
+	probe      bool        // read and written only on the read loop
+	closeAfter bool        // a graceful close waits for the backlog to drain; guarded by qmu
+	aborted    bool        // guarded by mu
 }
 
 // frame is one WebSocket message waiting in the backlog.
@@ -97,8 +103,9 @@ func (s *Server) newMelody() *melody.Melody {
 	return m
 }
 
-func transportOf(sess *melody.Session) *wsTransport {
-	v, _ := sess.Get(keyTransport)
+// transportOf is the transport of a session, nil before wsConnect and after wsDisconnect.
+func (s *Server) transportOf(sess *melody.Session) *wsTransport {
+	v, _ := s.sessions.Load(sess)
 	t, _ := v.(*wsTransport)
 	return t
 }
@@ -111,12 +118,18 @@ func transportOf(sess *melody.Session) *wsTransport {
 // cannot do without first queueing a close frame behind a possibly full buffer.
 type upgradeWriter struct {
 	http.ResponseWriter
-	t        *wsTransport
-	released chan struct{} // closed once the request's goroutine may return
-	once     sync.Once
+	t *wsTransport
 }
 
-func (u *upgradeWriter) release() { u.once.Do(func() { close(u.released) }) }
+// releaseRequest lets the upgrade's HTTP request return; safe to call more than once.
+func (t *wsTransport) releaseRequest() {
+	t.mu.Lock()
+	if t.released != nil {
+		close(t.released)
+		t.released = nil
+	}
+	t.mu.Unlock()
+}
 
 func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	hj, ok := u.ResponseWriter.(http.Hijacker)
@@ -138,7 +151,7 @@ func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// gorilla no longer touches the response: the request's goroutine may end, and the
 	// response (with net/http's buffers) must not be kept by this goroutine's frames.
 	u.ResponseWriter = nil
-	u.release()
+	u.t.releaseRequest()
 	if pc := u.t.pc; pc != nil {
 		pc.hijacked(nc)
 		return pc, rw, nil
@@ -267,7 +280,7 @@ func (t *wsTransport) toMelody(f frame) error {
 // wsSent runs on melody's write loop after each message frame: a slot of melody's channel is
 // free, the oldest backlog frame takes it, and a graceful close follows once nothing is left.
 func (s *Server) wsSent(sess *melody.Session, _ []byte) {
-	t := transportOf(sess)
+	t := s.transportOf(sess)
 	if t == nil {
 		return
 	}
@@ -362,21 +375,26 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sid stri
 		}
 		t.conn, t.probe = c, true
 	}
-	u := &upgradeWriter{ResponseWriter: w, t: t, released: make(chan struct{})}
-	keys := map[string]any{keyTransport: t}
+	released := make(chan struct{})
+	t.released = released
 	s.wg.Add(1) // the WebSocket's life, for Shutdown; the request holds one until released
-	go func() {
-		defer s.wg.Done()
-		err := s.m.HandleRequestWithKeys(u, r, keys)
-		if err != nil && t.probe {
-			t.conn.dropProbe(t)
-		}
-		if err != nil && !t.probe {
-			s.release(t.conn) // the upgrade failed: the session never opened
-		}
-		u.release()
-	}()
-	<-u.released
+	go s.runWebSocket(&upgradeWriter{ResponseWriter: w, t: t}, r, t)
+	<-released
+}
+
+// runWebSocket upgrades the request and runs the WebSocket's read loop until it ends. It runs on
+// a goroutine of its own (see upgradeWriter) and keeps nothing of the request past the upgrade:
+// only t is used after melody returns.
+func (s *Server) runWebSocket(u *upgradeWriter, r *http.Request, t *wsTransport) {
+	defer s.wg.Done()
+	err := s.m.HandleRequestWithKeys(u, r, map[string]any{keyTransport: t})
+	if err != nil && t.probe {
+		t.conn.dropProbe(t)
+	}
+	if err != nil && !t.probe {
+		s.release(t.conn) // the upgrade failed: the session never opened
+	}
+	t.releaseRequest()
 }
 
 // refuseWebSocket completes the handshake of a WebSocket that the session has no use for (it is
@@ -418,16 +436,16 @@ func (c *Conn) dropProbe(t *wsTransport) {
 }
 
 func (s *Server) wsConnect(sess *melody.Session) {
-	t := transportOf(sess)
+	t := sess.Keys[keyTransport].(*wsTransport)
 	t.sess = sess
-	// melody keeps the upgrade request only for its users; the Engine.IO session has its own
-	// copy, so the request's headers need not live as long as the socket.
-	sess.Request = nil
+	// melody keeps the upgrade request and the keys map for its users. The Engine.IO session
+	// has its own copy of the handshake request, and the transport is found in s.sessions from
+	// now on, so neither needs to live as long as the socket. Nothing else touches the session
+	// yet: its write loop starts after this handler.
+	sess.Request, sess.Keys = nil, nil
 	s.mu.Lock()
 	closing := s.closing
-	if !closing {
-		s.transports[t] = struct{}{}
-	}
+	s.sessions.Store(sess, t)
 	s.mu.Unlock()
 	if closing {
 		t.abort()
@@ -464,7 +482,7 @@ func onShortStack(fn func()) {
 }
 
 func (s *Server) wsMessage(sess *melody.Session, b []byte, binary bool) {
-	t := transportOf(sess)
+	t := s.transportOf(sess)
 	c := t.conn
 	if t.probe {
 		c.onProbeFrame(t, b, binary)
@@ -542,7 +560,7 @@ func (c *Conn) onProbeFrame(t *wsTransport, b []byte, binary bool) {
 }
 
 func (s *Server) wsError(sess *melody.Session, err error) {
-	t := transportOf(sess)
+	t := s.transportOf(sess)
 	if t == nil {
 		return
 	}
@@ -561,16 +579,14 @@ func (s *Server) wsError(sess *melody.Session, err error) {
 
 // wsPong runs on the read loop for each pong: it may answer a fence's ping (fence.go).
 func (s *Server) wsPong(sess *melody.Session) {
-	if t := transportOf(sess); t != nil && t.pc != nil {
+	if t := s.transportOf(sess); t != nil && t.pc != nil {
 		t.pc.onPong()
 	}
 }
 
 func (s *Server) wsDisconnect(sess *melody.Session) {
-	t := transportOf(sess)
-	s.mu.Lock()
-	delete(s.transports, t)
-	s.mu.Unlock()
+	t := s.transportOf(sess)
+	s.sessions.Delete(sess)
 	if t.timer != nil {
 		t.timer.Stop()
 	}

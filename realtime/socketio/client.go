@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,7 +25,7 @@ type client struct {
 	dec  Decoder // read path only
 
 	mu        sync.Mutex
-	sockets   map[string]*Socket // connected sockets by namespace
+	sockets   []*Socket // connected sockets, one per namespace (a few: a slice, not a map)
 	queue     []task
 	npackets  int  // packets received and not yet handled
 	closing   bool // no more packets accepted
@@ -40,13 +41,28 @@ type task struct {
 }
 
 func newClient(s *Server, c engineConn) *client {
-	cl := &client{
-		srv:     s,
-		conn:    c,
-		dec:     Decoder{MaxAttachments: s.cfg.MaxAttachments, MaxBytes: s.cfg.MaxPacketBytes},
-		sockets: make(map[string]*Socket),
+	return &client{
+		srv:  s,
+		conn: c,
+		dec:  Decoder{MaxAttachments: s.cfg.MaxAttachments, MaxBytes: s.cfg.MaxPacketBytes},
 	}
-	return cl
+}
+
+// socket is the connected socket of namespace nsp, nil if none. c.mu must be held.
+func (c *client) socket(nsp string) *Socket {
+	for _, s := range c.sockets {
+		if s.ns.name == nsp {
+			return s
+		}
+	}
+	return nil
+}
+
+// socketOf is socket, taking c.mu.
+func (c *client) socketOf(nsp string) *Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.socket(nsp)
 }
 
 // start arms the connect timeout; the client must be findable by its conn first, since the
@@ -139,10 +155,7 @@ func (c *client) onMessage(m engineio.Message) {
 	}
 	switch p.Type {
 	case PacketAck, PacketBinaryAck:
-		c.mu.Lock()
-		s := c.sockets[p.Namespace]
-		c.mu.Unlock()
-		if s != nil {
+		if s := c.socketOf(p.Namespace); s != nil {
 			s.onAck(p)
 		}
 	case PacketConnect, PacketDisconnect, PacketEvent, PacketBinaryEvent:
@@ -185,7 +198,7 @@ func (c *client) onClose(reason string) {
 		}
 	}
 	c.queue, c.npackets = kept, 0
-	for _, s := range c.sockets {
+	for _, s := range slices.Clone(c.sockets) { // closeLocked removes each from c.sockets
 		s.closeLocked(reason)
 	}
 	c.mu.Unlock()
@@ -196,17 +209,11 @@ func (c *client) handle(p *Packet) {
 	case PacketConnect:
 		c.handleConnect(p)
 	case PacketDisconnect:
-		c.mu.Lock()
-		s := c.sockets[p.Namespace]
-		c.mu.Unlock()
-		if s != nil {
+		if s := c.socketOf(p.Namespace); s != nil {
 			s.close(ReasonClientNamespaceDisconnect)
 		}
 	case PacketEvent, PacketBinaryEvent:
-		c.mu.Lock()
-		s := c.sockets[p.Namespace]
-		c.mu.Unlock()
-		if s != nil && s.Connected() {
+		if s := c.socketOf(p.Namespace); s != nil && s.Connected() {
 			s.ns.dispatch(s, p)
 		}
 	}
@@ -240,11 +247,8 @@ func (c *client) handleConnect(p *Packet) {
 		c.refuse(p.Namespace, connectErrorPayload{Message: "Invalid namespace"})
 		return
 	}
-	c.mu.Lock()
-	dup := c.sockets[p.Namespace] != nil
-	c.mu.Unlock()
-	if dup {
-		return
+	if c.socketOf(p.Namespace) != nil {
+		return // a duplicate CONNECT
 	}
 	s := newSocket(ns, c, p.Data)
 	ns.add(s)
@@ -279,11 +283,12 @@ func (c *client) handleConnect(p *Packet) {
 		s.abort()
 		return
 	}
-	c.sockets[p.Namespace] = s
+	c.sockets = append(c.sockets, s)
 	first := !c.connected
 	if first {
 		c.connected = true
 		c.timer.Stop()
+		c.timer = nil // an idle connection keeps no timer of its own
 	}
 	c.mu.Unlock()
 	if a, ok := c.conn.(interface{ Admit() }); ok && first {
@@ -294,6 +299,7 @@ func (c *client) handleConnect(p *Packet) {
 	}
 	s.announced = true
 	ns.connected(s)
+	s.forgetHandshake()
 }
 
 // recoveryAuth extracts the pid and offset a reconnecting client merges into its CONNECT auth.

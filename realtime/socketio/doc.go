@@ -34,9 +34,10 @@
 //
 // # Rooms and broadcasting
 //
-// Every socket is in the room named by its id. Rooms are indexed room → sockets in sharded maps;
-// a broadcast (Namespace.To, Socket.Broadcast, Operator) looks up its rooms, encodes the packet
-// once and queues the same bytes on each socket's connection. Queuing never blocks: a connection
+// Every socket is in the room named by its id. Rooms are indexed room → sockets in sharded maps
+// (a socket's own id room is found in the namespace's table of sockets by id instead, so that an
+// idle socket costs no index entry); a broadcast (Namespace.To, Socket.Broadcast, Operator) looks
+// up its rooms, encodes the packet once and queues the same bytes on each socket's connection. Queuing never blocks: a connection
 // whose outbound queue is full is closed by the transport, so the client reconnects and recovers
 // instead of silently missing events.
 //

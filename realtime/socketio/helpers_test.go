@@ -25,21 +25,34 @@ const wait = 5 * time.Second
 
 var connSeq atomic.Int64
 
-// fakeConn plays an Engine.IO connection: Send records, Close reports OnClose like the engine.
+// fakeConn plays an Engine.IO connection: Send records, Close reports OnClose like the engine,
+// and the handshake request is let go once the connection is admitted.
 type fakeConn struct {
 	id     string
 	srv    *socketio.Server
 	out    chan engineio.Message
 	reason chan string
 
-	mu     sync.Mutex
-	closed bool
+	mu       sync.Mutex
+	closed   bool
+	admitted bool
 }
 
 func (c *fakeConn) ID() string { return c.id }
 
 func (c *fakeConn) Request() *http.Request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.admitted {
+		return nil
+	}
 	return httptest.NewRequest("GET", "/socket.io/?EIO=4&transport=websocket", nil)
+}
+
+func (c *fakeConn) Admit() {
+	c.mu.Lock()
+	c.admitted = true
+	c.mu.Unlock()
 }
 
 func (c *fakeConn) Send(msgs ...engineio.Message) error {

@@ -42,14 +42,14 @@ type Namespace struct {
 	handlers     map[string]EventHandler
 	onAny        []AnyHandler
 
-	rooms roomIndex
+	rooms roomIndex // the rooms sockets joined; a socket's own id room is sockets
 
 	smu     sync.RWMutex
-	sockets map[*Socket]struct{}
+	sockets map[string]*Socket // by id, from the CONNECT until the socket is gone
 }
 
 func newNamespace(srv *Server, name string) *Namespace {
-	ns := &Namespace{srv: srv, name: name, handlers: make(map[string]EventHandler), sockets: make(map[*Socket]struct{})}
+	ns := &Namespace{srv: srv, name: name, handlers: make(map[string]EventHandler), sockets: make(map[string]*Socket)}
 	ns.rooms.init()
 	return ns
 }
@@ -98,7 +98,7 @@ func (ns *Namespace) runMiddleware(s *Socket) error {
 	mw := ns.middleware
 	ns.hmu.RUnlock()
 	for _, m := range mw {
-		if err := m(s, s.hs.Auth); err != nil {
+		if err := m(s, s.Handshake().Auth); err != nil {
 			return err
 		}
 	}
@@ -147,25 +147,41 @@ func (ns *Namespace) dispatch(s *Socket, p *Packet) {
 
 func (ns *Namespace) add(s *Socket) {
 	ns.smu.Lock()
-	ns.sockets[s] = struct{}{}
+	ns.sockets[s.id] = s
 	ns.smu.Unlock()
 }
 
 func (ns *Namespace) remove(s *Socket) {
 	ns.smu.Lock()
-	delete(ns.sockets, s)
+	if ns.sockets[s.id] == s {
+		delete(ns.sockets, s.id)
+	}
 	ns.smu.Unlock()
+}
+
+// byID is the socket whose id is id (in its own id room), connected or not; nil if none.
+func (ns *Namespace) byID(id string) *Socket {
+	ns.smu.RLock()
+	defer ns.smu.RUnlock()
+	return ns.sockets[id]
+}
+
+// members appends the sockets in room to dst: those that joined it, and the socket whose id it is.
+func (ns *Namespace) members(dst []*Socket, room string) []*Socket {
+	dst = ns.rooms.appendMembers(dst, room)
+	if s := ns.byID(room); s != nil {
+		dst = append(dst, s)
+	}
+	return dst
 }
 
 // Socket returns the connected socket with id.
 func (ns *Namespace) Socket(id string) (*Socket, bool) {
-	var found *Socket
-	ns.rooms.each(id, func(s *Socket) {
-		if s.id == id && s.Connected() {
-			found = s
-		}
-	})
-	return found, found != nil
+	s := ns.byID(id)
+	if s == nil || !s.Connected() {
+		return nil, false
+	}
+	return s, true
 }
 
 // To selects the sockets in any of rooms (all sockets of the namespace when none is given).
@@ -189,4 +205,10 @@ func (ns *Namespace) Sockets() []*Socket { return Operator{ns: ns}.Sockets() }
 func (ns *Namespace) DisconnectSockets(close bool) { Operator{ns: ns}.DisconnectSockets(close) }
 
 // RoomSize is the number of sockets in room, counting sockets still connecting.
-func (ns *Namespace) RoomSize(room string) int { return ns.rooms.size(room) }
+func (ns *Namespace) RoomSize(room string) int {
+	n := ns.rooms.size(room)
+	if ns.byID(room) != nil {
+		n++
+	}
+	return n
+}

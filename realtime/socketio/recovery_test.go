@@ -63,6 +63,8 @@ func TestRecoveryFreshPID(t *testing.T) {
 
 func TestRecoverySamePID(t *testing.T) {
 	srv, calls := recoveryServer(t)
+	auths := make(chan json.RawMessage, 1)
+	srv.Of("/").OnConnect(func(s *socketio.Socket) { auths <- s.Handshake().Auth })
 	c := dial(t, srv)
 	c.send(`0{"token":"t","pid":"pid-1","offset":"7"}`)
 	p := c.next()
@@ -80,8 +82,8 @@ func TestRecoverySamePID(t *testing.T) {
 	if !s.Recovered() || srv.Of("/").RoomSize("page:1") != 1 {
 		t.Fatal("not recovered")
 	}
-	if string(s.Handshake().Auth) != `{"token":"t","pid":"pid-1","offset":"7"}` {
-		t.Fatalf("auth %s", s.Handshake().Auth)
+	if auth := recv(t, auths); string(auth) != `{"token":"t","pid":"pid-1","offset":"7"}` {
+		t.Fatalf("auth %s", auth)
 	}
 }
 

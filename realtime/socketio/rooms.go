@@ -66,16 +66,6 @@ func (ri *roomIndex) size(room string) int {
 	return len(sh.rooms[room])
 }
 
-// each calls fn for every member of room under the shard's read lock; fn must not block or lock.
-func (ri *roomIndex) each(room string, fn func(*Socket)) {
-	sh := ri.shard(room)
-	sh.mu.RLock()
-	for s := range sh.rooms[room] {
-		fn(s)
-	}
-	sh.mu.RUnlock()
-}
-
 // appendMembers appends the members of room to dst.
 func (ri *roomIndex) appendMembers(dst []*Socket, room string) []*Socket {
 	sh := ri.shard(room)
@@ -92,11 +82,11 @@ func (ri *roomIndex) appendMembers(dst []*Socket, room string) []*Socket {
 // union returns the members of any of rooms, each once. The largest room's snapshot is taken as
 // it is; only the members of the other rooms go through a set, so that a broadcast to a large
 // page room and a small drive room does not hash every recipient.
-func (ri *roomIndex) union(rooms []string) []*Socket {
+func (ns *Namespace) union(rooms []string) []*Socket {
 	lists := make([][]*Socket, len(rooms))
 	big := 0
 	for i, r := range rooms {
-		lists[i] = ri.appendMembers(nil, r)
+		lists[i] = ns.members(nil, r)
 		if len(lists[i]) > len(lists[big]) {
 			big = i
 		}
@@ -179,21 +169,23 @@ func (o Operator) selected() []*Socket {
 	case 0:
 		o.ns.smu.RLock()
 		out = make([]*Socket, 0, len(o.ns.sockets))
-		for s := range o.ns.sockets {
+		for _, s := range o.ns.sockets {
 			out = append(out, s)
 		}
 		o.ns.smu.RUnlock()
 	case 1:
-		out = o.ns.rooms.appendMembers(nil, o.rooms[0])
+		out = o.ns.members(nil, o.rooms[0])
 	default:
-		out = o.ns.rooms.union(o.rooms)
+		out = o.ns.union(o.rooms)
 	}
 	if len(o.except) == 0 || len(out) == 0 {
 		return out
 	}
 	excluded := make(map[*Socket]struct{})
 	for _, r := range o.except {
-		o.ns.rooms.each(r, func(s *Socket) { excluded[s] = struct{}{} })
+		for _, s := range o.ns.members(nil, r) {
+			excluded[s] = struct{}{}
+		}
 	}
 	if len(excluded) == 0 {
 		return out

@@ -14,15 +14,19 @@ import (
 func TestConnectMainNamespace(t *testing.T) {
 	srv := newTestServer(t, socketio.Config{})
 	sockets := make(chan *socketio.Socket, 1)
-	srv.Of("/").OnConnect(func(s *socketio.Socket) { sockets <- s })
+	handshakes := make(chan socketio.Handshake, 1)
+	srv.Of("/").OnConnect(func(s *socketio.Socket) {
+		handshakes <- s.Handshake()
+		sockets <- s
+	})
 	c := dial(t, srv)
 	r := c.connect("/", "")
 	s := recv(t, sockets)
 	if s.ID() != r.SID || r.PID != "" {
 		t.Fatalf("reply %+v, socket %s", r, s.ID())
 	}
-	if !s.Connected() || s.Namespace().Name() != "/" || s.Handshake().Request == nil || s.Handshake().Auth != nil {
-		t.Fatalf("socket state: %v %v", s.Connected(), s.Handshake())
+	if hs := recv(t, handshakes); !s.Connected() || s.Namespace().Name() != "/" || hs.Request == nil || hs.Auth != nil || hs.Time.IsZero() {
+		t.Fatalf("socket state: %v %v", s.Connected(), hs)
 	}
 	if !slices.Equal(s.Rooms(), []string{s.ID()}) || srv.Of("/").RoomSize(s.ID()) != 1 {
 		t.Fatalf("rooms %v", s.Rooms())
@@ -51,7 +55,11 @@ func TestConnectAuthAndMiddleware(t *testing.T) {
 		return &socketio.ConnectError{Message: "unauthorized", Data: map[string]string{"code": "token_expired"}}
 	})
 	connected := make(chan *socketio.Socket, 1)
-	ns.OnConnect(func(s *socketio.Socket) { connected <- s })
+	auths := make(chan json.RawMessage, 1)
+	ns.OnConnect(func(s *socketio.Socket) {
+		auths <- s.Handshake().Auth
+		connected <- s
+	})
 
 	c := dial(t, srv)
 	c.send(`0{"token":"old"}`)
@@ -68,11 +76,39 @@ func TestConnectAuthAndMiddleware(t *testing.T) {
 	if v, ok := s.Get("user"); !ok || v != "u1" {
 		t.Fatal("Set/Get", v, ok)
 	}
-	if string(s.Handshake().Auth) != `{"token":"good"}` {
-		t.Fatalf("auth %s", s.Handshake().Auth)
+	if auth := recv(t, auths); string(auth) != `{"token":"good"}` {
+		t.Fatalf("auth %s", auth)
 	}
 	if ns.RoomSize("user:u1") != 1 {
 		t.Fatal("middleware join lost")
+	}
+}
+
+// The handshake's request and auth are inputs of the connect: a connected socket lets them go,
+// and a namespace joined after the connection's first has no request (the connection was
+// admitted, engineio.Conn.Request), though it has its own auth while it connects.
+func TestHandshakeLetGoAfterConnect(t *testing.T) {
+	srv := newTestServer(t, socketio.Config{})
+	handshakes := make(chan socketio.Handshake, 4)
+	record := func(s *socketio.Socket, _ socketio.Args, _ socketio.AckFunc) { handshakes <- s.Handshake() }
+	srv.Of("/").On("check", record)
+	custom := srv.Of("/custom")
+	custom.OnConnect(func(s *socketio.Socket) { handshakes <- s.Handshake() })
+	custom.On("check", record)
+
+	c := dial(t, srv)
+	c.connect("/", `{"token":"t"}`)
+	c.send(`2["check"]`) // handled after the connect has finished
+	if hs := recv(t, handshakes); hs.Auth != nil || hs.Request != nil || hs.Time.IsZero() {
+		t.Fatalf("after connect: %+v", hs)
+	}
+	c.connect("/custom", `{"token":"c"}`)
+	if hs := recv(t, handshakes); string(hs.Auth) != `{"token":"c"}` || hs.Request != nil {
+		t.Fatalf("second namespace while connecting: %+v", hs)
+	}
+	c.send(`2/custom,["check"]`)
+	if hs := recv(t, handshakes); hs.Auth != nil || hs.Request != nil {
+		t.Fatalf("second namespace after connect: %+v", hs)
 	}
 }
 
@@ -352,6 +388,58 @@ func TestRoomsAndBroadcast(t *testing.T) {
 	s0.Leave("r1")
 	if ns.RoomSize("r1") != 0 || !slices.Equal(s0.Rooms(), []string{ids[0]}) {
 		t.Fatal("Leave")
+	}
+}
+
+// A socket's id names a room that holds it alone, from its connect to its disconnect: To, Except
+// and RoomSize find it by its id, alone or beside rooms it joined, and it cannot leave it.
+func TestSocketIDRoom(t *testing.T) {
+	srv := newTestServer(t, socketio.Config{})
+	ns := srv.Of("/")
+	var cs [2]*testClient
+	var socks [2]*socketio.Socket
+	for i := range cs {
+		cs[i] = dial(t, srv)
+		socks[i], _ = ns.Socket(cs[i].connect("/", "").SID)
+	}
+	a, b := socks[0], socks[1]
+	b.Join("room", a.ID()) // joining another socket's id room is joining a room of that name
+	a.Join(a.ID())         // a no-op: a is in it already
+	a.Leave(a.ID())        // a no-op: a stays in it
+	if n := ns.RoomSize(a.ID()); n != 2 {
+		t.Fatalf("RoomSize(a's id) = %d, want a and b", n)
+	}
+	if !slices.Equal(a.Rooms(), []string{a.ID()}) {
+		t.Fatalf("a's rooms %v", a.Rooms())
+	}
+	if err := ns.To(b.ID()).Emit("direct"); err != nil {
+		t.Fatal(err)
+	}
+	cs[1].expectText(`2["direct"]`)
+	// a's id room and a room b is in: each socket once.
+	if err := ns.To(a.ID(), "room").Emit("both"); err != nil {
+		t.Fatal(err)
+	}
+	cs[0].expectText(`2["both"]`)
+	cs[1].expectText(`2["both"]`)
+	if err := ns.Except(b.ID()).Emit("not-b"); err != nil {
+		t.Fatal(err)
+	}
+	cs[0].expectText(`2["not-b"]`)
+	if err := ns.To(b.ID()).Emit("end"); err != nil {
+		t.Fatal(err)
+	}
+	cs[1].expectText(`2["end"]`) // not "not-b" first
+	if got := ns.In(a.ID()).Sockets(); len(got) != 2 {
+		t.Fatalf("In(a's id): %d sockets", len(got))
+	}
+	a.Disconnect(false)
+	cs[0].expectText(`1`)
+	if n := ns.RoomSize(a.ID()); n != 1 {
+		t.Fatalf("RoomSize(a's id) after a left = %d, want b only", n)
+	}
+	if _, ok := ns.Socket(a.ID()); ok {
+		t.Fatal("Socket(a's id) after a left")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,11 +21,16 @@ const (
 )
 
 // Handshake describes how a socket connected.
+//
+// Auth and Request are inputs of the connect: the middleware, the recovery hook and the OnConnect
+// handlers see them; once those have run they are let go (nil), so that a connected socket does
+// not hold its token and its handshake's headers for its whole life.
 type Handshake struct {
 	// Auth is the CONNECT payload exactly as received (a JSON object), nil when the client sent
 	// none. A reconnecting client's pid and offset are in it.
 	Auth json.RawMessage
-	// Request is the Engine.IO handshake request (headers, cookies, query, remote address).
+	// Request is the Engine.IO handshake request (headers, cookies, query, remote address),
+	// nil for a namespace joined after the connection's first (engineio.Conn.Request).
 	// Its body must not be read.
 	Request *http.Request
 	// Time is when the CONNECT packet was handled.
@@ -49,7 +55,7 @@ type Socket struct {
 	pending []engineio.Message
 
 	mu        sync.Mutex
-	rooms     map[string]struct{}
+	rooms     []string   // the rooms joined, its own id room aside; a few, so a slice beats a map
 	data      []keyValue // Set/Get: a handful of keys at most, so a slice beats a map
 	acks      map[uint64]chan Args
 	nextAck   uint64
@@ -59,26 +65,36 @@ type Socket struct {
 }
 
 func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
-	s := &Socket{
+	return &Socket{
 		id: randomID(),
 		ns: ns,
 		c:  c,
-		// A copy: auth is a slice of the whole CONNECT message, kept for the socket's life.
+		// A copy: auth is a slice of the whole CONNECT message, which a middleware that keeps
+		// auth would otherwise keep whole.
 		hs: Handshake{Auth: bytes.Clone(auth), Request: c.conn.Request(), Time: time.Now()},
 	}
-	s.rooms = map[string]struct{}{}
-	s.Join(s.id)
-	return s
 }
 
-// ID is the socket id, also the name of a room holding only this socket.
+// ID is the socket id, also the name of a room holding only this socket. That room is not kept
+// in the room index: the namespace finds the socket by its id (Namespace.members).
 func (s *Socket) ID() string { return s.id }
 
 // Namespace is the namespace the socket belongs to.
 func (s *Socket) Namespace() *Namespace { return s.ns }
 
 // Handshake describes the connection.
-func (s *Socket) Handshake() Handshake { return s.hs }
+func (s *Socket) Handshake() Handshake {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hs
+}
+
+// forgetHandshake lets go of the connect's inputs once the socket has connected (see Handshake).
+func (s *Socket) forgetHandshake() {
+	s.mu.Lock()
+	s.hs.Auth, s.hs.Request = nil, nil
+	s.mu.Unlock()
+}
 
 // ConnID is the id of the underlying Engine.IO session, shared by the sockets of its namespaces.
 func (s *Socket) ConnID() string { return s.c.conn.ID() }
@@ -137,7 +153,8 @@ func (s *Socket) Get(key string) (any, bool) {
 	return nil, false
 }
 
-// Join adds the socket to rooms. It does nothing once the socket is disconnected.
+// Join adds the socket to rooms. It does nothing once the socket is disconnected. The socket is
+// always in its own id room.
 func (s *Socket) Join(rooms ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -145,36 +162,36 @@ func (s *Socket) Join(rooms ...string) {
 		return
 	}
 	for _, r := range rooms {
-		if _, ok := s.rooms[r]; ok {
+		if r == s.id || slices.Contains(s.rooms, r) {
 			continue
 		}
-		s.rooms[r] = struct{}{}
+		s.rooms = append(s.rooms, r)
 		s.ns.rooms.add(r, s)
 	}
 }
 
-// Leave removes the socket from rooms.
+// Leave removes the socket from rooms. The socket stays in its own id room until it disconnects.
 func (s *Socket) Leave(rooms ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range rooms {
-		if _, ok := s.rooms[r]; !ok {
+		i := slices.Index(s.rooms, r)
+		if i < 0 {
 			continue
 		}
-		delete(s.rooms, r)
+		s.rooms = slices.Delete(s.rooms, i, i+1)
 		s.ns.rooms.remove(r, s)
 	}
 }
 
-// Rooms lists the rooms the socket is in, its own id room included, in no particular order.
+// Rooms lists the rooms the socket is in, its own id room first; none once it is disconnected.
 func (s *Socket) Rooms() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.rooms))
-	for r := range s.rooms {
-		out = append(out, r)
+	if s.state.Load() == stateClosed {
+		return nil
 	}
-	return out
+	return append([]string{s.id}, s.rooms...)
 }
 
 // Emit sends an event to this client. Arguments are marshalled with encoding/json, except that a
@@ -367,9 +384,7 @@ func (s *Socket) closeLocked(reason string) bool {
 	if s.state.Swap(stateClosed) == stateClosed {
 		return false
 	}
-	if s.c.sockets[s.ns.name] == s {
-		delete(s.c.sockets, s.ns.name)
-	}
+	s.c.sockets = slices.DeleteFunc(s.c.sockets, func(x *Socket) bool { return x == s })
 	s.cleanup()
 	s.c.notify(func() {
 		if s.announced {
@@ -410,10 +425,10 @@ func (s *Socket) runOnClose() {
 // cleanup leaves every room, leaves the namespace and fails pending acknowledgements.
 func (s *Socket) cleanup() {
 	s.mu.Lock()
-	for r := range s.rooms {
+	for _, r := range s.rooms {
 		s.ns.rooms.remove(r, s)
 	}
-	clear(s.rooms)
+	s.rooms = nil
 	for id, ch := range s.acks {
 		close(ch)
 		delete(s.acks, id)

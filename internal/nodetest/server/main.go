@@ -106,19 +106,26 @@ func (t *transports) wrap(next http.Handler) http.Handler {
 	})
 }
 
+// remember records the connection of a session opened on WebSocket, read from its handshake
+// request while the socket connects (a connected socket no longer holds the request).
+func (t *transports) remember(s *socketio.Socket) {
+	r := s.Handshake().Request
+	if r == nil || r.URL.Query().Get("transport") != "websocket" {
+		return
+	}
+	if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
+		t.mu.Lock()
+		t.bySID[s.ConnID()] = c
+		t.mu.Unlock()
+	}
+}
+
 // cut closes the TCP connection under s's WebSocket: the upgrade's, or the handshake's for a
 // session opened on WebSocket. It reports false for a session still on long-polling.
 func (t *transports) cut(s *socketio.Socket) bool {
 	t.mu.Lock()
 	c := t.bySID[s.ConnID()]
 	t.mu.Unlock()
-	if c == nil {
-		r := s.Handshake().Request
-		if r == nil || r.URL.Query().Get("transport") != "websocket" {
-			return false
-		}
-		c, _ = r.Context().Value(connKey{}).(net.Conn)
-	}
 	if c == nil {
 		return false
 	}
@@ -150,6 +157,7 @@ func newMainServer(tr *transports, log *slog.Logger) *socketio.Server {
 		}
 		return nil
 	})
+	root.OnConnect(tr.remember)
 	root.OnDisconnect(tr.forget)
 	root.On("echo", echo)
 	root.On("join", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
@@ -233,6 +241,7 @@ func newRecoveryServer(tr *transports, log *slog.Logger) *socketio.Server {
 		},
 	})
 	root := srv.Of("/")
+	root.OnConnect(tr.remember)
 	root.OnDisconnect(tr.forget)
 	root.OnConnect(func(s *socketio.Socket) {
 		pids.Store(s.PID(), true)

@@ -6,11 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -44,6 +42,15 @@ type options struct {
 	postWorkers int
 	baseQueue   int
 	procs       int
+	serverEnv   []string // added to the server processes' environment
+}
+
+// serverCPUOrNone is the CPU the servers are pinned to, or -1 when they are not pinned.
+func (o options) serverCPUOrNone() int {
+	if o.pin {
+		return o.serverCPU
+	}
+	return -1
 }
 
 const pinnedEnv = "PAGESPACE_LOADTEST_PINNED"
@@ -70,6 +77,13 @@ func main() {
 	fs.IntVar(&o.clientCPU, "client-cpu", 1, "CPU this load generator is pinned to")
 	fs.BoolVar(&o.pin, "pin", true, "pin server and load generator to one CPU each, GOMAXPROCS=1")
 	fs.StringVar(&o.repo, "repo", "", "pagespace repository root (default: found from the working directory)")
+	fs.Func("server-env", "`KEY=VALUE` added to the server's environment (repeatable), e.g. GOMEMLIMIT=200MiB or GODEBUG=memprofilerate=1", func(v string) error {
+		if !strings.Contains(v, "=") {
+			return errors.New("want KEY=VALUE")
+		}
+		o.serverEnv = append(o.serverEnv, v)
+		return nil
+	})
 	fs.StringVar(&o.pprofAddr, "pprof", "", "pass PPROF_ADDR to pagespace (e.g. 127.0.0.1:6060) to profile it during the run")
 	fs.BoolVar(&o.keepTmp, "keep", false, "keep the temporary directory (server log, data)")
 	fs.BoolVar(&o.serveBase, "serve-baseline", false, "internal: run the baseline server")
@@ -173,12 +187,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	} else {
 		defer os.RemoveAll(tmp)
 	}
-	serverCPU := -1
-	if o.pin {
-		serverCPU = o.serverCPU
-	}
 	var db *pgDatabase
-	dbURL := "sqlite:" + filepath.Join(tmp, "baseline.db")
+	dbURL := "" // pagespace's database on PostgreSQL; on SQLite the one in its DATA_DIR
 	if o.db == "postgres" {
 		if db, err = createPGDatabase(ctx, o.pgAdmin); err != nil {
 			return err
@@ -198,145 +208,23 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	res := &result{sockets: o.n, procs: o.procs, loadStart: loadavg()}
 	rcv := newReceiver(messages)
-	var srv *server      // the process posts go through (the only one without -procs)
-	var others []*server // with -procs: the processes the sockets are on
+	t := &target{}
 	defer func() {
 		rcv.stop()
-		srv.stop()
-		for _, s := range others {
-			s.stop()
-		}
+		t.stop()
 	}()
-	runID := filepath.Base(tmp)[len("pagespace-loadtest-"):]
 	setupStart := time.Now()
-
-	// dial opens socket i; post sends message content.
-	var dial func(ctx context.Context, i int) error
-	var post func(ctx context.Context, content string) (int, error)
-	a := (*api)(nil)
-	if o.baseline {
-		res.target = "baseline"
-		port, err := freePort()
-		if err != nil {
-			return err
-		}
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		srv, err = startServer(ctx, []string{exe, "-serve-baseline", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-database", dbURL, "-baseline-queue", strconv.Itoa(o.baseQueue)},
-			[]string{"GOMAXPROCS=1"}, port, serverCPU, "/healthz", filepath.Join(tmp, "server.log"))
-		if err != nil {
-			return err
-		}
-		a = newAPI(srv.base, o.postWorkers)
-		dial = func(ctx context.Context, i int) error {
-			ws, err := dialBaseline(ctx, srv.base)
-			if err == nil {
-				rcv.start(ws, false)
-			}
-			return err
-		}
-		post = func(ctx context.Context, content string) (int, error) {
-			return a.do(ctx, http.MethodPost, "/messages", "", map[string]string{"pageId": "load", "content": content}, nil)
-		}
-	} else {
-		res.target = "pagespace"
-		repo := o.repo
-		if repo == "" {
-			if repo, err = findRepo(); err != nil {
-				return err
-			}
-		}
-		bin, err := buildPagespace(ctx, repo, tmp)
-		if err != nil {
-			return err
-		}
-		ports := make([]int, o.procs)
-		for i := range ports {
-			if ports[i], err = freePort(); err != nil {
-				return err
-			}
-		}
-		envOf := func(i int) []string {
-			env := []string{
-				fmt.Sprintf("ADDR=127.0.0.1:%d", ports[i]), "DATA_DIR=" + filepath.Join(tmp, fmt.Sprintf("data%d", i)),
-				"JWT_SECRET=loadtest-secret-loadtest-secret-loadtest", "AUTH_RATE_LIMIT=0",
-				"WS_MAX_CONNECTIONS_PER_USER=1000000", "LOG_LEVEL=warn", "GOMAXPROCS=1",
-			}
-			if o.db == "postgres" {
-				env = append(env, "DATABASE_URL="+dbURL)
-			}
-			if o.pprofAddr != "" && i == 0 {
-				env = append(env, "PPROF_ADDR="+o.pprofAddr)
-			}
-			return env
-		}
-		start := func() error {
-			srv, err = startServer(ctx, []string{bin}, envOf(0), ports[0], serverCPU, "/healthz", filepath.Join(tmp, "server.log"))
-			if err != nil {
-				return err
-			}
-			others = others[:0]
-			for i := 1; i < o.procs; i++ {
-				s, err := startServer(ctx, []string{bin}, envOf(i), ports[i], serverCPU, "/healthz", filepath.Join(tmp, fmt.Sprintf("server%d.log", i)))
-				if err != nil {
-					return err
-				}
-				others = append(others, s)
-			}
-			return nil
-		}
-		if err := start(); err != nil {
-			return err
-		}
-		a = newAPI(srv.base, o.postWorkers)
-		users := o.users
-		if users <= 0 {
-			users = (o.n + 99) / 100
-		}
-		users = min(users, o.n)
-		res.users = users
-		ws, err := setupWorkspace(ctx, a, users, 4, runID)
-		if err != nil {
-			return fmt.Errorf("setup: %w", err)
-		}
-		res.signup = ws.signup
-		// Restart the server so that the memory figures start from a clean process, not one
-		// holding the password hashing's garbage. Users, drive and page are in the database;
-		// tokens stay valid (same JWT_SECRET).
-		srv.stop()
-		for _, s := range others {
-			s.stop()
-		}
-		a.client.CloseIdleConnections()
-		if err := start(); err != nil {
-			return fmt.Errorf("restart: %w", err)
-		}
-		dial = func(ctx context.Context, i int) error {
-			u := ws.users[i*users/o.n] // contiguous blocks: each user's sockets join together
-			base := srv.base
-			if len(others) > 0 {
-				base = others[i%len(others)].base // every delivery crosses processes
-			}
-			c, err := dialPagespace(ctx, base, u.Token, ws.pageID)
-			if err == nil {
-				rcv.start(c, true)
-			}
-			return err
-		}
-		post = func(ctx context.Context, content string) (int, error) {
-			return a.do(ctx, http.MethodPost, "/api/pages/"+ws.pageID+"/messages", ws.owner.Token, map[string]string{"content": content}, nil)
-		}
+	if err := t.start(ctx, o, tmp, dbURL, rcv, res); err != nil {
+		return err
 	}
 	time.Sleep(time.Second) // let the fresh server settle
-	if res.rssEmpty, err = totalRSS(srv, others); err != nil {
+	if res.rssEmpty, err = total(t.all(), rss); err != nil {
 		return err
 	}
 
 	// Connect.
 	connStart := time.Now()
-	if err := forEach(ctx, o.n, o.dialers, dial); err != nil {
+	if err := forEach(ctx, o.n, o.dialers, t.dial); err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
 	res.connect = time.Since(connStart)
@@ -353,17 +241,17 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := sleep(ctx, o.settle); err != nil {
 		return err
 	}
-	if res.rssIdle, err = totalRSS(srv, others); err != nil {
+	if res.rssIdle, err = total(t.all(), rss); err != nil {
 		return err
 	}
 	setupFrames := rcv.frames.Load()
 
 	if !o.idle {
-		if err := postAll(ctx, o, messages, post, rcv, append([]*server{srv}, others...), res); err != nil {
+		if err := postAll(ctx, o, messages, t.post, rcv, t.all(), res); err != nil {
 			return err
 		}
 	}
-	if res.rssEnd, err = totalRSS(srv, others); err != nil {
+	if res.rssEnd, err = total(t.all(), rss); err != nil {
 		return err
 	}
 	res.frames = rcv.frames.Load() - setupFrames
@@ -395,7 +283,7 @@ func postAll(ctx context.Context, o options, messages int, post func(context.Con
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	interval := time.Duration(float64(time.Second) / o.rate)
-	cpu0, err := totalCPU(srvs)
+	cpu0, err := total(srvs, cpuTime)
 	if err != nil {
 		return err
 	}
@@ -446,7 +334,7 @@ func postAll(ctx context.Context, o options, messages int, post func(context.Con
 		}
 	}
 	res.deliverWindow = time.Since(start)
-	cpu1, err := totalCPU(srvs)
+	cpu1, err := total(srvs, cpuTime)
 	if err != nil {
 		return err
 	}
@@ -454,28 +342,16 @@ func postAll(ctx context.Context, o options, messages int, post func(context.Con
 	return nil
 }
 
-// totalRSS is the resident memory of the server processes.
-func totalRSS(srv *server, others []*server) (int64, error) {
-	var sum int64
-	for _, s := range append([]*server{srv}, others...) {
-		n, err := rss(s.pid())
-		if err != nil {
-			return 0, err
-		}
-		sum += n
-	}
-	return sum, nil
-}
-
-// totalCPU is the CPU time the server processes used.
-func totalCPU(srvs []*server) (time.Duration, error) {
-	var sum time.Duration
+// total sums what read reports for each server process: its resident memory (rss) or the CPU
+// time it used (cpuTime).
+func total[T int64 | time.Duration](srvs []*server, read func(pid int) (T, error)) (T, error) {
+	var sum T
 	for _, s := range srvs {
-		d, err := cpuTime(s.pid())
+		v, err := read(s.pid())
 		if err != nil {
 			return 0, err
 		}
-		sum += d
+		sum += v
 	}
 	return sum, nil
 }

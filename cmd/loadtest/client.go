@@ -18,7 +18,8 @@ import (
 
 // The receiving side is the same for both servers: a plain gorilla WebSocket per socket and one
 // goroutine reading its frames, finding the marker in the raw bytes. Only the handshake differs
-// (Socket.IO's CONNECT and join_page for pagespace, none for the baseline).
+// (Socket.IO's CONNECT and join_page for pagespace, a bearer token and a join frame for the
+// baseline).
 
 // clock is the run's monotonic time origin; send and receive times are nanoseconds since it.
 var clock = time.Now()
@@ -139,10 +140,28 @@ func dialPagespace(ctx context.Context, base, token, pageID string) (*websocket.
 	return ws, nil
 }
 
-// dialBaseline opens a plain WebSocket to the baseline.
-func dialBaseline(ctx context.Context, base string) (*websocket.Conn, error) {
-	ws, _, err := dialer.DialContext(ctx, strings.Replace(base, "http", "ws", 1)+"/ws", nil)
-	return ws, err
+// dialBaseline opens a plain WebSocket to the baseline with token and joins pageID.
+func dialBaseline(ctx context.Context, base, token, pageID string) (*websocket.Conn, error) {
+	h := http.Header{"Authorization": {"Bearer " + token}}
+	ws, _, err := dialer.DialContext(ctx, strings.Replace(base, "http", "ws", 1)+"/ws", h)
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { ws.Close() })
+	defer stop()
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(pageID)); err != nil {
+		ws.Close()
+		return nil, err
+	}
+	_, ack, err := ws.ReadMessage()
+	if err == nil && !bytes.Contains(ack, []byte(`"joined"`)) {
+		err = fmt.Errorf("join refused: %s", ack)
+	}
+	if err != nil {
+		ws.Close()
+		return nil, err
+	}
+	return ws, nil
 }
 
 // api is a small JSON client for the REST setup and the posts.

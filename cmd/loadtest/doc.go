@@ -8,14 +8,16 @@
 // through the first and spreads the sockets over the others, so every delivery crosses
 // processes (NOTIFY, then a read of the log): the latency to compare with one process.
 //
-// With -baseline it measures instead a minimal hand-written broadcaster (this binary re-executed
-// with -serve-baseline: insert into the same database, then one pre-encoded WebSocket frame per
-// connected socket), with the same client code, so that the two latency figures compare.
+// With -baseline it measures instead a minimal hand-written server doing a real server's least
+// work (this binary re-executed with -serve-baseline, on the database pagespace set up: the
+// access token verified at connect, one access query at join, one insert per message, one
+// pre-encoded WebSocket frame per socket of the page's room; baseline.go), with the same client
+// code, so that the two servers' figures compare.
 //
-//	go run ./realtime/loadtest -n 1000 -rate 20 -duration 30s      # active, pagespace
-//	go run ./realtime/loadtest -n 1000 -rate 20 -duration 30s -baseline
-//	go run ./realtime/loadtest -idle -n 10000                       # memory per idle socket
-//	go run ./realtime/loadtest -n 1000 -rate 20 -duration 30s -procs 3  # across processes
+//	go run ./cmd/loadtest -n 1000 -rate 20 -duration 30s      # active, pagespace
+//	go run ./cmd/loadtest -n 1000 -rate 20 -duration 30s -baseline
+//	go run ./cmd/loadtest -idle -n 10000                       # memory per idle socket
+//	go run ./cmd/loadtest -n 1000 -rate 20 -duration 30s -procs 3  # across processes
 //
 // Everything runs on 127.0.0.1; every run is bounded by -timeout and kills what it started.
 package main
