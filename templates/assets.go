@@ -52,6 +52,7 @@ func NewAssets(fsys fs.FS, log *slog.Logger) (*Assets, error) {
 	m.Add("text/css", &css.Minifier{})
 	m.Add("text/javascript", &js.Minifier{Version: jsVersion})
 	a := &Assets{files: map[string]*asset{}}
+	cyclic := cyclicModules(fsys)
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -64,7 +65,7 @@ func NewAssets(fsys fs.FS, log *slog.Logger) (*Assets, error) {
 		if kind := minifiable(name); kind != "" {
 			in := src
 			if kind == "text/javascript" {
-				in = shortenModuleNames(src) // the minifier leaves a module's top-level names as written
+				in = compactModule(src, cyclic[name]) // what the minifier leaves of a module's names and declarations
 			}
 			if out, merr := m.Bytes(kind, in); merr != nil {
 				log.Warn("static asset served unminified", "file", name, "err", merr.Error())

@@ -18,7 +18,7 @@ import (
 
 // budget is the issue's limit on the web UI's scripts and stylesheets, "150 KB uncompressed in
 // all", in bytes as served (minified, uncompressed), read as 150 KiB. The tree is within it
-// (153,027 bytes on 2026-12-05, 149.4 KiB), and 2 % over a 150,000-byte reading of the same
+// (152,639 bytes on 2026-12-05, 149.1 KiB), and 1.8 % over a 150,000-byte reading of the same
 // words: docs/performance.md says both. A change that outgrows it fails here, not months later in
 // a profile.
 const budget = 150 * 1024
@@ -80,7 +80,7 @@ func TestAssetsFallBackToSource(t *testing.T) {
 	if !strings.Contains(logged.String(), "js/broken.js") {
 		t.Errorf("the failure was not logged: %q", logged.String())
 	}
-	if got := get("js/ok.js"); strings.Contains(got, "comment") || !strings.Contains(got, "export function add") {
+	if got := get("js/ok.js"); strings.Contains(got, "comment") || !strings.Contains(got, "export let add=") {
 		t.Errorf("ok.js not minified: %q", got)
 	}
 	if got := get("app.css"); got != "body{color:red}" {

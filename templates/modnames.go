@@ -8,22 +8,34 @@ import (
 	"github.com/tdewolff/parse/v2/js"
 )
 
-// shortenModuleNames gives an ES module's own top-level names (the local names of its imports, and
-// what it declares at the top level) the shortest names used nowhere in the module, where that
-// makes it shorter, and returns the module rewritten. The minifier shortens names inside
-// functions only: it reads every file as a script, at whose top level names are globals that
-// other scripts may use, whereas a module's are its own.
-//
-// What other modules see does not change: an import keeps the name it imports (`import{h as a}`),
-// and an export the name it exports (`export function f` becomes `function a` and
-// `export{a as f}`). New names are taken from none of the module's identifiers, in any scope, so
-// no inner declaration can capture a renamed use. A file that does not parse, or has neither
-// import nor export (a script), is returned as it is.
-func shortenModuleNames(src []byte) []byte {
+// compactModule rewrites an ES module where the minifier does not, because it reads every file
+// as a script: its own top-level names shortened (shortenNames), its functions declared as arrow
+// functions where one can stand for them (arrowFunctions; cyclic says the module is in a cycle of
+// imports), its constants declared with let (letForConst). A file that does not parse, or has
+// neither import nor export (a script), is returned as it is.
+func compactModule(src []byte, cyclic bool) []byte {
 	ast, err := js.Parse(parse.NewInputBytes(bytes.Clone(src)), js.Options{})
 	if err != nil || !isModule(ast) {
 		return src // the minifier reports what does not parse
 	}
+	shortenNames(ast)
+	arrowFunctions(ast, cyclic)
+	letForConst(ast)
+	var out bytes.Buffer
+	ast.JS(&out)
+	return out.Bytes()
+}
+
+// shortenNames gives a module's own top-level names (the local names of its imports, and what it
+// declares at the top level) the shortest names used nowhere in the module, where that makes it
+// shorter. The minifier shortens names inside functions only: at a script's top level, names are
+// globals that other scripts may use, whereas a module's are its own.
+//
+// What other modules see does not change: an import keeps the name it imports (`import{h as a}`),
+// and an export the name it exports (`export function f` becomes `function a` and
+// `export{a as f}`). New names are taken from none of the module's identifiers, in any scope, so
+// no inner declaration can capture a renamed use.
+func shortenNames(ast *js.AST) {
 	m := newModule(ast)
 	cands := m.candidates()
 	// The most used names get the shortest new ones.
@@ -40,10 +52,27 @@ func shortenModuleNames(src []byte) []byte {
 		}
 	}
 	m.exportUnwrapped()
-	var out bytes.Buffer
-	ast.JS(&out)
-	return out.Bytes()
 }
+
+// letForConst declares with let what a module declares with const, two bytes shorter each time
+// and the same program: a constant differs from a let only in refusing assignment, and no
+// source assigns one (that would throw, in the browser as in the unit tests, which run against
+// the modules as served).
+func letForConst(ast *js.AST) {
+	js.Walk(letDecls{}, ast)
+}
+
+// letDecls is the js.IVisitor of letForConst.
+type letDecls struct{}
+
+func (letDecls) Enter(n js.INode) js.IVisitor {
+	if d, ok := n.(*js.VarDecl); ok && d.TokenType == js.ConstToken {
+		d.TokenType = js.LetToken
+	}
+	return letDecls{}
+}
+
+func (letDecls) Exit(js.INode) {}
 
 // isModule reports whether a parsed file imports or exports anything.
 func isModule(ast *js.AST) bool {

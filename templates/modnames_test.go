@@ -61,8 +61,8 @@ export { listedLater, listedLater as alsoListed };
 		regexp.MustCompile(`\{longHelperName:[a-zA-Z_$]\w*\}`), // shorthands keep their keys
 		regexp.MustCompile(`\{shorthandBound:[a-zA-Z_$]\w*\}=`),
 		regexp.MustCompile(`export\{.*\b\w+ as publicEntry\b`),
-		regexp.MustCompile(`export const\b.*\bexportedCounter=`), // two names: left as they are
-		regexp.MustCompile(`export const\b.*\{destructured\}=`),
+		regexp.MustCompile(`export let\b.*\bexportedCounter=`), // two names: left as they are
+		regexp.MustCompile(`export let\b.*\{destructured\}=`),
 		regexp.MustCompile(`export\{\w+ as listedLater,\w+ as alsoListed\}`),
 	} {
 		if !want.MatchString(got) {
@@ -71,6 +71,31 @@ export { listedLater, listedLater as alsoListed };
 	}
 	if s := served(t, a, "s.js"); !strings.Contains(s, "function globalHelper(") {
 		t.Errorf("a script's global was renamed: %s", s)
+	}
+}
+
+// A module's constants are served declared with let, wherever they are; a script is left as it is.
+func TestConstantsServedAsLet(t *testing.T) {
+	module := `export const limit = 3;
+const table = { a: 1 };
+export function sum(list) {
+  const out = [];
+  for (const x of list) out.push(x);
+  for (const k in table) out.push(table[k]);
+  { const inner = out.length; return inner + limit; }
+}
+`
+	script := "const kept = 1;\n"
+	a, err := templates.NewAssets(fstest.MapFS{"m.js": {Data: []byte(module)}, "s.js": {Data: []byte(script)}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := served(t, a, "m.js")
+	if strings.Contains(got, "const") || strings.Count(got, "let") < 5 {
+		t.Errorf("served: %s", got)
+	}
+	if s := served(t, a, "s.js"); !strings.Contains(s, "const kept") {
+		t.Errorf("a script was rewritten: %s", s)
 	}
 }
 

@@ -22,7 +22,7 @@ const LOCK = "pagespace-refresh";
 export function createApi(opts = {}) {
   const doFetch = opts.fetch || ((...a) => globalThis.fetch(...a));
   const storage = opts.storage !== undefined ? opts.storage : globalThis.localStorage;
-  const locks = opts.locks !== undefined ? opts.locks : globalThis.navigator && globalThis.navigator.locks;
+  const locks = opts.locks !== undefined ? opts.locks : globalThis.navigator?.locks;
   const setTimer = opts.setTimeout || ((f, ms) => globalThis.setTimeout(f, ms));
   const clearTimer = opts.clearTimeout || ((t) => globalThis.clearTimeout(t));
   const onSignedOut = opts.onSignedOut || (() => {});
@@ -72,7 +72,7 @@ export function createApi(opts = {}) {
       }
     }
     if (!res.ok) {
-      const e = (data && data.error) || {};
+      const e = data?.error || {};
       throw new ApiError(res.status, e.code, e.message, e.details);
     }
     return data;

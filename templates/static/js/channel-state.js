@@ -2,18 +2,23 @@
 // answers and the socket's events to it (so they run in Node's tests as in the page).
 //
 // A channel: {pageId, items (top-level messages, oldest first), nextCursor (older ones to load,
-// or null), threads ({parentId: replies oldest first}), typing ({userId: name})}.
+// or null), threads ({parentId: replies oldest first}), typing ({userId: name}), agents (the
+// statuses of agents at work in the page: {agentId: status}, agent-state.js)}.
+
+import { newer } from "./agent-state.js";
 
 /** emptyChannel is a channel with nothing loaded. */
 export function emptyChannel(pageId) {
-  return { pageId, items: null, nextCursor: null, threads: {}, typing: {} };
+  return { pageId, items: null, nextCursor: null, threads: {}, typing: {}, agents: {} };
 }
 
 const byTime = (a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
+// merge puts msgs in list, each in place of its earlier copy unless that one is newer (a streamed
+// message that grew, or ended, since the server answered).
 function merge(list, msgs) {
   const byID = new Map((list || []).map((m) => [m.id, m]));
-  for (const m of msgs) byID.set(m.id, m);
+  for (const m of msgs) byID.set(m.id, newer(byID.get(m.id), m));
   return [...byID.values()].sort(byTime);
 }
 
@@ -74,6 +79,11 @@ export function applyMessageEvent(ch, type, payload) {
   // An update keeps the replies count we know (the event's copy may predate later replies).
   out.items = merge(ch.items, [old ? { ...m, repliesCount: Math.max(m.repliesCount || 0, old.repliesCount || 0) } : m]);
   return out;
+}
+
+/** messagesOf lists the loaded messages of ch: top-level ones, then the replies loaded. */
+export function messagesOf(ch) {
+  return ch?.items ? [ch.items, ...Object.values(ch.threads)].flat() : [];
 }
 
 function replaceMsg(list, m) {

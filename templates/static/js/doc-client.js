@@ -41,7 +41,7 @@ export const Status = Object.freeze({
 
 function randomID() {
   const bytes = new Uint8Array(12);
-  if (globalThis.crypto && globalThis.crypto.getRandomValues) globalThis.crypto.getRandomValues(bytes);
+  if (globalThis.crypto?.getRandomValues) globalThis.crypto.getRandomValues(bytes);
   else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -117,8 +117,8 @@ export class DocClient {
     }
 
     this.#handlers = {
-      doc_op: (m) => m && m.pageId === this.pageId && this.#onRemote(m),
-      doc_selection: (m) => m && m.pageId === this.pageId && this.#onSelection(m),
+      doc_op: (m) => m?.pageId === this.pageId && this.#onRemote(m),
+      doc_selection: (m) => m?.pageId === this.pageId && this.#onSelection(m),
       connect: () => this.#onConnect(),
       disconnect: () => this.#onDisconnect(),
     };
@@ -330,14 +330,14 @@ export class DocClient {
   }
 
   #onOpAck(ack, inflight) {
-    if (ack && ack.ok) {
+    if (ack?.ok) {
       if (Number.isInteger(ack.version) && ack.version > this.version) {
         if (!this.#incoming.has(ack.version)) this.#incoming.set(ack.version, { ack: inflight.seq });
       }
       this.#drain();
       return;
     }
-    const err = (ack && ack.error) || { code: "internal", message: "bad ack" };
+    const err = ack?.error || { code: "internal", message: "bad ack" };
     if (err.code === "too_old") {
       this.#sync();
     } else if (err.code === "rate_limited") {
@@ -477,7 +477,7 @@ export class DocClient {
         const ack = await this.#ack("doc_open");
         if (epoch !== this.#epoch) return;
         if (!ack || !ack.ok) {
-          this.#emit("error", (ack && ack.error) || { code: "internal", message: "doc_open failed" });
+          this.#emit("error", ack?.error || { code: "internal", message: "doc_open failed" });
           return;
         }
         this.#joined = true;
@@ -488,7 +488,7 @@ export class DocClient {
           const open = await this.#ack("doc_open");
           if (epoch !== this.#epoch) return;
           if (!open || !open.ok) {
-            this.#emit("error", (open && open.error) || { code: "internal", message: "doc_open failed" });
+            this.#emit("error", open?.error || { code: "internal", message: "doc_open failed" });
             return;
           }
           this.#joined = true;
@@ -496,17 +496,17 @@ export class DocClient {
         const ack = this.#needRebase ? { ok: false, error: { code: "too_old" } }
           : await this.#ack("doc_ops", { since: this.version });
         if (epoch !== this.#epoch) return;
-        if (ack && ack.ok) {
+        if (ack?.ok) {
           for (const e of ack.ops || []) {
             if (e.version > this.version && !this.#incoming.has(e.version)) this.#incoming.set(e.version, e);
           }
           this.#drain(); // while #syncing: neither sends nor starts another catch-up
-        } else if (ack && ack.error && ack.error.code === "too_old") {
+        } else if (ack?.error?.code === "too_old") {
           await this.#rebase(epoch);
           if (epoch !== this.#epoch) return;
           this.#needRebase = false;
         } else {
-          this.#emit("error", (ack && ack.error) || { code: "internal", message: "doc_ops failed" });
+          this.#emit("error", ack?.error || { code: "internal", message: "doc_ops failed" });
           return;
         }
       }
@@ -552,7 +552,7 @@ export class DocClient {
         clientId: this.clientId, seq: this.#inflight.seq,
       });
       if (epoch !== this.#epoch) return;
-      applied = Boolean(ack && ack.ok);
+      applied = Boolean(ack?.ok);
     }
     const open = await this.#ack("doc_open");
     if (epoch !== this.#epoch) return;

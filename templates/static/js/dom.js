@@ -70,7 +70,7 @@ export function field({ label, hint, control, ...attrs }) {
   input.id = id;
   const hintEl = hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null;
   const error = h("p", { class: "field-error", id: `${id}-error`, hidden: true });
-  input.setAttribute("aria-describedby", [hintEl && hintEl.id, error.id].filter(Boolean).join(" "));
+  input.setAttribute("aria-describedby", [hintEl?.id, error.id].filter(Boolean).join(" "));
   const wrap = div("field", h("label", { for: id }, label), input, hintEl, error);
   wrap.input = input;
   wrap.error = error;

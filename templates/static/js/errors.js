@@ -48,7 +48,7 @@ function sentence(s) {
 export function describe(err, overrides = {}) {
   if (err instanceof ApiError) {
     if (overrides[err.code]) return overrides[err.code];
-    const fields = err.details && err.details.fields;
+    const fields = err.details?.fields;
     if (err.code === "invalid_request" && fields && Object.keys(fields).length > 0) {
       return Object.entries(fields)
         .map(([f, why]) => `${fieldNames[f] || f} ${why}`)
@@ -68,7 +68,7 @@ export function describe(err, overrides = {}) {
 
 /** fieldErrors returns {field: words} from a 400's details, for messages next to the inputs. */
 export function fieldErrors(err) {
-  const fields = err instanceof ApiError && err.details && err.details.fields;
+  const fields = err instanceof ApiError && err.details?.fields;
   if (!fields) return {};
   const out = {};
   for (const [f, why] of Object.entries(fields)) out[f] = sentence(`${fieldNames[f] || f} ${why}`);

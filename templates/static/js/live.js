@@ -2,13 +2,17 @@
 // become state (store.js). Views tell it what is open (setView); it joins drive:<id> and
 // page:<id>, applies events to the store, and after a reconnect the store catches up: the
 // replayed events do it when the session was recovered, a refetch of the open views otherwise.
+// Streamed messages grow with their deltas (agent-state.js), read again after a gap and after
+// every reconnect, since deltas are not replayed; agents' statuses come with the page's join and
+// replace those shown.
 // When the socket cannot connect at all (the realtime endpoint blocked or failing), the UI goes
 // on by REST: the open views are refetched every REST_EVERY ms and when the window gets the
 // focus, until the socket connects again.
 
 import { Socket } from "./socket.js";
 import { applyPageEvent } from "./tree.js";
-import { applyMessageEvent, withPage, withTyping } from "./channel-state.js";
+import { applyMessageEvent, withPage, withTyping, messagesOf } from "./channel-state.js";
+import { createAssembler, withStatus } from "./agent-state.js";
 import { applyTaskEvent, withTasks } from "./task-state.js";
 import { ApiError } from "./errors.js";
 import { withPresence } from "./store.js";
@@ -38,17 +42,37 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
 
   const me = () => (api.user() ? api.user().id : null);
 
+  // Streamed messages of the open channel grow with their deltas, fetched again after a gap.
+  const streams = createAssembler({
+    get: (id) => messagesOf(store.state.channel).find((m) => m.id === id),
+    put: (m) => {
+      const ch = store.state.channel;
+      if (ch?.pageId === m.pageId) store.set({ channel: applyMessageEvent(ch, "message_updated", { message: m }) });
+    },
+    fetch: (m) => api.call("GET", uri`/api/pages/${m.pageId}/messages/${m.id}`),
+  });
+
+  /** withAgents applies f to the open channel's agent statuses, when it is pageId. */
+  function withAgents(pageId, f) {
+    const ch = store.state.channel;
+    if (ch?.pageId === pageId) store.set({ channel: { ...ch, agents: f(ch.agents) } });
+  }
+
   function join(kind, id) {
     if (!socket || !id) return;
     const ev = kind === "page" ? "join_page" : "join_drive";
     socket.timeout(15000).emitWithAck(ev, id).then((ack) => {
       if (!ack || !ack.ok) {
-        if (kind === "page" && view.pageId === id && ack && ack.error && (ack.error.code === "not_found" || ack.error.code === "forbidden")) {
+        if (kind === "page" && view.pageId === id && ack?.error && (ack.error.code === "not_found" || ack.error.code === "forbidden")) {
           pageGone(id, "permission_changed");
         }
         return;
       }
-      if (kind === "page" && view.pageId === id) store.set({ viewers: { pageId: id, list: ack.viewers || [] } });
+      if (kind === "page" && view.pageId === id) {
+        store.set({ viewers: { pageId: id, list: ack.viewers || [] } });
+        // The ack's statuses are current: they replace those shown.
+        withAgents(id, () => (ack.agentStatuses || []).reduce((all, st) => withStatus(all, st), {}));
+      }
       if (kind === "drive" && view.driveId === id && ack.members) store.set({ presence: withPresence(null, id, ack.members) });
     }).catch(() => {}); // dropped with the connection: the reconnect rejoins or recovers
   }
@@ -79,7 +103,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
   function pageGone(pageId, reason) {
     if (view.pageId !== pageId) return;
     const open = store.state.page;
-    const title = open && open.id === pageId ? open.title : null;
+    const title = open?.id === pageId ? open.title : null;
     view = { ...view, pageId: null };
     joined = { ...joined, pageId: null };
     store.set({ viewers: null, channel: null, tasks: null, page: null });
@@ -112,16 +136,16 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     if (pageId) {
       jobs.push(refreshPage());
       const ch = s.channel;
-      if (ch && ch.pageId === pageId && ch.items !== null) {
+      if (ch?.pageId === pageId && ch.items !== null) {
         jobs.push(api.call("GET", uri`/api/pages/${pageId}/messages?limit=50`).then((page) => {
           const now = store.state.channel;
-          if (now && now.pageId === pageId) store.set({ channel: withPage(now, page, { fresh: true }) });
+          if (now?.pageId === pageId) store.set({ channel: withPage(now, page, { fresh: true }) });
         }));
       }
-      if (s.tasks && s.tasks.pageId === pageId && s.tasks.items !== null) {
+      if (s.tasks?.pageId === pageId && s.tasks.items !== null) {
         jobs.push(api.listAll(uri`/api/pages/${pageId}/tasks`).then((items) => {
           const now = store.state.tasks;
-          if (now && now.pageId === pageId) store.set({ tasks: withTasks(now, items) });
+          if (now?.pageId === pageId) store.set({ tasks: withTasks(now, items) });
         }));
       }
     }
@@ -135,7 +159,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
   function publishConn() {
     if (!socket) return;
     const st = socket.state;
-    store.set({ conn: { status: st.status, nextTryAt: st.nextTryAt, transport: st.transport, recovered: socket.recovered, rest: !!(rest && rest.ok) } });
+    store.set({ conn: { status: st.status, nextTryAt: st.nextTryAt, transport: st.transport, recovered: socket.recovered, rest: !!rest?.ok } });
   }
 
   async function restPoll() {
@@ -182,7 +206,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     if (!open) return;
     if (type === "page_deleted" && (p.pageIds || [p.pageId]).includes(open)) {
       pageGone(open, p.permanent ? "page_deleted_permanently" : "page_deleted");
-    } else if ((type === "page_updated" || type === "page_moved") && p.pageId === open && s.page && s.page.id === open) {
+    } else if ((type === "page_updated" || type === "page_moved") && p.pageId === open && s.page?.id === open) {
       store.set({ page: { ...s.page, ...p.page } });
     }
   }
@@ -204,7 +228,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
       }
     } else if (kind === "user" && reason === "token_expired") {
       // The server disconnects a socket whose token expired: come back with a fresh one.
-      api.refresh().then(() => socket && socket.connect(), () => {});
+      api.refresh().then(() => socket?.connect(), () => {});
     }
   }
 
@@ -222,13 +246,13 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
 
   function onPresence(p, gone) {
     const pr = store.state.presence;
-    if (pr && pr.driveId === p.driveId) store.set({ presence: withPresence(pr, p.driveId, p.members, gone) });
+    if (pr?.driveId === p.driveId) store.set({ presence: withPresence(pr, p.driveId, p.members, gone) });
   }
 
   // Activity: the first input after a quiet minute tells the server the reader is not idle.
   let pinged = 0;
   const ping = () => {
-    if (socket && socket.connected && Date.now() - pinged >= 60000) {
+    if (socket?.connected && Date.now() - pinged >= 60000) {
       pinged = Date.now();
       socket.emit("activity");
     }
@@ -245,6 +269,10 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
       everConnected = true;
       const wasRest = restStop();
       publishConn();
+      // Statuses changed while away are not replayed: those that hold come again (as events
+      // right after a recovered connect, or in the join acks). Deltas are not replayed either.
+      withAgents(view.pageId, () => ({}));
+      for (const m of messagesOf(store.state.channel)) if (m.status === "streaming") streams.refetch(m);
       if (s.recovered) {
         const d = joined.driveId;
         syncRooms(); // rooms restored and missed events replayed: only what changed meanwhile
@@ -255,7 +283,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
       if (!first || wasRest) catchUp();
     });
     s.on("connect_error", (err) => {
-      const code = err && err.data && err.data.code;
+      const code = err?.data?.code;
       if (code === "token_expired" || code === "invalid_token") {
         api.refresh().then(() => s.connect(), () => {}); // a refused refresh signs out
       }
@@ -294,7 +322,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     for (const t of ["permission_granted", "permission_revoked"]) {
       s.on(t, (p) => {
         const g = store.state.grants;
-        if (g && g.pageId === p.pageId) store.refetch.grants(p.pageId).catch(() => {});
+        if (g?.pageId === p.pageId) store.refetch.grants(p.pageId).catch(() => {});
         if (p.userId !== me()) return;
         store.refetch.drives().catch(() => {});
         if (p.driveId === store.state.driveId) store.refetch.pages(p.driveId).catch(() => {});
@@ -306,7 +334,7 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
       s.on(t, (p) => {
         const ch = store.state.channel;
         if (!ch) return;
-        if (t === "new_message" && p.message && p.message.author) onTyping({ pageId: p.pageId, userId: p.message.author.id }, false);
+        if (t === "new_message" && p.message?.author) onTyping({ pageId: p.pageId, userId: p.message.author.id }, false);
         const next = applyMessageEvent(store.state.channel, t, p);
         if (next !== store.state.channel) store.set({ channel: next, lastEvent: { type: t, message: p.message } });
       });
@@ -317,6 +345,9 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
         if (ts) store.set({ tasks: applyTaskEvent(ts, t, p), lastEvent: { type: t, task: p.task, actorId: p.actorId } });
       });
     }
+    s.on("message_delta", (d) => streams.delta(d)); // of a message of the open channel
+    s.on("agent_status", (p) => withAgents(p.pageId, (all) => withStatus(all, p)));
+    s.on("agent_status_cleared", (p) => withAgents(p.pageId, (all) => withStatus(all, p, true)));
     s.on("user_typing", (p) => onTyping(p, true));
     s.on("user_stopped_typing", (p) => onTyping(p, false));
     s.on("presence_changed", (p) => onPresence(p));
@@ -333,12 +364,12 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     socket.emit("refresh_auth", { token });
   }
 
-  const online = () => socket && socket.connect();
+  const online = () => socket?.connect();
   // The browser knows the network is gone: an open WebSocket would only notice at the next
   // missed ping, half a minute later. Close the transport now (as a drop, not a disconnect), so
   // the indicator tells the truth and the socket retries, and recovers, once the network is back.
   const offline = () => {
-    if (socket && socket.engine) socket.engine.close();
+    if (socket?.engine) socket.engine.close();
   };
 
   return {
@@ -395,17 +426,17 @@ export function createLive({ api, store, onPageGone, onDriveGone }) {
     },
     /** emit sends an event when connected (typing is worth nothing later). */
     emitNow(event, arg) {
-      if (socket && socket.connected) socket.emit(event, arg);
+      if (socket?.connected) socket.emit(event, arg);
     },
     /** transport is the socket (null when signed out), for a document's DocClient. */
     transport: () => socket,
     /** connected reports whether the socket is live. */
-    connected: () => !!(socket && socket.connected),
+    connected: () => !!socket?.connected,
     /** onConnect registers f for every connect; it returns an unsubscribe. */
     onConnect(f) {
       if (!socket) return () => {};
       socket.on("connect", f);
-      return () => socket && socket.off("connect", f);
+      return () => socket?.off("connect", f);
     },
   };
 }

@@ -60,9 +60,9 @@ class WebSocketTransport {
     ws.onmessage = (e) => {
       if (typeof e.data === "string") this.#h.onPacket(e.data); // binary frames: unsupported
     };
-    ws.onerror = (e) => this.#finish("transport error", (e && e.error) || new Error("websocket error"));
+    ws.onerror = (e) => this.#finish("transport error", e?.error || new Error("websocket error"));
     ws.onclose = (e) => {
-      const err = new Error("websocket closed" + (e && e.code ? ` (${e.code})` : ""));
+      const err = new Error("websocket closed" + (e?.code ? ` (${e.code})` : ""));
       this.#finish("transport close", err);
     };
   }

@@ -77,7 +77,7 @@ export class Socket extends Emitter {
     }
     const o = { ...DEFAULTS, ...(options || {}) };
     this.#opts = o;
-    const origin = url || (globalThis.location && globalThis.location.origin);
+    const origin = url || globalThis.location?.origin;
     if (!origin) throw new TypeError("Socket: a URL is needed outside a browser");
     this.#url = new URL(o.path, origin).toString();
     this.#WebSocket = o.WebSocket || globalThis.WebSocket || null;
@@ -124,7 +124,7 @@ export class Socket extends Emitter {
 
   /** transport is the name of the transport in use ("websocket", "polling") or null. */
   get transport() {
-    return this.engine && this.engine.readyState === "open" ? this.engine.transportName : null;
+    return this.engine?.readyState === "open" ? this.engine.transportName : null;
   }
 
   /**

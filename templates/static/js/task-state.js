@@ -25,7 +25,7 @@ export function withTasks(st, items) {
  * answer and its event) changes nothing the second time.
  */
 export function applyTaskEvent(st, type, payload) {
-  const t = payload && payload.task;
+  const t = payload?.task;
   if (!t || t.pageId !== st.pageId) return st;
   if (st.items === null) return { ...st, early: [...st.early, [type, payload]] };
   const old = st.items.find((x) => x.id === t.id);
@@ -54,7 +54,7 @@ export function overlaid(items, overlay, memo) {
     const changes = overlay.get(t.id);
     if (!changes) return t;
     const m = memo.get(t.id);
-    if (m && m.base === t && m.changes === changes) return m.task;
+    if (m?.base === t && m.changes === changes) return m.task;
     const task = Object.assign({}, t, ...changes);
     memo.set(t.id, { base: t, changes, task });
     return task;

@@ -61,7 +61,7 @@ export function ancestors(nodes, id) {
   const byID = new Map(nodes.map((n) => [n.id, n]));
   const out = [];
   let n = byID.get(id);
-  while (n && n.parentId != null && byID.has(n.parentId) && !out.includes(n.parentId)) {
+  while (n?.parentId != null && byID.has(n.parentId) && !out.includes(n.parentId)) {
     out.push(n.parentId);
     n = byID.get(n.parentId);
   }
@@ -159,7 +159,7 @@ export function dropPlan(nodes, id, target, where) {
   const now = siblingsOf(nodes, parentId);
   const j = now.findIndex((n) => n.id === id);
   if (j >= 0 && (now[j - 1] || null) === prev && (now[j + 1] || null) === next) return null;
-  return { parentId, position: positionBetween(prev && prev.position, next && next.position) };
+  return { parentId, position: positionBetween(prev?.position, next?.position) };
 }
 
 /**

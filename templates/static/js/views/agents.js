@@ -50,7 +50,7 @@ function showKey({ store }, name, token, backId) {
     para("warn", "Copy it now: it will not be shown again. If it is lost, give the agent a new key and revoke this one."),
     h("label", { for: "agent-key" }, "API key"), div("key-copy", input, copy), status,
     h("h3", {}, `To try it, post in ${channel ? `“${channel.title}”` : "a channel"}:`),
-    h("pre", { class: "curl" }, curl(location.origin, token, channel && channel.id)),
+    h("pre", { class: "curl" }, curl(location.origin, token, channel?.id)),
     div("row", button("btn", "Done", () => dialog.close())));
   on(dialog, "close", () => {
     dialog.remove();
@@ -143,7 +143,7 @@ export async function agentsView(ctx, driveId) {
   let shown = null;
   const render = (s) => {
     const d = store.drive(driveId);
-    const ag = s.agents && s.agents.driveId === driveId ? s.agents : null;
+    const ag = s.agents?.driveId === driveId ? s.agents : null;
     if (!d || (shown && shown[0] === ag && shown[1] === d.role)) return;
     shown = [ag, d.role];
     const manage = d.role === "OWNER" || d.role === "ADMIN";

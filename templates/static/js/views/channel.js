@@ -2,12 +2,15 @@
 // the composer (Enter sends, Shift+Enter new line, ↑ edits your last message, Esc cancels),
 // replies in threads, edit and delete of one's own, "Alice is typing…", an unread marker, and an
 // outbox: a message written while the connection is down waits, shown, and is sent when it is
-// back. The channel's state lives in the store (live.js applies the socket's events to it).
+// back. An agent's streamed answer grows in place, with Stop for those who may post, and what
+// the agents are doing shows above the composer. The channel's state lives in the store (live.js
+// applies the socket's events to it).
 
 import { div, span, para, on, h, replace, errorBox, ago, confirmInline, busy, button, submitButton, onSubmit, skeleton, avatar } from "../dom.js";
 import { describe, ApiError } from "../errors.js";
 import { uri } from "../router.js";
 import { emptyChannel, withPage, withThread, applyMessageEvent, typingText } from "../channel-state.js";
+import { statusText, endText } from "../agent-state.js";
 
 const PAGE = 50;
 
@@ -64,7 +67,7 @@ export async function flushOutbox(pageId, { api, store }) {
         const m = await api.call("POST", msgPath(pageId), body);
         outbox.shift();
         const ch = store.state.channel;
-        if (ch && ch.pageId === pageId) store.set({ channel: applyMessageEvent(ch, "new_message", { message: m }) });
+        if (ch?.pageId === pageId) store.set({ channel: applyMessageEvent(ch, "new_message", { message: m }) });
         if (view()) view().sent(m);
       } catch (e) {
         if (e instanceof ApiError) {
@@ -95,6 +98,7 @@ export function channelView(ctx, page) {
   const { api, store, alive, live } = ctx;
   const pageId = page.id;
   const me = api.user();
+  const byMe = (m) => !!me && m.author?.id === me.id;
   const canPost = !!page.access.canEdit;
 
   if (!store.state.channel || store.state.channel.pageId !== pageId) store.set({ channel: emptyChannel(pageId) });
@@ -106,6 +110,8 @@ export function channelView(ctx, page) {
   const jump = button("btn jump", "New messages ↓", { hidden: true });
   const announcer = h("div", { class: "visually-hidden", "aria-live": "polite" });
   const typingLine = h("p", { class: "typing", "aria-hidden": "true" });
+  const agentsLine = div("agent-status");
+  const agentsSaid = h("p", { class: "visually-hidden", "aria-live": "polite" });
   const outboxEl = h("ul", { class: "outbox", role: "list", "aria-label": "Messages not sent yet", hidden: true });
 
   // The composer.
@@ -147,7 +153,7 @@ export function channelView(ctx, page) {
       try {
         const res = await api.call("GET", msgPath(pageId) + uri`?parentId=${m.id}&limit=100`);
         const ch = store.state.channel;
-        if (ch && ch.pageId === pageId) store.set({ channel: withThread(ch, m.id, res.items.slice().reverse()) });
+        if (ch?.pageId === pageId) store.set({ channel: withThread(ch, m.id, res.items.slice().reverse()) });
         return;
       } catch (e) {
         openThreads.delete(m.id);
@@ -206,29 +212,43 @@ export function channelView(ctx, page) {
 
   function applyLocal(type, message, extra = {}) {
     const ch = store.state.channel;
-    if (ch && ch.pageId === pageId) store.set({ channel: applyMessageEvent(ch, type, { message, ...extra }) });
+    if (ch?.pageId === pageId) store.set({ channel: applyMessageEvent(ch, type, { message, ...extra }) });
+  }
+
+  async function stopStream(m) {
+    try {
+      applyLocal("message_updated", await api.call("POST", msgPath(pageId, m.id) + "/stop"));
+      if (document.activeElement === document.body) input.focus(); // the Stop button is gone
+    } catch (e) {
+      if (e.code !== "stream_ended") errLine.fail(e); // ended meanwhile: its message_updated says how
+    }
   }
 
   function messageEl(m, { reply = false, cont = false } = {}) {
-    const mine = me && m.author && m.author.id === me.id;
+    const mine = byMe(m);
     const deleted = !!m.deletedAt;
+    const streaming = m.status === "streaming";
+    const ended = !deleted && endText(m);
     const actions = [];
     if (!reply && !deleted && canPost) actions.push(button("link", "Reply", () => setReply(m)));
     if (mine && !deleted && canPost) {
-      actions.push(button("link", "Edit", (e) => startEdit(m, e.target.closest(".msg"))));
+      if (!streaming) actions.push(button("link", "Edit", (e) => startEdit(m, e.target.closest(".msg"))));
       const del = button("link danger-text", "Delete", () => confirmInline(del, "Delete this message?", "Delete", async () => {
         await api.call("DELETE", msgPath(pageId, m.id));
         applyLocal("message_deleted", { ...m, deletedAt: new Date().toISOString(), content: "" }, { removed: reply || !m.repliesCount });
       }));
       actions.push(del);
     }
-    const el = h("li", { class: `msg${mine ? " mine" : ""}${reply ? " reply" : ""}${cont ? " cont" : ""}`, dataset: { id: m.id } },
-      avatar(m.author && m.author.id, authorName(m)),
+    const el = h("li", { class: `msg${mine ? " mine" : ""}${reply ? " reply" : ""}${cont ? " cont" : ""}`, dataset: { id: m.id }, "aria-busy": streaming && "true" },
+      avatar(m.author?.id, authorName(m)),
       div("msg-body",
         div("msg-meta", h("strong", {}, authorName(m)), " ",
           h("time", { datetime: m.createdAt, title: new Date(m.createdAt).toLocaleString() }, ago(m.createdAt)),
           m.editedAt && !deleted ? span("muted", " (edited)") : null),
         deleted ? para("msg-text muted", "This message was deleted.") : para("msg-text", m.content),
+        streaming ? div("row stream-state", span("streaming", "Streaming…"),
+          canPost ? button("btn stop", "Stop", { "aria-label": `Stop ${authorName(m)}’s answer`, on: { click: () => stopStream(m) } }) : null) : null,
+        ended ? div(`stream-state ${m.status}`, ended) : null,
         actions.length ? div("msg-actions", actions) : null,
         !reply && m.repliesCount > 0 ? threadEl(m) : null));
     return el;
@@ -256,9 +276,9 @@ export function channelView(ctx, page) {
     // Messages that arrived (after the last one shown) since the previous render.
     const lastShown = prevIds && [...ch.items].reverse().find((m) => prevIds.has(m.id));
     const fresh = prevIds ? ch.items.filter((m) => !prevIds.has(m.id) && (!lastShown || m.createdAt >= lastShown.createdAt)) : [];
-    const fromOthers = fresh.filter((m) => !(me && m.author && m.author.id === me.id));
+    const fromOthers = fresh.filter((m) => !byMe(m));
     if (fromOthers.length) {
-      for (const m of fromOthers) say(`${authorName(m)}: ${snippet(m.content)}`);
+      for (const m of fromOthers) say(m.status === "streaming" ? `${authorName(m)} is writing…` : `${authorName(m)}: ${snippet(m.content)}`);
       if (!bottom) {
         if (!unreadFrom) unreadFrom = fromOthers[0].id;
         unread += fromOthers.length;
@@ -280,7 +300,16 @@ export function channelView(ctx, page) {
         const cont = follows(prev, m);
         prev = m;
         let c = cache.get(m.id);
-        if (!c || (editing !== m.id && (c.msg !== m || c.thread !== thread || c.open !== open || c.cont !== cont))) {
+        const same = c && c.thread === thread && c.open === open && c.cont === cont;
+        if (c && c.msg !== m && c.msg.status === "streaming") {
+          if (m.status !== "streaming") streamEnded(m);
+          else if (same && m.repliesCount === c.msg.repliesCount) {
+            // It only grew: in place, so that its Stop button keeps the focus, or the pointer.
+            c.el.querySelector(".msg-text").textContent = m.content;
+            c.msg = m;
+          }
+        }
+        if (!c || (editing !== m.id && (c.msg !== m || !same))) {
           c = { msg: m, thread, open, cont, el: messageEl(m, { cont }) };
           cache.set(m.id, c);
         }
@@ -311,12 +340,32 @@ export function channelView(ctx, page) {
     }
     const names = Object.values(ch.typing);
     typingLine.textContent = typingText(names);
-    if (bottom || fresh.some((m) => me && m.author && m.author.id === me.id)) {
+    if (bottom || fresh.some(byMe)) {
       toBottom();
       clearUnread();
     }
     jump.hidden = unread === 0;
     jump.textContent = unread === 1 ? "1 new message ↓" : `${unread} new messages ↓`;
+  }
+
+  // streamEnded tells screen readers the text of someone else's streamed message once it ends
+  // (the list is not announced while it grows), and how it ended.
+  function streamEnded(m) {
+    if (!byMe(m) && !m.deletedAt) say(`${authorName(m)}: ${snippet(m.content)}${endText(m) ? ` (${endText(m)})` : ""}`);
+  }
+
+  // What the agents are doing, a line each (idle ones show nothing). The live region says only
+  // their words, when they change: not each step of a progress bar.
+  let agentsShown = null;
+  function renderStatuses() {
+    const ch = store.state.channel;
+    if (ch?.pageId !== pageId || ch.agents === agentsShown) return;
+    agentsShown = ch.agents;
+    const now = Object.values(ch.agents).filter((s) => s.state !== "idle");
+    replace(agentsLine, now.map((s) => div(`row agent-line ${s.state}`, avatar(s.agentId, s.name), span("", statusText(s)),
+      s.progress == null ? null : h("progress", { max: 1, value: s.progress, "aria-label": `Progress of ${s.tool}` }), span("muted", s.detail))));
+    const words = now.map(statusText).join(". ");
+    if (agentsSaid.textContent !== words) agentsSaid.textContent = words;
   }
 
   let markEl = null;
@@ -377,7 +426,7 @@ export function channelView(ctx, page) {
     render: renderOutbox,
     sent(m) {
       if (m.parentId && !openThreads.has(m.parentId)) {
-        const parent = (store.state.channel && store.state.channel.items || []).find((x) => x.id === m.parentId);
+        const parent = (store.state.channel?.items || []).find((x) => x.id === m.parentId);
         if (parent) toggleThread(parent);
       }
     },
@@ -405,7 +454,7 @@ export function channelView(ctx, page) {
       setReply(null);
     } else if (e.key === "ArrowUp" && !input.value) {
       const ch = store.state.channel;
-      const mine = (ch.items || []).filter((m) => me && m.author && m.author.id === me.id && !m.deletedAt);
+      const mine = (ch.items || []).filter((m) => byMe(m) && !m.deletedAt);
       const last = mine[mine.length - 1];
       const c = last && cache.get(last.id);
       if (c) {
@@ -446,6 +495,7 @@ export function channelView(ctx, page) {
   const unsub = store.subscribe(() => {
     if (!alive()) return stop();
     render();
+    renderStatuses();
   });
   // (The outbox is retried on connect and "online" by app.js, whatever view is up.)
   function stop() {
@@ -457,16 +507,17 @@ export function channelView(ctx, page) {
   if (store.state.channel.items === null) {
     api.call("GET", `${msgPath(pageId)}?limit=${PAGE}`).then((res) => {
       const ch = store.state.channel;
-      if (ch && ch.pageId === pageId) store.set({ channel: withPage(ch, res) });
+      if (ch?.pageId === pageId) store.set({ channel: withPage(ch, res) });
     }, (e) => errLine.show(`${describe(e)} Reload the page to try again.`));
   }
 
   render();
+  renderStatuses();
   renderOutbox();
   if (outboxes.has(pageId)) flush();
-  const el = h("section", { class: "channel", "aria-label": "Channel" }, scroll, jump, errLine, outboxEl,
+  const el = h("section", { class: "channel", "aria-label": "Channel" }, scroll, jump, errLine, outboxEl, agentsLine,
     canPost ? composer : para("muted", "You can read this channel but not post in it."),
-    typingLine, announcer);
+    typingLine, announcer, agentsSaid);
   el.classList.toggle("with-outbox", outboxes.has(pageId));
   // Once on screen: start at the newest message.
   requestAnimationFrame(() => {

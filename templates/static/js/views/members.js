@@ -24,7 +24,7 @@ export function presenceText(p, pages, now) {
   const titles = (p.pageIds || []).map((id) => (pages || []).find((n) => n.id === id)).filter(Boolean).map((n) => `“${n.title}”`);
   return [p.status[0].toUpperCase() + p.status.slice(1),
     p.status !== "online" && p.lastSeenAt && `last seen ${ago(p.lastSeenAt, now)}`,
-    titles.length ? `on ${titles.join(", ")}` : p.pageIds && p.pageIds.length && "on a page"].filter(Boolean).join(" · ");
+    titles.length ? `on ${titles.join(", ")}` : p.pageIds?.length && "on a page"].filter(Boolean).join(" · ");
 }
 
 /** mayManage reports whether someone with role me may change or remove member m (not themself). */
@@ -140,7 +140,7 @@ export async function membersView(ctx, driveId) {
   // Presence changes often: it updates the rows' status lines in place (an open select or
   // confirmation stays), and each minute for "last seen".
   const showPresence = (s, force) => {
-    const pr = s.conn.status === "connected" && s.presence && s.presence.driveId === driveId ? s.presence.byId : null;
+    const pr = s.conn.status === "connected" && s.presence?.driveId === driveId ? s.presence.byId : null;
     if (!force && dots && dots[0] === pr && dots[1] === s.pages) return;
     dots = [pr, s.pages];
     for (const el of list.querySelectorAll(".presence")) {
@@ -160,7 +160,7 @@ export async function membersView(ctx, driveId) {
     shown = [s.members, d.role];
     const manage = d.role === "OWNER" || d.role === "ADMIN";
     invite.hidden = agents.hidden = !manage;
-    const m = s.members && s.members.driveId === driveId ? s.members : null;
+    const m = s.members?.driveId === driveId ? s.members : null;
     if (!m) return;
     if (m.error) return replace(list, para("form-error", describe(m.error, { forbidden: "Only members of this drive can see who its members are." })));
     replace(list, h("ul", { class: "members", role: "list" }, m.list.map((x) => memberRow(ctx, d, x, d.role))),
@@ -186,16 +186,16 @@ export function membersNav({ store }) {
     const d = s.driveId;
     if (d !== asked) asked = null; // another drive, or the same one again later
     const drive = store.drive(d);
-    if (drive && drive.role && s.members === null && !asked) { // a grantee may not list them
+    if (drive?.role && s.members === null && !asked) { // a grantee may not list them
       asked = d;
       store.refetch.members(d);
     }
-    const pr = s.conn.status === "connected" && s.presence && s.presence.driveId === d && s.presence.byId;
+    const pr = s.conn.status === "connected" && s.presence?.driveId === d && s.presence.byId;
     const route = parse(location.pathname);
     const key = [d, s.members, pr, route.name];
     if (key.every((k, i) => k === shown[i])) return;
     shown = key;
-    const list = s.members && s.members.driveId === d && s.members.list;
+    const list = s.members?.driveId === d && s.members.list;
     link.hidden = !list;
     if (!list) return;
     link.href = paths.members(d);

@@ -43,8 +43,8 @@ export function dateOf(iso) {
 
 /** words is what a failed change of sharing says: a grantor's limits in their own terms. */
 export function words(e) {
-  const until = e && e.details && e.details.fields && e.details.fields.expiresAt;
-  if (e && e.code === "forbidden" && until) return `Your own access ends ${until.replace(/^.*?(\d{4}-\d\d-\d\d).*$/, "on $1")}: a grant you give must end by then.`;
+  const until = e?.details?.fields?.expiresAt;
+  if (e?.code === "forbidden" && until) return `Your own access ends ${until.replace(/^.*?(\d{4}-\d\d-\d\d).*$/, "on $1")}: a grant you give must end by then.`;
   return describe(e, {
     forbidden: "You can't give or change rights you don't hold yourself.",
     conflict: "This page is in the trash: restore it before changing who may see it.",
@@ -66,7 +66,7 @@ export function openShare({ api, store }, page, opener) {
     err.show("");
     try {
       const p = await busy(dialog, () => api.call("PATCH", path, { isPrivate: priv.checked }));
-      if (store.state.page && store.state.page.id === p.id) store.set({ page: p }); // ahead of the event
+      if (store.state.page?.id === p.id) store.set({ page: p }); // ahead of the event
       announce(priv.checked ? "The page is private." : "The page is visible to the drive's members.");
     } catch (e) {
       priv.checked = !priv.checked; // the page is as it was
@@ -95,7 +95,7 @@ export function openShare({ api, store }, page, opener) {
     shown = g;
     shownMembers = s.members;
     add.render(g ? g.list : null);
-    if (!g || !g.list) return replace(list, h("li", { class: "muted" }, g && g.error ? describe(g.error) : "Loading…"));
+    if (!g || !g.list) return replace(list, h("li", { class: "muted" }, g?.error ? describe(g.error) : "Loading…"));
     if (g.list.length === 0) return replace(list, h("li", { class: "muted" }, "Nobody has a grant on this page yet."));
     const focused = list.contains(document.activeElement) && document.activeElement.getAttribute("aria-label");
     replace(list, g.list.map((x) => grantRow({ api, store }, page, path, x)));
@@ -105,20 +105,20 @@ export function openShare({ api, store }, page, opener) {
   const unsub = store.subscribe(render);
   function stop() {
     unsub();
-    if (store.state.grants && store.state.grants.pageId === page.id) store.set({ grants: null });
+    if (store.state.grants?.pageId === page.id) store.set({ grants: null });
   }
   on(dialog, "close", () => {
     stop();
     dialog.remove();
   });
-  on(dialog, "close", () => opener && opener.isConnected && opener.focus());
+  on(dialog, "close", () => opener?.isConnected && opener.focus());
   document.body.append(dialog);
   store.set({ grants: { pageId: page.id, list: null } });
   render(store.state);
   dialog.showModal();
   priv.focus();
   store.refetch.grants(page.id).catch((e) => {
-    if (store.state.grants && store.state.grants.pageId === page.id) store.set({ grants: { pageId: page.id, error: e } });
+    if (store.state.grants?.pageId === page.id) store.set({ grants: { pageId: page.id, error: e } });
   });
   if (store.state.members === null && store.state.driveId) store.refetch.members(store.state.driveId);
   return dialog;
@@ -190,11 +190,11 @@ function addForm({ api, store }, page, path) {
     const m = store.state.members;
     const me = api.user() && api.user().id;
     // Owners and admins see everything already: a grant would change nothing for them.
-    const can = m && m.list ? m.list.filter((x) => x.userId !== me && !granted.includes(x.userId) && x.role !== "OWNER" && x.role !== "ADMIN") : [];
+    const can = m?.list ? m.list.filter((x) => x.userId !== me && !granted.includes(x.userId) && x.role !== "OWNER" && x.role !== "ADMIN") : [];
     const keep = person.value;
     replace(person, can.map((x) => option(x.userId, `${x.name} (${x.kind === "agent" ? "agent" : x.email})`, x.userId === keep)));
     form.hidden = can.length === 0;
-    note.textContent = m && m.error ? "Only the drive's members can add people here; you can change the grants above."
+    note.textContent = m?.error ? "Only the drive's members can add people here; you can change the grants above."
       : m && can.length === 0 ? "Every member who could be given access has a grant already." : "";
   }
   return { el, render };

@@ -31,7 +31,7 @@ export function createSidebar({ api, store, go }) {
     if (!details.open) return;
     const route = parse(location.pathname);
     const here = route.name === "page" && (store.state.pages || []).find((n) => n.id === route.pageId);
-    if (here && here.type === "FOLDER") parentSelect.value = here.id;
+    if (here?.type === "FOLDER") parentSelect.value = here.id;
   });
   onSubmit(form, async (e) => {
     err.show("");
@@ -102,7 +102,7 @@ export function createSidebar({ api, store, go }) {
       if (route.name === "trash") trashLink.setAttribute("aria-current", "page");
       else trashLink.removeAttribute("aria-current");
     }
-    const canCreate = drive && drive.role && drive.role !== "VIEWER";
+    const canCreate = drive?.role && drive.role !== "VIEWER";
     details.hidden = !canCreate;
     // Where a new page may go: the top level or any folder.
     const keep = parentSelect.value;
@@ -130,7 +130,7 @@ export function createSidebar({ api, store, go }) {
     const seen = new Set();
     patchList(rootList, roots, { current, draggable, role, seen });
     for (const id of items.keys()) if (!seen.has(id)) items.delete(id);
-    if (focused && !(document.activeElement && document.activeElement.dataset.id === focused)) {
+    if (focused && !(document.activeElement?.dataset.id === focused)) {
       const again = items.get(focused);
       if (again) again.a.focus({ preventScroll: true });
     }

@@ -32,7 +32,7 @@ export function taskView(ctx, page) {
   let editing = null; // the task whose editor is open
   let dragging = null; // the task being dragged
 
-  const state = () => (store.state.tasks && store.state.tasks.pageId === pageId ? store.state.tasks : null);
+  const state = () => (store.state.tasks?.pageId === pageId ? store.state.tasks : null);
   const local = (type, task) => {
     const s = state();
     if (s) store.set({ tasks: applyTaskEvent(s, type, { task }) });
@@ -56,7 +56,7 @@ export function taskView(ctx, page) {
   let whoKey = "";
   function people() {
     const ms = store.state.members;
-    const out = new Map((ms && ms.driveId === page.driveId && ms.list || []).map((m) => [m.userId, m.name]));
+    const out = new Map((ms?.driveId === page.driveId && ms.list || []).map((m) => [m.userId, m.name]));
     for (const t of items()) if (t.assignee) out.set(t.assignee.id, t.assignee.name);
     if (me && !out.has(me.id)) out.set(me.id, me.name);
     return out;
@@ -333,7 +333,7 @@ export function taskView(ctx, page) {
   const unsub = store.subscribe((st) => {
     if (!alive()) return unsub();
     const ev = st.lastEvent;
-    if (ev !== lastEvent && ev && ev.task && ev.task.pageId === pageId && told[ev.type] && (!me || ev.actorId !== me.id)) {
+    if (ev !== lastEvent && ev?.task?.pageId === pageId && told[ev.type] && (!me || ev.actorId !== me.id)) {
       say(`${people().get(ev.actorId) || "Someone"} ${told[ev.type]} “${ev.task.title}”.`);
     }
     lastEvent = ev;
@@ -355,7 +355,7 @@ export function taskView(ctx, page) {
   // list them: they assign to who is known.
   const drive = store.drive(page.driveId);
   const ms = store.state.members;
-  if (drive && drive.role && !(ms && ms.driveId === page.driveId)) store.refetch.members(page.driveId);
+  if (drive?.role && !(ms?.driveId === page.driveId)) store.refetch.members(page.driveId);
   render();
   return h("section", { class: "task-list", "aria-label": "Tasks" }, addForm,
     canEdit ? null : para("muted", "You can see these tasks but not change them."),
