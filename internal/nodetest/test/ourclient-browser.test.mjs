@@ -74,7 +74,8 @@ describe("our socket client in Chromium", { skip, timeout: 120_000 }, () => {
       async stop() {
         child.kill();
         await deadline(exited, 10_000, "Chromium to exit");
-        await rm(dir, { recursive: true, force: true });
+        // Chromium's helper processes may still be writing to its profile as it exits: retry.
+        await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
       },
     };
     const url = await deadline(
@@ -111,8 +112,11 @@ describe("our socket client in Chromium", { skip, timeout: 120_000 }, () => {
 
   after(async () => {
     browser?.cdp?.close();
-    await browser?.stop();
-    await app?.stop();
+    try {
+      await browser?.stop();
+    } finally {
+      await app?.stop(); // even when Chromium's clean-up failed, or the server would outlive the run
+    }
   });
 
   // The scenario in the page: connect, join the drive, create a page over REST, receive
