@@ -137,7 +137,7 @@ func TestAgentStatusBusRules(t *testing.T) {
 // process's lease runs out.
 func TestAgentStatusKilledProcess(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs the server command")
+		t.Skip("-short: this test builds and runs the server command, too slow for a short run")
 	}
 	cfg := leaseConfig(t, 2*time.Second)
 	a := &rt{Env: apptest.StartWith(t, cfg), t: t}
