@@ -9,6 +9,8 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,6 +83,10 @@ func serveBaseline(ctx context.Context, addr, dbURL string, queue int) error {
 	}
 	s.db = db
 
+	if addr := os.Getenv("PPROF_ADDR"); addr != "" {
+		// net/http/pprof's handlers on a listener of their own, as pagespace serves them.
+		go func() { _ = http.ListenAndServe(addr, pprofMux()) }()
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("GET /ws", s.serveWS)
@@ -290,4 +296,13 @@ func (s *baselineServer) broadcast(pageID string, pm *websocket.PreparedMessage)
 	for _, c := range slow {
 		_ = c.ws.Close()
 	}
+}
+
+// pprofMux serves net/http/pprof's profiles (for -pprof with -baseline).
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	return mux
 }

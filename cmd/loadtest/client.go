@@ -31,6 +31,7 @@ type receiver struct {
 	messages  int
 	firsts    atomic.Int64 // first deliveries, all sockets
 	frames    atomic.Int64 // every frame received after the handshake
+	bytes     atomic.Int64 // their payload bytes
 	lastFrame atomic.Int64 // now() of the last frame but pings, for waiting out the join storm
 	closed    atomic.Int64 // sockets that ended before we closed them
 	wg        sync.WaitGroup
@@ -62,6 +63,7 @@ func (r *receiver) start(ws *websocket.Conn, sio bool) {
 			}
 			t := now()
 			r.frames.Add(1)
+			r.bytes.Add(int64(len(msg)))
 			if sio && len(msg) == 1 && msg[0] == '2' {
 				_ = ws.WriteMessage(websocket.TextMessage, []byte{'3'})
 				continue

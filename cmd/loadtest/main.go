@@ -84,7 +84,7 @@ func main() {
 		o.serverEnv = append(o.serverEnv, v)
 		return nil
 	})
-	fs.StringVar(&o.pprofAddr, "pprof", "", "pass PPROF_ADDR to pagespace (e.g. 127.0.0.1:6060) to profile it during the run")
+	fs.StringVar(&o.pprofAddr, "pprof", "", "pass PPROF_ADDR to the server (pagespace or the baseline; e.g. 127.0.0.1:6060) to profile it during the run")
 	fs.BoolVar(&o.keepTmp, "keep", false, "keep the temporary directory (server log, data)")
 	fs.BoolVar(&o.serveBase, "serve-baseline", false, "internal: run the baseline server")
 	fs.StringVar(&o.serveAddr, "addr", "127.0.0.1:0", "internal: baseline listen address")
@@ -163,6 +163,7 @@ type result struct {
 	cpu           time.Duration
 	tally         tally
 	frames        int64
+	frameBytes    int64
 	closed        int64
 	drainTimedOut bool
 	loadStart     string // /proc/loadavg when the run started and ended: other work on the machine
@@ -244,7 +245,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if res.rssIdle, err = total(t.all(), rss); err != nil {
 		return err
 	}
-	setupFrames := rcv.frames.Load()
+	setupFrames, setupBytes := rcv.frames.Load(), rcv.bytes.Load()
 
 	if !o.idle {
 		if err := postAll(ctx, o, messages, t.post, rcv, t.all(), res); err != nil {
@@ -255,6 +256,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	res.frames = rcv.frames.Load() - setupFrames
+	res.frameBytes = rcv.bytes.Load() - setupBytes
 	res.closed = rcv.closed.Load()
 	res.loadEnd = loadavg()
 	logs := rcv.stop()
@@ -397,7 +399,8 @@ func report(w io.Writer, o options, r *result) {
 		ms(t.Latency.P50), ms(t.Latency.P90), ms(t.Latency.P99), ms(t.Latency.Max), ms(t.Latency.Mean), t.Latency.Count)
 	fmt.Fprintf(w, "server CPU        %s over %s = %.0f%% of one core\n", r.cpu.Round(10*time.Millisecond), r.deliverWindow.Round(time.Millisecond),
 		100*r.cpu.Seconds()/r.deliverWindow.Seconds())
-	fmt.Fprintf(w, "frames            %d received during the run; %d sockets closed by the server\n", r.frames, r.closed)
+	fmt.Fprintf(w, "frames            %d received during the run (%.0f bytes each on average); %d sockets closed by the server\n",
+		r.frames, float64(r.frameBytes)/float64(max(r.frames, 1)), r.closed)
 	fmt.Fprintf(w, "RESULT %s procs=%d n=%d rate=%g msgs=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f lost=%d dup=%d cpu_pct=%.0f rss_per_socket_kb=%.1f\n",
 		r.target, r.procs, r.sockets, o.rate, r.accepted, float64(t.Latency.P50)/1e6, float64(t.Latency.P99)/1e6, float64(t.Latency.Max)/1e6,
 		t.Lost, t.Duplicated, 100*r.cpu.Seconds()/r.deliverWindow.Seconds(), perConn/1e3)

@@ -130,7 +130,11 @@ func (t *target) startBaseline(ctx context.Context, o options, tmp, dbURL string
 	}
 	argv := []string{exe, "-serve-baseline", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-database", dbURL,
 		"-baseline-queue", strconv.Itoa(o.baseQueue)}
-	env := append([]string{"GOMAXPROCS=1"}, o.serverEnv...)
+	env := []string{"GOMAXPROCS=1"}
+	if o.pprofAddr != "" {
+		env = append(env, "PPROF_ADDR="+o.pprofAddr)
+	}
+	env = append(env, o.serverEnv...)
 	t.srv, err = startServer(ctx, argv, env, port, o.serverCPUOrNone(), "/healthz", filepath.Join(tmp, "server.log"))
 	return err
 }
