@@ -23,6 +23,7 @@ type options struct {
 	duration    time.Duration
 	idle        bool
 	baseline    bool
+	baseMelody  bool // the baseline, its WebSockets served through melody
 	db          string
 	pgAdmin     string
 	users       int
@@ -64,7 +65,8 @@ func main() {
 	fs.BoolVar(&o.idle, "idle", false, "connect the sockets, measure memory, post nothing")
 	fs.IntVar(&o.procs, "procs", 1, "pagespace processes on one PostgreSQL database; with 2 or more, posts go through the first and the sockets are spread over the others")
 	fs.BoolVar(&o.baseline, "baseline", false, "measure the minimal Go broadcaster instead of pagespace")
-	fs.IntVar(&o.baseQueue, "baseline-queue", 256, "frames buffered per socket in the baseline (a full buffer closes the socket)")
+	fs.BoolVar(&o.baseMelody, "baseline-melody", false, "measure the baseline with its WebSockets served through melody (pagespace's session layer) instead of plain gorilla connections")
+	fs.IntVar(&o.baseQueue, "baseline-queue", 256, "frames buffered per socket in the baseline, or in melody's session buffer with -baseline-melody (a full buffer closes the socket)")
 	fs.StringVar(&o.db, "db", "postgres", "postgres (a fresh database, created and dropped) or sqlite")
 	fs.StringVar(&o.pgAdmin, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL maintenance database URL (with -db=postgres)")
 	fs.IntVar(&o.users, "users", 0, "distinct users owning the sockets (0: ceil(n/100), sockets spread evenly)")
@@ -92,9 +94,14 @@ func main() {
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `loadtest: end-to-end load of pagespace's realtime delivery, or of a minimal baseline.
 
-  loadtest -n 1000 -rate 20 -duration 30s [-baseline] [-db postgres|sqlite]
+  loadtest -n 1000 -rate 20 -duration 30s [-baseline | -baseline-melody] [-db postgres|sqlite]
   loadtest -n 1000 -rate 20 -duration 30s -procs 3          # cross-process delivery
-  loadtest -idle -n 10000 [-baseline]
+  loadtest -idle -n 10000 [-baseline | -baseline-melody]
+
+-baseline is a minimal server doing the least a real server does for the same work; with
+-baseline-melody its WebSockets go through melody, pagespace's session layer, to show melody's
+share. Each run reports delivery latency, losses, server CPU and RSS, and the server's CPU time
+per socket to connect and join ("connect+join CPU", connect_cpu_us in the RESULT line).
 
 It builds and starts the server itself (pinned to -server-cpu), runs the clients pinned to
 -client-cpu, and stops everything it started. Flags:
@@ -105,8 +112,9 @@ It builds and starts the server itself (pinned to -server-cpu), runs the clients
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	o.baseline = o.baseline || o.baseMelody
 	if o.serveBase {
-		if err := serveBaseline(ctx, o.serveAddr, o.serveDB, o.baseQueue); err != nil {
+		if err := serveBaseline(ctx, o.serveAddr, o.serveDB, o.baseQueue, o.baseMelody); err != nil {
 			fmt.Fprintln(os.Stderr, "baseline:", err)
 			os.Exit(1)
 		}
