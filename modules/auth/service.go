@@ -415,7 +415,8 @@ func (s *Service) SessionActive(ctx context.Context, id modules.Identity) error 
 // UserName returns the user's name and whether it is an agent, or ErrUserNotFound.
 func (s *Service) UserName(ctx context.Context, userID string) (string, bool, error) {
 	var rows []struct{ Name, Kind string }
-	err := s.db.WithContext(ctx).Model(&User{}).Select("name, kind").Where("id = ?", userID).Limit(1).Scan(&rows).Error
+	// Find, not Scan: GORM's Scan formats every statement's SQL for a recorder, logged or not.
+	err := s.db.WithContext(ctx).Model(&User{}).Select("name, kind").Where("id = ?", userID).Limit(1).Find(&rows).Error
 	if err != nil {
 		return "", false, wrap("user name", err)
 	}
