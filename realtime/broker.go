@@ -34,6 +34,9 @@ type Verifier interface {
 	// UserName returns the user's name and whether it is an agent, or an error of kind not found
 	// once the user is gone.
 	UserName(ctx context.Context, userID string) (name string, agent bool, err error)
+	// Connecting is SessionActive and UserName in one query, for a connect: the user's name and
+	// whether it is an agent while the session holds, else SessionActive's errors.
+	Connecting(ctx context.Context, id modules.Identity) (name string, agent bool, err error)
 }
 
 // Access resolves permissions (permissions.Resolver). Safe for concurrent use.

@@ -18,8 +18,13 @@ import (
 type client struct {
 	s      *socketio.Socket
 	userID string
-	name   string
-	agent  bool // an agent, signed in with an API key (its sessionID is the key's id)
+	since  int64 // the last event dispatched before the socket joined its user's room
+
+	// name and agent (an agent, signed in with an API key: its sessionID is the key's id) are
+	// set under mu once the connect has counted the socket, then never change: read without mu
+	// after the connect.
+	name  string
+	agent bool
 
 	mu         sync.Mutex
 	released   bool // the socket ended (release): nothing is scheduled for it any more
@@ -78,19 +83,16 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 		// exp at once, so refuse it now with the code that tells the client to refresh.
 		return unauthorized("token_expired")
 	}
-	name, agent, err := b.verify.UserName(b.ctx, id.UserID)
-	if err != nil {
-		return unauthorized("invalid_token") // the user is gone
-	}
-	c := &client{s: s, userID: id.UserID, name: name, agent: agent, sessionID: id.SessionID, expires: exp, rooms: map[string]string{}}
+	c := &client{s: s, userID: id.UserID, sessionID: id.SessionID, expires: exp, rooms: map[string]string{}}
 	// The slot is taken here, under the lock, not in onConnect: the client gets its CONNECT reply
 	// before OnConnect runs, so a count taken at connect time would let a quick second dial in.
 	// The user's room is joined under the lock too: a dispatch decides for every socket of its
-	// rooms before emitting to any (deliver).
+	// rooms before emitting to any (deliver); so every event after since is addressed to it.
 	b.mu.Lock()
 	n := len(b.clients[c.userID])
 	if n < b.cfg.MaxConnsPerUser {
 		b.addClientLocked(c)
+		c.since = b.last
 		s.Set(clientKey, c)
 		s.Join(modules.UserRoom(c.userID).String())
 	}
@@ -103,8 +105,39 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 	// The session is checked after the socket is counted among its user's, not before: a logout
 	// that commits after this read is dispatched to a socket already listed, which it then
 	// disconnects; one that committed before is seen here. Either way no socket outlives its
-	// session. A refusal runs release through OnClose.
-	return b.sessionError(b.verify.SessionActive(b.ctx, id))
+	// session. The same query names the user (a user deleted is a session ended). A refusal runs
+	// release through OnClose.
+	name, agent, err := b.verify.Connecting(b.ctx, id)
+	if err != nil {
+		return b.sessionError(err)
+	}
+	b.name(c, name, agent)
+	return nil
+}
+
+// name sets c's user name and kind, read once c was counted, using the copy of the name another
+// socket of the user holds when it is the same (see shareStrings).
+func (b *Broker) name(c *client, name string, agent bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for other := range b.clients[c.userID] {
+		if other == c {
+			continue
+		}
+		other.mu.Lock()
+		known := other.name
+		other.mu.Unlock()
+		if known == "" {
+			continue // not named yet
+		}
+		if known == name {
+			name = known
+		}
+		break
+	}
+	c.mu.Lock()
+	c.name, c.agent = name, agent
+	c.mu.Unlock()
 }
 
 // sessionError turns a failed session check into the connect refusal: unauthorized
@@ -196,18 +229,16 @@ func (b *Broker) addClientLocked(c *client) {
 	sockets[c] = struct{}{}
 }
 
-// shareStrings points c's user id, session id and name at other's copies where they are equal:
-// each socket decoded its own from its token and the database (some 150 bytes a socket), while
-// the sockets of one user mostly hold the same. c is not yet seen by anyone else.
+// shareStrings points c's user id and session id at other's copies where they are equal: each
+// socket decoded its own from its token (some 100 bytes a socket), while the sockets of one user
+// mostly hold the same. The name is shared once read (Broker.name). c is not yet seen by anyone
+// else.
 func (c *client) shareStrings(other *client) {
 	other.mu.Lock()
 	defer other.mu.Unlock()
 	c.userID = other.userID
 	if c.sessionID == other.sessionID {
 		c.sessionID = other.sessionID
-	}
-	if c.name == other.name {
-		c.name = other.name
 	}
 }
 
