@@ -178,6 +178,7 @@ type Broker struct {
 	dirty   map[*client]struct{}              // sessions whose rooms changed during dispatch
 	gens    generations                       // per drive: access changes applied
 
+	sessions sessionWriter // recovery session rows, written by group commit
 	presence *presence
 	roster   *roster
 	cluster  *cluster // nil without a bus
@@ -247,6 +248,7 @@ func New(cfg Config, db *gorm.DB, verify Verifier, access Access, events Log) *B
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.progress = sync.NewCond(&b.qmu)
 	b.expiries = schedule.New(b.expire)
+	b.sessions.b = b
 	b.presence = newPresence(b)
 	b.roster = newRoster(b)
 	b.statuses = newStatuses(b)
