@@ -375,20 +375,44 @@ func (b *Broker) joinPage(c *client, args socketio.Args, ack socketio.AckFunc) {
 // enterPage checks that c's user may view pageID, joins its room (the check and the join one
 // step against revocations) and adds the user to its viewers, which it returns. On refusal it
 // answers the ack and returns false.
+//
+// The check that decides is the join's, against the user's view of the page's drive (withView).
+// Finding that drive takes a query, unless a view the user holds in the cache lists the page:
+// pages never move across drives, and a cached view is what the join checks anyway, current up
+// to the last access change dispatched here. (A revocation committed but not dispatched yet then
+// takes the socket out of the room when it is, in log order, as it does a join checked just
+// before the commit; the query would have refused it a moment earlier.)
 func (b *Broker) enterPage(ctx context.Context, c *client, pageID string, ack socketio.AckFunc) ([]Viewer, bool) {
-	pa, err := b.access.Page(ctx, c.userID, pageID)
-	if err != nil && !isNotFound(err) {
-		b.failErr(ack, err)
+	driveID, known := b.cachedDriveOf(c.userID, pageID)
+	if !known {
+		pa, err := b.access.Page(ctx, c.userID, pageID)
+		if err != nil && !isNotFound(err) {
+			b.failErr(ack, err)
+			return nil, false
+		}
+		if err != nil || !pa.CanOpen() {
+			fail(ack, "not_found", "page not found")
+			return nil, false
+		}
+		driveID = pa.DriveID
+	}
+	if !b.join(ctx, c, modules.PageRoom(pageID), driveID, "page not found", ack) {
 		return nil, false
 	}
-	if err != nil || !pa.CanOpen() {
-		fail(ack, "not_found", "page not found")
-		return nil, false
+	return b.presence.join(c, pageID, driveID), true
+}
+
+// cachedDriveOf returns the drive of pageID when one of the views of userID in the cache lists
+// the page.
+func (b *Broker) cachedDriveOf(userID, pageID string) (string, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for driveID, e := range b.cache[userID] {
+		if _, ok := e.view.Pages[pageID]; ok {
+			return driveID, true
+		}
 	}
-	if !b.join(ctx, c, modules.PageRoom(pageID), pa.DriveID, "page not found", ack) {
-		return nil, false
-	}
-	return b.presence.join(c, pageID, pa.DriveID), true
+	return "", false
 }
 
 // join checks and joins room of driveID with a view no revocation applied since has made stale
