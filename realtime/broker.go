@@ -18,6 +18,7 @@ import (
 	"github.com/pagespace/pagespace/permissions"
 	"github.com/pagespace/pagespace/realtime/engineio"
 	"github.com/pagespace/pagespace/realtime/socketio"
+	"golang.org/x/sync/singleflight"
 	"gorm.io/gorm"
 )
 
@@ -178,7 +179,8 @@ type Broker struct {
 	dirty   map[*client]struct{}              // sessions whose rooms changed during dispatch
 	gens    generations                       // per drive: access changes applied
 
-	sessions sessionWriter // recovery session rows, written by group commit
+	sessions sessionWriter      // recovery session rows, written by group commit
+	flights  singleflight.Group // reads shared by concurrent callers (shared)
 	presence *presence
 	roster   *roster
 	cluster  *cluster // nil without a bus

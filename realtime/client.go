@@ -385,7 +385,7 @@ func (b *Broker) joinPage(c *client, args socketio.Args, ack socketio.AckFunc) {
 func (b *Broker) enterPage(ctx context.Context, c *client, pageID string, ack socketio.AckFunc) ([]Viewer, bool) {
 	driveID, known := b.cachedDriveOf(c.userID, pageID)
 	if !known {
-		pa, err := b.access.Page(ctx, c.userID, pageID)
+		pa, err := b.pageAccess(ctx, c.userID, pageID)
 		if err != nil && !isNotFound(err) {
 			b.failErr(ack, err)
 			return nil, false
@@ -400,6 +400,22 @@ func (b *Broker) enterPage(ctx context.Context, c *client, pageID string, ack so
 		return nil, false
 	}
 	return b.presence.join(c, pageID, driveID), true
+}
+
+// pageAccess is userID's access on pageID (Access.Page), one query for the joins that ask at once.
+func (b *Broker) pageAccess(ctx context.Context, userID, pageID string) (permissions.PageAccess, error) {
+	type answer struct {
+		pa  permissions.PageAccess
+		err error
+	}
+	a, err := b.shared(ctx, "page\x00"+userID+"\x00"+pageID, func(ctx context.Context) any {
+		pa, err := b.access.Page(ctx, userID, pageID)
+		return answer{pa, err}
+	})
+	if err != nil {
+		return permissions.PageAccess{}, err
+	}
+	return a.(answer).pa, a.(answer).err
 }
 
 // cachedDriveOf returns the drive of pageID when one of the views of userID in the cache lists

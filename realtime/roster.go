@@ -364,11 +364,17 @@ func (b *Broker) memberDrives(ctx context.Context, userID string) (map[string]st
 
 // withDrives runs step under r.mu with the drives userID is a member of, for the roster to keep
 // on the user's entry: nil when the entry holds them already, or when they could not be read.
-// They are read outside r.mu, and read again when a membership change was applied meanwhile: its
-// event may have found no entry to update, or one that the read would then overwrite.
+// They are read outside r.mu (one read for the sockets of a user that connect at once), and
+// read again when a membership change was applied meanwhile: its event may have found no entry
+// to update, or one that the read would then overwrite.
 func (r *roster) withDrives(userID string, step func(drives map[string]struct{})) {
 	ctx, cancel := r.b.within(queryTimeout)
 	defer cancel()
+	type read struct {
+		drives map[string]struct{}
+		seen   uint64 // r.memberships before the read
+		err    error
+	}
 	for {
 		r.mu.Lock()
 		if u := r.users[userID]; u != nil && u.drives != nil {
@@ -376,15 +382,24 @@ func (r *roster) withDrives(userID string, step func(drives map[string]struct{})
 			r.mu.Unlock()
 			return
 		}
-		seen := r.memberships
 		r.mu.Unlock()
-		drives, err := r.b.memberDrives(ctx, userID)
+		v, err := r.b.shared(ctx, "drives\x00"+userID, func(ctx context.Context) any {
+			r.mu.Lock()
+			seen := r.memberships
+			r.mu.Unlock()
+			drives, err := r.b.memberDrives(ctx, userID)
+			return read{drives, seen, err}
+		})
+		rd, _ := v.(read)
+		if err == nil {
+			err = rd.err
+		}
 		if err != nil {
 			r.b.log.Error("realtime: presence: memberships", "err", err.Error())
 		}
 		r.mu.Lock()
-		if err != nil || r.memberships == seen {
-			step(drives)
+		if err != nil || r.memberships == rd.seen {
+			step(rd.drives)
 			r.mu.Unlock()
 			return
 		}
