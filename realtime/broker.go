@@ -55,7 +55,7 @@ type Log interface {
 
 var (
 	_ eventlog.Publisher = (*Broker)(nil)
-	_ eventlog.Flusher   = (*Broker)(nil)
+	_ eventlog.Settler   = (*Broker)(nil)
 	_ Access             = (*permissions.Resolver)(nil)
 	_ Verifier           = (*auth.Service)(nil)
 )
@@ -330,8 +330,32 @@ func (b *Broker) Publish(events []eventlog.Event) {
 	b.enqueue(jobs...)
 }
 
+// maxBehind is how far (in events) the dispatcher may lag behind a write that changes nobody's
+// access before the write waits for it (Settle).
+const maxBehind = 256
+
+// Settle is what a write waits for once its events, up to upTo, are published (eventlog.Tx
+// calls it). A write that changes who may see what (access) returns once its events are
+// dispatched, so that its revocations have been applied. Any other write returns at once, its
+// events queued in order for the dispatcher, unless the dispatcher is more than maxBehind events
+// behind: then it waits until it is not. So a write does not wait for the fan-out of earlier
+// writes (on a busy server, POSTs keep their pace while delivery catches up), yet a burst of
+// writes cannot outrun delivery without bound.
+func (b *Broker) Settle(ctx context.Context, upTo int64, access bool) {
+	if !access {
+		upTo -= maxBehind
+	}
+	b.Flush(ctx, upTo)
+}
+
 // Flush waits until every event up to upTo has been dispatched, ctx ends, or the broker stops.
 func (b *Broker) Flush(ctx context.Context, upTo int64) {
+	b.qmu.Lock()
+	done := b.done >= upTo
+	b.qmu.Unlock()
+	if done {
+		return
+	}
 	stopWatch := context.AfterFunc(ctx, func() {
 		b.qmu.Lock()
 		b.progress.Broadcast()

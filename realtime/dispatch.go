@@ -369,10 +369,16 @@ func (b *Broker) deliver(ctx context.Context, e eventlog.Event, env envelope, al
 	}
 	aud := permissions.NewAudience(e, env.Refs)
 	set := viewSet{}
-	var decided map[string]sightOf
+	var (
+		sockets []*socketio.Socket
+		decided map[string]sightOf
+	)
 	for {
+		// Sockets enter rooms (their user's too) under b.mu only: once nothing is missing, every
+		// socket of the selection was decided for, and the selection stays right while b.mu is held.
+		sockets = b.ns.To(rooms...).Sockets()
 		var missing map[viewKey]struct{}
-		decided, missing = b.decide(ctx, aud, rooms, also, set)
+		decided, missing = b.decide(ctx, aud, sockets, also, set)
 		if len(missing) == 0 {
 			break
 		}
@@ -383,25 +389,27 @@ func (b *Broker) deliver(ctx context.Context, e eventlog.Event, env envelope, al
 		b.mu.Lock()
 		b.keepLocked(set)
 	}
-	var others []*socketio.Socket // sockets that get a redacted variant
-	keep := func(s *socketio.Socket) bool {
+	// One pass over the selection: the sockets that get the event as it is keep their place in
+	// sockets (filtered in place), those that get a redacted variant go to others.
+	var others []*socketio.Socket
+	whole := sockets[:0]
+	for _, s := range sockets {
 		c := clientOf(s)
 		if c == nil || env.ClientID != "" && ownDocOp(c, env.ClientID) {
-			return false
+			continue
 		}
-		// Sockets enter rooms (their user's too) under b.mu only: every one was decided for.
 		d := decided[c.userID]
 		if !d.ok {
-			return false
+			continue
 		}
 		b.metrics.delivered.Add(1)
 		if d.sight.Variant != 0 {
 			others = append(others, s)
-			return false
+			continue
 		}
-		return true
+		whole = append(whole, s)
 	}
-	if err := b.ns.To(rooms...).Filter(keep).EmitWithOffset(e.Type, e.EventID(), aud.Whole()); err != nil {
+	if err := b.ns.EmitToWithOffset(whole, e.Type, e.EventID(), aud.Whole()); err != nil {
 		b.log.Error("realtime: emit", "err", err.Error(), "type", e.Type)
 	}
 	for _, s := range others {
@@ -415,13 +423,13 @@ type sightOf struct {
 	ok    bool
 }
 
-// decide is what each user with a socket in rooms may see of aud's event, looking views up in
-// the cache, in also and in set, without querying; the views it lacks are returned in missing,
-// and their users' decisions are not to be used. Caller holds b.mu.
-func (b *Broker) decide(ctx context.Context, aud *permissions.Audience, rooms []string, also map[string]permissions.DriveView, set viewSet) (map[string]sightOf, map[viewKey]struct{}) {
+// decide is what the user of each of sockets may see of aud's event, looking views up in the
+// cache, in also and in set, without querying; the views it lacks are returned in missing, and
+// their users' decisions are not to be used. Caller holds b.mu.
+func (b *Broker) decide(ctx context.Context, aud *permissions.Audience, sockets []*socketio.Socket, also map[string]permissions.DriveView, set viewSet) (map[string]sightOf, map[viewKey]struct{}) {
 	decided := map[string]sightOf{}
 	missing := map[viewKey]struct{}{}
-	for _, s := range b.ns.To(rooms...).Sockets() {
+	for _, s := range sockets {
 		c := clientOf(s)
 		if c == nil {
 			continue

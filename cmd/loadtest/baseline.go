@@ -13,11 +13,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	_ "github.com/glebarez/go-sqlite" // database/sql driver "sqlite"
-	"github.com/gorilla/websocket"
+	_ "github.com/glebarez/go-sqlite"  // database/sql driver "sqlite"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/pagespace/pagespace/modules"
 	"github.com/pagespace/pagespace/modules/auth"
@@ -36,34 +34,40 @@ import (
 //     does, so that neither side silently drops a frame).
 //
 // No session check, no per-recipient check, no event log, no presence, no Socket.IO framing.
+//
+// The WebSockets are served by one of two layers (baselineSockets): plain gorilla connections
+// with a writer goroutine each, as above (gorillaSockets, baseline_gorilla.go), or, with
+// -baseline-melody, melody's sessions given the same frame bytes (melodySockets,
+// baseline_melody.go), so that melody's own share of the cost shows.
 
-type baselineConn struct {
-	ws     *websocket.Conn
-	userID string
-	out    chan *websocket.PreparedMessage
+// baselineSockets is the baseline's WebSocket layer. Its methods are safe concurrently.
+type baselineSockets interface {
+	// serve upgrades r for userID, whose token is verified, and serves the socket until it ends:
+	// each text frame asks to join the page it names (mayRead decides), answered by joinAnswer.
+	serve(w http.ResponseWriter, r *http.Request, userID string)
+	// broadcast sends frame, a text message, to every socket of pageID's room without blocking;
+	// a socket that cannot take it is closed. An error means that nothing was sent.
+	broadcast(pageID string, frame []byte) error
+	// closeAll closes every socket (at shutdown).
+	closeAll()
 }
 
 type baselineServer struct {
 	db       *sql.DB
 	postgres bool
 	tokens   *auth.Tokens
-	mu       sync.RWMutex
-	conns    map[*baselineConn]struct{}
-	rooms    map[string]map[*baselineConn]struct{} // page id → sockets that joined it
-	upgrader websocket.Upgrader
-	queue    int // frames buffered per socket
+	sockets  baselineSockets
 }
 
 // serveBaseline runs the baseline server on addr until ctx ends. dbURL is a postgres:// URL
-// or "sqlite:<path>" of a database pagespace has set up with JWT_SECRET jwtSecret.
-func serveBaseline(ctx context.Context, addr, dbURL string, queue int) error {
-	s := &baselineServer{
-		queue:  max(1, queue),
-		tokens: auth.NewTokens([]byte(jwtSecret), 0),
-		conns:  map[*baselineConn]struct{}{},
-		rooms:  map[string]map[*baselineConn]struct{}{},
-		// melody's defaults: the idle-memory figures compare with a plain melody server.
-		upgrader: websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 1024},
+// or "sqlite:<path>" of a database pagespace has set up with JWT_SECRET jwtSecret. queue is the
+// frames buffered per socket; withMelody serves the WebSockets through melody.
+func serveBaseline(ctx context.Context, addr, dbURL string, queue int, withMelody bool) error {
+	s := &baselineServer{tokens: auth.NewTokens([]byte(jwtSecret), 0)}
+	if withMelody {
+		s.sockets = newMelodySockets(s.mayRead, max(1, queue))
+	} else {
+		s.sockets = newGorillaSockets(s.mayRead, max(1, queue))
 	}
 	// pagespace's own settings (app/db.go).
 	driver, dsn, conns := "pgx", dbURL, 20
@@ -101,11 +105,7 @@ func serveBaseline(ctx context.Context, addr, dbURL string, queue int) error {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
-		s.mu.Lock()
-		for c := range s.conns {
-			_ = c.ws.Close()
-		}
-		s.mu.Unlock()
+		s.sockets.closeAll()
 	}()
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -147,98 +147,31 @@ func (s *baselineServer) serveWS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ws, err := s.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	c := &baselineConn{ws: ws, userID: userID, out: make(chan *websocket.PreparedMessage, s.queue)}
-	s.mu.Lock()
-	s.conns[c] = struct{}{}
-	s.mu.Unlock()
-	go c.write()
-	s.read(r.Context(), c)
-	s.mu.Lock()
-	delete(s.conns, c)
-	for _, room := range s.rooms {
-		delete(room, c)
-	}
-	close(c.out)
-	s.mu.Unlock()
-	_ = ws.Close()
+	s.sockets.serve(w, r, userID)
 }
 
-// write is a socket's writer goroutine: it writes the frames queued for it until out closes.
-func (c *baselineConn) write() {
-	for pm := range c.out {
-		_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		if c.ws.WritePreparedMessage(pm) != nil {
-			_ = c.ws.Close()
-			for range c.out { // drain until the reader unregisters and closes
-			}
-			return
-		}
-	}
-}
-
-// read is a socket's reader (the request's goroutine): every text frame asks to join the page
-// it names; the answer is {"joined":id} or {"error":"not_found"}.
-func (s *baselineServer) read(ctx context.Context, c *baselineConn) {
-	c.ws.SetReadLimit(4096)
-	for {
-		_, msg, err := c.ws.ReadMessage()
-		if err != nil {
-			return
-		}
-		pageID := string(msg)
-		answer := map[string]string{"joined": pageID}
-		if err := s.join(ctx, c, pageID); err != nil {
-			answer = map[string]string{"error": "not_found"}
-			if !errors.Is(err, sql.ErrNoRows) {
-				log.Printf("baseline: join: %v", err)
-				answer["error"] = "internal"
-			}
-		}
-		frame, _ := json.Marshal(answer)
-		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
-		if err != nil {
-			return
-		}
-		s.mu.RLock()
-		queued := c.send(pm) // the reader holds c registered: out is open
-		s.mu.RUnlock()
-		if !queued {
-			return
-		}
-	}
-}
-
-// send queues pm without blocking and reports whether there was room. The caller holds s.mu
-// (read) with c registered, so that out is not closed meanwhile.
-func (c *baselineConn) send(pm *websocket.PreparedMessage) bool {
-	select {
-	case c.out <- pm:
-		return true
-	default:
-		return false
-	}
-}
-
-// join checks that c's user may read pageID (one query) and adds c to its room.
-func (s *baselineServer) join(ctx context.Context, c *baselineConn, pageID string) error {
+// mayRead reports whether userID may read pageID (one query): nil, sql.ErrNoRows when not, or
+// the database's error.
+func (s *baselineServer) mayRead(ctx context.Context, userID, pageID string) error {
 	var driveID string
-	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT p.drive_id FROM pages p
+	return s.db.QueryRowContext(ctx, s.rebind(`SELECT p.drive_id FROM pages p
 		JOIN drive_members m ON m.drive_id = p.drive_id AND m.user_id = ?
-		WHERE p.id = ? AND p.trashed_at IS NULL`), c.userID, pageID).Scan(&driveID)
+		WHERE p.id = ? AND p.trashed_at IS NULL`), userID, pageID).Scan(&driveID)
+}
+
+// joinAnswer is the frame that answers a join of pageID that mayRead answered with err:
+// {"joined":id}, {"error":"not_found"} or {"error":"internal"}.
+func joinAnswer(pageID string, err error) []byte {
+	answer := map[string]string{"joined": pageID}
 	if err != nil {
-		return err
+		answer = map[string]string{"error": "not_found"}
+		if !errors.Is(err, sql.ErrNoRows) {
+			log.Printf("baseline: join: %v", err)
+			answer["error"] = "internal"
+		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.rooms[pageID] == nil {
-		s.rooms[pageID] = map[*baselineConn]struct{}{}
-	}
-	s.rooms[pageID][c] = struct{}{}
-	return nil
+	frame, _ := json.Marshal(answer)
+	return frame
 }
 
 type baselineMessage struct {
@@ -271,31 +204,13 @@ func (s *baselineServer) postMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	frame, _ := json.Marshal(map[string]any{"type": "new_message", "message": m})
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
-	if err != nil {
+	if err := s.sockets.broadcast(m.PageID, frame); err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	s.broadcast(m.PageID, pm)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	_ = json.NewEncoder(w).Encode(m)
-}
-
-// broadcast queues pm on every socket of pageID's room; a socket whose queue is full is closed
-// (its reader unregisters it; a real client would reconnect and refetch).
-func (s *baselineServer) broadcast(pageID string, pm *websocket.PreparedMessage) {
-	var slow []*baselineConn
-	s.mu.RLock()
-	for c := range s.rooms[pageID] {
-		if !c.send(pm) {
-			slow = append(slow, c)
-		}
-	}
-	s.mu.RUnlock()
-	for _, c := range slow {
-		_ = c.ws.Close()
-	}
 }
 
 // pprofMux serves net/http/pprof's profiles (for -pprof with -baseline).

@@ -23,6 +23,7 @@ type options struct {
 	duration    time.Duration
 	idle        bool
 	baseline    bool
+	baseMelody  bool // the baseline, its WebSockets served through melody
 	db          string
 	pgAdmin     string
 	users       int
@@ -64,7 +65,8 @@ func main() {
 	fs.BoolVar(&o.idle, "idle", false, "connect the sockets, measure memory, post nothing")
 	fs.IntVar(&o.procs, "procs", 1, "pagespace processes on one PostgreSQL database; with 2 or more, posts go through the first and the sockets are spread over the others")
 	fs.BoolVar(&o.baseline, "baseline", false, "measure the minimal Go broadcaster instead of pagespace")
-	fs.IntVar(&o.baseQueue, "baseline-queue", 256, "frames buffered per socket in the baseline (a full buffer closes the socket)")
+	fs.BoolVar(&o.baseMelody, "baseline-melody", false, "measure the baseline with its WebSockets served through melody (pagespace's session layer) instead of plain gorilla connections")
+	fs.IntVar(&o.baseQueue, "baseline-queue", 256, "frames buffered per socket in the baseline, or in melody's session buffer with -baseline-melody (a full buffer closes the socket)")
 	fs.StringVar(&o.db, "db", "postgres", "postgres (a fresh database, created and dropped) or sqlite")
 	fs.StringVar(&o.pgAdmin, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL maintenance database URL (with -db=postgres)")
 	fs.IntVar(&o.users, "users", 0, "distinct users owning the sockets (0: ceil(n/100), sockets spread evenly)")
@@ -92,9 +94,14 @@ func main() {
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `loadtest: end-to-end load of pagespace's realtime delivery, or of a minimal baseline.
 
-  loadtest -n 1000 -rate 20 -duration 30s [-baseline] [-db postgres|sqlite]
+  loadtest -n 1000 -rate 20 -duration 30s [-baseline | -baseline-melody] [-db postgres|sqlite]
   loadtest -n 1000 -rate 20 -duration 30s -procs 3          # cross-process delivery
-  loadtest -idle -n 10000 [-baseline]
+  loadtest -idle -n 10000 [-baseline | -baseline-melody]
+
+-baseline is a minimal server doing the least a real server does for the same work; with
+-baseline-melody its WebSockets go through melody, pagespace's session layer, to show melody's
+share. Each run reports delivery latency, losses, server CPU and RSS, and the server's CPU time
+per socket to connect and join ("connect+join CPU", connect_cpu_us in the RESULT line).
 
 It builds and starts the server itself (pinned to -server-cpu), runs the clients pinned to
 -client-cpu, and stops everything it started. Flags:
@@ -105,8 +112,9 @@ It builds and starts the server itself (pinned to -server-cpu), runs the clients
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	o.baseline = o.baseline || o.baseMelody
 	if o.serveBase {
-		if err := serveBaseline(ctx, o.serveAddr, o.serveDB, o.baseQueue); err != nil {
+		if err := serveBaseline(ctx, o.serveAddr, o.serveDB, o.baseQueue, o.baseMelody); err != nil {
 			fmt.Fprintln(os.Stderr, "baseline:", err)
 			os.Exit(1)
 		}
@@ -150,6 +158,8 @@ type result struct {
 	signup        time.Duration
 	connect       time.Duration
 	quiet         time.Duration // wait for the join storm (viewers_updated) to end
+	connectCPU    time.Duration // server CPU from the first dial until the last frame of the join storm
+	setupFrames   int64         // frames the sockets received after their joins' acks, until quiet
 	rssEmpty      int64
 	rssIdle       int64
 	rssEnd        int64
@@ -224,20 +234,39 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 
 	// Connect.
+	cpu0, err := total(t.all(), cpuTime)
+	if err != nil {
+		return err
+	}
 	connStart := time.Now()
 	if err := forEach(ctx, o.n, o.dialers, t.dial); err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
 	res.connect = time.Since(connStart)
-	// Wait until no frame has arrived for a second (pagespace broadcasts viewers_updated to the
-	// room whenever a new user joins), at most 60 s.
+	// Every socket has its join's ack; pagespace still broadcasts viewers_updated to the room
+	// after new users' joins (at most one per 250 ms, so the last may come after the last ack).
+	// Wait until no frame has arrived for a second since the last ack, at most 60 s. The
+	// connect+join CPU counts up to the last frame: it is read again (within 100 ms) after each
+	// new frame, so that the quiet second itself is not counted.
+	cpu1, err := total(t.all(), cpuTime)
+	if err != nil {
+		return err
+	}
 	quietStart := time.Now()
-	for now()-rcv.lastFrame.Load() < int64(time.Second) && time.Since(quietStart) < 60*time.Second {
+	connected, last := now(), rcv.lastFrame.Load()
+	for now()-max(connected, rcv.lastFrame.Load()) < int64(time.Second) && time.Since(quietStart) < 60*time.Second {
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
 			return err
 		}
+		if f := rcv.lastFrame.Load(); f != last {
+			last = f
+			if cpu1, err = total(t.all(), cpuTime); err != nil {
+				return err
+			}
+		}
 	}
 	res.quiet = time.Since(quietStart)
+	res.connectCPU = cpu1 - cpu0
 	res.setup = time.Since(setupStart)
 	if err := sleep(ctx, o.settle); err != nil {
 		return err
@@ -246,6 +275,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	setupFrames, setupBytes := rcv.frames.Load(), rcv.bytes.Load()
+	res.setupFrames = setupFrames
 
 	if !o.idle {
 		if err := postAll(ctx, o, messages, t.post, rcv, t.all(), res); err != nil {
@@ -382,12 +412,16 @@ func report(w io.Writer, o options, r *result) {
 	if r.users > 0 {
 		fmt.Fprintf(w, " (%d users, signup %s each)", r.users, ms(r.signup))
 	}
-	fmt.Fprintf(w, "\nsetup             connect %s, quiet after %s\n", r.connect.Round(time.Millisecond), r.quiet.Round(time.Millisecond))
+	fmt.Fprintf(w, "\nsetup             connect %s, quiet after %s; %d frames pushed to the sockets after their joins, before the first post\n",
+		r.connect.Round(time.Millisecond), r.quiet.Round(time.Millisecond), r.setupFrames)
+	connectCPU := float64(r.connectCPU.Microseconds()) / float64(r.sockets)
+	fmt.Fprintf(w, "connect+join CPU  %.0f µs per socket (server CPU %s from the first dial to the last frame of the joins; /proc ticks of 10 ms)\n",
+		connectCPU, r.connectCPU.Round(10*time.Millisecond))
 	perConn := float64(r.rssIdle-r.rssEmpty) / float64(r.sockets)
 	fmt.Fprintf(w, "server RSS        empty %s, %d idle sockets %s → %.1f KB per socket; end of run %s\n",
 		mb(r.rssEmpty), r.sockets, mb(r.rssIdle), perConn/1e3, mb(r.rssEnd))
 	if o.idle {
-		fmt.Fprintf(w, "RESULT %s idle n=%d rss_empty=%d rss_idle=%d per_socket_bytes=%.0f\n", r.target, r.sockets, r.rssEmpty, r.rssIdle, perConn)
+		fmt.Fprintf(w, "RESULT %s idle n=%d rss_empty=%d rss_idle=%d per_socket_bytes=%.0f connect_cpu_us=%.0f\n", r.target, r.sockets, r.rssEmpty, r.rssIdle, perConn, connectCPU)
 		return
 	}
 	t := r.tally
@@ -401,7 +435,7 @@ func report(w io.Writer, o options, r *result) {
 		100*r.cpu.Seconds()/r.deliverWindow.Seconds())
 	fmt.Fprintf(w, "frames            %d received during the run (%.0f bytes each on average); %d sockets closed by the server\n",
 		r.frames, float64(r.frameBytes)/float64(max(r.frames, 1)), r.closed)
-	fmt.Fprintf(w, "RESULT %s procs=%d n=%d rate=%g msgs=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f lost=%d dup=%d cpu_pct=%.0f rss_per_socket_kb=%.1f\n",
+	fmt.Fprintf(w, "RESULT %s procs=%d n=%d rate=%g msgs=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f lost=%d dup=%d cpu_pct=%.0f rss_per_socket_kb=%.1f connect_cpu_us=%.0f\n",
 		r.target, r.procs, r.sockets, o.rate, r.accepted, float64(t.Latency.P50)/1e6, float64(t.Latency.P99)/1e6, float64(t.Latency.Max)/1e6,
-		t.Lost, t.Duplicated, 100*r.cpu.Seconds()/r.deliverWindow.Seconds(), perConn/1e3)
+		t.Lost, t.Duplicated, 100*r.cpu.Seconds()/r.deliverWindow.Seconds(), perConn/1e3, connectCPU)
 }

@@ -77,6 +77,9 @@ func (t *target) start(ctx context.Context, o options, tmp, dbURL string, rcv *r
 	userOf := func(i int) user { return ws.users[i*res.users/o.n] }
 	if o.baseline {
 		res.target = "baseline"
+		if o.baseMelody {
+			res.target = "baseline-melody"
+		}
 		if dbURL == "" {
 			dbURL = "sqlite:" + filepath.Join(ps.dataDir(0), "pagespace.db")
 		}
@@ -130,6 +133,9 @@ func (t *target) startBaseline(ctx context.Context, o options, tmp, dbURL string
 	}
 	argv := []string{exe, "-serve-baseline", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-database", dbURL,
 		"-baseline-queue", strconv.Itoa(o.baseQueue)}
+	if o.baseMelody {
+		argv = append(argv, "-baseline-melody")
+	}
 	env := []string{"GOMAXPROCS=1"}
 	if o.pprofAddr != "" {
 		env = append(env, "PPROF_ADDR="+o.pprofAddr)

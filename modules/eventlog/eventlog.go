@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -125,11 +126,13 @@ type Publisher interface {
 	Publish(events []Event)
 }
 
-// Flusher is implemented by publishers that can report when events have been handed on. Tx
-// calls Flush after publishing (outside its lock), so a write's events are on their way, and
-// its revocations applied, before the write returns.
-type Flusher interface {
-	Flush(ctx context.Context, upTo int64)
+// Settler is implemented by publishers that can report how far they have handed events on. Tx
+// calls Settle after publishing (outside its lock) with the last of its events and whether any
+// of them changes who may see what (Event.Access): such a write returns once its events are
+// dispatched, its revocations applied; any other write returns once its events are queued, in
+// order, unless the publisher is far behind (Settle bounds its backlog).
+type Settler interface {
+	Settle(ctx context.Context, upTo int64, access bool)
 }
 
 // Recorder collects the drafts of one transaction.
@@ -219,10 +222,11 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 	release()
 	if len(events) > 0 && l.pub != nil {
 		l.pub.Publish(events)
-		if f, ok := l.pub.(Flusher); ok {
+		if f, ok := l.pub.(Settler); ok {
 			l.mu.Unlock()
 			locked = false
-			f.Flush(ctx, events[len(events)-1].ID)
+			access := slices.ContainsFunc(events, func(e Event) bool { return e.Access != nil })
+			f.Settle(ctx, events[len(events)-1].ID, access)
 		}
 	}
 	return events, nil

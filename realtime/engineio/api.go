@@ -86,10 +86,10 @@ type Server struct {
 	conns   map[string]*Conn
 	pending map[string]int // client address → sessions not yet admitted (limit.go)
 
-	// sessions maps each connected melody session to its transport (*melody.Session →
-	// *wsTransport). melody's own per-session map (Session.Keys) would cost every socket a map;
-	// the transport is handed over through it only until the connect handler (wsConnect).
-	sessions sync.Map
+	// sessions maps each connected melody session to its transport. melody's own per-session
+	// map (Session.Keys) would cost every socket a map; the transport is handed over through it
+	// only until the connect handler (wsConnect).
+	sessions sessionIndex
 
 	open      atomic.Int64
 	wg        sync.WaitGroup // requests in flight, OnClose calls owed
@@ -138,11 +138,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		conns = append(conns, c)
 	}
 	clear(s.conns)
-	var ts []*wsTransport
-	s.sessions.Range(func(_, t any) bool {
-		ts = append(ts, t.(*wsTransport))
-		return true
-	})
+	ts := s.sessions.all()
 	s.mu.Unlock()
 
 	for _, c := range conns {

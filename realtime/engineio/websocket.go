@@ -104,11 +104,7 @@ func (s *Server) newMelody() *melody.Melody {
 }
 
 // transportOf is the transport of a session, nil before wsConnect and after wsDisconnect.
-func (s *Server) transportOf(sess *melody.Session) *wsTransport {
-	v, _ := s.sessions.Load(sess)
-	t, _ := v.(*wsTransport)
-	return t
-}
+func (s *Server) transportOf(sess *melody.Session) *wsTransport { return s.sessions.get(sess) }
 
 // upgradeWriter runs melody's upgrade on a goroutine of its own and lets the HTTP request's
 // goroutine return as soon as the connection is hijacked. That goroutine's deep stack and the
@@ -445,7 +441,7 @@ func (s *Server) wsConnect(sess *melody.Session) {
 	sess.Request, sess.Keys = nil, nil
 	s.mu.Lock()
 	closing := s.closing
-	s.sessions.Store(sess, t)
+	s.sessions.put(sess, t)
 	s.mu.Unlock()
 	if closing {
 		t.abort()
@@ -586,7 +582,7 @@ func (s *Server) wsPong(sess *melody.Session) {
 
 func (s *Server) wsDisconnect(sess *melody.Session) {
 	t := s.transportOf(sess)
-	s.sessions.Delete(sess)
+	s.sessions.remove(sess)
 	if t.timer != nil {
 		t.timer.Stop()
 	}

@@ -210,6 +210,29 @@ func (o Operator) Emit(event string, args ...any) error {
 	return nil
 }
 
+// EmitTo encodes the event once and queues the same bytes on each of sockets: a selection the
+// caller took (Operator.Sockets) and decided on itself, so that a broadcast that checks its
+// recipients walks its rooms once. Like Emit, its error is only about encoding.
+func (ns *Namespace) EmitTo(sockets []*Socket, event string, args ...any) error {
+	if len(sockets) == 0 {
+		return nil
+	}
+	msgs, err := EncodeEvent(ns.name, event, args...)
+	if err != nil {
+		return err
+	}
+	for _, s := range sockets {
+		_ = s.send(msgs)
+	}
+	return nil
+}
+
+// EmitToWithOffset is EmitTo with offset appended as the last argument (see
+// Socket.EmitWithOffset).
+func (ns *Namespace) EmitToWithOffset(sockets []*Socket, event, offset string, args ...any) error {
+	return ns.EmitTo(sockets, event, withOffset(args, offset)...)
+}
+
 // EmitWithOffset is Emit with offset appended as the last argument (see Socket.EmitWithOffset).
 func (o Operator) EmitWithOffset(event, offset string, args ...any) error {
 	return o.Emit(event, withOffset(args, offset)...)

@@ -55,8 +55,8 @@ type Socket struct {
 	pending []engineio.Message
 
 	mu        sync.Mutex
-	rooms     []string   // the rooms joined, its own id room aside; a few, so a slice beats a map
-	data      []keyValue // Set/Get: a handful of keys at most, so a slice beats a map
+	rooms     []string                   // the rooms joined, its own id room aside; a few, so a slice beats a map
+	data      atomic.Pointer[[]keyValue] // Set/Get: a handful of keys at most, so a slice beats a map; copied on Set
 	acks      map[uint64]chan Args
 	nextAck   uint64
 	pid       string
@@ -127,13 +127,17 @@ func (s *Socket) setSession(pid string, recovered bool) {
 func (s *Socket) Set(key string, v any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := range s.data {
-		if s.data[i].key == key {
-			s.data[i].val = v
-			return
-		}
+	var data []keyValue
+	if old := s.data.Load(); old != nil {
+		data = slices.Clone(*old)
 	}
-	s.data = append(s.data, keyValue{key, v})
+	i := slices.IndexFunc(data, func(kv keyValue) bool { return kv.key == key })
+	if i >= 0 {
+		data[i].val = v
+	} else {
+		data = append(data, keyValue{key, v})
+	}
+	s.data.Store(&data)
 }
 
 type keyValue struct {
@@ -141,13 +145,14 @@ type keyValue struct {
 	val any
 }
 
-// Get returns the value stored under key.
+// Get returns the value stored under key. It takes no lock (a broadcast reads it for every
+// recipient): Set replaces the whole list.
 func (s *Socket) Get(key string) (any, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, kv := range s.data {
-		if kv.key == key {
-			return kv.val, true
+	if data := s.data.Load(); data != nil {
+		for _, kv := range *data {
+			if kv.key == key {
+				return kv.val, true
+			}
 		}
 	}
 	return nil, false
