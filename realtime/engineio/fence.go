@@ -21,25 +21,25 @@ import (
 // answer. Browsers and WebSocket libraries answer pings by themselves; the cost is one round
 // trip for a GET during an upgrade, which official clients make at most once per upgrade. A
 // client that answers no ping has its GET wait until the probe ends (at most UpgradeTimeout).
-// A second WebSocket for a session being probed waits for the same fence before it is refused.
+// A second WebSocket for a session being probed waits for the same fence before it is refused,
+// so that it is closed after whatever the client's earlier frames on the probe cause.
 //
 // The probe's answer, 3probe, must reach the client before anything that the frames read after
-// 2probe cause: the official suite sends 2probe and 5 together, then a GET that must get 400,
-// then takes the next WebSocket frame for the echo of its message. Handed to melody, 3probe
-// would wait for melody's write loop, which may run after the read loop has handled the upgrade
-// packet and the fence has let the GET answer 400; the client would then see 3probe where it
-// expects its echo. So the read loop writes 3probe itself, between gorilla's writes like a
-// fence's ping, before it reads the next frame.
+// 2probe cause. The official suite sends 2probe and 5 together, then a GET that must get 400,
+// then a message, and takes the next WebSocket frame for its echo. Handed to melody, 3probe
+// would wait for melody's write loop, which may run only after the read loop has handled the
+// upgrade packet and the fence has let the GET answer 400: the client would then take 3probe for
+// its echo. So the read loop writes 3probe itself, like a fence's ping, before it reads on.
 //
 // melody (v1.1.4) cannot send a ping on demand and hides gorilla's connection, so the probe's
 // network connection is wrapped: until the probe becomes the session's transport, every write
-// holds a lock, and a ping frame is written between gorilla's writes. Each frame gorilla writes
-// on a probe (the handshake response, melody's pings and close frames) is a single
-// Write call, so a ping cannot land inside one. Once the upgrade packet arrives, before anything
-// larger is written, the wrapper stops pinging and writes go straight through. (gorilla never
-// writes 3probe: the wrapper does, see above.) An upgraded
-// WebSocket keeps the wrapper (under 100 bytes, an atomic load per write; a frame larger than
-// gorilla's write buffer goes out in two writes instead of one writev).
+// holds a lock, and the wrapper writes its own frames (pings, 3probe) between gorilla's writes.
+// Each frame gorilla writes on a probe (the handshake response, melody's pings and close frames)
+// is a single Write call, so no frame of the wrapper's can land inside one. Once the upgrade
+// packet arrives, before anything larger is written, the wrapper writes no more frames and
+// writes go straight through. An upgraded WebSocket keeps the wrapper (under 100 bytes, an
+// atomic load per write; a frame larger than gorilla's write buffer goes out in two writes
+// instead of one writev).
 
 // pingFrame is an unmasked WebSocket ping with no payload, as a server writes it.
 var pingFrame = []byte{0x89, 0x00}

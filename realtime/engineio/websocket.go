@@ -402,9 +402,10 @@ func (s *Server) runWebSocket(u *upgradeWriter, r *http.Request, t *wsTransport)
 }
 
 // refuseWebSocket completes the handshake of a WebSocket that the session has no use for (it is
-// on WebSocket already, or another one is being probed) and closes it at once, with an empty close
-// frame, as the official server does: to the client this is a socket closed by the server, not a
-// failed handshake. It runs on the request's goroutine and never reaches melody.
+// on WebSocket already, or another one is being probed, whose fence the caller has waited for)
+// and closes it at once, with an empty close frame, as the official server does: to the client
+// this is a socket closed by the server, not a failed handshake. It runs on the request's
+// goroutine and never reaches melody.
 func (s *Server) refuseWebSocket(w http.ResponseWriter, r *http.Request) {
 	u := websocket.Upgrader{
 		ReadBufferSize:  wsReadBuffer,
