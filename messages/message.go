@@ -96,11 +96,12 @@ type View struct {
 	StatusReason string `json:"statusReason,omitempty"`
 }
 
-// row is a message with what its view needs from other tables.
+// row is a message with what its view needs from other tables, which are never written
+// through it.
 type row struct {
 	Message
-	AuthorName   *string
-	RepliesCount int64
+	AuthorName   *string `gorm:"->"`
+	RepliesCount int64   `gorm:"->"`
 }
 
 func (r row) view() View {

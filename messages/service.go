@@ -146,10 +146,7 @@ func (s *Service) create(ctx context.Context, pageID string, parentID *string, m
 		}
 		now := modules.Now()
 		m.ID, m.PageID, m.AuthorID, m.ParentID, m.CreatedAt, m.UpdatedAt = modules.NewID(), pageID, &uid, parentID, now, now
-		if err := tx.Create(&m).Error; err != nil {
-			return err
-		}
-		r, err := loadRow(tx, m.ID)
+		r, err := insertRow(tx, m)
 		if err != nil {
 			return err
 		}
@@ -349,6 +346,17 @@ func selectRows(db *gorm.DB) *gorm.DB {
 			"m.status, m.status_reason, m.stream_seq, " +
 			"u.name AS author_name, (SELECT COUNT(*) FROM messages r WHERE r.parent_id = m.id) AS replies_count").
 		Joins("LEFT JOIN users u ON u.id = m.author_id")
+}
+
+// insertRow inserts m and returns it as loadRow would, in one statement: the author's name is
+// read by the insert's RETURNING, and a new message has no replies.
+func insertRow(tx *gorm.DB, m Message) (row, error) {
+	r := row{Message: m}
+	name := clause.Column{Raw: true, Name: "(SELECT u.name FROM users u WHERE u.id = messages.author_id) AS author_name"}
+	if err := tx.Clauses(clause.Returning{Columns: []clause.Column{name}}).Create(&r).Error; err != nil {
+		return row{}, err
+	}
+	return r, nil
 }
 
 func loadRow(db *gorm.DB, id string) (row, error) {

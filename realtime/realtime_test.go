@@ -647,7 +647,15 @@ func TestRecoveryIgnoresOffsetsBeforeTheSession(t *testing.T) {
 	d := r.CreateDrive(u, "D")
 	r.AddMember(u, d, w, "MEMBER")
 	ch := r.CreatePage(u, d, "CHANNEL", "chat", "")
+	// A write returns once its events are queued for dispatch, not dispatched: a socket that
+	// connects before the dispatcher reaches the message would get it live, as part of its
+	// session. The writer's own socket receiving it shows it was dispatched before the session.
+	ws := r.dial(w)
+	ws.join(ch)
 	r.Do("POST", "/api/pages/"+ch+"/messages", w.Token, map[string]any{"content": "before the session"}).Expect(201)
+	if _, _, err := ws.WaitFor(ctxT(t), "new_message"); err != nil {
+		t.Fatal(err)
+	}
 	s := r.dial(u)
 	s.join(ch)
 	s.Close()

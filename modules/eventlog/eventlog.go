@@ -3,6 +3,7 @@ package eventlog
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -209,20 +210,9 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 	if len(rec.drafts) > 0 {
 		l.mu.Lock()
 		locked = true
-		if tx.Dialector.Name() == "postgres" {
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", advisoryKey).Error; err != nil {
-				return nil, fmt.Errorf("eventlog: lock: %w", err)
-			}
-		}
 		events, err = insert(tx, rec.drafts)
 		if err != nil {
 			return nil, err
-		}
-		if tx.Dialector.Name() == "postgres" {
-			last := strconv.FormatInt(events[len(events)-1].ID, 10)
-			if err := tx.Exec("SELECT pg_notify(?, ?)", NotifyChannel, last).Error; err != nil {
-				return nil, fmt.Errorf("eventlog: notify: %w", err)
-			}
 		}
 	}
 	if err := tx.Commit().Error; err != nil {
@@ -260,9 +250,16 @@ func insert(tx *gorm.DB, drafts []Draft) ([]Event, error) {
 		})
 	}
 	// One insert per event keeps ids in draft order on both databases.
+	pg := tx.Dialector.Name() == "postgres"
 	var index []eventRoom
 	for i := range events {
-		if err := tx.Create(&events[i]).Error; err != nil {
+		var err error
+		if pg {
+			events[i].ID, err = insertPG(tx, events[i], i == 0, i == len(events)-1)
+		} else {
+			err = tx.Create(&events[i]).Error
+		}
+		if err != nil {
 			return nil, fmt.Errorf("eventlog: insert: %w", err)
 		}
 		index = appendIndexRooms(index, events[i].ID, drafts[i])
@@ -273,6 +270,55 @@ func insert(tx *gorm.DB, drafts []Draft) ([]Event, error) {
 		}
 	}
 	return events, nil
+}
+
+// insertPG writes e on PostgreSQL and returns its id, in one statement that also does the
+// transaction's other work on the log, so that an event costs one round trip: the first event
+// (lock) takes the log's advisory lock, and the last (notify) sends the NOTIFY that announces
+// the transaction's last id, delivered at commit.
+//
+// The lock must be held before the id is drawn from the sequence, or ids would not follow
+// commit order. Within one expression PostgreSQL fixes no order of evaluation, except in CASE,
+// which evaluates a WHEN condition before its result and a result only if its condition holds
+// (PostgreSQL documentation, 4.2.14 "Expression Evaluation Rules" and 9.18.1 "CASE"; both
+// functions are volatile, so neither is evaluated at planning time). So the id is nextval in the
+// THEN of a WHEN that takes the lock. pg_advisory_xact_lock returns void, which is not null;
+// were it null, the id would be null and the insert would fail, never draw an id unlocked.
+func insertPG(tx *gorm.DB, e Event, lock, notify bool) (int64, error) {
+	rooms, err := json.Marshal(e.Rooms)
+	if err != nil {
+		return 0, err
+	}
+	var access *string
+	if e.Access != nil {
+		b, err := json.Marshal(e.Access)
+		if err != nil {
+			return 0, err
+		}
+		a := string(b)
+		access = &a
+	}
+	var args []any
+	id := "nextval('events_id_seq')" // the sequence of the BIGSERIAL column
+	if lock {
+		id = "CASE WHEN pg_advisory_xact_lock(?) IS NOT NULL THEN " + id + " END"
+		args = append(args, advisoryKey)
+	}
+	args = append(args, e.Type, e.DriveID, e.PageID, e.ActorID, string(rooms), e.Payload, access, e.CreatedAt)
+	from := "ins"
+	if notify { // a function in FROM may read the items before it (7.2.1.4, LATERAL)
+		from += ", pg_notify(?, ins.id::text)"
+		args = append(args, NotifyChannel)
+	}
+	var out struct{ ID int64 }
+	err = tx.Raw(`WITH ins AS (
+			INSERT INTO events (id, type, drive_id, page_id, actor_id, rooms, payload, access, created_at)
+			VALUES (`+id+`, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+		) SELECT ins.id FROM `+from, args...).Scan(&out).Error
+	if err == nil && out.ID == 0 {
+		err = errors.New("no id returned")
+	}
+	return out.ID, err
 }
 
 func nullable(s string) *string {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -94,6 +95,10 @@ type Server struct {
 	open      atomic.Int64
 	wg        sync.WaitGroup // requests in flight, OnClose calls owed
 	closeOnce sync.Once
+
+	// testWrapWebSocket, set by tests only (export_test.go), wraps the connection that gorilla
+	// reads and writes for each WebSocket served through melody.
+	testWrapWebSocket func(net.Conn) net.Conn
 }
 
 // NewServer returns a server that reports connections to h.

@@ -12,9 +12,11 @@
 // A long-polling GET that arrives while a WebSocket probe is open waits until the client has
 // answered a WebSocket ping sent on the probe after the GET arrived (fence.go): by then every
 // frame the client sent before its GET, its upgrade packet included, has been read, so a GET sent
-// after the upgrade packet always gets 400. A second WebSocket for a session that has one, or is
-// being upgraded, is accepted and closed at once, and a client's close packet leaves the session
-// for one more GET, as with the official server.
+// after the upgrade packet always gets 400. The probe's 3probe is written by the read loop before
+// it reads the next frame, so it reaches the client before anything the upgrade packet causes. A
+// second WebSocket for a session that has one, or is being upgraded (after the same fence), is
+// accepted and closed at once, and a client's close packet leaves the session for one more GET,
+// as with the official server.
 //
 // Two rules shape it. A connection that cannot keep up is closed ("outbound queue full"), never
 // blocked on and never silently dropped, so that the client reconnects and replays. And Shutdown

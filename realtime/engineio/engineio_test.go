@@ -763,8 +763,10 @@ func TestGetFenceLiftedWhenProbeFails(t *testing.T) {
 }
 
 // TestSecondWebSocketClosed: a WebSocket for a session that is being upgraded, or is on WebSocket
-// already, completes its handshake and is closed at once, as with the official server ("should
-// ignore WebSocket connection with same sid after upgrade"); the session goes on undisturbed.
+// already, completes its handshake and is closed, as with the official server ("should ignore
+// WebSocket connection with same sid after upgrade"); the session goes on undisturbed. During a
+// probe it is closed once the client has answered a ping on the probe
+// (TestSecondWebSocketRefusedAfterProbe), so the client reads the probe as browsers do.
 func TestSecondWebSocketClosed(t *testing.T) {
 	rec := newRecorder(t, true)
 	e := start(t, engineio.Config{}, rec)
@@ -788,19 +790,20 @@ func TestSecondWebSocketClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	frames := readLoop(t, ws)
 	ignored("during the probe")
 	write(t, ws, websocket.TextMessage, "2probe")
-	if _, s := read(t, ws); s != "3probe" {
+	if s := nextFrame(t, frames); s != "3probe" {
 		t.Fatalf("probe answer %q", s)
 	}
 	write(t, ws, websocket.TextMessage, "5")
 	write(t, ws, websocket.TextMessage, "4hello")
-	if _, s := read(t, ws); s != "4hello" {
+	if s := nextFrame(t, frames); s != "4hello" {
 		t.Fatalf("echo %q", s)
 	}
 	ignored("after the upgrade")
 	write(t, ws, websocket.TextMessage, "4again")
-	if _, s := read(t, ws); s != "4again" {
+	if s := nextFrame(t, frames); s != "4again" {
 		t.Fatalf("echo %q", s)
 	}
 	if c := rec.open(t); c.Transport() != "websocket" {

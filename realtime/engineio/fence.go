@@ -1,7 +1,9 @@
 package engineio
 
 import (
+	"errors"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,21 +21,37 @@ import (
 // answer. Browsers and WebSocket libraries answer pings by themselves; the cost is one round
 // trip for a GET during an upgrade, which official clients make at most once per upgrade. A
 // client that answers no ping has its GET wait until the probe ends (at most UpgradeTimeout).
+// A second WebSocket for a session being probed waits for the same fence before it is refused,
+// so that it is closed after whatever the client's earlier frames on the probe cause.
+//
+// The probe's answer, 3probe, must reach the client before anything that the frames read after
+// 2probe cause. The official suite sends 2probe and 5 together, then a GET that must get 400,
+// then a message, and takes the next WebSocket frame for its echo. Handed to melody, 3probe
+// would wait for melody's write loop, which may run only after the read loop has handled the
+// upgrade packet and the fence has let the GET answer 400: the client would then take 3probe for
+// its echo. So the read loop writes 3probe itself, like a fence's ping, before it reads on.
 //
 // melody (v1.1.4) cannot send a ping on demand and hides gorilla's connection, so the probe's
 // network connection is wrapped: until the probe becomes the session's transport, every write
-// holds a lock, and a ping frame is written between gorilla's writes. Each frame gorilla writes
-// on a probe (the handshake response, 3probe, melody's pings and close frames) is a single
-// Write call, so a ping cannot land inside one. Once the upgrade packet arrives, before anything
-// larger is written, the wrapper stops pinging and writes go straight through. An upgraded
-// WebSocket keeps the wrapper (under 100 bytes, an atomic load per write; a frame larger than
-// gorilla's write buffer goes out in two writes instead of one writev).
+// holds a lock, and the wrapper writes its own frames (pings, 3probe) between gorilla's writes.
+// Each frame gorilla writes on a probe (the handshake response, melody's pings and close frames)
+// is a single Write call, so no frame of the wrapper's can land inside one. Once the upgrade
+// packet arrives, before anything larger is written, the wrapper writes no more frames and
+// writes go straight through. An upgraded WebSocket keeps the wrapper (under 100 bytes, an
+// atomic load per write; a frame larger than gorilla's write buffer goes out in two writes
+// instead of one writev).
 
 // pingFrame is an unmasked WebSocket ping with no payload, as a server writes it.
 var pingFrame = []byte{0x89, 0x00}
 
-// fencePingWait bounds the write of a fence's ping.
-const fencePingWait = 10 * time.Second
+// probeFrame is the Engine.IO packet 3probe in an unmasked WebSocket text frame.
+var probeFrame = []byte{0x81, 0x06, '3', 'p', 'r', 'o', 'b', 'e'}
+
+// errProbeDirect: the probe's writes no longer go through the lock, so the wrapper cannot write.
+var errProbeDirect = errors.New("engineio: probe already upgrading")
+
+// probeWriteWait bounds a write of the wrapper's own (a fence's ping, 3probe).
+const probeWriteWait = 10 * time.Second
 
 // probeConn is the network connection of a WebSocket probe, and the fences of the GETs that wait
 // on it. It is created with the probe, before the connection is hijacked.
@@ -92,7 +110,7 @@ func (pc *probeConn) fence() <-chan struct{} {
 	pc.fences = append(pc.fences, w)
 	var err error
 	if send {
-		err = pc.writePing()
+		err = pc.writeFrame(pingFrame)
 	}
 	pc.mu.Unlock()
 	if err != nil {
@@ -111,7 +129,7 @@ func (pc *probeConn) connected() {
 		for i := range pc.fences {
 			pc.fences[i].ping = pc.pings
 		}
-		err = pc.writePing()
+		err = pc.writeFrame(pingFrame)
 	}
 	pc.mu.Unlock()
 	if err != nil {
@@ -119,11 +137,24 @@ func (pc *probeConn) connected() {
 	}
 }
 
-// writePing writes a ping frame between gorilla's writes. pc.mu must be held and direct unset.
-func (pc *probeConn) writePing() error {
-	_ = pc.Conn.SetWriteDeadline(time.Now().Add(fencePingWait))
-	_, err := pc.Conn.Write(pingFrame)
+// writeFrame writes a frame of the wrapper's own between gorilla's writes. pc.mu must be held
+// and direct unset.
+func (pc *probeConn) writeFrame(frame []byte) error {
+	_ = pc.Conn.SetWriteDeadline(time.Now().Add(probeWriteWait))
+	_, err := pc.Conn.Write(frame)
 	return err
+}
+
+// answerProbe writes 3probe before it returns. It runs on the read loop, for 2probe, and
+// therefore before any frame that follows 2probe is read. It fails once the upgrade packet has
+// been handled (a 2probe after 5 has already failed the probe).
+func (pc *probeConn) answerProbe() error {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.direct.Load() {
+		return errProbeDirect
+	}
+	return pc.writeFrame(probeFrame)
 }
 
 // onPong releases the GETs whose ping is answered. Pongs pair with pings in order. melody's own
@@ -164,4 +195,17 @@ func (pc *probeConn) lift() {
 	for _, w := range fences {
 		close(w.ch)
 	}
+}
+
+// awaitFence waits, for a request that arrived while probe was open, until every frame the client
+// had sent on the probe before the request has been read (fence.go), or the session has ended.
+// It reports false if the client gave up on the request meanwhile.
+func (c *Conn) awaitFence(probe *wsTransport, r *http.Request) bool {
+	select {
+	case <-probe.pc.fence():
+	case <-c.done:
+	case <-r.Context().Done():
+		return false
+	}
+	return true
 }

@@ -139,10 +139,21 @@ type env struct {
 
 func start(t *testing.T, cfg engineio.Config, h engineio.Handler) *env {
 	t.Helper()
+	return startWith(t, cfg, h, nil)
+}
+
+// startWith is start with setup (if not nil) run on the server and its test server before the
+// latter starts: setup may wrap the listener or set test hooks.
+func startWith(t *testing.T, cfg engineio.Config, h engineio.Handler, setup func(*engineio.Server, *httptest.Server)) *env {
+	t.Helper()
 	srv := engineio.NewServer(cfg, h)
 	mux := http.NewServeMux()
 	mux.Handle("/engine.io/", srv)
-	ts := httptest.NewServer(mux)
+	ts := httptest.NewUnstartedServer(mux)
+	if setup != nil {
+		setup(srv, ts)
+	}
+	ts.Start()
 	tr := &http.Transport{}
 	e := &env{srv: srv, ts: ts, url: ts.URL + "/engine.io/", client: &http.Client{Transport: tr, Timeout: wait}}
 	t.Cleanup(func() {

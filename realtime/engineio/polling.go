@@ -58,10 +58,7 @@ func (c *Conn) serveGet(w http.ResponseWriter, r *http.Request) {
 		// The client may have sent its upgrade packet before this GET: wait until everything it
 		// sent on the probe before the GET is read (fence.go), so that the answer does not depend
 		// on which of the two connections the server reads first.
-		select {
-		case <-probe.pc.fence():
-		case <-c.done:
-		case <-r.Context().Done():
+		if !c.awaitFence(probe, r) {
 			c.closeWith(ReasonTransportError, closeError)
 			return
 		}

@@ -148,11 +148,15 @@ func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// response (with net/http's buffers) must not be kept by this goroutine's frames.
 	u.ResponseWriter = nil
 	u.t.releaseRequest()
+	var conn net.Conn = nc
 	if pc := u.t.pc; pc != nil {
 		pc.hijacked(nc)
-		return pc, rw, nil
+		conn = pc
 	}
-	return nc, rw, nil
+	if wrap := u.t.conn.srv.testWrapWebSocket; wrap != nil {
+		conn = wrap(conn)
+	}
+	return conn, rw, nil
 }
 
 // abort cuts the connection without a close frame.
@@ -356,7 +360,8 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sid stri
 		t.pc = &probeConn{}
 		c.mu.Lock()
 		closed := c.closed
-		ok := !closed && c.transport == "polling" && c.probe == nil
+		other := c.probe
+		ok := !closed && c.transport == "polling" && other == nil
 		if ok {
 			c.probe = t // reserves the upgrade
 		}
@@ -366,6 +371,9 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, sid stri
 			writeError(w, CodeBadRequest)
 			return
 		case !ok:
+			if other != nil && !c.awaitFence(other, r) {
+				return
+			}
 			s.refuseWebSocket(w, r)
 			return
 		}
@@ -394,9 +402,10 @@ func (s *Server) runWebSocket(u *upgradeWriter, r *http.Request, t *wsTransport)
 }
 
 // refuseWebSocket completes the handshake of a WebSocket that the session has no use for (it is
-// on WebSocket already, or another one is being probed) and closes it at once, with an empty close
-// frame, as the official server does: to the client this is a socket closed by the server, not a
-// failed handshake. It runs on the request's goroutine and never reaches melody.
+// on WebSocket already, or another one is being probed, whose fence the caller has waited for)
+// and closes it at once, with an empty close frame, as the official server does: to the client
+// this is a socket closed by the server, not a failed handshake. It runs on the request's
+// goroutine and never reaches melody.
 func (s *Server) refuseWebSocket(w http.ResponseWriter, r *http.Request) {
 	u := websocket.Upgrader{
 		ReadBufferSize:  wsReadBuffer,
@@ -511,17 +520,24 @@ func (c *Conn) onProbeFrame(t *wsTransport, b []byte, binary bool) {
 	case !binary && string(b) == "2probe":
 		c.mu.Lock()
 		ok := !c.closed && c.probe == t
-		if ok {
-			c.probed = true
-		}
 		c.mu.Unlock()
 		if !ok {
 			t.abort()
 			return
 		}
-		_ = t.write(Packet{Type: PacketPong, Data: []byte("probe")})
+		// Written here rather than queued for melody's write loop, so that it is on the wire
+		// before the read loop reads the upgrade packet: nothing 5 causes (a GET's 400, a
+		// second WebSocket refused, queued packets) can reach the client first (fence.go).
+		if err := t.pc.answerProbe(); err != nil {
+			c.failProbe(t)()
+			return
+		}
+		// The pending GET ends with a noop, after 3probe as with the official server.
 		c.mu.Lock()
-		c.signal()
+		if !c.closed && c.probe == t {
+			c.probed = true
+			c.signal()
+		}
 		c.mu.Unlock()
 	case !binary && string(b) == "5":
 		// From here on the WebSocket may carry large frames: fences write no more pings.

@@ -1,0 +1,154 @@
+package eventlog_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pagespace/pagespace/app/apptest"
+	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/modules/eventlog"
+	"gorm.io/gorm"
+)
+
+// advisoryKey is the log's lock (eventlog.advisoryKey), as pg_locks shows it: a one-key lock
+// has the key's low 32 bits in objid and objsubid 1.
+const advisoryKey = 7249002
+
+// An event costs one round trip: the log's lock and NOTIFY travel in the statements that insert
+// the events, and several drafts still get ids in draft order, one NOTIFY with the last.
+func TestTxRoundTrips(t *testing.T) {
+	env := apptest.Start(t)
+	var listen *pgx.Conn
+	if apptest.Dialect() == "postgres" {
+		var err error
+		listen, err = pgx.Connect(context.Background(), env.Config.DatabaseURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { listen.Close(context.Background()) })
+		if _, err := listen.Exec(context.Background(), "LISTEN "+eventlog.NotifyChannel); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, stmts := apptest.CountStatements(t, env.App.DB())
+	log := eventlog.New(db, nil)
+	for _, n := range []int{1, 3} {
+		stmts.Reset()
+		evs, err := log.Tx(context.Background(), func(tx *gorm.DB, r *eventlog.Recorder) error {
+			for i := range n {
+				// Rooms of the page and of its own drive: no event_rooms row to write.
+				r.Record(eventlog.PageDraft("test", "u1", "d1", "p1", map[string]int{"i": i}))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(stmts.List()); got != n+2 {
+			t.Errorf("%d events took %d round trips, want %d (begin, one each, commit):\n%s", n, got, n+2, stmts)
+		}
+		stored, err := log.After(context.Background(), evs[0].ID-1, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != n || len(stored) != n {
+			t.Fatalf("wrote %d events, stored %d, want %d", len(evs), len(stored), n)
+		}
+		for i, e := range evs {
+			if i > 0 && e.ID != evs[i-1].ID+1 {
+				t.Fatalf("ids %d then %d", evs[i-1].ID, e.ID)
+			}
+			s := stored[i]
+			if s.ID != e.ID || s.Payload != e.Payload || s.Payload == "" || len(s.Rooms) != 2 || s.Rooms[0] != modules.PageRoom("p1") ||
+				s.Access != nil || *s.DriveID != "d1" || *s.PageID != "p1" || *s.ActorID != "u1" || !s.CreatedAt.Equal(e.CreatedAt) {
+				t.Fatalf("stored %+v, wrote %+v", s, e)
+			}
+		}
+		if listen != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			note, err := listen.WaitForNotification(ctx)
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if note.Payload != evs[n-1].EventID() {
+				t.Fatalf("NOTIFY %q after events %d..%d, want the last", note.Payload, evs[0].ID, evs[n-1].ID)
+			}
+		}
+	}
+}
+
+// The log's lock is taken before the event's id is drawn: a writer that waits for the lock
+// draws its id after whoever held it. Were the id drawn first, a transaction that committed
+// while the writer waited would hold a later id, and the log would commit out of order.
+func TestLockBeforeID(t *testing.T) {
+	if apptest.Dialect() != "postgres" {
+		t.Skip("the advisory lock is PostgreSQL's; SQLite has one writer")
+	}
+	env := apptest.Start(t)
+	ctx := context.Background()
+	holder, err := pgx.Connect(ctx, env.Config.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(ctx)
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock($1)", advisoryKey); err != nil {
+		t.Fatal(err)
+	}
+	log := eventlog.New(env.App.DB(), nil)
+	type result struct {
+		evs []eventlog.Event
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		evs, err := log.Tx(ctx, func(tx *gorm.DB, r *eventlog.Recorder) error {
+			r.Record(eventlog.PageDraft("test", "u1", "d1", "p1", nil))
+			return nil
+		})
+		done <- result{evs, err}
+	}()
+	// Wait until the writer waits for the lock.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting bool
+		err := holder.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND classid = 0 AND objid = $1 AND objsubid = 1 AND NOT granted)`, advisoryKey).Scan(&waiting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waiting {
+			break
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("the writer did not wait for the lock: %+v", r)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the writer never waited for the lock")
+		}
+	}
+	var drawn int64
+	if err := holder.QueryRow(ctx, "SELECT nextval('events_id_seq')").Scan(&drawn); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_unlock($1)", advisoryKey); err != nil {
+		t.Fatal(err)
+	}
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the writer did not finish once the lock was free")
+	}
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if got := r.evs[0].ID; got <= drawn {
+		t.Fatalf("the writer's event has id %d, drawn before %d was drawn under the lock it waited for", got, drawn)
+	}
+}

@@ -1,0 +1,10 @@
+package engineio
+
+import "net"
+
+// SetWebSocketWrapper makes s wrap the connection that gorilla reads and writes for each
+// WebSocket it serves through melody (for a probe, above the probe's own wrapper): a test can
+// delay melody's writes there. Call it before s serves a request.
+func SetWebSocketWrapper(s *Server, wrap func(net.Conn) net.Conn) {
+	s.testWrapWebSocket = wrap
+}
