@@ -63,6 +63,9 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.InstrumentDB != nil {
+		cfg.InstrumentDB(db)
+	}
 	if _, err := migrations.Up(context.Background(), db); err != nil {
 		closeDB(db)
 		return nil, err

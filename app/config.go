@@ -14,6 +14,7 @@ import (
 	"github.com/pagespace/pagespace/modules/auth"
 	"github.com/pagespace/pagespace/pages"
 	"github.com/pagespace/pagespace/realtime"
+	"gorm.io/gorm"
 )
 
 // Config is every setting of the server. DefaultConfig gives the zero-set-up values.
@@ -61,6 +62,10 @@ type Config struct {
 	PasswordHash auth.HashParams
 	// LogOutput is where logs go (default: standard error).
 	LogOutput io.Writer
+	// InstrumentDB, when set, is called with the database handle once it is open, before the
+	// migrations run or anything else uses it: a hook for instrumentation (GORM callbacks, with
+	// which tests count statements). Not an environment setting.
+	InstrumentDB func(*gorm.DB)
 }
 
 // DefaultConfig returns the defaults.

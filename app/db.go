@@ -33,8 +33,10 @@ func openDB(cfg Config) (*gorm.DB, error) {
 		if err != nil {
 			return nil, err
 		}
+		// As many idle as open: with fewer, a burst (sockets connecting at once) closes the
+		// connections beyond them as they come back and opens new ones for the next queries.
 		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetMaxIdleConns(20)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 		return db, nil
 	}

@@ -50,7 +50,7 @@ func (r *Resolver) Members(ctx context.Context, driveID string) ([]MemberName, e
 	var out []MemberName
 	err := r.db.WithContext(ctx).Table("drive_members AS m").Select("m.user_id, u.name, u.kind").
 		Joins("JOIN users u ON u.id = m.user_id").
-		Where("m.drive_id = ?", driveID).Order("m.created_at, m.user_id").Scan(&out).Error
+		Where("m.drive_id = ?", driveID).Order("m.created_at, m.user_id").Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("permissions: members: %w", err)
 	}

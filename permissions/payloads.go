@@ -6,9 +6,9 @@ import (
 )
 
 // Event names of the package. Every payload also carries eventId, type, at, actorId, driveId
-// and, for grant events, pageId, which the event log adds. The member and grant events and
-// drive_deleted change who may see what: their drafts carry it (eventlog.Access), for the
-// realtime layer to apply.
+// and, for grant events, pageId, which the event log adds. The member and grant events,
+// drive_created (its creator's membership) and drive_deleted change who may see what: their
+// drafts carry it (eventlog.Access), for the realtime layer to apply.
 const (
 	// EventDriveCreated goes to the drive room and the creator's user room.
 	EventDriveCreated = "drive_created"

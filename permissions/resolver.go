@@ -114,7 +114,7 @@ func (r *Resolver) page(ctx context.Context, userID, pageID string) (PageAccess,
 			g.expires_at AS expires
 		FROM chain c LEFT JOIN page_permissions g ON g.page_id = c.id AND g.user_id = ?
 		ORDER BY c.depth`, pageID, maxDepth, userID, userID).
-		Scan(&rows).Error
+		Find(&rows).Error // not Scan, which formats the SQL of every statement, logged or not
 	if err != nil {
 		return PageAccess{}, "", fmt.Errorf("permissions: page chain: %w", err)
 	}

@@ -150,9 +150,12 @@ func (s *Service) CreateDrive(ctx context.Context, in DriveInput) (DriveInfo, er
 		if err := tx.Create(&m).Error; err != nil {
 			return err
 		}
-		rec.Record(eventlog.Draft{Type: EventDriveCreated, DriveID: d.ID, ActorID: userID,
+		// The creator joins the drive as its owner: the access fact says so, for drive presence.
+		created := eventlog.Draft{Type: EventDriveCreated, DriveID: d.ID, ActorID: userID,
 			Rooms:   []modules.Room{modules.DriveRoom(d.ID), modules.UserRoom(userID)},
-			Payload: DriveCreatedPayload{Drive: eventDrive(d)}})
+			Payload: DriveCreatedPayload{Drive: eventDrive(d)}, Access: eventlog.UsersChanged("drive_created", userID)}
+		created.Access.Membership = eventlog.Joined
+		rec.Record(created)
 		return nil
 	})
 	if err != nil {

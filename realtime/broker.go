@@ -18,6 +18,7 @@ import (
 	"github.com/pagespace/pagespace/permissions"
 	"github.com/pagespace/pagespace/realtime/engineio"
 	"github.com/pagespace/pagespace/realtime/socketio"
+	"golang.org/x/sync/singleflight"
 	"gorm.io/gorm"
 )
 
@@ -34,6 +35,9 @@ type Verifier interface {
 	// UserName returns the user's name and whether it is an agent, or an error of kind not found
 	// once the user is gone.
 	UserName(ctx context.Context, userID string) (name string, agent bool, err error)
+	// Connecting is SessionActive and UserName in one query, for a connect: the user's name and
+	// whether it is an agent while the session holds, else SessionActive's errors.
+	Connecting(ctx context.Context, id modules.Identity) (name string, agent bool, err error)
 }
 
 // Access resolves permissions (permissions.Resolver). Safe for concurrent use.
@@ -175,6 +179,8 @@ type Broker struct {
 	dirty   map[*client]struct{}              // sessions whose rooms changed during dispatch
 	gens    generations                       // per drive: access changes applied
 
+	sessions sessionWriter      // recovery session rows, written by group commit
+	flights  singleflight.Group // reads shared by concurrent callers (shared)
 	presence *presence
 	roster   *roster
 	cluster  *cluster // nil without a bus
@@ -244,6 +250,7 @@ func New(cfg Config, db *gorm.DB, verify Verifier, access Access, events Log) *B
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.progress = sync.NewCond(&b.qmu)
 	b.expiries = schedule.New(b.expire)
+	b.sessions.b = b
 	b.presence = newPresence(b)
 	b.roster = newRoster(b)
 	b.statuses = newStatuses(b)

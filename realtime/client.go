@@ -18,8 +18,13 @@ import (
 type client struct {
 	s      *socketio.Socket
 	userID string
-	name   string
-	agent  bool // an agent, signed in with an API key (its sessionID is the key's id)
+	since  int64 // the last event dispatched before the socket joined its user's room
+
+	// name and agent (an agent, signed in with an API key: its sessionID is the key's id) are
+	// set under mu once the connect has counted the socket, then never change: read without mu
+	// after the connect.
+	name  string
+	agent bool
 
 	mu         sync.Mutex
 	released   bool // the socket ended (release): nothing is scheduled for it any more
@@ -78,19 +83,16 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 		// exp at once, so refuse it now with the code that tells the client to refresh.
 		return unauthorized("token_expired")
 	}
-	name, agent, err := b.verify.UserName(b.ctx, id.UserID)
-	if err != nil {
-		return unauthorized("invalid_token") // the user is gone
-	}
-	c := &client{s: s, userID: id.UserID, name: name, agent: agent, sessionID: id.SessionID, expires: exp, rooms: map[string]string{}}
+	c := &client{s: s, userID: id.UserID, sessionID: id.SessionID, expires: exp, rooms: map[string]string{}}
 	// The slot is taken here, under the lock, not in onConnect: the client gets its CONNECT reply
 	// before OnConnect runs, so a count taken at connect time would let a quick second dial in.
 	// The user's room is joined under the lock too: a dispatch decides for every socket of its
-	// rooms before emitting to any (deliver).
+	// rooms before emitting to any (deliver); so every event after since is addressed to it.
 	b.mu.Lock()
 	n := len(b.clients[c.userID])
 	if n < b.cfg.MaxConnsPerUser {
 		b.addClientLocked(c)
+		c.since = b.last
 		s.Set(clientKey, c)
 		s.Join(modules.UserRoom(c.userID).String())
 	}
@@ -103,8 +105,39 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 	// The session is checked after the socket is counted among its user's, not before: a logout
 	// that commits after this read is dispatched to a socket already listed, which it then
 	// disconnects; one that committed before is seen here. Either way no socket outlives its
-	// session. A refusal runs release through OnClose.
-	return b.sessionError(b.verify.SessionActive(b.ctx, id))
+	// session. The same query names the user (a user deleted is a session ended). A refusal runs
+	// release through OnClose.
+	name, agent, err := b.verify.Connecting(b.ctx, id)
+	if err != nil {
+		return b.sessionError(err)
+	}
+	b.name(c, name, agent)
+	return nil
+}
+
+// name sets c's user name and kind, read once c was counted, using the copy of the name another
+// socket of the user holds when it is the same (see shareStrings).
+func (b *Broker) name(c *client, name string, agent bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for other := range b.clients[c.userID] {
+		if other == c {
+			continue
+		}
+		other.mu.Lock()
+		known := other.name
+		other.mu.Unlock()
+		if known == "" {
+			continue // not named yet
+		}
+		if known == name {
+			name = known
+		}
+		break
+	}
+	c.mu.Lock()
+	c.name, c.agent = name, agent
+	c.mu.Unlock()
 }
 
 // sessionError turns a failed session check into the connect refusal: unauthorized
@@ -196,18 +229,16 @@ func (b *Broker) addClientLocked(c *client) {
 	sockets[c] = struct{}{}
 }
 
-// shareStrings points c's user id, session id and name at other's copies where they are equal:
-// each socket decoded its own from its token and the database (some 150 bytes a socket), while
-// the sockets of one user mostly hold the same. c is not yet seen by anyone else.
+// shareStrings points c's user id and session id at other's copies where they are equal: each
+// socket decoded its own from its token (some 100 bytes a socket), while the sockets of one user
+// mostly hold the same. The name is shared once read (Broker.name). c is not yet seen by anyone
+// else.
 func (c *client) shareStrings(other *client) {
 	other.mu.Lock()
 	defer other.mu.Unlock()
 	c.userID = other.userID
 	if c.sessionID == other.sessionID {
 		c.sessionID = other.sessionID
-	}
-	if c.name == other.name {
-		c.name = other.name
 	}
 }
 
@@ -344,20 +375,60 @@ func (b *Broker) joinPage(c *client, args socketio.Args, ack socketio.AckFunc) {
 // enterPage checks that c's user may view pageID, joins its room (the check and the join one
 // step against revocations) and adds the user to its viewers, which it returns. On refusal it
 // answers the ack and returns false.
+//
+// The check that decides is the join's, against the user's view of the page's drive (withView).
+// Finding that drive takes a query, unless a view the user holds in the cache lists the page:
+// pages never move across drives, and a cached view is what the join checks anyway, current up
+// to the last access change dispatched here. (A revocation committed but not dispatched yet then
+// takes the socket out of the room when it is, in log order, as it does a join checked just
+// before the commit; the query would have refused it a moment earlier.)
 func (b *Broker) enterPage(ctx context.Context, c *client, pageID string, ack socketio.AckFunc) ([]Viewer, bool) {
-	pa, err := b.access.Page(ctx, c.userID, pageID)
-	if err != nil && !isNotFound(err) {
-		b.failErr(ack, err)
+	driveID, known := b.cachedDriveOf(c.userID, pageID)
+	if !known {
+		pa, err := b.pageAccess(ctx, c.userID, pageID)
+		if err != nil && !isNotFound(err) {
+			b.failErr(ack, err)
+			return nil, false
+		}
+		if err != nil || !pa.CanOpen() {
+			fail(ack, "not_found", "page not found")
+			return nil, false
+		}
+		driveID = pa.DriveID
+	}
+	if !b.join(ctx, c, modules.PageRoom(pageID), driveID, "page not found", ack) {
 		return nil, false
 	}
-	if err != nil || !pa.CanOpen() {
-		fail(ack, "not_found", "page not found")
-		return nil, false
+	return b.presence.join(c, pageID, driveID), true
+}
+
+// pageAccess is userID's access on pageID (Access.Page), one query for the joins that ask at once.
+func (b *Broker) pageAccess(ctx context.Context, userID, pageID string) (permissions.PageAccess, error) {
+	type answer struct {
+		pa  permissions.PageAccess
+		err error
 	}
-	if !b.join(ctx, c, modules.PageRoom(pageID), pa.DriveID, "page not found", ack) {
-		return nil, false
+	a, err := b.shared(ctx, "page\x00"+userID+"\x00"+pageID, func(ctx context.Context) any {
+		pa, err := b.access.Page(ctx, userID, pageID)
+		return answer{pa, err}
+	})
+	if err != nil {
+		return permissions.PageAccess{}, err
 	}
-	return b.presence.join(c, pageID, pa.DriveID), true
+	return a.(answer).pa, a.(answer).err
+}
+
+// cachedDriveOf returns the drive of pageID when one of the views of userID in the cache lists
+// the page.
+func (b *Broker) cachedDriveOf(userID, pageID string) (string, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for driveID, e := range b.cache[userID] {
+		if _, ok := e.view.Pages[pageID]; ok {
+			return driveID, true
+		}
+	}
+	return "", false
 }
 
 // join checks and joins room of driveID with a view no revocation applied since has made stale

@@ -326,34 +326,24 @@ func (r *roster) localStates() []busMsg {
 
 // remote records a user's state on another process (nil: no socket there).
 func (r *roster) remote(proc, userID, name string, s *procState) {
-	var drives map[string]struct{}
-	if s != nil {
-		r.mu.Lock()
-		u := r.users[userID]
-		known := u != nil && u.drives != nil
-		r.mu.Unlock()
-		if !known {
-			ctx, cancel := r.b.within(queryTimeout)
-			var err error
-			drives, err = r.b.memberDrives(ctx, userID)
-			cancel()
-			if err != nil {
-				r.b.log.Error("realtime: presence: memberships", "err", err.Error())
-			}
-		}
-	}
-	r.mu.Lock()
-	if s != nil {
-		u := r.userLocked(userID, name)
-		if u.drives == nil {
-			u.drives = drives
-		}
-	}
 	var pages map[string]struct{}
-	r.updateLocked(userID, func(u *presenceUser) {
-		pages = r.setRemoteLocked(userID, u, proc, s)
-	})
-	r.mu.Unlock()
+	set := func() {
+		r.updateLocked(userID, func(u *presenceUser) {
+			pages = r.setRemoteLocked(userID, u, proc, s)
+		})
+	}
+	if s == nil {
+		r.mu.Lock()
+		set()
+		r.mu.Unlock()
+	} else {
+		r.withDrives(userID, func(drives map[string]struct{}) {
+			if u := r.userLocked(userID, name); u.drives == nil {
+				u.drives = drives
+			}
+			set()
+		})
+	}
 	for p := range pages {
 		r.b.presence.viewersChanged(p)
 	}

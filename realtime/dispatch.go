@@ -80,7 +80,7 @@ func (b *Broker) handle(e eventlog.Event) {
 	b.last = e.ID
 	dirty := b.takeDirty()
 	b.mu.Unlock()
-	b.saveSessions(dirty)
+	b.saveSessions(dirty...)
 	b.presenceFollows(e)
 	b.statuses.recheck() // before advance: a revoking write returns with the statuses it ended gone
 	b.metrics.events.Add(1)
@@ -143,20 +143,18 @@ func roomNames(rooms []modules.Room) []string {
 	return names
 }
 
-// takeDirty returns and clears the sessions whose rooms changed. Caller holds b.mu.
-func (b *Broker) takeDirty() map[*client]struct{} {
-	dirty := b.dirty
-	if len(dirty) > 0 {
-		b.dirty = map[*client]struct{}{}
+// takeDirty returns and clears the sessions whose rooms changed, to be saved outside b.mu.
+// Caller holds b.mu.
+func (b *Broker) takeDirty() []*client {
+	if len(b.dirty) == 0 {
+		return nil
 	}
+	dirty := make([]*client, 0, len(b.dirty))
+	for c := range b.dirty {
+		dirty = append(dirty, c)
+	}
+	b.dirty = map[*client]struct{}{}
 	return dirty
-}
-
-// saveSessions stores changed sessions, outside b.mu: database writes.
-func (b *Broker) saveSessions(dirty map[*client]struct{}) {
-	for c := range dirty {
-		b.saveSession(c)
-	}
 }
 
 // prepare begins what e changes about the access to a drive: it resolves, outside b.mu, the

@@ -31,7 +31,8 @@
 // The broker's lock (b.mu) orders dispatch, joins and recovery, and no database work is done
 // while it is held: one slow query must not stall every socket. Access checks use a cache per
 // user and drive (one permissions.DriveView, three queries), filled on join and re-resolved by
-// the events whose facts concern it, so delivering an event costs no query per recipient. Each
+// the events whose facts concern it, so delivering an event costs no query per recipient (and a
+// join_page of a page a cached view lists, no query to find the page's drive). Each
 // drive has a generation. Applying a change of access to a drive bumps it and drops the cached
 // views of the users concerned, under the lock; their new views are then read outside it, and
 // the kicks and the event's delivery happen under it again. A join resolves its view outside the
@@ -56,7 +57,9 @@
 //
 // # Recovery
 //
-// Every connection gets a pid stored in realtime_sessions with the rooms it joins. A client that
+// Every connection gets a pid stored in realtime_sessions with the rooms it joins; a save returns
+// once its row is written, and the rows saved at once share one statement (sessions.go). A
+// client that
 // reconnects with {pid, offset} gets its rooms back (re-checked) and the events after offset from
 // the log, in order and exactly once, before any live event: the log is read and access resolved
 // outside the lock, up to the last dispatched id; then, under the lock, if no event was

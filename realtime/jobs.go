@@ -41,7 +41,7 @@ func (j expiryJob) run(b *Broker) {
 	b.mu.Lock()
 	dirty := b.takeDirty()
 	b.mu.Unlock()
-	b.saveSessions(dirty)
+	b.saveSessions(dirty...)
 	b.statuses.recheck()
 }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/pagespace/pagespace/permissions"
 	"github.com/pagespace/pagespace/realtime/socketio"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // session is a recoverable connection: its pid, user and rooms.
@@ -27,32 +26,24 @@ type session struct {
 
 func (session) TableName() string { return "realtime_sessions" }
 
-// saveSession records c's rooms under its pid.
+// saveSession records c's rooms under its pid, and returns once they are written (sessionWriter).
 func (b *Broker) saveSession(c *client) {
-	pid := c.s.PID()
-	if pid == "" || b.closing.Load() {
+	b.saveSessions(c)
+}
+
+// saveSessions records the rooms of clients, in one statement where it can.
+func (b *Broker) saveSessions(clients ...*client) {
+	if len(clients) == 0 || b.closing.Load() {
 		return
 	}
-	rooms, _ := json.Marshal(c.roomsCopy())
-	b.mu.Lock()
-	since := b.last
-	b.mu.Unlock()
-	row := session{PID: pid, UserID: c.userID, Rooms: string(rooms), SinceEvent: since, UpdatedAt: modules.Now()}
-	ctx, cancel := b.within(queryTimeout)
-	defer cancel()
-	err := b.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "pid"}},
-		DoUpdates: clause.AssignmentColumns([]string{"rooms", "updated_at"}),
-	}).Create(&row).Error
-	if err != nil {
-		b.log.Warn("realtime: save session", "err", err.Error())
-	}
+	b.sessions.save(clients...)
 }
 
 func (b *Broker) deleteSession(pid string) {
 	if pid == "" {
 		return
 	}
+	b.sessions.forget(pid)
 	ctx, cancel := b.within(queryTimeout)
 	defer cancel()
 	if err := b.db.WithContext(ctx).Delete(&session{PID: pid}).Error; err != nil {

@@ -61,7 +61,10 @@ type viewSet map[viewKey]fetched
 var errUnresolved = errors.New("realtime: view not resolved yet")
 
 // fetch resolves userID's view of driveID outside b.mu: the cached one, or one read from the
-// database.
+// database. Concurrent reads of one view share a query (the sockets of a user connecting at once
+// miss the cache together); each returns the generation noted before its query began, so a
+// caller that noted a later one, past a change of access, finds the view stale under b.mu and
+// resolves again rather than trust a query from before the change.
 func (b *Broker) fetch(ctx context.Context, userID, driveID string) fetched {
 	b.mu.Lock()
 	gen := b.gens.of(driveID)
@@ -70,11 +73,37 @@ func (b *Broker) fetch(ctx context.Context, userID, driveID string) fetched {
 	if e != nil {
 		return fetched{view: e.view, gen: gen}
 	}
-	v, err := b.access.Drive(ctx, userID, driveID)
-	if err == nil {
-		b.metrics.resolves.Add(1)
+	f, err := b.shared(ctx, "view\x00"+userID+"\x00"+driveID, func(ctx context.Context) any {
+		b.mu.Lock()
+		gen := b.gens.of(driveID)
+		b.mu.Unlock()
+		v, err := b.access.Drive(ctx, userID, driveID)
+		if err == nil {
+			b.metrics.resolves.Add(1)
+		}
+		return fetched{view: v, gen: gen, err: err}
+	})
+	if err != nil {
+		return fetched{gen: gen, err: err}
 	}
-	return fetched{view: v, gen: gen, err: err}
+	return f.(fetched)
+}
+
+// shared runs fn once for the callers that ask for key while it runs, and returns its result.
+// fn runs within a timeout of its own rather than the first caller's; a caller whose ctx ends
+// first gets ctx's error.
+func (b *Broker) shared(ctx context.Context, key string, fn func(ctx context.Context) any) (any, error) {
+	ch := b.flights.DoChan(key, func() (any, error) {
+		fctx, cancel := b.within(stepTimeout)
+		defer cancel()
+		return fn(fctx), nil
+	})
+	select {
+	case r := <-ch:
+		return r.Val, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // fetchAll resolves the views of set's keys not in it yet, outside b.mu.

@@ -47,6 +47,10 @@ type roster struct {
 	drives map[string]*driveNews    // driveID → presence_changed coalescing
 	conns  map[*client]struct{}     // sockets counted in users
 
+	// memberships counts the membership changes applied (membership, driveGone), so that a
+	// read of a user's drives that one overlapped is not kept (drivesOf).
+	memberships uint64
+
 	remotePages map[string]map[string]int // pageID → userID → processes where the user views it
 	// agents are the users seen to be agents (a user's kind never changes), so that presence
 	// shows them as agents also once they are offline or known only from another process.
@@ -62,10 +66,13 @@ func (r *roster) noteAgent(userID string) {
 
 // presenceUser is what the roster knows of one connected user.
 type presenceUser struct {
-	name   string
-	drives map[string]struct{} // drives the user is a member of
-	local  procState           // this process's sockets
-	conns  int                 // this process's sockets
+	name string
+	// drives are the drives the user is a member of: read for the user's first socket here (or
+	// first news of it from another process), then kept current by the member events
+	// (membership, driveGone). nil until read.
+	drives map[string]struct{}
+	local  procState // this process's sockets
+	conns  int       // this process's sockets
 	idle   *time.Timer
 	remote map[string]procState // other processes holding a socket of the user, by process id
 }
@@ -355,33 +362,77 @@ func (b *Broker) memberDrives(ctx context.Context, userID string) (map[string]st
 	return out, nil
 }
 
-// connect counts a socket that connected: its user is online.
-func (r *roster) connect(c *client) {
+// withDrives runs step under r.mu with the drives userID is a member of, for the roster to keep
+// on the user's entry: nil when the entry holds them already, or when they could not be read.
+// They are read outside r.mu (one read for the sockets of a user that connect at once), and
+// read again when a membership change was applied meanwhile: its event may have found no entry
+// to update, or one that the read would then overwrite.
+func (r *roster) withDrives(userID string, step func(drives map[string]struct{})) {
 	ctx, cancel := r.b.within(queryTimeout)
 	defer cancel()
-	drives, err := r.b.memberDrives(ctx, c.userID)
-	if err != nil {
-		r.b.log.Error("realtime: presence: memberships", "err", err.Error())
+	type read struct {
+		drives map[string]struct{}
+		seen   uint64 // r.memberships before the read
+		err    error
 	}
-	r.mu.Lock()
-	if _, dup := r.conns[c]; dup {
+	for {
+		r.mu.Lock()
+		if u := r.users[userID]; u != nil && u.drives != nil {
+			step(nil)
+			r.mu.Unlock()
+			return
+		}
 		r.mu.Unlock()
-		return
+		v, err := r.b.shared(ctx, "drives\x00"+userID, func(ctx context.Context) any {
+			r.mu.Lock()
+			seen := r.memberships
+			r.mu.Unlock()
+			drives, err := r.b.memberDrives(ctx, userID)
+			return read{drives, seen, err}
+		})
+		rd, _ := v.(read)
+		if err == nil {
+			err = rd.err
+		}
+		if err != nil {
+			r.b.log.Error("realtime: presence: memberships", "err", err.Error())
+		}
+		r.mu.Lock()
+		if err != nil || r.memberships == rd.seen {
+			step(rd.drives)
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
 	}
-	r.conns[c] = struct{}{}
-	u := r.userLocked(c.userID, c.name)
-	if c.agent {
-		r.agents[c.userID] = true
-	}
-	if drives != nil {
-		u.drives = drives
-	}
-	r.updateLocked(c.userID, func(u *presenceUser) {
-		u.conns++
-		r.activeLocked(c.userID, u)
+}
+
+// connect counts a socket that connected: its user is online. The other processes hear of it
+// when it changes what they show: the user's first socket here, or one of a user who was idle
+// (as an activity ping, a further socket of an active user does not tell them).
+func (r *roster) connect(c *client) {
+	share := false
+	r.withDrives(c.userID, func(drives map[string]struct{}) {
+		if _, dup := r.conns[c]; dup {
+			return
+		}
+		r.conns[c] = struct{}{}
+		u := r.userLocked(c.userID, c.name)
+		if c.agent {
+			r.agents[c.userID] = true
+		}
+		if u.drives == nil {
+			u.drives = drives
+		}
+		share = u.conns == 0 || !u.local.Active
+		r.updateLocked(c.userID, func(u *presenceUser) {
+			u.conns++
+			r.activeLocked(c.userID, u)
+		})
 	})
-	r.mu.Unlock()
-	r.b.shareUser(c.userID)
+	if share {
+		r.b.shareUser(c.userID)
+	}
 }
 
 // activeLocked records activity of the user on this process and re-arms its idle timer.
@@ -467,6 +518,7 @@ func (r *roster) viewingLocked(userID, name, pageID, driveID string, on bool) {
 // removed (or a drive deleted) no longer does.
 func (r *roster) membership(userID, driveID string, member bool) {
 	r.mu.Lock()
+	r.memberships++
 	u := r.users[userID]
 	if u != nil && u.drives != nil {
 		if member {
@@ -483,6 +535,7 @@ func (r *roster) membership(userID, driveID string, member bool) {
 func (r *roster) driveGone(driveID string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.memberships++
 	for _, u := range r.users {
 		delete(u.drives, driveID)
 	}

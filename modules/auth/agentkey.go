@@ -76,4 +76,29 @@ func (s *Service) agentKeyActive(ctx context.Context, id modules.Identity) error
 	return nil
 }
 
+// agentConnecting is Connecting for an agent's key: the agent's name while the key exists, noting
+// its use (as agentKeyActive) only when the last one noted is older than lastUsedEvery, so that
+// a connect usually costs one query.
+func (s *Service) agentConnecting(ctx context.Context, id modules.Identity) (string, bool, error) {
+	var rows []struct {
+		Name, Kind string
+		Stale      bool
+	}
+	err := s.db.WithContext(ctx).Raw(`SELECT u.name, u.kind, (k.last_used_at IS NULL OR k.last_used_at < ?) AS stale
+		FROM users u JOIN agent_keys k ON k.agent_id = u.id WHERE u.id = ? AND k.id = ?`,
+		modules.Now().Add(-lastUsedEvery), id.UserID, id.KeyID).Find(&rows).Error
+	if err != nil {
+		return "", false, wrap("key check", err)
+	}
+	if len(rows) == 0 {
+		return "", false, ErrSessionEnded
+	}
+	if rows[0].Stale {
+		if err := s.agentKeyActive(ctx, id); err != nil {
+			return "", false, err
+		}
+	}
+	return rows[0].Name, rows[0].Kind == "agent", nil
+}
+
 func isAgentKey(token string) bool { return strings.HasPrefix(token, AgentKeyPrefix) }

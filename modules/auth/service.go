@@ -415,12 +415,37 @@ func (s *Service) SessionActive(ctx context.Context, id modules.Identity) error 
 // UserName returns the user's name and whether it is an agent, or ErrUserNotFound.
 func (s *Service) UserName(ctx context.Context, userID string) (string, bool, error) {
 	var rows []struct{ Name, Kind string }
-	err := s.db.WithContext(ctx).Model(&User{}).Select("name, kind").Where("id = ?", userID).Limit(1).Scan(&rows).Error
+	// Find, not Scan: GORM's Scan formats every statement's SQL for a recorder, logged or not.
+	err := s.db.WithContext(ctx).Model(&User{}).Select("name, kind").Where("id = ?", userID).Limit(1).Find(&rows).Error
 	if err != nil {
 		return "", false, wrap("user name", err)
 	}
 	if len(rows) == 0 {
 		return "", false, ErrUserNotFound
+	}
+	return rows[0].Name, rows[0].Kind == "agent", nil
+}
+
+// Connecting is SessionActive and UserName in one query, for a socket that connects: the
+// user's name and whether it is an agent while the identity's session holds, ErrSessionEnded
+// once the user is gone or the session ended (an agent's key revoked), any other error when the
+// check itself failed.
+func (s *Service) Connecting(ctx context.Context, id modules.Identity) (name string, agent bool, err error) {
+	if id.KeyID != "" {
+		return s.agentConnecting(ctx, id)
+	}
+	var rows []struct {
+		Name, Kind string
+		Ended      bool
+	}
+	err = s.db.WithContext(ctx).Raw(`SELECT u.name, u.kind,
+			EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = ? AND r.revoked_at IS NOT NULL) AS ended
+		FROM users u WHERE u.id = ?`, id.SessionID, id.UserID).Find(&rows).Error
+	if err != nil {
+		return "", false, wrap("session check", err)
+	}
+	if len(rows) == 0 || rows[0].Ended {
+		return "", false, ErrSessionEnded
 	}
 	return rows[0].Name, rows[0].Kind == "agent", nil
 }
