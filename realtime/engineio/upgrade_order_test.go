@@ -164,16 +164,7 @@ func TestProbeAnsweredBeforeGet(t *testing.T) {
 		t.Fatalf("the GET was answered before 3probe was written (writes %v, melody's write held: %v)",
 			&wire, late.held.Load())
 	}
-	if s := nextFrame(t, frames); s != "3probe" {
-		t.Fatalf("probe answer %q", s)
-	}
-	write(t, ws, websocket.TextMessage, "4hello")
-	if s := nextFrame(t, frames); s != "4hello" {
-		t.Fatalf("echo %q", s)
-	}
-	if c := rec.open(t); c.Transport() != "websocket" {
-		t.Fatalf("transport %s", c.Transport())
-	}
+	expectUpgraded(t, ws, frames, rec)
 }
 
 // TestSecondWebSocketRefusedAfterProbe: a second WebSocket for a session being probed is closed
@@ -255,6 +246,13 @@ func TestSecondWebSocketRefusedAfterProbe(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatal("no ping on the probe")
 	}
+	expectUpgraded(t, ws, frames, rec)
+}
+
+// expectUpgraded checks the end of an upgrade as the official suite does: the probe's next frame
+// is 3probe, a message sent on it comes back, and the session is on WebSocket.
+func expectUpgraded(t *testing.T, ws *websocket.Conn, frames <-chan string, rec *recorder) {
+	t.Helper()
 	if s := nextFrame(t, frames); s != "3probe" {
 		t.Fatalf("probe answer %q", s)
 	}
