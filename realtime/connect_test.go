@@ -9,53 +9,10 @@ import (
 	"testing"
 
 	"github.com/pagespace/pagespace/app"
+	"github.com/pagespace/pagespace/app/apptest"
 	"github.com/pagespace/pagespace/internal/sioclient"
 	"github.com/pagespace/pagespace/realtime"
-	"gorm.io/gorm"
 )
-
-// stmtLog records the SQL statements the server runs through GORM while it is on.
-type stmtLog struct {
-	mu  sync.Mutex
-	on  bool
-	sql []string
-}
-
-// instrument is an app.Config.InstrumentDB that records into l.
-func (l *stmtLog) instrument(db *gorm.DB) {
-	record := func(tx *gorm.DB) {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if l.on {
-			l.sql = append(l.sql, tx.Statement.SQL.String())
-		}
-	}
-	cb := db.Callback()
-	for _, err := range []error{
-		cb.Create().After("*").Register("test:stmts", record),
-		cb.Query().After("*").Register("test:stmts", record),
-		cb.Update().After("*").Register("test:stmts", record),
-		cb.Delete().After("*").Register("test:stmts", record),
-		cb.Row().After("*").Register("test:stmts", record),
-		cb.Raw().After("*").Register("test:stmts", record),
-	} {
-		if err != nil {
-			panic(err)
-		}
-	}
-}
-
-// during returns the statements run while fn ran.
-func (l *stmtLog) during(fn func()) []string {
-	l.mu.Lock()
-	l.on, l.sql = true, nil
-	l.mu.Unlock()
-	fn()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.on = false
-	return l.sql
-}
 
 // count is how many of stmts mention every one of words.
 func count(stmts []string, words ...string) int {
@@ -77,18 +34,18 @@ func count(stmts []string, words ...string) int {
 // (the roster keeps the memberships, the access cache the view of the drive), only the session
 // check that also names the user, and writes its recovery session.
 func TestConnectJoinStatements(t *testing.T) {
-	var log stmtLog
-	r := start(t, func(c *app.Config) { c.InstrumentDB = log.instrument })
+	var log apptest.Statements
+	r := start(t, func(c *app.Config) { c.InstrumentDB = log.Instrument })
 	u := r.Signup("Ann")
 	d := r.CreateDrive(u, "D")
 	doc := r.CreatePage(u, d, "DOCUMENT", "doc", "")
 	other := r.CreatePage(u, d, "DOCUMENT", "other", "")
 
-	first := log.during(func() { r.dial(u).join(doc) })
+	first := log.During(func() { r.dial(u).join(doc) })
 	if count(first, "drive_members") == 0 || count(first, "FROM users") != 1 {
 		t.Fatalf("the first socket's statements (no memberships read?):\n%s", strings.Join(first, "\n"))
 	}
-	second := log.during(func() { r.dial(u).join(other) })
+	second := log.During(func() { r.dial(u).join(other) })
 	var wrong []string
 	for _, s := range second {
 		if strings.Contains(s, "drive_members") || strings.Contains(s, "pages") || strings.Contains(s, "page_permissions") {

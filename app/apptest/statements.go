@@ -3,6 +3,7 @@ package apptest
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -13,8 +14,10 @@ import (
 // Statements records every round trip that a counting handle (see CountStatements) makes to
 // the database: begin, each statement, commit and rollback. It is safe for concurrent use.
 type Statements struct {
-	mu   sync.Mutex
-	list []string
+	mu    sync.Mutex
+	list  []string
+	gated bool // Instrument: record only during During
+	on    bool
 }
 
 // Reset forgets what was recorded so far.
@@ -38,7 +41,38 @@ func (s *Statements) String() string { return strings.Join(s.List(), "\n") }
 func (s *Statements) add(q string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.gated && !s.on {
+		return
+	}
 	s.list = append(s.list, strings.Join(strings.Fields(q), " "))
+}
+
+// Instrument makes the server's own handle record its round trips into s, but only while a
+// function given to During runs. Use it as app.Config.InstrumentDB, which runs before the handle is
+// used: Instrument(db) replaces its connection pool with a recording one.
+func (s *Statements) Instrument(db *gorm.DB) {
+	inner, ok := db.Statement.ConnPool.(*sql.DB)
+	if !ok {
+		panic(fmt.Sprintf("apptest: instrument: the connection pool is a %T, not a *sql.DB", db.Statement.ConnPool))
+	}
+	s.mu.Lock()
+	s.gated = true
+	s.mu.Unlock()
+	pool := newCountingDB(inner, s)
+	db.Config.ConnPool = pool
+	db.Statement.ConnPool = pool
+}
+
+// During returns the round trips recorded (see Instrument) while fn ran.
+func (s *Statements) During(fn func()) []string {
+	s.mu.Lock()
+	s.on, s.list = true, nil
+	s.mu.Unlock()
+	fn()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.on = false
+	return append([]string(nil), s.list...)
 }
 
 // CountStatements returns a handle on db's connections that records in the returned Statements
@@ -56,34 +90,44 @@ func CountStatements(t testing.TB, db *gorm.DB) (*gorm.DB, *Statements) {
 	if counted.Statement == db.Statement {
 		t.Fatal("apptest: count statements: the session shares db's statement")
 	}
-	counted.Statement.ConnPool = &countingDB{db: inner, s: s}
+	counted.Statement.ConnPool = newCountingDB(inner, s)
 	return counted, s
+}
+
+// counting records each statement run through pool, then runs it.
+type counting struct {
+	pool gorm.ConnPool
+	s    *Statements
+}
+
+func (c counting) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	c.s.add("PREPARE " + q)
+	return c.pool.PrepareContext(ctx, q)
+}
+
+func (c counting) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	c.s.add(q)
+	return c.pool.ExecContext(ctx, q, args...)
+}
+
+func (c counting) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	c.s.add(q)
+	return c.pool.QueryContext(ctx, q, args...)
+}
+
+func (c counting) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	c.s.add(q)
+	return c.pool.QueryRowContext(ctx, q, args...)
 }
 
 // countingDB is a gorm.ConnPool and gorm.ConnPoolBeginner that records what it runs.
 type countingDB struct {
+	counting
 	db *sql.DB
-	s  *Statements
 }
 
-func (c *countingDB) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
-	c.s.add("PREPARE " + q)
-	return c.db.PrepareContext(ctx, q)
-}
-
-func (c *countingDB) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	c.s.add(q)
-	return c.db.ExecContext(ctx, q, args...)
-}
-
-func (c *countingDB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	c.s.add(q)
-	return c.db.QueryContext(ctx, q, args...)
-}
-
-func (c *countingDB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	c.s.add(q)
-	return c.db.QueryRowContext(ctx, q, args...)
+func newCountingDB(db *sql.DB, s *Statements) *countingDB {
+	return &countingDB{counting: counting{pool: db, s: s}, db: db}
 }
 
 func (c *countingDB) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
@@ -92,33 +136,16 @@ func (c *countingDB) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.Con
 	if err != nil {
 		return nil, err
 	}
-	return &countingTx{tx: tx, s: c.s}, nil
+	return &countingTx{counting: counting{pool: tx, s: c.s}, tx: tx}, nil
 }
+
+// GetDBConn gives gorm.DB.DB the pool underneath.
+func (c *countingDB) GetDBConn() (*sql.DB, error) { return c.db, nil }
 
 // countingTx is a transaction of countingDB.
 type countingTx struct {
+	counting
 	tx *sql.Tx
-	s  *Statements
-}
-
-func (c *countingTx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
-	c.s.add("PREPARE " + q)
-	return c.tx.PrepareContext(ctx, q)
-}
-
-func (c *countingTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	c.s.add(q)
-	return c.tx.ExecContext(ctx, q, args...)
-}
-
-func (c *countingTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	c.s.add(q)
-	return c.tx.QueryContext(ctx, q, args...)
-}
-
-func (c *countingTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	c.s.add(q)
-	return c.tx.QueryRowContext(ctx, q, args...)
 }
 
 func (c *countingTx) Commit() error {
