@@ -39,6 +39,7 @@ type App struct {
 	db     *gorm.DB
 	echo   *echo.Echo
 	events *eventlog.Log
+	origin string // names this process in its event notifications (eventlog.Log.SetOrigin)
 	auth   *auth.Service
 	broker *realtime.Broker
 	pages  *pages.Service
@@ -78,6 +79,10 @@ func New(cfg Config) (*App, error) {
 	cfg.Stream.Defaults()
 	a := &App{cfg: cfg, log: log, db: db, stop: make(chan struct{})}
 	a.events = eventlog.New(db, nil)
+	// The notifications of this process's commits name it, so that its listener does not read
+	// back from the log what it already dispatches (realtime.Broker.NotifyOwn).
+	a.origin = modules.NewID()
+	a.events.SetOrigin(a.origin)
 	tokens := auth.NewTokens(secret, cfg.AccessTokenTTL)
 	a.auth = auth.NewService(db, a.events, tokens, permissions.AccountDrives, auth.Config{RefreshTTL: cfg.RefreshTokenTTL, Hash: cfg.PasswordHash,
 		HashMemory: cfg.PasswordHashMemory, PasswordAttempts: cfg.PasswordRateLimit})
@@ -284,7 +289,7 @@ func (a *App) Start() error {
 		go func() {
 			defer a.bg.Done()
 			pgbus.Listen(ctx, a.cfg.DatabaseURL, a.events, pgbus.Handlers{Events: a.broker.Notify,
-				Ephemeral: a.broker.Receive, Connected: a.broker.BusConnected, Log: a.log})
+				Own: a.broker.NotifyOwn, Origin: a.origin, Ephemeral: a.broker.Receive, Connected: a.broker.BusConnected, Log: a.log})
 		}()
 	}
 	a.bg.Add(3)

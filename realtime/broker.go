@@ -198,6 +198,8 @@ type Broker struct {
 	progress *sync.Cond // broadcast when last advances; uses qmu
 	done     int64      // last id handled, guarded by qmu (mirror of last for waiters)
 
+	own ownCheck // this process's notifications, checked late (NotifyOwn)
+
 	stopped  chan struct{}
 	closing  atomic.Bool
 	metrics  metrics
@@ -309,6 +311,7 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		}
 		b.cancel()
 		<-b.stopped
+		b.own.stop()
 		b.presence.stopAll()
 		b.roster.stopAll()
 		b.expiries.Stop()
@@ -388,6 +391,55 @@ func (b *Broker) dispatched(ctx context.Context, upTo int64) bool {
 // Notify tells the broker that events up to id were committed elsewhere (another process); the
 // dispatcher reads them from the log. It is the hook for a LISTEN/NOTIFY bus.
 func (b *Broker) Notify(upTo int64) { b.enqueue(catchUpJob{upTo}) }
+
+// ownCheckDelay is how long after the notification of its own commit the broker makes sure the
+// commit's events were dispatched (NotifyOwn).
+const ownCheckDelay = time.Second
+
+// NotifyOwn tells the broker that this process committed events up to id: the bus heard its own
+// notification. Those events reach the dispatcher through Publish, often just after their
+// notification; read from the log as well, they would cost the dispatcher a query each, in the
+// way of delivery. So NotifyOwn only makes sure, ownCheckDelay later, that they were dispatched,
+// and has the dispatcher read from the log any that were not (a commit whose success did not
+// reach its caller, say). That check queries nothing when they were.
+func (b *Broker) NotifyOwn(upTo int64) {
+	b.own.note(upTo, ownCheckDelay, func(upTo int64) { b.enqueue(catchUpJob{upTo}) })
+}
+
+// ownCheck coalesces the late checks of NotifyOwn: one timer at a time, for the highest id heard.
+type ownCheck struct {
+	mu      sync.Mutex
+	upTo    int64
+	timer   *time.Timer
+	stopped bool
+}
+
+func (o *ownCheck) note(upTo int64, after time.Duration, check func(upTo int64)) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.upTo = max(o.upTo, upTo)
+	if o.timer != nil || o.stopped {
+		return
+	}
+	o.timer = time.AfterFunc(after, func() {
+		o.mu.Lock()
+		upTo, stopped := o.upTo, o.stopped
+		o.timer = nil
+		o.mu.Unlock()
+		if !stopped {
+			check(upTo)
+		}
+	})
+}
+
+func (o *ownCheck) stop() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.stopped = true
+	if o.timer != nil {
+		o.timer.Stop()
+	}
+}
 
 // ack answers a client event.
 func ok(ack socketio.AckFunc, fields map[string]any) {

@@ -101,6 +101,7 @@ func (b *Broker) catchUp(upTo int64) {
 				break
 			}
 			b.handle(e)
+			b.metrics.logReads.Add(1)
 			n++
 		}
 		if n == 0 {

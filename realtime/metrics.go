@@ -20,6 +20,7 @@ type metrics struct {
 	presenceSent atomic.Int64
 	deltas       atomic.Int64
 	deltaFills   atomic.Int64
+	logReads     atomic.Int64 // events read back from the log (catchUp)
 }
 
 // ServeMetrics writes the broker's metrics in the Prometheus text format.
@@ -55,6 +56,7 @@ func (b *Broker) ServeMetrics(w http.ResponseWriter, _ *http.Request) {
 	put("pagespace_realtime_presence_events_total", "counter", "presence_changed events sent to sockets.", b.metrics.presenceSent.Load())
 	put("pagespace_realtime_message_deltas_total", "counter", "message_delta events sent (each to all the page's sockets here).", b.metrics.deltas.Load())
 	put("pagespace_realtime_delta_fills_total", "counter", "Streamed messages read from the database for chunks the bus did not bring in time.", b.metrics.deltaFills.Load())
+	put("pagespace_realtime_log_reads_total", "counter", "Events the dispatcher read from the log: committed by other processes, or missed by this one's publisher.", b.metrics.logReads.Load())
 	put("pagespace_realtime_last_event_id", "gauge", "Last event id dispatched.", last)
 	if k := b.cluster; k != nil {
 		k.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,8 +20,22 @@ const advisoryKey = 7249002
 
 // NotifyChannel is the PostgreSQL channel on which every commit that wrote events announces its
 // last event id, so that other processes on the same database deliver them too. Notifications
-// are sent at commit, in commit order.
+// are sent at commit, in commit order. The payload is the id in decimal, followed by a space and
+// the writing process's origin (Log.SetOrigin) when it has one: "1234 3f9c…". A process gets
+// its own events through its publisher, ahead of or after their notification; the origin lets
+// it tell its own notifications from the others' (see ParseNotification).
 const NotifyChannel = "pagespace_events"
+
+// ParseNotification reads a payload of NotifyChannel: the last event id of a commit and the
+// origin of the process that wrote it ("" when none was given). ok is false for anything else.
+func ParseNotification(payload string) (upTo int64, origin string, ok bool) {
+	idText, origin, _ := strings.Cut(payload, " ")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, "", false
+	}
+	return id, origin, true
+}
 
 // Event is one row of the event log.
 type Event struct {
@@ -145,9 +160,10 @@ func (r *Recorder) Record(d Draft) { r.drafts = append(r.drafts, d) }
 
 // Log writes transactions with their events.
 type Log struct {
-	db  *gorm.DB
-	pub Publisher
-	mu  sync.Mutex
+	db     *gorm.DB
+	pub    Publisher
+	origin string // sent with every NOTIFY (see NotifyChannel)
+	mu     sync.Mutex
 	// gate admits one transaction at a time on SQLite, in arrival order. SQLite has one writer
 	// anyway, and a writer waiting for its lock polls (busy_timeout), so a steady stream of
 	// writers can starve one for seconds, up to the timeout and a failure.
@@ -165,6 +181,13 @@ func New(db *gorm.DB, pub Publisher) *Log {
 
 // SetPublisher replaces the publisher; call it before serving.
 func (l *Log) SetPublisher(pub Publisher) { l.pub = pub }
+
+// SetOrigin names this process in the notifications of its commits (NotifyChannel), so that
+// its own listener can tell them apart; call it before serving. It holds no spaces.
+func (l *Log) SetOrigin(origin string) { l.origin = origin }
+
+// Origin is what SetOrigin set.
+func (l *Log) Origin() string { return l.origin }
 
 // Tx runs fn in a transaction. The events fn records are appended in the same transaction, and
 // published after it commits. If fn or the commit fails, nothing is written and nothing published.
@@ -210,7 +233,7 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 	if len(rec.drafts) > 0 {
 		l.mu.Lock()
 		locked = true
-		events, err = insert(tx, rec.drafts)
+		events, err = insert(tx, rec.drafts, l.origin)
 		if err != nil {
 			return nil, err
 		}
@@ -232,7 +255,7 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 	return events, nil
 }
 
-func insert(tx *gorm.DB, drafts []Draft) ([]Event, error) {
+func insert(tx *gorm.DB, drafts []Draft, origin string) ([]Event, error) {
 	now := modules.Now()
 	events := make([]Event, 0, len(drafts))
 	for _, d := range drafts {
@@ -255,7 +278,8 @@ func insert(tx *gorm.DB, drafts []Draft) ([]Event, error) {
 	for i := range events {
 		var err error
 		if pg {
-			events[i].ID, err = insertPG(tx, events[i], i == 0, i == len(events)-1)
+			notify := i == len(events)-1
+			events[i].ID, err = insertPG(tx, events[i], i == 0, notify, origin)
 		} else {
 			err = tx.Create(&events[i]).Error
 		}
@@ -275,7 +299,7 @@ func insert(tx *gorm.DB, drafts []Draft) ([]Event, error) {
 // insertPG writes e on PostgreSQL and returns its id, in one statement that also does the
 // transaction's other work on the log, so that an event costs one round trip: the first event
 // (lock) takes the log's advisory lock, and the last (notify) sends the NOTIFY that announces
-// the transaction's last id, delivered at commit.
+// the transaction's last id (and origin), delivered at commit.
 //
 // The lock must be held before the id is drawn from the sequence, or ids would not follow
 // commit order. Within one expression PostgreSQL fixes no order of evaluation, except in CASE,
@@ -284,7 +308,7 @@ func insert(tx *gorm.DB, drafts []Draft) ([]Event, error) {
 // functions are volatile, so neither is evaluated at planning time). So the id is nextval in the
 // THEN of a WHEN that takes the lock. pg_advisory_xact_lock returns void, which is not null;
 // were it null, the id would be null and the insert would fail, never draw an id unlocked.
-func insertPG(tx *gorm.DB, e Event, lock, notify bool) (int64, error) {
+func insertPG(tx *gorm.DB, e Event, lock, notify bool, origin string) (int64, error) {
 	rooms, err := json.Marshal(e.Rooms)
 	if err != nil {
 		return 0, err
@@ -307,8 +331,13 @@ func insertPG(tx *gorm.DB, e Event, lock, notify bool) (int64, error) {
 	args = append(args, e.Type, e.DriveID, e.PageID, e.ActorID, string(rooms), e.Payload, access, e.CreatedAt)
 	from := "ins"
 	if notify { // a function in FROM may read the items before it (7.2.1.4, LATERAL)
-		from += ", pg_notify(?, ins.id::text)"
-		args = append(args, NotifyChannel)
+		if origin == "" {
+			from += ", pg_notify(?, ins.id::text)"
+			args = append(args, NotifyChannel)
+		} else {
+			from += ", pg_notify(?, ins.id::text || ?)"
+			args = append(args, NotifyChannel, " "+origin)
+		}
 	}
 	var out struct{ ID int64 }
 	err = tx.Raw(`WITH ins AS (

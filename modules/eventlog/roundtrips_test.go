@@ -152,3 +152,74 @@ func TestLockBeforeID(t *testing.T) {
 		t.Fatalf("the writer's event has id %d, drawn before %d was drawn under the lock it waited for", got, drawn)
 	}
 }
+
+// A commit's notification carries its last id and the origin of the process that wrote it, so
+// that the process's own listener can tell its notifications apart.
+func TestNotificationNamesItsOrigin(t *testing.T) {
+	if apptest.Dialect() != "postgres" {
+		t.Skip("NOTIFY is PostgreSQL's")
+	}
+	env := apptest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	listener, err := pgx.Connect(ctx, env.Config.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close(context.Background())
+	if _, err := listener.Exec(ctx, "LISTEN "+eventlog.NotifyChannel); err != nil {
+		t.Fatal(err)
+	}
+	for _, origin := range []string{"", "proc-a"} {
+		log := eventlog.New(env.App.DB(), nil)
+		log.SetOrigin(origin)
+		evs, err := log.Tx(ctx, func(tx *gorm.DB, r *eventlog.Recorder) error {
+			r.Record(eventlog.PageDraft("test", "u1", "d1", "p1", nil))
+			r.Record(eventlog.PageDraft("test", "u1", "d1", "p1", nil))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The server's own commits notify too; skip to this one's.
+		for {
+			n, err := listener.WaitForNotification(ctx)
+			if err != nil {
+				t.Fatalf("origin %q: no notification: %v", origin, err)
+			}
+			id, got, ok := eventlog.ParseNotification(n.Payload)
+			if !ok {
+				t.Fatalf("payload %q does not parse", n.Payload)
+			}
+			if id < evs[1].ID {
+				continue
+			}
+			if id != evs[1].ID || got != origin {
+				t.Fatalf("notification %q: got id %d origin %q, want %d %q", n.Payload, id, got, evs[1].ID, origin)
+			}
+			break
+		}
+	}
+}
+
+func TestParseNotification(t *testing.T) {
+	for _, c := range []struct {
+		in     string
+		id     int64
+		origin string
+		ok     bool
+	}{
+		{"42", 42, "", true},
+		{"42 0193-abc", 42, "0193-abc", true},
+		{"", 0, "", false},
+		{"0", 0, "", false},
+		{"-3 a", 0, "", false},
+		{"x 1", 0, "", false},
+		{" 42", 0, "", false},
+	} {
+		id, origin, ok := eventlog.ParseNotification(c.in)
+		if id != c.id || origin != c.origin || ok != c.ok {
+			t.Errorf("ParseNotification(%q) = %d, %q, %v; want %d, %q, %v", c.in, id, origin, ok, c.id, c.origin, c.ok)
+		}
+	}
+}

@@ -13,7 +13,6 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,7 +25,11 @@ const EphemeralChannel = "pagespace_ephemeral"
 // Handlers receive what the listener hears. Each is called from the listening goroutine, in the
 // order the notifications arrive; nil handlers are skipped.
 type Handlers struct {
-	Events    func(upTo int64) // a commit wrote events up to this id
+	Events func(upTo int64) // a commit wrote events up to this id
+	// Own, when set, is called instead of Events for the commits of this process: those whose
+	// notification carries Origin (eventlog.Log.SetOrigin).
+	Own       func(upTo int64)
+	Origin    string
 	Ephemeral func(msg string) // a message on EphemeralChannel
 	Connected func()           // after every (re)connect, once listening
 	Log       *slog.Logger     // reconnects are logged here
@@ -98,7 +101,12 @@ func listenOnce(ctx context.Context, url string, log EventLog, h Handlers) error
 				h.Ephemeral(n.Payload)
 			}
 		default:
-			if id, err := strconv.ParseInt(n.Payload, 10, 64); err == nil && id > 0 && h.Events != nil {
+			id, origin, ok := eventlog.ParseNotification(n.Payload)
+			switch {
+			case !ok:
+			case origin != "" && origin == h.Origin && h.Own != nil:
+				h.Own(id)
+			case h.Events != nil:
 				h.Events(id)
 			}
 		}
