@@ -178,6 +178,7 @@ type Broker struct {
 	byDrive map[string]map[*client]struct{}   // driveID → clients in a room of that drive
 	dirty   map[*client]struct{}              // sessions whose rooms changed during dispatch
 	gens    generations                       // per drive: access changes applied
+	known   knownSessions                     // sessions checked lately, for further sockets
 
 	sessions sessionWriter      // recovery session rows, written by group commit
 	flights  singleflight.Group // reads shared by concurrent callers (shared)

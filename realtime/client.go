@@ -88,6 +88,11 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 	// before OnConnect runs, so a count taken at connect time would let a quick second dial in.
 	// The user's room is joined under the lock too: a dispatch decides for every socket of its
 	// rooms before emitting to any (deliver); so every event after since is addressed to it.
+	var (
+		known    knownSession
+		isKnown  bool
+		knownGen uint64
+	)
 	b.mu.Lock()
 	n := len(b.clients[c.userID])
 	if n < b.cfg.MaxConnsPerUser {
@@ -95,6 +100,8 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 		c.since = b.last
 		s.Set(clientKey, c)
 		s.Join(modules.UserRoom(c.userID).String())
+		known, isKnown = b.known.lookupLocked(id, time.Now())
+		knownGen = b.known.gen
 	}
 	b.mu.Unlock()
 	if n >= b.cfg.MaxConnsPerUser {
@@ -106,11 +113,19 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 	// that commits after this read is dispatched to a socket already listed, which it then
 	// disconnects; one that committed before is seen here. Either way no socket outlives its
 	// session. The same query names the user (a user deleted is a session ended). A refusal runs
-	// release through OnClose.
+	// release through OnClose. A session checked lately by another socket is not checked again
+	// (knownSessions says why that holds too).
+	if isKnown {
+		b.name(c, known.name, known.agent)
+		return nil
+	}
 	name, agent, err := b.verify.Connecting(b.ctx, id)
 	if err != nil {
 		return b.sessionError(err)
 	}
+	b.mu.Lock()
+	b.known.storeLocked(id, knownGen, name, agent, time.Now())
+	b.mu.Unlock()
 	b.name(c, name, agent)
 	return nil
 }

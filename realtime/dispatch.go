@@ -177,11 +177,13 @@ func (b *Broker) apply(e eventlog.Event, change *accessChange) map[string]permis
 	}
 	switch a.Scope {
 	case eventlog.ScopeSession:
+		b.known.endedLocked(a)
 		for _, userID := range a.Users {
 			b.statuses.keyEnded(userID, a.Session)
 		}
 		b.closeSockets(a, func(c *client) bool { return c.identity().SessionID == a.Session })
 	case eventlog.ScopeAccounts:
+		b.known.endedLocked(a)
 		for _, userID := range a.Users {
 			b.statuses.agentGone(userID)
 		}

@@ -544,6 +544,11 @@ func TestSessionRoutes(t *testing.T) {
 			t.Errorf("deleted user's socket received %s after access_revoked", ev.Name)
 		}
 	}
+	// The session was checked lately (third), yet a new socket of the deleted user is refused.
+	if c, err := r.Dial(ctxT(t), map[string]any{"token": u2.Token}, nil); err == nil {
+		c.Close()
+		t.Fatal("a deleted user's token connected")
+	}
 	got = watcher.sync()
 	if len(got) != 1 || got[0].Name != "user_deleted" || payload(got[0])["userId"] != u.ID || payload(got[0])["eventId"] != got[0].Offset {
 		t.Fatalf("drive member on account deletion: %v", names(got))
