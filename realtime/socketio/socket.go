@@ -51,8 +51,9 @@ type Socket struct {
 	state     atomic.Int32
 	announced bool // OnConnect handlers ran; worker goroutine only
 
-	sendMu  sync.Mutex // orders sends; guards pending
+	sendMu  sync.Mutex // orders sends until direct; guards pending
 	pending []engineio.Message
+	direct  atomic.Bool // connected and what was held handed over: sends skip sendMu
 
 	mu        sync.Mutex
 	rooms     []string                   // the rooms joined, its own id room aside; a few, so a slice beats a map
@@ -307,7 +308,17 @@ func (s *Socket) sendPacket(p *Packet) error {
 // send queues already encoded messages: held while connecting, handed to the engine once
 // connected. It never blocks on the network. Nothing reached from Conn.Send or Conn.Close
 // (which may call OnClose synchronously) takes sendMu.
+//
+// Once markConnected has handed over what was held (direct), sends go straight to the
+// connection, which orders them, without sendMu (a broadcast would take it once per recipient):
+// direct is set under sendMu after the hand-over, so nothing sent after it can pass what was held.
 func (s *Socket) send(msgs []engineio.Message) error {
+	if s.direct.Load() && s.state.Load() == stateConnected {
+		if err := s.c.conn.Send(msgs...); err != nil {
+			return errors.Join(ErrDisconnected, err)
+		}
+		return nil
+	}
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	switch s.state.Load() {
@@ -345,6 +356,7 @@ func (s *Socket) markConnected(reply []engineio.Message) bool {
 	msgs := append(reply, s.pending...)
 	s.pending = nil
 	_ = s.c.conn.Send(msgs...)
+	s.direct.Store(true)
 	return true
 }
 
