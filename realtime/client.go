@@ -357,7 +357,11 @@ func idArg(args socketio.Args, key string) (string, bool) {
 		return "", false
 	}
 	var id string
-	if !decodeArg(args, 0, &id) {
+	if raw := args.Raw(0); len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && !bytes.ContainsRune(raw, '\\') {
+		// A plain JSON string (the packet's JSON was validated): its bytes are the id, without
+		// the strict decoder's two json.Decoders and their buffers on every join.
+		id = string(raw[1 : len(raw)-1])
+	} else if !decodeArg(args, 0, &id) {
 		var obj map[string]string
 		if !decodeArg(args, 0, &obj) || len(obj) != 1 {
 			return "", false
@@ -367,9 +371,13 @@ func idArg(args socketio.Args, key string) (string, bool) {
 			return "", false
 		}
 	}
-	id = strings.TrimSpace(id)
-	return id, modules.ValidID(id) && len(id) <= 64
+	id = trimmedID(id)
+	return id, validRoomID(id)
 }
+
+func trimmedID(id string) string { return strings.TrimSpace(id) }
+
+func validRoomID(id string) bool { return modules.ValidID(id) && len(id) <= 64 }
 
 func (b *Broker) joinPage(c *client, args socketio.Args, ack socketio.AckFunc) {
 	pageID, valid := idArg(args, "pageId")

@@ -16,6 +16,7 @@ import (
 	"github.com/olahol/melody"
 
 	"github.com/pagespace/pagespace/internal/schedule"
+	"github.com/pagespace/pagespace/internal/warm"
 )
 
 // ErrClosed is returned by Conn.Send once the connection is closed.
@@ -77,8 +78,9 @@ type Server struct {
 	log *slog.Logger
 	m   *melody.Melody
 
-	wsBuffer    int       // capacity of melody's per-session channel
-	wsWritePool sync.Pool // WebSocket write buffers, lent for one message at a time
+	wsBuffer    int        // capacity of melody's per-session channel
+	wsWritePool sync.Pool  // WebSocket write buffers, lent for one message at a time
+	handlers    *warm.Pool // goroutines that handle WebSocket packets (handleOffLoop)
 
 	heartbeats *schedule.Queue[*Conn] // every connection's next heartbeat deadline (conn.go)
 
@@ -115,6 +117,7 @@ func NewServer(cfg Config, h Handler) *Server {
 		pending: make(map[string]int),
 	}
 	s.heartbeats = schedule.New((*Conn).heartbeat)
+	s.handlers = warm.New(handlerGoroutines)
 	s.m = s.newMelody()
 	return s
 }
@@ -163,6 +166,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.closeOnce.Do(func() { _ = s.m.Close() })
 		close(done)
 	}()
+	defer s.handlers.Close()
 	select {
 	case <-done:
 		return nil

@@ -471,18 +471,25 @@ func (s *Server) wsConnect(sess *melody.Session) {
 	c.open()
 }
 
-// onShortStack runs fn on a goroutine of its own and waits for it, so that the packet is handled
-// in order as before. melody calls its message handler on its read loop's goroutine, and a
+// handlerGoroutines is how many goroutines that handled a packet wait, their stacks grown, for
+// the next (warm.Pool): enough for the packets handled at once on a busy server, and at most
+// some hundreds of KB of stacks.
+const handlerGoroutines = 64
+
+// handleOffLoop runs fn on another goroutine and waits for it, so that the packet is handled in
+// order as before. melody calls its message handler on its read loop's goroutine, and a
 // goroutine's stack grows to the deepest call it made but, once parked, only shrinks while it
 // uses less than a quarter of it: decoding a Socket.IO packet and running the application's
 // handlers left every idle socket's read loop with an 8 KB stack where its parked read needs
-// 4 KB. fn's stack is freed when it returns; the hop costs a goroutine start per message.
-func onShortStack(fn func()) {
+// 4 KB. The goroutine comes from a pool whose goroutines keep their grown stacks between
+// packets: a goroutine started for each packet grew its stack by copying every time, a tenth
+// of the server's CPU during a connect storm.
+func (s *Server) handleOffLoop(fn func()) {
 	done := make(chan struct{})
-	go func() {
+	s.handlers.Go(func() {
 		defer close(done)
 		fn()
-	}()
+	})
 	<-done
 }
 
@@ -507,7 +514,7 @@ func (s *Server) wsMessage(sess *melody.Session, b []byte, binary bool) {
 	switch {
 	case !active:
 	case p.Type == PacketMessage: // pings and pongs are shallow: no hop for the heartbeat
-		onShortStack(func() { c.onPacket(p) })
+		s.handleOffLoop(func() { c.onPacket(p) })
 	default:
 		c.onPacket(p)
 	}

@@ -89,7 +89,7 @@ func (c *client) signal() {
 	}
 	c.running = true
 	c.srv.workers.Add(1)
-	go c.run()
+	c.srv.pool.Go(c.run)
 }
 
 // run is the worker: it runs the queued tasks in order and exits when none is left. Only one runs

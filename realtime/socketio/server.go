@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pagespace/pagespace/internal/warm"
 	"github.com/pagespace/pagespace/realtime/engineio"
 )
 
@@ -94,6 +95,7 @@ type Server struct {
 
 	clients  sync.Map // engineConn → *client
 	workers  sync.WaitGroup
+	pool     *warm.Pool // the goroutines that run connections' workers (client.run)
 	closing  atomic.Bool
 	shutOnce sync.Once
 }
@@ -147,10 +149,14 @@ func newServer(cfg Config) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: log, nsps: make(map[string]*Namespace)}
+	s := &Server{cfg: cfg, log: log, nsps: make(map[string]*Namespace), pool: warm.New(workerGoroutines)}
 	s.Of("/")
 	return s
 }
+
+// workerGoroutines is how many goroutines that ran a connection's worker wait, their stacks
+// grown, to run the next (warm.Pool; see engineio's handleOffLoop for why).
+const workerGoroutines = 64
 
 // ServeHTTP hands the request to the Engine.IO transports.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
@@ -201,6 +207,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.workers.Wait()
 		close(done)
 	}()
+	defer s.pool.Close()
 	select {
 	case <-done:
 		return err
