@@ -67,29 +67,17 @@ func TestConnectJoinStatements(t *testing.T) {
 	}
 }
 
-// heldMemberships holds back the first read of one user's memberships: it reads them, says so on
-// entered, and returns them only once release is closed.
+// heldMemberships holds back the first read of one user's memberships (gate).
 type heldMemberships struct {
 	realtime.Access
-	user    atomic.Pointer[string]
-	done    atomic.Bool
-	entered chan struct{}
-	release chan struct{}
-	freed   sync.Once
+	user atomic.Pointer[string]
+	gate
 }
-
-func (h *heldMemberships) free() { h.freed.Do(func() { close(h.release) }) }
 
 func (h *heldMemberships) MemberDrives(ctx context.Context, userID string) ([]string, error) {
 	ids, err := h.Access.MemberDrives(ctx, userID)
-	if u := h.user.Load(); u == nil || *u != userID || h.done.Swap(true) {
-		return ids, err
-	}
-	close(h.entered)
-	select {
-	case <-h.release:
-	case <-ctx.Done():
-	}
+	u := h.user.Load()
+	h.pass(ctx, u != nil && *u == userID)
 	return ids, err
 }
 
@@ -117,7 +105,7 @@ func awaitPresence(t *testing.T, s *sock, userID, pageID string) {
 // memberships shows in the drive's presence: the read that the change overlapped is done again,
 // not kept (a later socket of the user reads nothing, so a stale read would stay).
 func TestMembershipDuringFirstRead(t *testing.T) {
-	h := &heldMemberships{entered: make(chan struct{}), release: make(chan struct{})}
+	h := &heldMemberships{gate: newGate()}
 	r := start(t, func(cfg *app.Config) {
 		cfg.Realtime.WrapAccess = func(a realtime.Access) realtime.Access {
 			h.Access = a

@@ -11,31 +11,43 @@ import (
 	"github.com/pagespace/pagespace/realtime"
 )
 
-// heldAccess holds back the first resolution of one user's view of one drive: it reads the view,
-// says so on entered, and returns it only once release is closed (or the caller gives up).
+// gate holds back the first call that a test picks out: the call does its work, says so on
+// entered, and returns only once release is closed (or its caller gives up). Later calls pass.
+type gate struct {
+	done    atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+	freed   sync.Once
+}
+
+func newGate() gate { return gate{entered: make(chan struct{}), release: make(chan struct{})} }
+
+// free lets the held call return.
+func (g *gate) free() { g.freed.Do(func() { close(g.release) }) }
+
+// pass holds the calling goroutine when picked is true and no call was held before.
+func (g *gate) pass(ctx context.Context, picked bool) {
+	if !picked || g.done.Swap(true) {
+		return
+	}
+	close(g.entered)
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+	}
+}
+
+// heldAccess holds back the first resolution of one user's view of one drive (gate).
 type heldAccess struct {
 	realtime.Access
 	user, drive atomic.Pointer[string]
-	done        atomic.Bool
-	entered     chan struct{}
-	release     chan struct{}
-	freed       sync.Once
+	gate
 }
-
-// free lets the held resolution return.
-func (h *heldAccess) free() { h.freed.Do(func() { close(h.release) }) }
 
 func (h *heldAccess) Drive(ctx context.Context, userID, driveID string) (permissions.DriveView, error) {
 	v, err := h.Access.Drive(ctx, userID, driveID)
 	u, d := h.user.Load(), h.drive.Load()
-	if u == nil || d == nil || *u != userID || *d != driveID || h.done.Swap(true) {
-		return v, err
-	}
-	close(h.entered)
-	select {
-	case <-h.release:
-	case <-ctx.Done():
-	}
+	h.pass(ctx, u != nil && d != nil && *u == userID && *d == driveID)
 	return v, err
 }
 
@@ -48,7 +60,7 @@ func (h *heldAccess) hold(userID, driveID string) {
 // startHeld starts the app with a heldAccess wrapping the broker's resolver. release is closed
 // at the end of the test at the latest.
 func startHeld(t *testing.T) (*rt, *heldAccess) {
-	h := &heldAccess{entered: make(chan struct{}), release: make(chan struct{})}
+	h := &heldAccess{gate: newGate()}
 	r := start(t, func(cfg *app.Config) {
 		cfg.Realtime.WrapAccess = func(a realtime.Access) realtime.Access {
 			h.Access = a
