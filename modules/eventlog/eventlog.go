@@ -163,7 +163,12 @@ type Log struct {
 	db     *gorm.DB
 	pub    Publisher
 	origin string // sent with every NOTIFY (see NotifyChannel)
-	mu     sync.Mutex
+	// turns has the transactions that wrote events publish in commit order. A transaction takes
+	// its turn while it holds the log's order (PostgreSQL's advisory lock, or SQLite's gate),
+	// just before COMMIT, so that nothing of this process waits for the lock in Go: writers
+	// queue on the advisory lock inside PostgreSQL, which hands it on at COMMIT with no round
+	// trip back to this process in between.
+	turns turns
 	// gate admits one transaction at a time on SQLite, in arrival order. SQLite has one writer
 	// anyway, and a writer waiting for its lock polls (busy_timeout), so a steady stream of
 	// writers can starve one for seconds, up to the timeout and a failure.
@@ -173,6 +178,7 @@ type Log struct {
 // New returns a Log on db that hands committed events to pub (nil: nobody).
 func New(db *gorm.DB, pub Publisher) *Log {
 	l := &Log{db: db, pub: pub}
+	l.turns.moved.L = &l.turns.mu
 	if db.Dialector.Name() == "sqlite" {
 		l.gate = make(chan struct{}, 1)
 	}
@@ -213,14 +219,15 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 		return nil, fmt.Errorf("eventlog: begin: %w", tx.Error)
 	}
 	committed := false
-	locked := false
+	turn, queued := uint64(0), false // this transaction's turn to publish, once it has one
 	defer func() {
 		if !committed {
 			tx.Rollback()
 		}
 		release()
-		if locked {
-			l.mu.Unlock()
+		if queued {
+			l.turns.wait(turn)
+			l.turns.done()
 		}
 		if p := recover(); p != nil {
 			panic(p)
@@ -231,28 +238,66 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 		return nil, err
 	}
 	if len(rec.drafts) > 0 {
-		l.mu.Lock()
-		locked = true
 		events, err = insert(tx, rec.drafts, l.origin)
 		if err != nil {
 			return nil, err
 		}
+		// The first insert took the log's order; it is held until COMMIT.
+		turn, queued = l.turns.take(), true
 	}
 	if err := tx.Commit().Error; err != nil {
 		return nil, fmt.Errorf("eventlog: commit: %w", err)
 	}
 	committed = true
 	release()
-	if len(events) > 0 && l.pub != nil {
+	if !queued {
+		return events, nil
+	}
+	l.turns.wait(turn)
+	if l.pub != nil {
 		l.pub.Publish(events)
-		if f, ok := l.pub.(Settler); ok {
-			l.mu.Unlock()
-			locked = false
-			access := slices.ContainsFunc(events, func(e Event) bool { return e.Access != nil })
-			f.Settle(ctx, events[len(events)-1].ID, access)
-		}
+	}
+	l.turns.done()
+	queued = false
+	if f, ok := l.pub.(Settler); ok {
+		access := slices.ContainsFunc(events, func(e Event) bool { return e.Access != nil })
+		f.Settle(ctx, events[len(events)-1].ID, access)
 	}
 	return events, nil
+}
+
+// turns are numbered tickets: take hands out the next number, and the holder of each, in number
+// order, waits for its turn and then calls done.
+type turns struct {
+	mu        sync.Mutex
+	moved     sync.Cond // L is mu; broadcast when now moves on
+	next, now uint64
+}
+
+func (t *turns) take() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.next
+	t.next++
+	return n
+}
+
+// wait returns once it is turn n's turn. The turns before it are held by transactions between
+// their last insert and publishing, so it waits for one COMMIT at most, plus scheduling.
+func (t *turns) wait(n uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for t.now != n {
+		t.moved.Wait()
+	}
+}
+
+// done ends the current turn.
+func (t *turns) done() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.now++
+	t.moved.Broadcast()
 }
 
 func insert(tx *gorm.DB, drafts []Draft, origin string) ([]Event, error) {

@@ -223,3 +223,74 @@ func TestParseNotification(t *testing.T) {
 		}
 	}
 }
+
+// Writers of one process wait for the log's order inside PostgreSQL, not in Go: while another
+// connection holds the advisory lock, two writers are both queued on it (with a lock in Go held
+// from the insert to COMMIT, only one would be), and once it is free they publish in id order.
+func TestWritersQueueInPostgres(t *testing.T) {
+	if apptest.Dialect() != "postgres" {
+		t.Skip("the advisory lock is PostgreSQL's; SQLite has one writer")
+	}
+	env := apptest.Start(t)
+	ctx := context.Background()
+	holder, err := pgx.Connect(ctx, env.Config.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(ctx)
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock($1)", advisoryKey); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	log := eventlog.New(env.App.DB(), rec)
+	const writers = 2
+	done := make(chan error, writers)
+	for range writers {
+		go func() {
+			_, err := log.Tx(ctx, func(tx *gorm.DB, r *eventlog.Recorder) error {
+				r.Record(eventlog.PageDraft("test", "u1", "d1", "p1", nil))
+				return nil
+			})
+			done <- err
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		err := holder.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND classid = 0 AND objid = $1 AND objsubid = 1 AND NOT granted`, advisoryKey).Scan(&waiting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waiting == writers {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("a writer finished while the lock was held: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writers wait for the lock in PostgreSQL, want %d", waiting, writers)
+		}
+	}
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_unlock($1)", advisoryKey); err != nil {
+		t.Fatal(err)
+	}
+	for range writers {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a writer did not finish once the lock was free")
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.events) != writers || rec.events[0].ID >= rec.events[1].ID {
+		t.Fatalf("published %+v, want %d events in id order", rec.events, writers)
+	}
+}
