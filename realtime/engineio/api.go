@@ -78,9 +78,10 @@ type Server struct {
 	log *slog.Logger
 	m   *melody.Melody
 
-	wsBuffer    int        // capacity of melody's per-session channel
-	wsWritePool sync.Pool  // WebSocket write buffers, lent for one message at a time
-	handlers    *warm.Pool // goroutines that handle WebSocket packets (handleOffLoop)
+	wsBuffer    int          // capacity of melody's per-session channel
+	backlogged  atomic.Int64 // WebSockets with frames waiting for room in melody's channel
+	wsWritePool sync.Pool    // WebSocket write buffers, lent for one message at a time
+	handlers    *warm.Pool   // goroutines that handle WebSocket packets (handleOffLoop)
 
 	heartbeats *schedule.Queue[*Conn] // every connection's next heartbeat deadline (conn.go)
 

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -962,5 +964,62 @@ func TestWebSocketBacklog(t *testing.T) {
 			t.Fatalf("frame %d: %q, want %q", i, f, want)
 		}
 	}
+	rec.wantClose(t, engineio.ReasonForcedClose)
+}
+
+// heldWrites holds every write to a WebSocket, once armed, until release is closed, standing for a
+// client that reads nothing for a while: melody's write loop blocks, its channel fills, the
+// backlog takes the rest.
+type heldWrites struct {
+	net.Conn
+	armed   *atomic.Bool
+	release chan struct{}
+}
+
+func (c *heldWrites) Write(b []byte) (int, error) {
+	if c.armed.Load() {
+		<-c.release
+	}
+	return c.Conn.Write(b)
+}
+
+// Frames that find melody's channel full wait in the backlog and go out in order once the client
+// reads again; then no WebSocket counts as backlogged, so that melody's sent-frame callback is back
+// to returning without looking its transport up.
+func TestWebSocketBacklogDrains(t *testing.T) {
+	rec := newRecorder(t, false)
+	release := make(chan struct{})
+	var armed atomic.Bool
+	e := startWith(t, engineio.Config{QueueSize: 1000}, rec, func(s *engineio.Server, _ *httptest.Server) {
+		engineio.SetWebSocketWrapper(s, func(c net.Conn) net.Conn { return &heldWrites{Conn: c, armed: &armed, release: release} })
+	})
+	ws, _, err := e.dial(t, "EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, open := read(t, ws); !strings.HasPrefix(open, "0") {
+		t.Fatalf("first frame %q, want the open packet", open)
+	}
+	c := rec.open(t)
+	armed.Store(true)
+	const n = 200 // well over melody's channel
+	for i := range n {
+		if err := c.Send(engineio.Message{Data: []byte(fmt.Sprint(i))}); err != nil {
+			t.Fatalf("Send %d: %v", i, err)
+		}
+	}
+	if got := engineio.Backlogged(e.srv); got != 1 {
+		t.Fatalf("%d WebSockets backlogged while their writes are held, want 1", got)
+	}
+	close(release)
+	for i := range n {
+		if _, f := read(t, ws); f != "4"+fmt.Sprint(i) {
+			t.Fatalf("frame %d: %q", i, f)
+		}
+	}
+	if got := engineio.Backlogged(e.srv); got != 0 {
+		t.Fatalf("%d WebSockets backlogged after the backlog drained, want 0", got)
+	}
+	c.Close(engineio.ReasonForcedClose)
 	rec.wantClose(t, engineio.ReasonForcedClose)
 }

@@ -8,3 +8,6 @@ import "net"
 func SetWebSocketWrapper(s *Server, wrap func(net.Conn) net.Conn) {
 	s.testWrapWebSocket = wrap
 }
+
+// Backlogged is how many of s's WebSockets have frames waiting for room in melody's channel.
+func Backlogged(s *Server) int64 { return s.backlogged.Load() }

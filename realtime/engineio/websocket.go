@@ -48,28 +48,31 @@ type wsTransport struct {
 	// released is closed once the upgrade's HTTP request may return (releaseRequest); nil after.
 	released chan struct{}
 
-	// The outbound queue: up to melodyBuffer frames in melody's channel (inMelody counts those
-	// not yet written, an upper bound of the channel's length), the rest in backlog, in order.
-	// melody's write loop moves the backlog into its channel as it writes (wsSent).
-	qmu      sync.Mutex
-	inMelody int
-	backlog  []frame
+	// The outbound queue: melody's channel (melodyBuffer frames), then backlog, in order. A frame
+	// goes to melody while nothing waits in the backlog; when melody finds its channel full it
+	// drops the frame (and says so: wsError sets full), which then waits in the backlog. From
+	// then on each frame melody's write loop writes frees a slot, and wsSent moves the oldest
+	// backlog frame into it. The backlog holds at most QueueSize-wsBuffer frames: with it
+	// non-empty, melody's channel was full, so together they hold at most QueueSize.
+	qmu     sync.Mutex
+	backlog []frame
 
 	mu      sync.Mutex
 	netConn net.Conn
 	err     error // the first error melody reported
 
 	// The flags, side by side so that they share a word (a server holds thousands of these).
-	overflow   atomic.Bool // melody reported a full buffer
-	probe      bool        // read and written only on the read loop
-	closeAfter bool        // a graceful close waits for the backlog to drain; guarded by qmu
-	aborted    bool        // guarded by mu
+	full     atomic.Bool // melody dropped the frame just written: its channel was full
+	overflow bool        // the backlog overflowed; nothing more is queued; guarded by qmu
+	probe    bool        // read and written only on the read loop
+	aborted  bool        // guarded by mu
 }
 
-// frame is one WebSocket message waiting in the backlog.
+// frame is one WebSocket message for melody: data, or the close frame of a graceful close.
 type frame struct {
 	data   []byte
 	binary bool
+	close  bool
 }
 
 func (s *Server) newMelody() *melody.Melody {
@@ -171,24 +174,16 @@ func (t *wsTransport) abort() {
 }
 
 // closeGracefully sends what is queued and then a close frame; melody's WriteWait bounds each
-// write. With a backlog, the close frame is queued once the backlog has moved into melody.
+// write.
 func (t *wsTransport) closeGracefully() {
 	if t.sess == nil {
 		t.abort()
 		return
 	}
 	t.qmu.Lock()
-	if len(t.backlog) > 0 || t.inMelody >= t.conn.srv.wsBuffer {
-		t.closeAfter = true
-		t.qmu.Unlock()
-		return
-	}
+	err := t.enqueueFrame(frame{close: true})
 	t.qmu.Unlock()
-	t.closeMelody()
-}
-
-func (t *wsTransport) closeMelody() {
-	if t.sess.Close() != nil || t.overflow.Load() {
+	if err != nil {
 		t.abort()
 	}
 }
@@ -243,72 +238,85 @@ func (t *wsTransport) enqueue(p Packet) error {
 
 // enqueueFrame is enqueue for a frame ready to be written. t.qmu must be held.
 func (t *wsTransport) enqueueFrame(f frame) error {
-	if t.overflow.Load() {
+	if t.overflow {
 		return errOverflow
 	}
 	srv := t.conn.srv
-	if len(t.backlog) == 0 && t.inMelody < srv.wsBuffer {
-		return t.toMelody(f)
+	if len(t.backlog) == 0 {
+		queued, err := t.toMelody(f)
+		if err != nil || queued {
+			return err
+		}
+		if srv.cfg.QueueSize <= srv.wsBuffer {
+			t.overflow = true
+			return errOverflow
+		}
+		t.backlog = append(t.backlog, f)
+		srv.backlogged.Add(1)
+		return nil
 	}
-	if t.inMelody+len(t.backlog) >= srv.cfg.QueueSize {
+	if len(t.backlog) >= srv.cfg.QueueSize-srv.wsBuffer {
+		t.overflow = true
 		return errOverflow
 	}
 	t.backlog = append(t.backlog, f)
 	return nil
 }
 
-// toMelody queues f in melody's channel, which has room. t.qmu must be held.
-func (t *wsTransport) toMelody(f frame) error {
+// toMelody hands f to melody and reports whether melody queued it: false when its channel was
+// full and it dropped f. An error means the session is closed. t.qmu must be held.
+func (t *wsTransport) toMelody(f frame) (bool, error) {
+	t.full.Store(false)
 	var err error
-	if f.binary {
+	switch {
+	case f.close:
+		if t.sess.Close() != nil {
+			t.abort() // closed already: make sure the connection is cut
+			return true, nil
+		}
+	case f.binary:
 		err = t.sess.WriteBinary(f.data)
-	} else {
+	default:
 		err = t.sess.Write(f.data)
 	}
-	switch {
-	case t.overflow.Load():
-		// Not expected while inMelody is right; melody dropped the frame, so the connection
-		// must close rather than go on without it.
-		return errOverflow
-	case err != nil:
-		return errTransportClosed
+	if err != nil {
+		return false, errTransportClosed
 	}
-	t.inMelody++
-	return nil
+	return !t.full.Load(), nil
 }
 
-// wsSent runs on melody's write loop after each message frame: a slot of melody's channel is
-// free, the oldest backlog frame takes it, and a graceful close follows once nothing is left.
+// wsSent runs on melody's write loop after each message frame. That frame's slot in melody's
+// channel is free: the oldest backlog frame takes it. Most transports have no backlog, and while
+// none has, wsSent returns at once, without finding the session's transport.
 func (s *Server) wsSent(sess *melody.Session, _ []byte) {
+	if s.backlogged.Load() == 0 {
+		return
+	}
 	t := s.transportOf(sess)
 	if t == nil {
 		return
 	}
 	t.qmu.Lock()
-	if t.inMelody > 0 {
-		t.inMelody--
+	if len(t.backlog) == 0 {
+		t.qmu.Unlock()
+		return
 	}
-	var err error
-	for len(t.backlog) > 0 && t.inMelody < s.wsBuffer && err == nil {
-		f := t.backlog[0]
+	// One frame: each frame written frees one slot. If the slot was taken meanwhile (by a frame
+	// queued just before the one that found the channel full), melody drops this one too, and
+	// the next frame written brings it back here.
+	queued, err := t.toMelody(t.backlog[0])
+	if queued {
 		t.backlog[0] = frame{}
 		t.backlog = t.backlog[1:]
-		err = t.toMelody(f)
 	}
 	if len(t.backlog) == 0 || err != nil {
 		t.backlog = nil // let a grown backlog go
-	}
-	closeNow := err == nil && t.closeAfter && len(t.backlog) == 0 && t.inMelody < s.wsBuffer
-	if closeNow {
-		t.closeAfter = false
+		s.backlogged.Add(-1)
 	}
 	t.qmu.Unlock()
-	switch {
-	case err != nil:
+	if err != nil {
 		// Frames could not be queued: the connection must not go on without them.
 		t.fail(err)
-	case closeNow:
-		t.closeMelody()
 	}
 }
 
@@ -585,7 +593,7 @@ func (s *Server) wsError(sess *melody.Session, err error) {
 	}
 	switch {
 	case errors.Is(err, melody.ErrMessageBufferFull):
-		t.overflow.Store(true)
+		t.full.Store(true)
 	case errors.Is(err, melody.ErrWriteClosed):
 	default:
 		t.mu.Lock()
@@ -609,6 +617,12 @@ func (s *Server) wsDisconnect(sess *melody.Session) {
 	if t.timer != nil {
 		t.timer.Stop()
 	}
+	t.qmu.Lock()
+	if t.backlog != nil {
+		t.backlog = nil
+		s.backlogged.Add(-1)
+	}
+	t.qmu.Unlock()
 	if t.pc != nil {
 		t.pc.lift()
 	}
