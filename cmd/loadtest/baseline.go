@@ -57,13 +57,15 @@ type baselineServer struct {
 	postgres bool
 	tokens   *auth.Tokens
 	sockets  baselineSockets
+	pad      string // added to every message frame (-baseline-pad)
 }
 
 // serveBaseline runs the baseline server on addr until ctx ends. dbURL is a postgres:// URL
 // or "sqlite:<path>" of a database pagespace has set up with JWT_SECRET jwtSecret. queue is the
-// frames buffered per socket; withMelody serves the WebSockets through melody.
-func serveBaseline(ctx context.Context, addr, dbURL string, queue int, withMelody bool) error {
-	s := &baselineServer{tokens: auth.NewTokens([]byte(jwtSecret), 0)}
+// frames buffered per socket; pad is how many bytes to add to each message frame; withMelody
+// serves the WebSockets through melody.
+func serveBaseline(ctx context.Context, addr, dbURL string, queue, pad int, withMelody bool) error {
+	s := &baselineServer{tokens: auth.NewTokens([]byte(jwtSecret), 0), pad: strings.Repeat("x", max(0, pad))}
 	if withMelody {
 		s.sockets = newMelodySockets(s.mayRead, max(1, queue))
 	} else {
@@ -203,7 +205,11 @@ func (s *baselineServer) postMessage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	frame, _ := json.Marshal(map[string]any{"type": "new_message", "message": m})
+	body := map[string]any{"type": "new_message", "message": m}
+	if s.pad != "" {
+		body["pad"] = s.pad
+	}
+	frame, _ := json.Marshal(body)
 	if err := s.sockets.broadcast(m.PageID, frame); err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

@@ -42,6 +42,7 @@ type options struct {
 	serveDB     string
 	postWorkers int
 	baseQueue   int
+	basePad     int
 	procs       int
 	serverEnv   []string // added to the server processes' environment
 }
@@ -66,6 +67,7 @@ func main() {
 	fs.IntVar(&o.procs, "procs", 1, "pagespace processes on one PostgreSQL database; with 2 or more, posts go through the first and the sockets are spread over the others")
 	fs.BoolVar(&o.baseline, "baseline", false, "measure the minimal Go broadcaster instead of pagespace")
 	fs.BoolVar(&o.baseMelody, "baseline-melody", false, "measure the baseline with its WebSockets served through melody (pagespace's session layer) instead of plain gorilla connections")
+	fs.IntVar(&o.basePad, "baseline-pad", 0, "pad each message frame of the baseline with this many bytes (an extra \"pad\" field), to compare at pagespace's frame size")
 	fs.IntVar(&o.baseQueue, "baseline-queue", 256, "frames buffered per socket in the baseline, or in melody's session buffer with -baseline-melody (a full buffer closes the socket)")
 	fs.StringVar(&o.db, "db", "postgres", "postgres (a fresh database, created and dropped) or sqlite")
 	fs.StringVar(&o.pgAdmin, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL maintenance database URL (with -db=postgres)")
@@ -114,7 +116,7 @@ It builds and starts the server itself (pinned to -server-cpu), runs the clients
 	defer stop()
 	o.baseline = o.baseline || o.baseMelody
 	if o.serveBase {
-		if err := serveBaseline(ctx, o.serveAddr, o.serveDB, o.baseQueue, o.baseMelody); err != nil {
+		if err := serveBaseline(ctx, o.serveAddr, o.serveDB, o.baseQueue, o.basePad, o.baseMelody); err != nil {
 			fmt.Fprintln(os.Stderr, "baseline:", err)
 			os.Exit(1)
 		}

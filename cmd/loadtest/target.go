@@ -132,7 +132,7 @@ func (t *target) startBaseline(ctx context.Context, o options, tmp, dbURL string
 		return err
 	}
 	argv := []string{exe, "-serve-baseline", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-database", dbURL,
-		"-baseline-queue", strconv.Itoa(o.baseQueue)}
+		"-baseline-queue", strconv.Itoa(o.baseQueue), "-baseline-pad", strconv.Itoa(o.basePad)}
 	if o.baseMelody {
 		argv = append(argv, "-baseline-melody")
 	}
