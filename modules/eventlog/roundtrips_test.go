@@ -84,19 +84,8 @@ func TestTxRoundTrips(t *testing.T) {
 // draws its id after whoever held it. Were the id drawn first, a transaction that committed
 // while the writer waited would hold a later id, and the log would commit out of order.
 func TestLockBeforeID(t *testing.T) {
-	if apptest.Dialect() != "postgres" {
-		t.Skip("the advisory lock is PostgreSQL's; SQLite has one writer")
-	}
-	env := apptest.Start(t)
+	env, holder := startHoldingLogLock(t)
 	ctx := context.Background()
-	holder, err := pgx.Connect(ctx, env.Config.DatabaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close(ctx)
-	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock($1)", advisoryKey); err != nil {
-		t.Fatal(err)
-	}
 	log := eventlog.New(env.App.DB(), nil)
 	type result struct {
 		evs []eventlog.Event
@@ -110,28 +99,7 @@ func TestLockBeforeID(t *testing.T) {
 		})
 		done <- result{evs, err}
 	}()
-	// Wait until the writer waits for the lock.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var waiting bool
-		err := holder.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
-			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-			AND classid = 0 AND objid = $1 AND objsubid = 1 AND NOT granted)`, advisoryKey).Scan(&waiting)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if waiting {
-			break
-		}
-		select {
-		case r := <-done:
-			t.Fatalf("the writer did not wait for the lock: %+v", r)
-		case <-time.After(5 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the writer never waited for the lock")
-		}
-	}
+	waitForLockWaiters(t, holder, 1, done)
 	var drawn int64
 	if err := holder.QueryRow(ctx, "SELECT nextval('events_id_seq')").Scan(&drawn); err != nil {
 		t.Fatal(err)
@@ -228,19 +196,8 @@ func TestParseNotification(t *testing.T) {
 // connection holds the advisory lock, two writers are both queued on it (with a lock in Go held
 // from the insert to COMMIT, only one would be), and once it is free they publish in id order.
 func TestWritersQueueInPostgres(t *testing.T) {
-	if apptest.Dialect() != "postgres" {
-		t.Skip("the advisory lock is PostgreSQL's; SQLite has one writer")
-	}
-	env := apptest.Start(t)
+	env, holder := startHoldingLogLock(t)
 	ctx := context.Background()
-	holder, err := pgx.Connect(ctx, env.Config.DatabaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close(ctx)
-	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock($1)", advisoryKey); err != nil {
-		t.Fatal(err)
-	}
 	rec := &recorder{}
 	log := eventlog.New(env.App.DB(), rec)
 	const writers = 2
@@ -254,27 +211,7 @@ func TestWritersQueueInPostgres(t *testing.T) {
 			done <- err
 		}()
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var waiting int
-		err := holder.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
-			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-			AND classid = 0 AND objid = $1 AND objsubid = 1 AND NOT granted`, advisoryKey).Scan(&waiting)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if waiting == writers {
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("a writer finished while the lock was held: %v", err)
-		case <-time.After(5 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d writers wait for the lock in PostgreSQL, want %d", waiting, writers)
-		}
-	}
+	waitForLockWaiters(t, holder, writers, done)
 	if _, err := holder.Exec(ctx, "SELECT pg_advisory_unlock($1)", advisoryKey); err != nil {
 		t.Fatal(err)
 	}
@@ -292,5 +229,52 @@ func TestWritersQueueInPostgres(t *testing.T) {
 	defer rec.mu.Unlock()
 	if len(rec.events) != writers || rec.events[0].ID >= rec.events[1].ID {
 		t.Fatalf("published %+v, want %d events in id order", rec.events, writers)
+	}
+}
+
+// startHoldingLogLock starts the server and takes the log's advisory lock on a connection of its
+// own, which the test closes at its end. It skips the test on SQLite, which has no such lock.
+func startHoldingLogLock(t *testing.T) (*apptest.Env, *pgx.Conn) {
+	t.Helper()
+	if apptest.Dialect() != "postgres" {
+		t.Skip("the advisory lock is PostgreSQL's; SQLite has one writer")
+	}
+	env := apptest.Start(t)
+	ctx := context.Background()
+	holder, err := pgx.Connect(ctx, env.Config.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Close(ctx) })
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock($1)", advisoryKey); err != nil {
+		t.Fatal(err)
+	}
+	return env, holder
+}
+
+// waitForLockWaiters returns once n sessions wait for the log's lock held by holder. It fails the
+// test if a writer reports on finished first (it did not wait), or after 10 s.
+func waitForLockWaiters[T any](t *testing.T, holder *pgx.Conn, n int, finished <-chan T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		err := holder.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND classid = 0 AND objid = $1 AND objsubid = 1 AND NOT granted`, advisoryKey).Scan(&waiting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waiting == n {
+			return
+		}
+		select {
+		case r := <-finished:
+			t.Fatalf("a writer finished while the lock was held: %+v", r)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writers wait for the lock in PostgreSQL, want %d", waiting, n)
+		}
 	}
 }
