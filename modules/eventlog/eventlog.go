@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/pagespace/pagespace/modules"
 	"gorm.io/gorm"
 )
@@ -163,12 +164,8 @@ type Log struct {
 	db     *gorm.DB
 	pub    Publisher
 	origin string // sent with every NOTIFY (see NotifyChannel)
-	// turns has the transactions that wrote events publish in commit order. A transaction takes
-	// its turn while it holds the log's order (PostgreSQL's advisory lock, or SQLite's gate),
-	// just before COMMIT, so that nothing of this process waits for the lock in Go: writers
-	// queue on the advisory lock inside PostgreSQL, which hands it on at COMMIT with no round
-	// trip back to this process in between.
-	turns turns
+	// order has the transactions that wrote events publish in commit order (see order).
+	order order
 	// gate admits one transaction at a time on SQLite, in arrival order. SQLite has one writer
 	// anyway, and a writer waiting for its lock polls (busy_timeout), so a steady stream of
 	// writers can starve one for seconds, up to the timeout and a failure.
@@ -178,7 +175,7 @@ type Log struct {
 // New returns a Log on db that hands committed events to pub (nil: nobody).
 func New(db *gorm.DB, pub Publisher) *Log {
 	l := &Log{db: db, pub: pub}
-	l.turns.moved.L = &l.turns.mu
+	l.order.moved.L = &l.order.mu
 	if db.Dialector.Name() == "sqlite" {
 		l.gate = make(chan struct{}, 1)
 	}
@@ -218,16 +215,16 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 		release()
 		return nil, fmt.Errorf("eventlog: begin: %w", tx.Error)
 	}
-	committed := false
-	turn, queued := uint64(0), false // this transaction's turn to publish, once it has one
+	var fl *flight // this transaction's place in the commit order, once it writes events
+	closed := false
 	defer func() {
-		if !committed {
+		if !closed {
 			tx.Rollback()
 		}
 		release()
-		if queued {
-			l.turns.wait(turn)
-			l.turns.done()
+		if fl != nil { // failed: nothing to publish
+			l.order.end(fl, 0)
+			l.order.finish(fl)
 		}
 		if p := recover(); p != nil {
 			panic(p)
@@ -237,28 +234,38 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 	if err := fn(tx, &rec); err != nil {
 		return nil, err
 	}
+	committed := false // by the last insert, on PostgreSQL
 	if len(rec.drafts) > 0 {
-		events, err = insert(tx, rec.drafts, l.origin)
+		fl = l.order.begin()
+		events, committed, err = insert(tx, rec.drafts, l.origin)
 		if err != nil {
 			return nil, err
 		}
-		// The first insert took the log's order; it is held until COMMIT.
-		turn, queued = l.turns.take(), true
 	}
-	if err := tx.Commit().Error; err != nil {
-		return nil, fmt.Errorf("eventlog: commit: %w", err)
+	if !committed {
+		closed = true
+		if err := tx.Commit().Error; err != nil {
+			return nil, fmt.Errorf("eventlog: commit: %w", err)
+		}
 	}
-	committed = true
 	release()
-	if !queued {
+	if fl == nil {
 		return events, nil
 	}
-	l.turns.wait(turn)
+	l.order.end(fl, events[len(events)-1].ID)
+	l.order.wait(fl)
 	if l.pub != nil {
 		l.pub.Publish(events)
 	}
-	l.turns.done()
-	queued = false
+	l.order.finish(fl)
+	fl = nil
+	if !closed {
+		// The transaction committed in its last statement (queryAndCommit); this ends the empty
+		// one that followed, and database/sql's, and gives the connection back. Its error changes
+		// nothing: the events are written and published.
+		closed = true
+		_ = tx.Commit().Error
+	}
 	if f, ok := l.pub.(Settler); ok {
 		access := slices.ContainsFunc(events, func(e Event) bool { return e.Access != nil })
 		f.Settle(ctx, events[len(events)-1].ID, access)
@@ -266,47 +273,90 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 	return events, nil
 }
 
-// turns are numbered tickets: take hands out the next number, and the holder of each, in number
-// order, waits for its turn and then calls done.
-type turns struct {
-	mu        sync.Mutex
-	moved     sync.Cond // L is mu; broadcast when now moves on
-	next, now uint64
+// order has the transactions of one Log publish their events in commit order, which is id order.
+//
+// On PostgreSQL a transaction's first event insert takes the log's advisory lock, which it holds
+// until COMMIT; its last insert is sent together with COMMIT (insertPG), so that nothing of this
+// process sits between the lock and its release, and the next writer, already waiting for the
+// lock inside PostgreSQL, goes on at once. The order of commits is then known only from the ids,
+// as each transaction hears back. A transaction that sent its first insert after another's
+// commit was heard cannot commit before it: so a transaction may publish once every transaction
+// that began (flight.started) before its own commit was heard (flight.ended) has been heard too,
+// and none heard with a smaller id is still to publish. On SQLite the gate admits one transaction
+// at a time, and the same rule holds trivially.
+type order struct {
+	mu      sync.Mutex
+	moved   sync.Cond // L is mu; broadcast when a flight ends or finishes
+	clock   uint64
+	flights []*flight
 }
 
-func (t *turns) take() uint64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := t.next
-	t.next++
-	return n
+// flight is a transaction that writes events, from its first insert until it has published.
+type flight struct {
+	started uint64
+	ended   uint64 // 0 until its commit (or failure) is heard
+	last    int64  // its last event id; 0 if it failed
 }
 
-// wait returns once it is turn n's turn. The turns before it are held by transactions between
-// their last insert and publishing, so it waits for one COMMIT at most, plus scheduling.
-func (t *turns) wait(n uint64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for t.now != n {
-		t.moved.Wait()
+func (o *order) begin() *flight {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.clock++
+	f := &flight{started: o.clock}
+	o.flights = append(o.flights, f)
+	return f
+}
+
+// end records that f committed with last as its last event id (0: it failed).
+func (o *order) end(f *flight, last int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.clock++
+	f.ended, f.last = o.clock, last
+	o.moved.Broadcast()
+}
+
+// wait returns once f, which has ended, may publish.
+func (o *order) wait(f *flight) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for !o.mayPublish(f) {
+		o.moved.Wait()
 	}
 }
 
-// done ends the current turn.
-func (t *turns) done() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.now++
-	t.moved.Broadcast()
+func (o *order) mayPublish(f *flight) bool {
+	for _, g := range o.flights {
+		switch {
+		case g == f:
+		case g.ended == 0:
+			if g.started < f.ended {
+				return false // it may have committed first
+			}
+		case g.last < f.last:
+			return false // it committed first, or failed (and finishes at once)
+		}
+	}
+	return true
 }
 
-func insert(tx *gorm.DB, drafts []Draft, origin string) ([]Event, error) {
+// finish removes f once it has published, or failed.
+func (o *order) finish(f *flight) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.flights = slices.DeleteFunc(o.flights, func(g *flight) bool { return g == f })
+	o.moved.Broadcast()
+}
+
+// insert writes the events of drafts. On PostgreSQL its last statement also commits the
+// transaction (committed is true then; see insertPG).
+func insert(tx *gorm.DB, drafts []Draft, origin string) (events []Event, committed bool, err error) {
 	now := modules.Now()
-	events := make([]Event, 0, len(drafts))
+	events = make([]Event, 0, len(drafts))
 	for _, d := range drafts {
 		payload, err := encode(d, now)
 		if err != nil {
-			return nil, fmt.Errorf("eventlog: encode %s: %w", d.Type, err)
+			return nil, false, fmt.Errorf("eventlog: encode %s: %w", d.Type, err)
 		}
 		rooms := d.Rooms
 		if rooms == nil {
@@ -322,29 +372,44 @@ func insert(tx *gorm.DB, drafts []Draft, origin string) ([]Event, error) {
 	var index []eventRoom
 	for i := range events {
 		var err error
-		if pg {
-			notify := i == len(events)-1
-			events[i].ID, err = insertPG(tx, events[i], i == 0, notify, origin)
-		} else {
+		last := i == len(events)-1
+		switch {
+		case pg && last:
+			events[i].ID, err = insertPG(tx, events[i], i == 0, &commitPart{origin: origin, index: index, rooms: indexRooms(drafts[i])})
+		case pg:
+			events[i].ID, err = insertPG(tx, events[i], i == 0, nil)
+		default:
 			err = tx.Create(&events[i]).Error
 		}
 		if err != nil {
-			return nil, fmt.Errorf("eventlog: insert: %w", err)
+			return nil, false, fmt.Errorf("eventlog: insert: %w", err)
 		}
 		index = appendIndexRooms(index, events[i].ID, drafts[i])
 	}
+	if pg {
+		return events, true, nil
+	}
 	if len(index) > 0 {
 		if err := tx.Create(&index).Error; err != nil {
-			return nil, fmt.Errorf("eventlog: insert rooms: %w", err)
+			return nil, false, fmt.Errorf("eventlog: insert rooms: %w", err)
 		}
 	}
-	return events, nil
+	return events, false, nil
+}
+
+// commitPart is what the last event's statement does besides inserting it (insertPG).
+type commitPart struct {
+	origin string      // for the NOTIFY
+	index  []eventRoom // the event_rooms rows of the transaction's other events
+	rooms  []string    // and those of this event (its id is not known yet)
 }
 
 // insertPG writes e on PostgreSQL and returns its id, in one statement that also does the
-// transaction's other work on the log, so that an event costs one round trip: the first event
-// (lock) takes the log's advisory lock, and the last (notify) sends the NOTIFY that announces
-// the transaction's last id (and origin), delivered at commit.
+// transaction's other work on the log, so that an event costs one round trip. The first event
+// (lock) takes the log's advisory lock. The last (commit not nil) also writes the transaction's
+// event_rooms rows, sends the NOTIFY that announces its last id (and origin), delivered at
+// commit, and is sent in one message with COMMIT: between taking the lock and releasing it at
+// COMMIT, PostgreSQL then waits for nothing from this process.
 //
 // The lock must be held before the id is drawn from the sequence, or ids would not follow
 // commit order. Within one expression PostgreSQL fixes no order of evaluation, except in CASE,
@@ -353,7 +418,10 @@ func insert(tx *gorm.DB, drafts []Draft, origin string) ([]Event, error) {
 // functions are volatile, so neither is evaluated at planning time). So the id is nextval in the
 // THEN of a WHEN that takes the lock. pg_advisory_xact_lock returns void, which is not null;
 // were it null, the id would be null and the insert would fail, never draw an id unlocked.
-func insertPG(tx *gorm.DB, e Event, lock, notify bool, origin string) (int64, error) {
+//
+// Two statements in one message need PostgreSQL's simple query protocol, in which pgx quotes the
+// arguments into the text itself (QueryExecModeSimpleProtocol).
+func insertPG(tx *gorm.DB, e Event, lock bool, commit *commitPart) (int64, error) {
 	rooms, err := json.Marshal(e.Rooms)
 	if err != nil {
 		return 0, err
@@ -374,25 +442,97 @@ func insertPG(tx *gorm.DB, e Event, lock, notify bool, origin string) (int64, er
 		args = append(args, advisoryKey)
 	}
 	args = append(args, e.Type, e.DriveID, e.PageID, e.ActorID, string(rooms), e.Payload, access, e.CreatedAt)
+	sql := `WITH ins AS (
+			INSERT INTO events (id, type, drive_id, page_id, actor_id, rooms, payload, access, created_at)
+			VALUES (` + id + `, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+		)`
 	from := "ins"
-	if notify { // a function in FROM may read the items before it (7.2.1.4, LATERAL)
-		if origin == "" {
+	if commit != nil {
+		if len(commit.rooms) > 0 || len(commit.index) > 0 {
+			// [room, event id] pairs; a null id is this event's.
+			pairs := make([][2]any, 0, len(commit.index)+len(commit.rooms))
+			for _, r := range commit.index {
+				pairs = append(pairs, [2]any{r.Room, r.EventID})
+			}
+			for _, r := range commit.rooms {
+				pairs = append(pairs, [2]any{r, nil})
+			}
+			b, err := json.Marshal(pairs)
+			if err != nil {
+				return 0, err
+			}
+			sql += `, rooms AS (
+				INSERT INTO event_rooms (room, event_id)
+				SELECT p->>0, COALESCE((p->>1)::bigint, ins.id) FROM ins, json_array_elements(?::json) p
+			)`
+			args = append(args, string(b))
+		}
+		// A function in FROM may read the items before it (7.2.1.4, LATERAL).
+		if commit.origin == "" {
 			from += ", pg_notify(?, ins.id::text)"
 			args = append(args, NotifyChannel)
 		} else {
 			from += ", pg_notify(?, ins.id::text || ?)"
-			args = append(args, NotifyChannel, " "+origin)
+			args = append(args, NotifyChannel, " "+commit.origin)
 		}
 	}
-	var out struct{ ID int64 }
-	err = tx.Raw(`WITH ins AS (
-			INSERT INTO events (id, type, drive_id, page_id, actor_id, rooms, payload, access, created_at)
-			VALUES (`+id+`, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
-		) SELECT ins.id FROM `+from, args...).Scan(&out).Error
-	if err == nil && out.ID == 0 {
+	sql += " SELECT ins.id FROM " + from
+	var out int64
+	if commit == nil {
+		var row struct{ ID int64 }
+		err = tx.Raw(sql, args...).Scan(&row).Error
+		out = row.ID
+	} else {
+		out, err = queryAndCommit(tx, sql, args)
+	}
+	if err == nil && out == 0 {
 		err = errors.New("no id returned")
 	}
-	return out.ID, err
+	return out, err
+}
+
+// queryAndCommit runs sql, a statement that returns one id, and then COMMIT in one message (the
+// simple query protocol) on tx's connection, and returns the id. sql's arguments are written ?;
+// they become $1, $2… here. A BEGIN follows the COMMIT in the same message: database/sql still
+// holds the transaction open and ends it with a COMMIT of its own, which then ends an empty
+// transaction instead of drawing the server's warning that none is in progress.
+func queryAndCommit(tx *gorm.DB, sql string, args []any) (int64, error) {
+	sql += "; COMMIT; BEGIN"
+	var b strings.Builder
+	n := 0
+	for _, c := range sql {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, b.String(), append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	for rows.Next() {
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	return id, rows.Err()
+}
+
+// indexRooms are the event_rooms rows of d, as appendIndexRooms writes them, without an id.
+func indexRooms(d Draft) []string {
+	rows := appendIndexRooms(nil, 0, d)
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.Room
+	}
+	return out
 }
 
 func nullable(s string) *string {
