@@ -242,12 +242,14 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 			return nil, err
 		}
 	}
-	if !committed {
-		closed = true
-		if err := tx.Commit().Error; err != nil {
-			return nil, fmt.Errorf("eventlog: commit: %w", err)
-		}
+	closed = true
+	if err := tx.Commit().Error; err != nil && !committed {
+		return nil, fmt.Errorf("eventlog: commit: %w", err)
 	}
+	// When the transaction committed in its last statement (queryAndCommit), this commit ends
+	// the empty one that followed, and database/sql's, and gives the connection back; its error
+	// changes nothing. It comes before publishing: after, its reply would wait behind the write
+	// loops that the delivery wakes.
 	release()
 	if fl == nil {
 		return events, nil
@@ -259,13 +261,6 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 	}
 	l.order.finish(fl)
 	fl = nil
-	if !closed {
-		// The transaction committed in its last statement (queryAndCommit); this ends the empty
-		// one that followed, and database/sql's, and gives the connection back. Its error changes
-		// nothing: the events are written and published.
-		closed = true
-		_ = tx.Commit().Error
-	}
 	if f, ok := l.pub.(Settler); ok {
 		access := slices.ContainsFunc(events, func(e Event) bool { return e.Access != nil })
 		f.Settle(ctx, events[len(events)-1].ID, access)
