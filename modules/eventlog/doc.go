@@ -3,11 +3,13 @@
 // Publisher, in log order.
 //
 // Log order equals commit order: event ids are taken under a lock that is held until the
-// transaction commits (an in-process mutex, plus a transaction-scoped advisory lock on
-// PostgreSQL so that several processes on one database agree). So a reader that has seen event
-// N has seen every committed event below N, and "replay after N" is exact. On PostgreSQL an
-// event costs one statement: the first of a transaction takes the advisory lock before it draws
-// its id, and the last sends the NOTIFY that tells other processes how far to read.
+// transaction commits (a transaction-scoped advisory lock on PostgreSQL, which every process on
+// the database takes; SQLite's single writer, one transaction at a time). So a reader that has
+// seen event N has seen every committed event below N, and "replay after N" is exact. On
+// PostgreSQL an event costs one statement: the first of a transaction takes the advisory lock
+// before it draws its id, and the last sends the NOTIFY that tells other processes how far to
+// read and travels with COMMIT, so that the lock is released without waiting for this process.
+// The events are then published in id order (see order).
 //
 // A writer records a Draft: its type, drive, page, actor and rooms, its payload as a typed value
 // of its module, and, when the write changes who may see what, an Access (the facts the
