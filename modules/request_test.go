@@ -207,3 +207,15 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestDollarPlaceholders(t *testing.T) {
+	for in, want := range map[string]string{
+		"SELECT 1":                    "SELECT 1",
+		"a = ? AND b = ?":             "a = $1 AND b = $2",
+		"(?::json), ?; COMMIT; BEGIN": "($1::json), $2; COMMIT; BEGIN",
+	} {
+		if got := modules.DollarPlaceholders(in); got != want {
+			t.Errorf("DollarPlaceholders(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -492,18 +492,8 @@ func insertPG(tx *gorm.DB, e Event, lock bool, commit *commitPart) (int64, error
 // holds the transaction open and ends it with a COMMIT of its own, which then ends an empty
 // transaction instead of drawing the server's warning that none is in progress.
 func queryAndCommit(tx *gorm.DB, sql string, args []any) (int64, error) {
-	sql += "; COMMIT; BEGIN"
-	var b strings.Builder
-	n := 0
-	for _, c := range sql {
-		if c == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(c)
-	}
-	rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, b.String(), append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
+	sql = modules.DollarPlaceholders(sql + "; COMMIT; BEGIN")
+	rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, sql, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
 	if err != nil {
 		return 0, err
 	}
