@@ -223,7 +223,6 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 		}
 		release()
 		if fl != nil { // failed: nothing to publish
-			l.order.end(fl, 0)
 			l.order.finish(fl)
 		}
 		if p := recover(); p != nil {
@@ -289,8 +288,8 @@ type order struct {
 // flight is a transaction that writes events, from its first insert until it has published.
 type flight struct {
 	started uint64
-	ended   uint64 // 0 until its commit (or failure) is heard
-	last    int64  // its last event id; 0 if it failed
+	ended   uint64 // 0 until its commit is heard
+	last    int64  // its last event id, once ended
 }
 
 func (o *order) begin() *flight {
@@ -302,7 +301,7 @@ func (o *order) begin() *flight {
 	return f
 }
 
-// end records that f committed with last as its last event id (0: it failed).
+// end records that f committed with last as its last event id.
 func (o *order) end(f *flight, last int64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -329,13 +328,13 @@ func (o *order) mayPublish(f *flight) bool {
 				return false // it may have committed first
 			}
 		case g.last < f.last:
-			return false // it committed first, or failed (and finishes at once)
+			return false // it committed first
 		}
 	}
 	return true
 }
 
-// finish removes f once it has published, or failed.
+// finish removes f once it has published, or once it failed (ended or not).
 func (o *order) finish(f *flight) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -30,11 +30,11 @@ func TestOrderPublishesByID(t *testing.T) {
 		wg.Add(1)
 		go func(f *flight, id int64) {
 			defer wg.Done()
-			l.order.end(f, id)
-			if id == 0 {
+			if id == 0 { // failed: it never ends
 				l.order.finish(f)
 				return
 			}
+			l.order.end(f, id)
 			l.order.wait(f)
 			mu.Lock()
 			got = append(got, id)
