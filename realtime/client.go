@@ -39,11 +39,9 @@ type client struct {
 	docClients map[string]struct{} // clientIds of the doc_ops this socket submitted
 }
 
-const clientKey = "client"
-
+// clientOf is the broker's client of s (its socket data), or nil before the connect counted it.
 func clientOf(s *socketio.Socket) *client {
-	v, _ := s.Get(clientKey)
-	c, _ := v.(*client)
+	c, _ := s.Data().(*client)
 	return c
 }
 
@@ -98,7 +96,7 @@ func (b *Broker) authenticate(s *socketio.Socket, raw json.RawMessage) error {
 	if n < b.cfg.MaxConnsPerUser {
 		b.addClientLocked(c)
 		c.since = b.last
-		s.Set(clientKey, c)
+		s.SetData(c)
 		s.Join(modules.UserRoom(c.userID).String())
 		known, isKnown = b.known.lookupLocked(id, time.Now())
 		knownGen = b.known.gen

@@ -371,14 +371,14 @@ func (b *Broker) deliver(ctx context.Context, e eventlog.Event, env envelope, al
 	set := viewSet{}
 	var (
 		sockets []*socketio.Socket
-		decided map[string]sightOf
+		d       decision
 	)
 	for {
 		// Sockets enter rooms (their user's too) under b.mu only: once nothing is missing, every
 		// socket of the selection was decided for, and the selection stays right while b.mu is held.
 		sockets = b.ns.To(rooms...).Sockets()
 		var missing map[viewKey]struct{}
-		decided, missing = b.decide(ctx, aud, sockets, also, set)
+		d, missing = b.decide(ctx, aud, sockets, also, set)
 		if len(missing) == 0 {
 			break
 		}
@@ -391,20 +391,16 @@ func (b *Broker) deliver(ctx context.Context, e eventlog.Event, env envelope, al
 	}
 	// One pass over the selection: the sockets that get the event as it is keep their place in
 	// sockets (filtered in place), those that get a redacted variant go to others.
-	var others []*socketio.Socket
+	var others []variantFor
 	whole := sockets[:0]
-	for _, s := range sockets {
-		c := clientOf(s)
-		if c == nil || env.ClientID != "" && ownDocOp(c, env.ClientID) {
-			continue
-		}
-		d := decided[c.userID]
-		if !d.ok {
+	for i, s := range sockets {
+		k := d.of[i]
+		if k < 0 || env.ClientID != "" && ownDocOp(clientOf(s), env.ClientID) {
 			continue
 		}
 		b.metrics.delivered.Add(1)
-		if d.sight.Variant != 0 {
-			others = append(others, s)
+		if sight := d.sights[k]; sight.Variant != 0 {
+			others = append(others, variantFor{s, sight.Payload})
 			continue
 		}
 		whole = append(whole, s)
@@ -412,40 +408,55 @@ func (b *Broker) deliver(ctx context.Context, e eventlog.Event, env envelope, al
 	if err := b.ns.EmitToWithOffset(whole, e.Type, e.EventID(), aud.Whole()); err != nil {
 		b.log.Error("realtime: emit", "err", err.Error(), "type", e.Type)
 	}
-	for _, s := range others {
-		_ = s.EmitWithOffset(e.Type, e.EventID(), decided[clientOf(s).userID].sight.Payload)
+	for _, o := range others {
+		_ = o.s.EmitWithOffset(e.Type, e.EventID(), o.payload)
 	}
 }
 
-// sightOf is a user's share of an event: whether it gets one, and which.
-type sightOf struct {
-	sight permissions.Sight
-	ok    bool
+// variantFor is a socket that gets a redacted variant of an event.
+type variantFor struct {
+	s       *socketio.Socket
+	payload json.RawMessage
+}
+
+// decision is what each socket of a selection gets of an event: of[i] indexes sights for the
+// i-th socket, or is -1 when it gets nothing. Sockets of one user share their entry.
+type decision struct {
+	of     []int32
+	sights []permissions.Sight
 }
 
 // decide is what the user of each of sockets may see of aud's event, looking views up in the
 // cache, in also and in set, without querying; the views it lacks are returned in missing, and
-// their users' decisions are not to be used. Caller holds b.mu.
-func (b *Broker) decide(ctx context.Context, aud *permissions.Audience, sockets []*socketio.Socket, also map[string]permissions.DriveView, set viewSet) (map[string]sightOf, map[viewKey]struct{}) {
-	decided := map[string]sightOf{}
+// the decision is then not to be used. Caller holds b.mu.
+func (b *Broker) decide(ctx context.Context, aud *permissions.Audience, sockets []*socketio.Socket, also map[string]permissions.DriveView, set viewSet) (decision, map[viewKey]struct{}) {
+	d := decision{of: make([]int32, len(sockets))}
+	byUser := map[string]int32{}
 	missing := map[viewKey]struct{}{}
-	for _, s := range sockets {
+	for i, s := range sockets {
 		c := clientOf(s)
 		if c == nil {
+			d.of[i] = -1
 			continue
 		}
-		if _, done := decided[c.userID]; done {
-			continue
-		}
-		sight, ok := b.sight(ctx, aud, c.userID, func(_ context.Context, driveID string) (permissions.DriveView, error) {
-			if v, ok := also[c.userID]; ok && v.DriveID == driveID {
-				return v, nil
+		k, done := byUser[c.userID]
+		if !done {
+			sight, ok := b.sight(ctx, aud, c.userID, func(_ context.Context, driveID string) (permissions.DriveView, error) {
+				if v, ok := also[c.userID]; ok && v.DriveID == driveID {
+					return v, nil
+				}
+				return b.lookupLocked(set, c.userID, driveID, missing)
+			})
+			k = -1
+			if ok {
+				k = int32(len(d.sights))
+				d.sights = append(d.sights, sight)
 			}
-			return b.lookupLocked(set, c.userID, driveID, missing)
-		})
-		decided[c.userID] = sightOf{sight, ok}
+			byUser[c.userID] = k
+		}
+		d.of[i] = k
 	}
-	return decided, missing
+	return d, missing
 }
 
 // sight is what userID may see of an event, with its views from lookup. It fails closed: the

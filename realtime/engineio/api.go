@@ -181,27 +181,10 @@ func (s *Server) Count() int { return int(s.open.Load()) }
 
 // Conn is one Engine.IO session. Its methods are safe for concurrent use.
 type Conn struct {
-	srv  *Server
-	id   string
-	done chan struct{} // closed when the connection closes; polling only (GETs wait on it)
-	wake chan struct{} // something for the pending GET to look at (capacity 1); polling only
-	dmu  sync.Mutex    // serializes handler calls that come from transports
-	addr string        // the client address the session counts against until admitted
-	// counted: the session counts against addr (guarded by srv.mu, not mu)
-	counted bool
-
-	mu        sync.Mutex
-	req       *http.Request // the handshake request, until the session is admitted or closed
-	transport string
-	reason    string
-	final     []byte // polling: the packet that ends the last GET ("1" or "6")
-	queue     []Packet
-	ws        *wsTransport // the active WebSocket, if any
-	probe     *wsTransport // a WebSocket being probed for an upgrade
-	linger    *time.Timer
-	hb        schedule.Slot[*Conn] // heartbeat: next ping, or the deadline of the outstanding one
-	hbDue     time.Time            // when hb is due (zero before the session opens); earlier firings are stale
-	pingDue   time.Time            // when the outstanding ping was due by the schedule
+	// What a send reads comes first, in one cache line: a broadcast sends on thousands of Conns.
+	mu  sync.Mutex   // guards ws and the fields from req down
+	ws  *wsTransport // the active WebSocket, if any
+	srv *Server
 	// The flags, side by side so that they share a word (a server holds thousands of Conns).
 	closed        bool
 	abortive      bool // closed without any packet to the client
@@ -211,6 +194,25 @@ type Conn struct {
 	busy          bool // a handler call is running
 	closeNotified bool
 	waitingPong   bool // a ping is outstanding
+
+	id   string
+	done chan struct{} // closed when the connection closes; polling only (GETs wait on it)
+	wake chan struct{} // something for the pending GET to look at (capacity 1); polling only
+	dmu  sync.Mutex    // serializes handler calls that come from transports
+	addr string        // the client address the session counts against until admitted
+	// counted: the session counts against addr (guarded by srv.mu, not mu)
+	counted bool
+
+	req       *http.Request // the handshake request, until the session is admitted or closed
+	transport string
+	reason    string
+	final     []byte // polling: the packet that ends the last GET ("1" or "6")
+	queue     []Packet
+	probe     *wsTransport // a WebSocket being probed for an upgrade
+	linger    *time.Timer
+	hb        schedule.Slot[*Conn] // heartbeat: next ping, or the deadline of the outstanding one
+	hbDue     time.Time            // when hb is due (zero before the session opens); earlier firings are stale
+	pingDue   time.Time            // when the outstanding ping was due by the schedule
 }
 
 // ID is the session id (sid).

@@ -8,7 +8,7 @@
 // namespace that was never created is answered `44/nsp,{"message":"Invalid namespace"}`.
 // A Namespace has connect middleware (Use), life-cycle hooks (OnConnect, OnDisconnect), event
 // handlers (On, OnAny) and a room index. A Socket is one client in one namespace: Emit,
-// EmitWithAck, EmitWithOffset, Join/Leave, per-socket values (Set/Get), Disconnect.
+// EmitWithAck, EmitWithOffset, Join/Leave, a per-socket value (SetData/Data), Disconnect.
 //
 //	srv := socketio.NewServer(socketio.Config{})
 //	ns := srv.Of("/")
@@ -17,7 +17,7 @@
 //		if err != nil {
 //			return &socketio.ConnectError{Message: "unauthorized", Data: map[string]string{"code": "invalid_token"}}
 //		}
-//		s.Set("user", user)
+//		s.SetData(user)
 //		s.Join("user:" + user.ID)
 //		return nil
 //	})

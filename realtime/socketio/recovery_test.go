@@ -21,7 +21,7 @@ func recoveryServer(t *testing.T) (*socketio.Server, chan recoverCall) {
 			return "pid-" + itoa(n.Add(1))
 		},
 		Recover: func(s *socketio.Socket, pid, offset string) bool {
-			user, _ := s.Get("user")
+			user := s.Data()
 			calls <- recoverCall{pid, offset, user}
 			if pid != "pid-1" {
 				return false
@@ -33,7 +33,7 @@ func recoveryServer(t *testing.T) (*socketio.Server, chan recoverCall) {
 		},
 	}})
 	srv.Of("/").Use(func(s *socketio.Socket, auth json.RawMessage) error {
-		s.Set("user", "u1")
+		s.SetData("u1")
 		return nil
 	})
 	return srv, calls

@@ -46,7 +46,7 @@ func TestConnectAuthAndMiddleware(t *testing.T) {
 		}
 		switch a.Token {
 		case "good":
-			s.Set("user", "u1")
+			s.SetData("u1")
 			s.Join("user:u1")
 			return nil
 		case "plain":
@@ -73,8 +73,8 @@ func TestConnectAuthAndMiddleware(t *testing.T) {
 	}
 	c.connect("/", `{"token":"good"}`)
 	s := recv(t, connected)
-	if v, ok := s.Get("user"); !ok || v != "u1" {
-		t.Fatal("Set/Get", v, ok)
+	if v := s.Data(); v != "u1" {
+		t.Fatal("SetData/Data", v)
 	}
 	if auth := recv(t, auths); string(auth) != `{"token":"good"}` {
 		t.Fatalf("auth %s", auth)

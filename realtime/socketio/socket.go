@@ -43,21 +43,23 @@ type AckFunc func(args ...any) error
 
 // Socket is one client's connection to one namespace. Its methods are safe for concurrent use.
 type Socket struct {
-	id string
-	ns *Namespace
-	c  *client
-	hs Handshake
+	// What a broadcast reads for every recipient comes first, together: its state, whether sends
+	// are direct, its client (for the connection) and its data.
+	state  atomic.Int32
+	direct atomic.Bool // connected and what was held handed over: sends skip sendMu
+	c      *client
+	data   atomic.Value // SetData/Data
 
-	state     atomic.Int32
+	id        string
+	ns        *Namespace
+	hs        Handshake
 	announced bool // OnConnect handlers ran; worker goroutine only
 
 	sendMu  sync.Mutex // orders sends until direct; guards pending
 	pending []engineio.Message
-	direct  atomic.Bool // connected and what was held handed over: sends skip sendMu
 
 	mu        sync.Mutex
-	rooms     []string                   // the rooms joined, its own id room aside; a few, so a slice beats a map
-	data      atomic.Pointer[[]keyValue] // Set/Get: a handful of keys at most, so a slice beats a map; copied on Set
+	rooms     []string // the rooms joined, its own id room aside; a few, so a slice beats a map
 	acks      map[uint64]chan Args
 	nextAck   uint64
 	pid       string
@@ -124,40 +126,13 @@ func (s *Socket) setSession(pid string, recovered bool) {
 	s.mu.Unlock()
 }
 
-// Set stores a value under key for the life of the socket.
-func (s *Socket) Set(key string, v any) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var data []keyValue
-	if old := s.data.Load(); old != nil {
-		data = slices.Clone(*old)
-	}
-	i := slices.IndexFunc(data, func(kv keyValue) bool { return kv.key == key })
-	if i >= 0 {
-		data[i].val = v
-	} else {
-		data = append(data, keyValue{key, v})
-	}
-	s.data.Store(&data)
-}
+// SetData attaches v to the socket for its life, like socket.data in Socket.IO; Data returns it.
+// v must not be nil, and every call on one socket must pass a value of the same type.
+func (s *Socket) SetData(v any) { s.data.Store(v) }
 
-type keyValue struct {
-	key string
-	val any
-}
-
-// Get returns the value stored under key. It takes no lock (a broadcast reads it for every
-// recipient): Set replaces the whole list.
-func (s *Socket) Get(key string) (any, bool) {
-	if data := s.data.Load(); data != nil {
-		for _, kv := range *data {
-			if kv.key == key {
-				return kv.val, true
-			}
-		}
-	}
-	return nil, false
-}
+// Data returns what SetData attached, or nil. It takes no lock: a broadcast reads it for every
+// recipient.
+func (s *Socket) Data() any { return s.data.Load() }
 
 // Join adds the socket to rooms. It does nothing once the socket is disconnected. The socket is
 // always in its own id room.

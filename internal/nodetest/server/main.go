@@ -234,7 +234,7 @@ func newRecoveryServer(tr *transports, log *slog.Logger) *socketio.Server {
 		Logger: log,
 		Recovery: &socketio.RecoveryConfig{
 			Recover: func(s *socketio.Socket, pid, offset string) bool {
-				s.Set("offset", offset)
+				s.SetData(offset)
 				_, known := pids.Load(pid)
 				return known
 			},
@@ -245,7 +245,7 @@ func newRecoveryServer(tr *transports, log *slog.Logger) *socketio.Server {
 	root.OnDisconnect(tr.forget)
 	root.OnConnect(func(s *socketio.Socket) {
 		pids.Store(s.PID(), true)
-		offset, _ := s.Get("offset")
+		offset := s.Data()
 		_ = s.Emit("session", map[string]any{
 			"pid":       s.PID(),
 			"recovered": s.Recovered(),
