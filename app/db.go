@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/pagespace/pagespace/modules/pgdriver"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -25,13 +26,14 @@ func openDB(cfg Config) (*gorm.DB, error) {
 		TranslateError:         false,
 	}
 	if cfg.DatabaseURL != "" {
-		db, err := gorm.Open(postgres.New(postgres.Config{DSN: cfg.DatabaseURL}), gcfg)
+		sqlDB, err := pgdriver.Open(cfg.DatabaseURL)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		sqlDB, err := db.DB()
+		db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
 		if err != nil {
-			return nil, err
+			sqlDB.Close()
+			return nil, fmt.Errorf("open postgres: %w", err)
 		}
 		// As many idle as open: with fewer, a burst (sockets connecting at once) closes the
 		// connections beyond them as they come back and opens new ones for the next queries.

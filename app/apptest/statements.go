@@ -8,11 +8,14 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pagespace/pagespace/modules/pgdriver"
 	"gorm.io/gorm"
 )
 
 // Statements records every round trip that a counting handle (see CountStatements) makes to
-// the database: begin, each statement, commit and rollback. It is safe for concurrent use.
+// the database: begin, each statement, commit and rollback. A transaction whose statement
+// carried its COMMIT (pgdriver.CommitWith) records neither a commit nor a rollback after it.
+// It is safe for concurrent use.
 type Statements struct {
 	mu    sync.Mutex
 	list  []string
@@ -96,8 +99,9 @@ func CountStatements(t testing.TB, db *gorm.DB) (*gorm.DB, *Statements) {
 
 // counting records each statement run through pool, then runs it.
 type counting struct {
-	pool gorm.ConnPool
-	s    *Statements
+	pool  gorm.ConnPool
+	s     *Statements
+	ended *bool // in a transaction: a pgdriver.CommitWith query ran, and Commit costs no round trip
 }
 
 func (c counting) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
@@ -112,6 +116,11 @@ func (c counting) ExecContext(ctx context.Context, q string, args ...any) (sql.R
 
 func (c counting) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	c.s.add(q)
+	if c.ended != nil && len(args) > 0 {
+		if _, ok := args[0].(pgdriver.CommitWith); ok {
+			*c.ended = true // its COMMIT travels with it
+		}
+	}
 	return c.pool.QueryContext(ctx, q, args...)
 }
 
@@ -136,7 +145,7 @@ func (c *countingDB) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.Con
 	if err != nil {
 		return nil, err
 	}
-	return &countingTx{counting: counting{pool: tx, s: c.s}, tx: tx}, nil
+	return &countingTx{counting: counting{pool: tx, s: c.s, ended: new(bool)}, tx: tx}, nil
 }
 
 // GetDBConn gives gorm.DB.DB the pool underneath.
@@ -149,11 +158,15 @@ type countingTx struct {
 }
 
 func (c *countingTx) Commit() error {
-	c.s.add("COMMIT")
+	if !*c.ended {
+		c.s.add("COMMIT")
+	}
 	return c.tx.Commit()
 }
 
 func (c *countingTx) Rollback() error {
-	c.s.add("ROLLBACK")
+	if !*c.ended {
+		c.s.add("ROLLBACK")
+	}
 	return c.tx.Rollback()
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pagespace/pagespace/modules/eventlog"
+	"github.com/pagespace/pagespace/modules/pgdriver"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -24,12 +25,15 @@ func TestCommitNeedsNoReply(t *testing.T) {
 	env, holder := startHoldingLogLock(t)
 	ctx := context.Background()
 	proxy := startReplyProxy(t, env.Config.DatabaseURL)
-	db, err := gorm.Open(postgres.Open(proxy.url), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
+	sqlDB, err := pgdriver.Open(proxy.url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sqlDB, _ := db.DB()
 	t.Cleanup(func() { sqlDB.Close() })
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := sqlDB.Ping(); err != nil { // connect before the replies are held
 		t.Fatal(err)
 	}

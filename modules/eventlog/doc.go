@@ -8,7 +8,8 @@
 // seen event N has seen every committed event below N, and "replay after N" is exact. On
 // PostgreSQL an event costs one statement: the first of a transaction takes the advisory lock
 // before it draws its id, and the last sends the NOTIFY that tells other processes how far to
-// read and travels with COMMIT, so that the lock is released without waiting for this process.
+// read and travels with COMMIT (pgdriver.CommitWith: the log needs a database opened with
+// pgdriver.Open), so that the lock is released without waiting for this process.
 // The events are then published in id order (see order).
 //
 // A writer records a Draft: its type, drive, page, actor and rooms, its payload as a typed value

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/pagespace/pagespace/modules"
+	"github.com/pagespace/pagespace/modules/pgdriver"
 	"gorm.io/gorm"
 )
 
@@ -233,22 +233,18 @@ func (l *Log) Tx(ctx context.Context, fn func(tx *gorm.DB, rec *Recorder) error)
 	if err := fn(tx, &rec); err != nil {
 		return nil, err
 	}
-	committed := false // by the last insert, on PostgreSQL
 	if len(rec.drafts) > 0 {
 		fl = l.order.begin()
-		events, committed, err = insert(tx, rec.drafts, l.origin)
-		if err != nil {
+		if events, err = insert(tx, rec.drafts, l.origin); err != nil {
 			return nil, err
 		}
 	}
 	closed = true
-	if err := tx.Commit().Error; err != nil && !committed {
+	// When the transaction committed in its last statement (queryAndCommit), this commit sends
+	// nothing: it gives the connection back (pgdriver).
+	if err := tx.Commit().Error; err != nil {
 		return nil, fmt.Errorf("eventlog: commit: %w", err)
 	}
-	// When the transaction committed in its last statement (queryAndCommit), this commit ends
-	// the empty one that followed, and database/sql's, and gives the connection back; its error
-	// changes nothing. It comes before publishing: after, its reply would wait behind the write
-	// loops that the delivery wakes.
 	release()
 	if fl == nil {
 		return events, nil
@@ -343,14 +339,14 @@ func (o *order) finish(f *flight) {
 }
 
 // insert writes the events of drafts. On PostgreSQL its last statement also commits the
-// transaction (committed is true then; see insertPG).
-func insert(tx *gorm.DB, drafts []Draft, origin string) (events []Event, committed bool, err error) {
+// transaction (see insertPG).
+func insert(tx *gorm.DB, drafts []Draft, origin string) ([]Event, error) {
 	now := modules.Now()
-	events = make([]Event, 0, len(drafts))
+	events := make([]Event, 0, len(drafts))
 	for _, d := range drafts {
 		payload, err := encode(d, now)
 		if err != nil {
-			return nil, false, fmt.Errorf("eventlog: encode %s: %w", d.Type, err)
+			return nil, fmt.Errorf("eventlog: encode %s: %w", d.Type, err)
 		}
 		rooms := d.Rooms
 		if rooms == nil {
@@ -376,19 +372,16 @@ func insert(tx *gorm.DB, drafts []Draft, origin string) (events []Event, committ
 			err = tx.Create(&events[i]).Error
 		}
 		if err != nil {
-			return nil, false, fmt.Errorf("eventlog: insert: %w", err)
+			return nil, fmt.Errorf("eventlog: insert: %w", err)
 		}
 		index = appendIndexRooms(index, events[i].ID, drafts[i])
 	}
-	if pg {
-		return events, true, nil
-	}
-	if len(index) > 0 {
+	if !pg && len(index) > 0 {
 		if err := tx.Create(&index).Error; err != nil {
-			return nil, false, fmt.Errorf("eventlog: insert rooms: %w", err)
+			return nil, fmt.Errorf("eventlog: insert rooms: %w", err)
 		}
 	}
-	return events, false, nil
+	return events, nil
 }
 
 // commitPart is what the last event's statement does besides inserting it (insertPG).
@@ -413,8 +406,8 @@ type commitPart struct {
 // THEN of a WHEN that takes the lock. pg_advisory_xact_lock returns void, which is not null;
 // were it null, the id would be null and the insert would fail, never draw an id unlocked.
 //
-// Two statements in one message need PostgreSQL's simple query protocol, in which pgx quotes the
-// arguments into the text itself (QueryExecModeSimpleProtocol).
+// The statement and COMMIT go in one message through pgdriver.CommitWith, which needs the
+// connections of pgdriver.Open: the transaction's own commit then costs no round trip.
 func insertPG(tx *gorm.DB, e Event, lock bool, commit *commitPart) (int64, error) {
 	rooms, err := json.Marshal(e.Rooms)
 	if err != nil {
@@ -485,14 +478,12 @@ func insertPG(tx *gorm.DB, e Event, lock bool, commit *commitPart) (int64, error
 	return out, err
 }
 
-// queryAndCommit runs sql, a statement that returns one id, and then COMMIT in one message (the
-// simple query protocol) on tx's connection, and returns the id. sql's arguments are written ?;
-// they become $1, $2… here. A BEGIN follows the COMMIT in the same message: database/sql still
-// holds the transaction open and ends it with a COMMIT of its own, which then ends an empty
-// transaction instead of drawing the server's warning that none is in progress.
+// queryAndCommit runs sql, a statement that returns one id, and then COMMIT in one message on
+// tx's connection (pgdriver.CommitWith), and returns the id. sql's arguments are written ?;
+// they become $1, $2… here. tx's own commit then sends nothing.
 func queryAndCommit(tx *gorm.DB, sql string, args []any) (int64, error) {
-	sql = modules.DollarPlaceholders(sql + "; COMMIT; BEGIN")
-	rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, sql, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
+	sql = modules.DollarPlaceholders(sql)
+	rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, sql, append([]any{pgdriver.CommitWith{}}, args...)...)
 	if err != nil {
 		return 0, err
 	}

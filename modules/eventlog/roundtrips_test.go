@@ -46,8 +46,10 @@ func TestTxRoundTrips(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := len(stmts.List()); got != n+2 {
-			t.Errorf("%d events took %d round trips, want %d (begin, one each, commit):\n%s", n, got, n+2, stmts)
+		// On PostgreSQL the last event's statement carries COMMIT.
+		want := map[string]int{"postgres": n + 1, "sqlite": n + 2}[apptest.Dialect()]
+		if got := len(stmts.List()); got != want {
+			t.Errorf("%d events took %d round trips, want %d (begin, one each, commit unless it went with the last):\n%s", n, got, want, stmts)
 		}
 		stored, err := log.After(context.Background(), evs[0].ID-1, 10)
 		if err != nil {
