@@ -13,8 +13,10 @@ import (
 )
 
 // Statements records every round trip that a counting handle (see CountStatements) makes to
-// the database: begin, each statement, commit and rollback. A transaction whose statement
-// carried its COMMIT (pgdriver.CommitWith) records neither a commit nor a rollback after it.
+// the database: begin, each statement, commit and rollback, as pgdriver sends them on
+// PostgreSQL: BEGIN with a first statement that is an Exec (one entry "BEGIN; <statement>"),
+// nothing for a transaction that sent nothing, and no commit or rollback after a statement that
+// carried its COMMIT (pgdriver.CommitWith).
 // It is safe for concurrent use.
 type Statements struct {
 	mu    sync.Mutex
@@ -99,33 +101,54 @@ func CountStatements(t testing.TB, db *gorm.DB) (*gorm.DB, *Statements) {
 
 // counting records each statement run through pool, then runs it.
 type counting struct {
-	pool  gorm.ConnPool
-	s     *Statements
-	ended *bool // in a transaction: a pgdriver.CommitWith query ran, and Commit costs no round trip
+	pool gorm.ConnPool
+	s    *Statements
+	tx   *txState // in a transaction
+}
+
+// txState is what a transaction has sent, as pgdriver sends it: on PostgreSQL BEGIN goes with
+// the first statement when that is an Exec (and alone before any other), and a statement with
+// pgdriver.CommitWith carries COMMIT.
+type txState struct {
+	pending bool // BEGIN is still to go
+	ended   bool // a CommitWith query ran
+}
+
+// add records q; exec: it is an Exec, which carries a pending BEGIN.
+func (c counting) add(q string, exec bool) {
+	if c.tx != nil && c.tx.pending {
+		c.tx.pending = false
+		if exec {
+			q = "BEGIN; " + q
+		} else {
+			c.s.add("BEGIN")
+		}
+	}
+	c.s.add(q)
 }
 
 func (c counting) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
-	c.s.add("PREPARE " + q)
+	c.add("PREPARE "+q, false)
 	return c.pool.PrepareContext(ctx, q)
 }
 
 func (c counting) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	c.s.add(q)
+	c.add(q, true)
 	return c.pool.ExecContext(ctx, q, args...)
 }
 
 func (c counting) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	c.s.add(q)
-	if c.ended != nil && len(args) > 0 {
+	c.add(q, false)
+	if c.tx != nil && len(args) > 0 {
 		if _, ok := args[0].(pgdriver.CommitWith); ok {
-			*c.ended = true // its COMMIT travels with it
+			c.tx.ended = true // its COMMIT travels with it
 		}
 	}
 	return c.pool.QueryContext(ctx, q, args...)
 }
 
 func (c counting) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	c.s.add(q)
+	c.add(q, false)
 	return c.pool.QueryRowContext(ctx, q, args...)
 }
 
@@ -140,12 +163,17 @@ func newCountingDB(db *sql.DB, s *Statements) *countingDB {
 }
 
 func (c *countingDB) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
-	c.s.add("BEGIN")
+	st := &txState{}
+	if pgdriver.Opened(c.db) && (opts == nil || opts.Isolation == sql.LevelDefault && !opts.ReadOnly) {
+		st.pending = true
+	} else {
+		c.s.add("BEGIN")
+	}
 	tx, err := c.db.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &countingTx{counting: counting{pool: tx, s: c.s, ended: new(bool)}, tx: tx}, nil
+	return &countingTx{counting: counting{pool: tx, s: c.s, tx: st}, tx: tx}, nil
 }
 
 // GetDBConn gives gorm.DB.DB the pool underneath.
@@ -158,14 +186,14 @@ type countingTx struct {
 }
 
 func (c *countingTx) Commit() error {
-	if !*c.ended {
+	if !c.counting.tx.pending && !c.counting.tx.ended {
 		c.s.add("COMMIT")
 	}
 	return c.tx.Commit()
 }
 
 func (c *countingTx) Rollback() error {
-	if !*c.ended {
+	if !c.counting.tx.pending && !c.counting.tx.ended {
 		c.s.add("ROLLBACK")
 	}
 	return c.tx.Rollback()

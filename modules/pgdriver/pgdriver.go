@@ -1,5 +1,13 @@
 // Package pgdriver is the database/sql driver pagespace opens PostgreSQL with: pgx's (stdlib),
-// whose transactions can end with their last statement.
+// whose transactions begin with their first statement and can end with their last.
+//
+// A transaction with default options sends no BEGIN of its own: BEGIN travels with the first
+// statement when that is an Exec (both in one message, PostgreSQL's simple query protocol, in
+// which pgx quotes the arguments into the text), and on its own before a first query. A write
+// whose first statement takes a lock saves the round trip of BEGIN. (So a connection that died
+// while idle in the pool is found at the first statement, which then fails, instead of at
+// BEGIN, which database/sql retries on another connection; the pool pings a connection idle for
+// more than a second before lending it, which finds most of them.)
 //
 // A query run on a transaction with CommitWith as its first argument travels in one message
 // with COMMIT (PostgreSQL's simple query protocol, in which pgx quotes the arguments into the
@@ -43,7 +51,19 @@ func OpenConfig(cfg *pgx.ConnConfig) *sql.DB {
 	return sql.OpenDB(connector{stdlib.GetConnector(*cfg)})
 }
 
+// Opened reports whether db was opened by this package (its transactions then begin with their
+// first statement and may end with their last).
+func Opened(db *sql.DB) bool {
+	_, ok := db.Driver().(ownDriver)
+	return ok
+}
+
 type connector struct{ driver.Connector }
+
+// ownDriver is pgx's driver, marked as this package's (Opened).
+type ownDriver struct{ driver.Driver }
+
+func (c connector) Driver() driver.Driver { return ownDriver{c.Connector.Driver()} }
 
 func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 	dc, err := c.Connector.Connect(ctx)
@@ -58,23 +78,67 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 	return &conn{Conn: sc}, nil
 }
 
-// conn is pgx's connection (whose methods it has), with transactions that can end with their
-// last statement. database/sql uses a connection from one goroutine at a time.
+// conn is pgx's connection (whose methods it has), with transactions that begin with their first
+// statement and can end with their last. database/sql uses a connection from one goroutine at a
+// time.
 type conn struct {
 	*stdlib.Conn
 	tx *tx // the transaction open on the connection, if any
 }
 
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	inner, err := c.Conn.BeginTx(ctx, opts)
-	if err != nil {
-		return nil, err
+	if c.Conn.Conn().IsClosed() {
+		return nil, driver.ErrBadConn
 	}
-	c.tx = &tx{c: c, inner: inner}
+	if sql.IsolationLevel(opts.Isolation) != sql.LevelDefault || opts.ReadOnly {
+		inner, err := c.Conn.BeginTx(ctx, opts) // pgx writes the options into its BEGIN
+		if err != nil {
+			return nil, err
+		}
+		c.tx = &tx{c: c, ctx: ctx, inner: inner}
+		return c.tx, nil
+	}
+	c.tx = &tx{c: c, ctx: ctx, pending: true}
 	return c.tx, nil
 }
 
+// begin sends a pending BEGIN on its own, before a statement that cannot carry it.
+func (c *conn) begin(ctx context.Context) error {
+	if c.tx == nil || !c.tx.pending {
+		return nil
+	}
+	c.tx.pending = false
+	_, err := c.Conn.ExecContext(ctx, "BEGIN", nil)
+	return err
+}
+
+// simple is args run in the simple query protocol: pgx's option first.
+func simple(args []driver.NamedValue) []driver.NamedValue {
+	out := make([]driver.NamedValue, 1+len(args))
+	out[0].Value = pgx.QueryExecModeSimpleProtocol
+	copy(out[1:], args)
+	return out
+}
+
+func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.tx == nil || !c.tx.pending {
+		return c.Conn.ExecContext(ctx, query, args)
+	}
+	c.tx.pending = false
+	return c.Conn.ExecContext(ctx, "BEGIN; "+query, simple(args))
+}
+
+func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if err := c.begin(ctx); err != nil {
+		return nil, err
+	}
+	return c.Conn.PrepareContext(ctx, query)
+}
+
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if err := c.begin(ctx); err != nil {
+		return nil, err
+	}
 	if len(args) == 0 {
 		return c.Conn.QueryContext(ctx, query, args)
 	}
@@ -86,10 +150,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		return nil, errors.New("pgdriver: CommitWith outside a transaction, or twice in one")
 	}
 	t.ending = true
-	simple := make([]driver.NamedValue, len(args))
-	copy(simple, args)
-	simple[0].Value = pgx.QueryExecModeSimpleProtocol
-	rows, err := c.Conn.QueryContext(ctx, query+"; COMMIT", simple)
+	rows, err := c.Conn.QueryContext(ctx, query+"; COMMIT", simple(args[1:]))
 	if err != nil {
 		return nil, err
 	}
@@ -103,20 +164,24 @@ func (c *conn) open() bool { return c.Conn.Conn().PgConn().TxStatus() != 'I' }
 // tx is a transaction of conn.
 type tx struct {
 	c         *conn
-	inner     driver.Tx
-	ending    bool // a CommitWith query was sent
-	committed bool // and its rows closed without error
+	ctx       context.Context // BeginTx's, for COMMIT and ROLLBACK (as pgx's own)
+	inner     driver.Tx       // pgx's, for a transaction with options; nil when this package sends BEGIN
+	pending   bool            // BEGIN is not sent yet
+	ending    bool            // a CommitWith query was sent
+	committed bool            // and its rows closed without error
 }
 
-// Commit sends COMMIT, unless a CommitWith query ended the transaction: then it only reports
-// how that went.
+// Commit sends COMMIT, unless nothing was sent (BEGIN still pending) or a CommitWith query ended
+// the transaction: then it only reports how that went.
 func (t *tx) Commit() error {
 	t.c.tx = nil
 	switch {
+	case t.pending:
+		return nil
 	case !t.ending || t.c.open():
 		// Still open (a CommitWith statement that failed leaves it failed; COMMIT then rolls
-		// it back, and pgx reports that).
-		return t.inner.Commit()
+		// it back, and that is reported).
+		return t.end("COMMIT")
 	case t.committed:
 		return nil
 	default:
@@ -124,14 +189,35 @@ func (t *tx) Commit() error {
 	}
 }
 
-// Rollback sends ROLLBACK while the server holds the transaction. After a CommitWith query that
-// committed there is nothing left to roll back.
+// Rollback sends ROLLBACK while the server holds the transaction. Before BEGIN was sent, or
+// after a CommitWith query that committed, there is nothing to roll back.
 func (t *tx) Rollback() error {
 	t.c.tx = nil
-	if t.ending && !t.c.open() {
+	if t.pending || t.ending && !t.c.open() {
 		return nil
 	}
-	return t.inner.Rollback()
+	return t.end("ROLLBACK")
+}
+
+// end sends COMMIT or ROLLBACK, as pgx's transaction does: a COMMIT the server answers with
+// ROLLBACK (the transaction had failed) is pgx.ErrTxCommitRollback, and a connection whose end
+// failed is left to be discarded (database/sql's next ResetSession finds it still in a
+// transaction, or closed).
+func (t *tx) end(statement string) error {
+	if t.inner != nil {
+		if statement == "COMMIT" {
+			return t.inner.Commit()
+		}
+		return t.inner.Rollback()
+	}
+	tag, err := t.c.Conn.Conn().Exec(t.ctx, statement)
+	if err != nil {
+		return err
+	}
+	if statement == "COMMIT" && tag.String() == "ROLLBACK" {
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
 }
 
 // endingRows are the rows of a CommitWith query: closing them without error confirms the commit.

@@ -209,3 +209,96 @@ func TestCommitWithOutsideTransaction(t *testing.T) {
 		t.Fatalf("got %v, want the error", err)
 	}
 }
+
+// BEGIN travels with a transaction's first statement when that is an Exec, and a transaction
+// that sent nothing ends without a round trip.
+func TestBeginWithFirstExec(t *testing.T) {
+	db, s, other := open(t)
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.take(); len(got) != 0 {
+		t.Fatalf("BeginTx sent %q, want nothing yet", got)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO t VALUES ($1)", 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.take(); len(got) != 1 || got[0] != "begin; insert into t values ($1)" {
+		t.Fatalf("sent %q, want BEGIN with the insert", got)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO t VALUES ($1)", 2); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, other, "t"); n != 0 {
+		t.Fatalf("%d rows visible before the commit: the inserts ran outside a transaction", n)
+	}
+	s.take()
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.take(); len(got) != 1 || got[0] != "commit" {
+		t.Fatalf("Commit sent %q", got)
+	}
+	if n := count(t, other, "t"); n != 2 {
+		t.Fatalf("%d rows after the commit, want 2", n)
+	}
+	// Nothing sent, nothing to end.
+	for _, end := range []func(*sql.Tx) error{(*sql.Tx).Commit, (*sql.Tx).Rollback} {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := end(tx); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.take(); len(got) != 0 {
+			t.Fatalf("an empty transaction sent %q", got)
+		}
+	}
+	// A transaction with options begins at once, as pgx writes it.
+	tx, err = db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO t VALUES (3)"); err == nil || !strings.Contains(err.Error(), "25006") {
+		t.Fatalf("insert in a read-only transaction: %v, want read_only_sql_transaction", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.take(); len(got) != 3 || got[0] != "begin read only" || got[2] != "rollback" {
+		t.Fatalf("sent %q", got)
+	}
+}
+
+// A first Exec that fails leaves a failed transaction, which Rollback ends; the connection then
+// works outside any transaction.
+func TestBeginWithFirstExecFails(t *testing.T) {
+	db, s, other := open(t)
+	ctx := context.Background()
+	if _, err := other.Exec(ctx, "INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO t VALUES ($1)", 1); err == nil || !strings.Contains(err.Error(), "23505") {
+		t.Fatalf("duplicate insert: %v, want a unique violation", err)
+	}
+	s.take()
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.take(); len(got) != 1 || got[0] != "rollback" {
+		t.Fatalf("Rollback sent %q", got)
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO t VALUES (2)"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, other, "t"); n != 2 {
+		t.Fatalf("%d rows, want 2: the connection was left in a transaction", n)
+	}
+}
