@@ -67,6 +67,24 @@ func open(t *testing.T) (*sql.DB, *sent, *pgx.Conn) {
 	return db, s, other
 }
 
+// begin begins a transaction on db.
+func begin(t *testing.T, db *sql.DB) *sql.Tx {
+	t.Helper()
+	tx, err := db.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// insertOutside inserts id into t on c, outside the transactions under test.
+func insertOutside(t *testing.T, c *pgx.Conn, id int) {
+	t.Helper()
+	if _, err := c.Exec(context.Background(), "INSERT INTO t VALUES ($1)", id); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func count(t *testing.T, c *pgx.Conn, table string) int {
 	t.Helper()
 	var n int
@@ -96,10 +114,7 @@ func insertCommitting(ctx context.Context, tx *sql.Tx, table string, id int) err
 func TestCommitWith(t *testing.T) {
 	db, s, other := open(t)
 	ctx := context.Background()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx := begin(t, db)
 	if err := insertCommitting(ctx, tx, "t", 1); err != nil {
 		t.Fatal(err)
 	}
@@ -124,10 +139,7 @@ func TestCommitWith(t *testing.T) {
 		t.Fatalf("pool %+v: the connection was not kept", st)
 	}
 	// Rollback after the commit has nothing to undo.
-	tx, err = db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx = begin(t, db)
 	if err := insertCommitting(ctx, tx, "t", 2); err != nil {
 		t.Fatal(err)
 	}
@@ -145,13 +157,8 @@ func TestCommitWith(t *testing.T) {
 func TestCommitWithStatementFails(t *testing.T) {
 	db, s, other := open(t)
 	ctx := context.Background()
-	if _, err := other.Exec(ctx, "INSERT INTO t VALUES (1)"); err != nil {
-		t.Fatal(err)
-	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	insertOutside(t, other, 1)
+	tx := begin(t, db)
 	if _, err := tx.ExecContext(ctx, "INSERT INTO t VALUES (2)"); err != nil {
 		t.Fatal(err)
 	}
@@ -179,10 +186,7 @@ func TestCommitWithCommitFails(t *testing.T) {
 	db, _, other := open(t)
 	ctx := context.Background()
 	for _, end := range []string{"commit", "rollback"} {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tx := begin(t, db)
 		if _, err := tx.ExecContext(ctx, "INSERT INTO d VALUES (7)"); err != nil {
 			t.Fatal(err)
 		}
@@ -215,10 +219,7 @@ func TestCommitWithOutsideTransaction(t *testing.T) {
 func TestBeginWithFirstExec(t *testing.T) {
 	db, s, other := open(t)
 	ctx := context.Background()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx := begin(t, db)
 	if got := s.take(); len(got) != 0 {
 		t.Fatalf("BeginTx sent %q, want nothing yet", got)
 	}
@@ -246,10 +247,7 @@ func TestBeginWithFirstExec(t *testing.T) {
 	}
 	// Nothing sent, nothing to end.
 	for _, end := range []func(*sql.Tx) error{(*sql.Tx).Commit, (*sql.Tx).Rollback} {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tx := begin(t, db)
 		if err := end(tx); err != nil {
 			t.Fatal(err)
 		}
@@ -258,7 +256,7 @@ func TestBeginWithFirstExec(t *testing.T) {
 		}
 	}
 	// A transaction with options begins at once, as pgx writes it.
-	tx, err = db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,13 +276,8 @@ func TestBeginWithFirstExec(t *testing.T) {
 func TestBeginWithFirstExecFails(t *testing.T) {
 	db, s, other := open(t)
 	ctx := context.Background()
-	if _, err := other.Exec(ctx, "INSERT INTO t VALUES (1)"); err != nil {
-		t.Fatal(err)
-	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	insertOutside(t, other, 1)
+	tx := begin(t, db)
 	if _, err := tx.ExecContext(ctx, "INSERT INTO t VALUES ($1)", 1); err == nil || !strings.Contains(err.Error(), "23505") {
 		t.Fatalf("duplicate insert: %v, want a unique violation", err)
 	}
