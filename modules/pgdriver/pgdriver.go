@@ -107,8 +107,8 @@ func (c *conn) begin(ctx context.Context) error {
 	if c.tx == nil || !c.tx.pending {
 		return nil
 	}
-	c.tx.pending = false
 	_, err := c.Conn.ExecContext(ctx, "BEGIN", nil)
+	c.tx.began()
 	return err
 }
 
@@ -124,8 +124,9 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if c.tx == nil || !c.tx.pending {
 		return c.Conn.ExecContext(ctx, query, args)
 	}
-	c.tx.pending = false
-	return c.Conn.ExecContext(ctx, "BEGIN; "+query, simple(args))
+	res, err := c.Conn.ExecContext(ctx, "BEGIN; "+query, simple(args))
+	c.tx.began()
+	return res, err
 }
 
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
@@ -170,6 +171,12 @@ type tx struct {
 	ending    bool            // a CommitWith query was sent
 	committed bool            // and its rows closed without error
 }
+
+// began records whether a BEGIN just sent took effect: the server now holds the transaction (in
+// progress, or failed by the statement that carried BEGIN). A BEGIN that never reached the server
+// (its statement failed before it was sent) stays pending, so that no later statement runs
+// outside the transaction.
+func (t *tx) began() { t.pending = !t.c.open() }
 
 // Commit sends COMMIT, unless nothing was sent (BEGIN still pending) or a CommitWith query ended
 // the transaction: then it only reports how that went.

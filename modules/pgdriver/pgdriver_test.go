@@ -295,3 +295,30 @@ func TestBeginWithFirstExecFails(t *testing.T) {
 		t.Fatalf("%d rows, want 2: the connection was left in a transaction", n)
 	}
 }
+
+// A BEGIN that never reached the server (its statement failed before it was sent: pgx cannot
+// encode a channel) stays pending: the next statement still runs inside the transaction.
+func TestBeginNotSentStaysPending(t *testing.T) {
+	db, s, other := open(t)
+	tx := begin(t, db)
+	ctx := context.Background()
+	if _, err := tx.ExecContext(ctx, "INSERT INTO t VALUES ($1)", make(chan int)); err == nil {
+		t.Fatal("an Exec with an argument pgx cannot encode succeeded")
+	}
+	s.take() // the tracer saw the attempt, which pgx gave up before sending
+	if _, err := tx.ExecContext(ctx, "INSERT INTO t VALUES ($1)", 2); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.take(); len(got) != 1 || !strings.HasPrefix(got[0], "begin; ") {
+		t.Fatalf("sent %q, want BEGIN with the insert", got)
+	}
+	if n := count(t, other, "t"); n != 0 {
+		t.Fatalf("%d rows visible before the commit: the insert ran outside the transaction", n)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, other, "t"); n != 1 {
+		t.Fatalf("%d rows after the commit, want 1", n)
+	}
+}

@@ -182,7 +182,7 @@ func (s *Server) Count() int { return int(s.open.Load()) }
 // Conn is one Engine.IO session. Its methods are safe for concurrent use.
 type Conn struct {
 	// What a send reads comes first, in one cache line: a broadcast sends on thousands of Conns.
-	mu  sync.Mutex   // guards ws and the fields from req down
+	mu  sync.Mutex   // guards ws, the flags below and the fields from req down
 	ws  *wsTransport // the active WebSocket, if any
 	srv *Server
 	// The flags, side by side so that they share a word (a server holds thousands of Conns).
