@@ -433,6 +433,12 @@ func report(w io.Writer, o options, r *result) {
 		t.Delivered, t.Expected, t.Lost, t.SocketsLosing, t.Duplicated, t.Unexpected, r.drainTimedOut)
 	fmt.Fprintf(w, "latency           p50 %s  p90 %s  p99 %s  max %s  mean %s  (%d samples)\n",
 		ms(t.Latency.P50), ms(t.Latency.P90), ms(t.Latency.P99), ms(t.Latency.Max), ms(t.Latency.Mean), t.Latency.Count)
+	for _, m := range []struct {
+		name string
+		s    latencySummary
+	}{{"first delivery", t.First}, {"last delivery", t.Last}, {"fan-out", t.Spread}} {
+		fmt.Fprintf(w, "per message       %-15s p50 %s  p90 %s  p99 %s  max %s  (%d messages)\n", m.name, ms(m.s.P50), ms(m.s.P90), ms(m.s.P99), ms(m.s.Max), m.s.Count)
+	}
 	fmt.Fprintf(w, "server CPU        %s over %s = %.0f%% of one core\n", r.cpu.Round(10*time.Millisecond), r.deliverWindow.Round(time.Millisecond),
 		100*r.cpu.Seconds()/r.deliverWindow.Seconds())
 	fmt.Fprintf(w, "frames            %d received during the run (%.0f bytes each on average); %d sockets closed by the server\n",

@@ -55,11 +55,12 @@ func parseUint(b []byte) (uint64, []byte, bool) {
 type socketLog struct {
 	counts  []uint16 // deliveries per sequence number
 	latency []int64  // nanoseconds from send to receipt, first delivery of each sequence only
+	bySeq   []int64  // the same, by sequence number (0: not delivered)
 	stray   int      // markers with a sequence number outside the run
 }
 
 func newSocketLog(messages int) *socketLog {
-	return &socketLog{counts: make([]uint16, messages), latency: make([]int64, 0, messages)}
+	return &socketLog{counts: make([]uint16, messages), latency: make([]int64, 0, messages), bySeq: make([]int64, messages)}
 }
 
 // record notes one delivery of seq sent at sent, received at recv; it reports whether it was
@@ -74,6 +75,7 @@ func (l *socketLog) record(seq int, sent, recv int64) bool {
 		return false
 	}
 	l.latency = append(l.latency, recv-sent)
+	l.bySeq[seq] = max(recv-sent, 1)
 	return true
 }
 
@@ -86,6 +88,9 @@ type tally struct {
 	Unexpected    int // deliveries of messages whose POST failed, plus stray markers
 	SocketsLosing int // sockets that missed at least one accepted message
 	Latency       latencySummary
+	// Per message (accepted and delivered at least once): its first delivery's latency, its
+	// last one's, and the time between them (how long its fan-out took).
+	First, Last, Spread latencySummary
 }
 
 // account tallies logs against accepted (accepted[seq] is true when the POST of seq succeeded).
@@ -123,6 +128,23 @@ func account(accepted []bool, logs []*socketLog) tally {
 		all = append(all, l.latency...)
 	}
 	t.Latency = summarize(all)
+	var first, last, spread []int64
+	for seq, ok := range accepted {
+		lo, hi := int64(0), int64(0)
+		for _, l := range logs {
+			if seq >= len(l.bySeq) || l.bySeq[seq] == 0 {
+				continue
+			}
+			if v := l.bySeq[seq]; lo == 0 || v < lo {
+				lo = v
+			}
+			hi = max(hi, l.bySeq[seq])
+		}
+		if ok && lo > 0 {
+			first, last, spread = append(first, lo), append(last, hi), append(spread, hi-lo)
+		}
+	}
+	t.First, t.Last, t.Spread = summarize(first), summarize(last), summarize(spread)
 	return t
 }
 

@@ -94,6 +94,10 @@ func TestAccountLossAndDuplicates(t *testing.T) {
 	if got.Latency.Count != 12 {
 		t.Errorf("Latency.Count = %d, want 12", got.Latency.Count)
 	}
+	// Per accepted message: 0 arrives at 1,1,1,2; 1 at 2,2,3; 3 at 3,4,2,4.
+	if got.First.Count != 3 || got.First.Max != 2 || got.Last.Max != 4 || got.Last.P50 != 3 || got.Spread.Max != 2 || got.Spread.P50 != 1 {
+		t.Errorf("per message first %+v last %+v spread %+v", got.First, got.Last, got.Spread)
+	}
 }
 
 func TestRecordIgnoresDuplicateLatency(t *testing.T) {
