@@ -146,7 +146,8 @@ func (s *Service) create(ctx context.Context, pageID string, parentID *string, m
 		}
 		now := modules.Now()
 		m.ID, m.PageID, m.AuthorID, m.ParentID, m.CreatedAt, m.UpdatedAt = modules.NewID(), pageID, &uid, parentID, now, now
-		r, err := insertRow(tx, m)
+		id, _ := modules.IdentityFrom(ctx)
+		r, err := insertRow(tx, m, id.Name)
 		if err != nil {
 			return err
 		}
@@ -348,10 +349,19 @@ func selectRows(db *gorm.DB) *gorm.DB {
 		Joins("LEFT JOIN users u ON u.id = m.author_id")
 }
 
-// insertRow inserts m and returns it as loadRow would, in one statement: the author's name is
-// read by the insert's RETURNING, and a new message has no replies.
-func insertRow(tx *gorm.DB, m Message) (row, error) {
+// insertRow inserts m and returns it as loadRow would; a new message has no replies. The
+// author's name is authorName when known (the caller's, as the request's session check read
+// it): the insert then travels with the transaction's next statement (modules.CreateHeld).
+// Otherwise the insert reads it back in its RETURNING.
+func insertRow(tx *gorm.DB, m Message, authorName string) (row, error) {
 	r := row{Message: m}
+	if authorName != "" {
+		r.AuthorName = &authorName
+		if err := modules.CreateHeld(tx, &r.Message); err != nil {
+			return row{}, err
+		}
+		return r, nil
+	}
 	name := clause.Column{Raw: true, Name: "(SELECT u.name FROM users u WHERE u.id = messages.author_id) AS author_name"}
 	if err := tx.Clauses(clause.Returning{Columns: []clause.Column{name}}).Create(&r).Error; err != nil {
 		return row{}, err

@@ -11,6 +11,8 @@ type Identity struct {
 	// KeyID is the agent API key the call came with ("" for a user's access token); SessionID
 	// then holds it too.
 	KeyID string
+	// Name is the user's name as the request's session check read it, "" when not known.
+	Name string
 }
 
 type identityKey struct{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/pagespace/pagespace/modules/pgdriver"
 	"gorm.io/gorm"
 )
 
@@ -36,14 +37,16 @@ const (
 // lock comes before the pages tree lock, never after. On SQLite it does nothing: a write
 // transaction there begins IMMEDIATE, holding the database's single write lock from its
 // first statement (the check) to its commit.
+//
+// On PostgreSQL the lock statement is held back (pgdriver.Defer) and sent in one message with
+// the transaction's next statement, which runs once the lock is held, with a snapshot taken
+// after it: a check costs one round trip, not two. An error taking the lock is then that next
+// statement's.
 func LockDrive(ctx context.Context, tx *gorm.DB, driveID string, mode LockMode) error {
 	if tx.Dialector.Name() != "postgres" {
 		return nil
 	}
-	if err := tx.WithContext(ctx).Exec(lockSQL(mode)+"(?, hashtext(?))", accessLockClass, driveID).Error; err != nil {
-		return fmt.Errorf("permissions: lock drive: %w", err)
-	}
-	return nil
+	return lock(ctx, tx, lockSQL(mode)+"($1, hashtext($2))", accessLockClass, driveID)
 }
 
 // LockPageDrive is LockDrive on the drive of pageID (which never changes), in one statement.
@@ -52,9 +55,18 @@ func LockPageDrive(ctx context.Context, tx *gorm.DB, pageID string, mode LockMod
 	if tx.Dialector.Name() != "postgres" {
 		return nil
 	}
-	err := tx.WithContext(ctx).Exec(lockSQL(mode)+"(?, hashtext(drive_id)) FROM pages WHERE id = ?", accessLockClass, pageID).Error
-	if err != nil {
-		return fmt.Errorf("permissions: lock drive of page: %w", err)
+	return lock(ctx, tx, lockSQL(mode)+"($1, hashtext(drive_id)) FROM pages WHERE id = $2", accessLockClass, pageID)
+}
+
+// lock holds the lock statement back until tx's next statement (PostgreSQL, opened through
+// pgdriver). Outside a transaction (a read checked with Resolver.In on the pool) it takes
+// nothing: the lock would end with its own statement.
+func lock(ctx context.Context, tx *gorm.DB, sql string, class int, key string) error {
+	if _, inTx := tx.Statement.ConnPool.(gorm.TxCommitter); !inTx {
+		return nil
+	}
+	if _, err := tx.Statement.ConnPool.ExecContext(ctx, sql, pgdriver.Defer{}, class, key); err != nil {
+		return fmt.Errorf("permissions: lock drive: %w", err)
 	}
 	return nil
 }

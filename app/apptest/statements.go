@@ -16,7 +16,8 @@ import (
 // the database: begin, each statement, commit and rollback, as pgdriver sends them on
 // PostgreSQL: BEGIN with a first statement that is an Exec (one entry "BEGIN; <statement>"),
 // nothing for a transaction that sent nothing, and no commit or rollback after a statement that
-// carried its COMMIT (pgdriver.CommitWith).
+// carried its COMMIT (pgdriver.CommitWith); a statement held back (pgdriver.Defer) is one entry
+// with the statement that sent it ("<held>; <statement>").
 // It is safe for concurrent use.
 type Statements struct {
 	mu    sync.Mutex
@@ -110,12 +111,17 @@ type counting struct {
 // the first statement when that is an Exec (and alone before any other), and a statement with
 // pgdriver.CommitWith carries COMMIT.
 type txState struct {
-	pending bool // BEGIN is still to go
-	ended   bool // a CommitWith query ran
+	pending bool     // BEGIN is still to go
+	ended   bool     // a CommitWith query ran
+	held    []string // Exec statements held back (pgdriver.Defer), sent with the next one
 }
 
 // add records q; exec: it is an Exec, which carries a pending BEGIN.
 func (c counting) add(q string, exec bool) {
+	if c.tx != nil && len(c.tx.held) > 0 {
+		c.sendHeld(q)
+		return
+	}
 	if c.tx != nil && c.tx.pending {
 		c.tx.pending = false
 		if exec {
@@ -127,12 +133,31 @@ func (c counting) add(q string, exec bool) {
 	c.s.add(q)
 }
 
+// sendHeld records the held statements and then q (if not empty) as one round trip, a pending
+// BEGIN first, as pgdriver batches them.
+func (c counting) sendHeld(q string) {
+	parts := c.tx.held
+	if c.tx.pending {
+		parts = append([]string{"BEGIN"}, parts...)
+		c.tx.pending = false
+	}
+	if q != "" {
+		parts = append(parts, q)
+	}
+	c.tx.held = nil
+	c.s.add(strings.Join(parts, "; "))
+}
+
 func (c counting) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
 	c.add("PREPARE "+q, false)
 	return c.pool.PrepareContext(ctx, q)
 }
 
 func (c counting) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if _, held := firstArg(args).(pgdriver.Defer); held && c.tx != nil {
+		c.tx.held = append(c.tx.held, q)
+		return c.pool.ExecContext(ctx, q, args...)
+	}
 	c.add(q, true)
 	return c.pool.ExecContext(ctx, q, args...)
 }
@@ -150,6 +175,13 @@ func (c counting) QueryContext(ctx context.Context, q string, args ...any) (*sql
 func (c counting) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	c.add(q, false)
 	return c.pool.QueryRowContext(ctx, q, args...)
+}
+
+func firstArg(args []any) any {
+	if len(args) == 0 {
+		return nil
+	}
+	return args[0]
 }
 
 // countingDB is a gorm.ConnPool and gorm.ConnPoolBeginner that records what it runs.
@@ -186,6 +218,10 @@ type countingTx struct {
 }
 
 func (c *countingTx) Commit() error {
+	if len(c.counting.tx.held) > 0 {
+		c.sendHeld("COMMIT")
+		return c.tx.Commit()
+	}
 	if !c.counting.tx.pending && !c.counting.tx.ended {
 		c.s.add("COMMIT")
 	}
@@ -193,6 +229,7 @@ func (c *countingTx) Commit() error {
 }
 
 func (c *countingTx) Rollback() error {
+	c.counting.tx.held = nil // never sent
 	if !c.counting.tx.pending && !c.counting.tx.ended {
 		c.s.add("ROLLBACK")
 	}

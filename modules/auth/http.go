@@ -126,7 +126,8 @@ func (h *Handler) me(c echo.Context) error {
 
 // Middleware requires a valid access token or agent key (Authorization: Bearer) whose user still exists and
 // whose session has not been ended (logout, refresh-token reuse), and puts the caller's
-// identity in the request context. The session check is one primary-key lookup per request.
+// identity, with the user's name, in the request context. The session check is one
+// primary-key lookup per request (Connecting).
 func Middleware(svc *Service) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -138,7 +139,7 @@ func Middleware(svc *Service) echo.MiddlewareFunc {
 			if err != nil {
 				return err
 			}
-			if err := svc.SessionActive(c.Request().Context(), id); err != nil {
+			if id.Name, _, err = svc.Connecting(c.Request().Context(), id); err != nil {
 				return err
 			}
 			req := c.Request()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,21 @@ func (s *sent) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQuer
 }
 
 func (s *sent) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// A batch is recorded as one message: "batch: " and its statements joined with "; ".
+func (s *sent) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	var list []string
+	for _, q := range d.Batch.QueuedQueries {
+		list = append(list, strings.ToLower(strings.TrimSpace(q.SQL)))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.list = append(s.list, "batch: "+strings.Join(list, "; "))
+	return ctx
+}
+
+func (s *sent) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (s *sent) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 func (s *sent) take() []string {
 	s.mu.Lock()
@@ -320,5 +336,210 @@ func TestBeginNotSentStaysPending(t *testing.T) {
 	}
 	if n := count(t, other, "t"); n != 1 {
 		t.Fatalf("%d rows after the commit, want 1", n)
+	}
+}
+
+// deferInsert holds back an insert of id into t.
+func deferInsert(t *testing.T, tx *sql.Tx, id int) {
+	t.Helper()
+	res, err := tx.ExecContext(context.Background(), "INSERT INTO t VALUES ($1)", pgdriver.Defer{}, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := res.RowsAffected(); n != 0 || err != nil {
+		t.Fatalf("a deferred Exec reports %d rows (%v), want 0", n, err)
+	}
+}
+
+// A deferred Exec goes with the next query, BEGIN first, in one message; the query sees what it
+// did, and the outside does not until the commit.
+func TestDeferWithNextQuery(t *testing.T) {
+	db, s, other := open(t)
+	ctx := context.Background()
+	tx := begin(t, db)
+	deferInsert(t, tx, 1)
+	deferInsert(t, tx, 2)
+	if got := s.take(); len(got) != 0 {
+		t.Fatalf("deferred Execs sent %q, want nothing yet", got)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM t WHERE id <= $1", 2).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("the query after the deferred inserts counted %d (%v), want 2", n, err)
+	}
+	if got := s.take(); len(got) != 1 || got[0] != "batch: begin; insert into t values ($1); insert into t values ($1); select count(*) from t where id <= $1" {
+		t.Fatalf("sent %q, want one batch: BEGIN, the inserts, the query", got)
+	}
+	if n := count(t, other, "t"); n != 0 {
+		t.Fatalf("%d rows visible before the commit: the inserts ran outside a transaction", n)
+	}
+	// Once sent, the transaction goes on as any other.
+	if _, err := tx.ExecContext(ctx, "INSERT INTO t VALUES (3)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.take(); len(got) != 2 || got[0] != "insert into t values (3)" || got[1] != "commit" {
+		t.Fatalf("sent %q, want the insert alone, then COMMIT", got)
+	}
+	if n := count(t, other, "t"); n != 3 {
+		t.Fatalf("%d rows after the commit, want 3", n)
+	}
+}
+
+// A deferred Exec's error is the next statement's; the transaction is then failed, and Commit
+// reports it.
+func TestDeferredExecFails(t *testing.T) {
+	db, s, other := open(t)
+	ctx := context.Background()
+	insertOutside(t, other, 1)
+	tx := begin(t, db)
+	deferInsert(t, tx, 1) // a duplicate
+	var n int
+	err := tx.QueryRowContext(ctx, "SELECT count(*) FROM t").Scan(&n)
+	if err == nil || !strings.Contains(err.Error(), "23505") {
+		t.Fatalf("the query after a failing deferred insert: %v, want its unique violation", err)
+	}
+	if err := tx.Commit(); !errors.Is(err, pgx.ErrTxCommitRollback) {
+		t.Fatalf("Commit of the failed transaction: %v, want ErrTxCommitRollback", err)
+	}
+	s.take()
+	// The connection is left outside any transaction.
+	if _, err := db.ExecContext(ctx, "INSERT INTO t VALUES (2)"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, other, "t"); n != 2 {
+		t.Fatalf("%d rows, want 2", n)
+	}
+	// An Exec after a failing deferred one fails the same way.
+	tx = begin(t, db)
+	deferInsert(t, tx, 2)
+	if _, err := tx.ExecContext(ctx, "INSERT INTO t VALUES (3)"); err == nil || !strings.Contains(err.Error(), "23505") {
+		t.Fatalf("the Exec after a failing deferred insert: %v, want its unique violation", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, other, "t"); n != 2 {
+		t.Fatalf("%d rows after the rollback, want 2", n)
+	}
+}
+
+// A deferred Exec goes with a CommitWith query, or with the transaction's COMMIT; a transaction
+// rolled back before sending it sends nothing.
+func TestDeferThenCommit(t *testing.T) {
+	db, s, other := open(t)
+	ctx := context.Background()
+	tx := begin(t, db)
+	deferInsert(t, tx, 1)
+	if err := insertCommitting(ctx, tx, "t", 2); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.take(); len(got) != 1 || got[0] != "batch: begin; insert into t values ($1); insert into t values ($1) returning id; commit" {
+		t.Fatalf("sent %q, want one batch ending in COMMIT", got)
+	}
+	if n := count(t, other, "t"); n != 2 {
+		t.Fatalf("before Commit, %d rows visible, want 2 (committed)", n)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.take(); len(got) != 0 {
+		t.Fatalf("Commit sent %q, want nothing", got)
+	}
+
+	tx = begin(t, db)
+	deferInsert(t, tx, 3)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.take(); len(got) != 1 || got[0] != "batch: begin; insert into t values ($1); commit" {
+		t.Fatalf("Commit sent %q, want BEGIN, the insert and COMMIT in one batch", got)
+	}
+	if n := count(t, other, "t"); n != 3 {
+		t.Fatalf("%d rows after the commit, want 3", n)
+	}
+
+	tx = begin(t, db)
+	deferInsert(t, tx, 4)
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.take(); len(got) != 0 || count(t, other, "t") != 3 {
+		t.Fatalf("a rolled back transaction with a deferred insert sent %q", got)
+	}
+
+	// A commit whose deferred statement fails at COMMIT (a deferred unique check) reports it.
+	insertOutside(t, other, 0)
+	if _, err := other.Exec(ctx, "INSERT INTO d VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	tx = begin(t, db)
+	if _, err := tx.ExecContext(ctx, "INSERT INTO d VALUES ($1)", pgdriver.Defer{}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err == nil || !strings.Contains(err.Error(), "23505") {
+		t.Fatalf("Commit with a duplicate checked at commit: %v, want the unique violation", err)
+	}
+	if n := count(t, other, "d"); n != 1 {
+		t.Fatalf("%d rows in d, want 1", n)
+	}
+	if err := insertCommitting(ctx, tx, "t", 9); err == nil {
+		t.Fatal("a CommitWith query on an ended transaction succeeded")
+	}
+	if _, err := db.ExecContext(ctx, "SELECT 1", pgdriver.Defer{}); err == nil {
+		t.Fatal("Defer outside a transaction succeeded")
+	}
+}
+
+// A query sent in a batch gives the values a query alone gives.
+func TestDeferredQueryValues(t *testing.T) {
+	db, _, _ := open(t)
+	ctx := context.Background()
+	const q = `SELECT true, false, 1::int2, 2::int4, 3::int8, 1.5::float4, 2.5::float8, 'x'::text, 'y'::varchar,
+		'\x0102'::bytea, '{"a":1}'::json, '{"b":2}'::jsonb, '2026-12-06 10:00:00.123456+00'::timestamptz,
+		'2026-12-06 10:00:00'::timestamp, '2026-12-06'::date, NULL::text, 'infinity'::timestamptz, 7::numeric,
+		'5e4a1d7c-0c8e-4f3e-9a52-1f0e6c1b2d3e'::uuid, ARRAY[1,2]`
+	read := func(tx *sql.Tx) []any {
+		rows, err := tx.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if !rows.Next() {
+			t.Fatal("no row", rows.Err())
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		if rows.Next() {
+			t.Fatal("two rows")
+		}
+		return vals
+	}
+	tx := begin(t, db)
+	alone := read(tx)
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	tx = begin(t, db)
+	deferInsert(t, tx, 1)
+	batched := read(tx)
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if len(alone) != len(batched) {
+		t.Fatalf("%d columns alone, %d batched", len(alone), len(batched))
+	}
+	for i := range alone {
+		if fmt.Sprintf("%T %v", alone[i], alone[i]) != fmt.Sprintf("%T %v", batched[i], batched[i]) {
+			t.Errorf("column %d: %T %v alone, %T %v batched", i, alone[i], alone[i], batched[i], batched[i])
+		}
 	}
 }
