@@ -180,6 +180,7 @@ type result struct {
 	drainTimedOut bool
 	loadStart     string // /proc/loadavg when the run started and ended: other work on the machine
 	loadEnd       string
+	serverStarted int64 // now() when the (first) server process started
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
@@ -295,6 +296,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if !o.idle {
 		res.tally = account(res.acceptedSeqs, logs)
 	}
+	res.serverStarted = t.srv.started
 	report(out, o, res)
 	return nil
 }
@@ -438,6 +440,13 @@ func report(w io.Writer, o options, r *result) {
 		s    latencySummary
 	}{{"first delivery", t.First}, {"last delivery", t.Last}, {"fan-out", t.Spread}} {
 		fmt.Fprintf(w, "per message       %-15s p50 %s  p90 %s  p99 %s  max %s  (%d messages)\n", m.name, ms(m.s.P50), ms(m.s.P90), ms(m.s.P99), ms(m.s.Max), m.s.Count)
+	}
+	if len(t.Slowest) > 0 {
+		fmt.Fprintf(w, "slowest messages ")
+		for _, m := range t.Slowest {
+			fmt.Fprintf(w, " #%d sent at %.3f s: %s;", m.Seq, float64(m.Sent-r.serverStarted)/1e9, ms(time.Duration(m.Last)))
+		}
+		fmt.Fprintf(w, " (sent: since the server started, the clock of GODEBUG=gctrace=1)\n")
 	}
 	fmt.Fprintf(w, "server CPU        %s over %s = %.0f%% of one core\n", r.cpu.Round(10*time.Millisecond), r.deliverWindow.Round(time.Millisecond),
 		100*r.cpu.Seconds()/r.deliverWindow.Seconds())

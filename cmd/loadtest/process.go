@@ -27,6 +27,7 @@ type server struct {
 	base    string // http://127.0.0.1:port
 	logPath string
 	exited  chan struct{}
+	started int64 // now() when the process started (its runtime's clock, as GODEBUG=gctrace=1 prints it, starts about then)
 }
 
 // freePort asks the kernel for a free loopback port.
@@ -58,7 +59,7 @@ func startServer(ctx context.Context, argv, env []string, port, cpu int, health,
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
-	s := &server{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), logPath: logPath, exited: make(chan struct{})}
+	s := &server{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), logPath: logPath, exited: make(chan struct{}), started: now()}
 	go func() {
 		_ = cmd.Wait()
 		logf.Close()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -56,11 +57,12 @@ type socketLog struct {
 	counts  []uint16 // deliveries per sequence number
 	latency []int64  // nanoseconds from send to receipt, first delivery of each sequence only
 	bySeq   []int64  // the same, by sequence number (0: not delivered)
+	sentAt  []int64  // when each sequence was sent (its marker's time), once delivered
 	stray   int      // markers with a sequence number outside the run
 }
 
 func newSocketLog(messages int) *socketLog {
-	return &socketLog{counts: make([]uint16, messages), latency: make([]int64, 0, messages), bySeq: make([]int64, messages)}
+	return &socketLog{counts: make([]uint16, messages), latency: make([]int64, 0, messages), bySeq: make([]int64, messages), sentAt: make([]int64, messages)}
 }
 
 // record notes one delivery of seq sent at sent, received at recv; it reports whether it was
@@ -76,6 +78,7 @@ func (l *socketLog) record(seq int, sent, recv int64) bool {
 	}
 	l.latency = append(l.latency, recv-sent)
 	l.bySeq[seq] = max(recv-sent, 1)
+	l.sentAt[seq] = sent
 	return true
 }
 
@@ -91,7 +94,17 @@ type tally struct {
 	// Per message (accepted and delivered at least once): its first delivery's latency, its
 	// last one's, and the time between them (how long its fan-out took).
 	First, Last, Spread latencySummary
+	Slowest             []slowMessage // the messages whose last delivery came latest, slowest first
 }
+
+// slowMessage is a message, when it was sent and how long its last delivery took.
+type slowMessage struct {
+	Seq        int
+	Sent, Last int64
+}
+
+// slowestShown is how many of the slowest messages a report names.
+const slowestShown = 5
 
 // account tallies logs against accepted (accepted[seq] is true when the POST of seq succeeded).
 func account(accepted []bool, logs []*socketLog) tally {
@@ -142,10 +155,23 @@ func account(accepted []bool, logs []*socketLog) tally {
 		}
 		if ok && lo > 0 {
 			first, last, spread = append(first, lo), append(last, hi), append(spread, hi-lo)
+			t.Slowest = append(t.Slowest, slowMessage{Seq: seq, Sent: sentOf(logs, seq), Last: hi})
 		}
 	}
+	slices.SortFunc(t.Slowest, func(a, b slowMessage) int { return cmp.Compare(b.Last, a.Last) })
+	t.Slowest = t.Slowest[:min(len(t.Slowest), slowestShown)]
 	t.First, t.Last, t.Spread = summarize(first), summarize(last), summarize(spread)
 	return t
+}
+
+// sentOf is when seq was sent, from the first log that received it.
+func sentOf(logs []*socketLog, seq int) int64 {
+	for _, l := range logs {
+		if seq < len(l.bySeq) && l.bySeq[seq] != 0 {
+			return l.sentAt[seq]
+		}
+	}
+	return 0
 }
 
 // latencySummary is a distribution of delivery latencies.

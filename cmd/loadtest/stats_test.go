@@ -98,6 +98,10 @@ func TestAccountLossAndDuplicates(t *testing.T) {
 	if got.First.Count != 3 || got.First.Max != 2 || got.Last.Max != 4 || got.Last.P50 != 3 || got.Spread.Max != 2 || got.Spread.P50 != 1 {
 		t.Errorf("per message first %+v last %+v spread %+v", got.First, got.Last, got.Spread)
 	}
+	// Slowest first: 3 (last at 4), 1 (3), 0 (2); the failed POST's message is not named.
+	if len(got.Slowest) != 3 || got.Slowest[0].Seq != 3 || got.Slowest[0].Last != 4 || got.Slowest[1].Seq != 1 || got.Slowest[2].Seq != 0 {
+		t.Errorf("slowest %+v", got.Slowest)
+	}
 }
 
 func TestRecordIgnoresDuplicateLatency(t *testing.T) {
