@@ -487,6 +487,22 @@ func TestDeferThenCommit(t *testing.T) {
 	if err := insertCommitting(ctx, tx, "t", 9); err == nil {
 		t.Fatal("a CommitWith query on an ended transaction succeeded")
 	}
+
+	// A deferred statement that fails when Commit sends it: Commit reports its error, nothing
+	// is committed, and the pool goes on (the connection, left in a failed transaction, is
+	// replaced).
+	tx = begin(t, db)
+	deferInsert(t, tx, 1) // a duplicate
+	deferInsert(t, tx, 5)
+	if err := tx.Commit(); err == nil || !strings.Contains(err.Error(), "23505") {
+		t.Fatalf("Commit with a failing deferred insert: %v, want its unique violation", err)
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO t VALUES (6)"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, other, "t"); n != 5 {
+		t.Fatalf("%d rows in t, want 5 (0 to 3, and 6)", n)
+	}
 	if _, err := db.ExecContext(ctx, "SELECT 1", pgdriver.Defer{}); err == nil {
 		t.Fatal("Defer outside a transaction succeeded")
 	}
