@@ -426,7 +426,8 @@ func (s *Service) UserName(ctx context.Context, userID string) (string, bool, er
 	return rows[0].Name, rows[0].Kind == "agent", nil
 }
 
-// Connecting is SessionActive and UserName in one query, for a socket that connects: the
+// Connecting is SessionActive and UserName in one query, for a socket that connects and for
+// every REST request (Middleware, which keeps the name in modules.Identity): the
 // user's name and whether it is an agent while the identity's session holds, ErrSessionEnded
 // once the user is gone or the session ended (an agent's key revoked), any other error when the
 // check itself failed.
